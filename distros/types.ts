@@ -1,0 +1,63 @@
+// The common interface between distro sources and the pipeline.
+
+/** Architecture names as BTFHub and consumers use them (`uname -m`, with aarch64 -> arm64). */
+export type Arch = "x86_64" | "arm64";
+
+/** Where a kernel's files live: `<distro>/<release>/<arch>/<kernel>` (os-release ID, VERSION_ID, arch, uname -r). */
+export interface KernelKey {
+  distro: string;
+  release: string;
+  arch: Arch;
+  kernel: string;
+}
+
+export type PackageFormat = "deb" | "rpm";
+
+/** One debug kernel package that a repository index says exists, with what vouches for it. */
+export interface KernelPackage {
+  key: KernelKey;
+  /** Flavor within the distro (`cloud-amd64`, `generic`, `default`), for per-flavor ordering. */
+  flavor: string;
+  /** Package name as the index spells it (`linux-image-6.1.0-47-cloud-amd64-dbg`). */
+  name: string;
+  /** Package version as the distro orders it (`6.1.170-3`). */
+  version: string;
+  url: string;
+  /** Lowercase hex SHA256 from the signed index. */
+  sha256: string;
+  size: number;
+  format: PackageFormat;
+  /** Path of the vmlinux inside the package's payload, normalised without a leading `./` or `/`. */
+  vmlinuxPath: string;
+  /** Which index it came from (`bookworm-security`), for provenance. */
+  origin: string;
+}
+
+export function keyPath(key: KernelKey): string {
+  return `${key.distro}/${key.release}/${key.arch}/${key.kernel}`;
+}
+
+/** One entry of the config's `sources`, as validated by pipeline/config.ts. */
+export interface SourceConfig {
+  distro: string;
+  /** os-release VERSION_ID (`12`, `20.04`). */
+  release: string;
+  arch: Arch;
+  /** Only these flavors (`cloud-amd64`); all when absent. */
+  flavors?: string[] | undefined;
+  /** Repository base URL(s); each suite is read from the first that has it. Default: the distro's own. */
+  mirror?: string[] | undefined;
+  /** Suites to read instead of the release's defaults. */
+  suites?: string[] | undefined;
+  /** Keyring (binary .gpg or armored .asc) that signs the indexes. */
+  keyring?: string | undefined;
+  /** How many newest kernels per flavor to process; all when absent. */
+  latest?: number | undefined;
+}
+
+/** A distro's way to find its debug kernel packages. */
+export interface DistroSource {
+  readonly config: SourceConfig;
+  /** When a run plans: reads the signed indexes and returns the packages, newest first per flavor. */
+  discover(signal?: AbortSignal): Promise<KernelPackage[]>;
+}
