@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Tests spawn pahole, gpg and xz; two cores are shared with them.
     maxWorkers: 2,
+    reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });

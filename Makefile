@@ -1,0 +1,39 @@
+# Set-up is part of every target: a fresh Debian 12 machine needs only `make run` or `make test`.
+SHELL := /bin/bash
+NODE_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+# Node 24 LTS from the npm registry (package node-linux-$(NODE_ARCH)), ahead of the machine's node.
+export PATH := $(CURDIR)/node_modules/node-linux-$(NODE_ARCH)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev xz-utils zstd gzip tar \
+	dpkg-dev apt-utils gpg gpgv rpm createrepo-c debian-archive-keyring ca-certificates
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: setup setup-apt run test typecheck bench clean
+
+setup: setup-apt node_modules/.installed
+
+setup-apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+run: setup
+	./bin/btfmill.js run
+
+typecheck: setup
+	tsc --noEmit
+
+test: setup typecheck
+	vitest run
+
+bench: setup
+	node test/bench/run-bench.ts
+
+clean:
+	rm -rf btf-archive .bench

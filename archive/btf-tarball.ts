@@ -1,0 +1,36 @@
+// BTFHub's `<kernel>.btf.tar.xz`, made reproducible: one member, owner 0, mode a=r, mtime 0,
+// compressed by single-threaded xz so the same BTF always gives the same bytes.
+import { createReadStream, createWriteStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
+import { execa } from "execa";
+import tar from "tar-stream";
+import { writeAtomically } from "./atomic-write.ts";
+
+/** When a converted kernel is stored: packs `btfPath` as `memberName` into `target`. */
+export async function writeBtfTarball(btfPath: string, memberName: string, target: string): Promise<void> {
+  const { size } = await stat(btfPath);
+  await writeAtomically(target, async (temp) => {
+    const pack = tar.pack();
+    // -T1: multi-threaded xz splits the stream into blocks, which changes the bytes.
+    const xz = execa("xz", ["-6", "--threads=1", "--check=crc64", "-c"], { stdin: "pipe", stdout: "pipe", buffer: false });
+    const entry = pack.entry({
+      name: memberName,
+      size,
+      mode: 0o444,
+      uid: 0,
+      gid: 0,
+      uname: "",
+      gname: "",
+      mtime: new Date(0),
+      type: "file",
+    });
+    const written = pipeline(xz.stdout!, createWriteStream(temp));
+    await Promise.all([
+      pipeline(createReadStream(btfPath), entry).then(() => pack.finalize()),
+      pipeline(pack, xz.stdin!),
+      written,
+      xz,
+    ]);
+  });
+}

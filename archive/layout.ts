@@ -1,0 +1,21 @@
+// Where things live in the archive folder (DESIGN.md, Contracts: Layout).
+import { join } from "node:path";
+import type { KernelKey } from "../distros/types.ts";
+import { keyPath } from "../distros/types.ts";
+
+export const manifestFileName = "manifest.json";
+
+/** `<distro>/<release>/<arch>/<kernel>.btf.tar.xz`, relative to the archive root: BTFHub's form. */
+export function archiveTarballPath(key: KernelKey): string {
+  return `${keyPath(key)}.btf.tar.xz`;
+}
+
+/** The file name inside the tarball, as BTFHub has it. */
+export function btfMemberName(key: KernelKey): string {
+  return `${key.kernel}.btf`;
+}
+
+/** Scratch space on the archive's own filesystem, so finished files rename into place. */
+export function scratchDir(archiveRoot: string): string {
+  return join(archiveRoot, ".work");
+}

@@ -1,0 +1,102 @@
+// The manifest: the archive's source of truth and the pipeline's state. One entry per kernel,
+// keyed by `<distro>/<release>/<arch>/<kernel>`; every file it names carries its sha256.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { FormatError } from "../pipeline/errors.ts";
+import { writeFileAtomically } from "./atomic-write.ts";
+import { manifestFileName } from "./layout.ts";
+
+export const manifestSchemaVersion = 1;
+
+const digest = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.int().nonnegative() });
+const publishedFile = digest.extend({ path: z.string().min(1) });
+
+const entrySchema = z.strictObject({
+  key: z.strictObject({ distro: z.string(), release: z.string(), arch: z.enum(["x86_64", "arm64"]), kernel: z.string() }),
+  flavor: z.string(),
+  status: z.enum(["ok", "failed"]),
+  /** Why a kernel failed: the error, where, and what to do. */
+  reason: z.string().optional(),
+  /** Whether the failure is worth retrying next run without `--retry-failed` (network trouble). */
+  transient: z.boolean().optional(),
+  /** The vmlinux carried its own `.BTF`: the kernel has BTF at /sys/kernel/btf/vmlinux. */
+  kernelHasBtf: z.boolean().optional(),
+  btf: digest.optional(),
+  tarball: publishedFile.optional(),
+  /** BTF kinds present in the output, by name. */
+  kinds: z.array(z.string()).optional(),
+  package: z.strictObject({
+    name: z.string(),
+    version: z.string(),
+    url: z.string(),
+    sha256: z.string(),
+    size: z.int().nonnegative(),
+    origin: z.string(),
+  }),
+  pahole: z.strictObject({ version: z.string(), flags: z.array(z.string()) }).optional(),
+  bpftool: z.strictObject({ version: z.string() }).optional(),
+  updatedAt: z.string(),
+});
+
+const sourceStateSchema = z.strictObject({
+  status: z.enum(["ok", "stale"]),
+  /** Why the last run could not read this source; its previous entries were kept. */
+  reason: z.string().optional(),
+  /** When the source's indexes were last read successfully. */
+  refreshedAt: z.string().optional(),
+  checkedAt: z.string(),
+});
+
+const manifestSchema = z.strictObject({
+  schemaVersion: z.literal(manifestSchemaVersion),
+  generator: z.string(),
+  updatedAt: z.string(),
+  sources: z.record(z.string(), sourceStateSchema),
+  kernels: z.record(z.string(), entrySchema),
+});
+
+export type ManifestEntry = z.infer<typeof entrySchema>;
+export type SourceState = z.infer<typeof sourceStateSchema>;
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** When an archive has no manifest yet. */
+export function emptyManifest(): Manifest {
+  return { schemaVersion: manifestSchemaVersion, generator: "btfmill", updatedAt: new Date(0).toISOString(), sources: {}, kernels: {} };
+}
+
+/** When a command opens an archive: the manifest, or an empty one for a new archive. */
+export async function readManifest(archiveRoot: string): Promise<Manifest> {
+  const path = join(archiveRoot, manifestFileName);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return emptyManifest();
+    throw cause;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new FormatError(`${path} is not JSON: ${(cause as Error).message}`, { cause, hint: "restore it from the published site or a backup" });
+  }
+  const result = manifestSchema.safeParse(parsed);
+  if (!result.success) {
+    const first = result.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new FormatError(`${path} does not follow manifest schema v${manifestSchemaVersion}: ${first.join("; ")}`, {
+      hint: "restore it from the published site or a backup",
+    });
+  }
+  return result.data;
+}
+
+/** When a kernel finishes or a run ends: replaces the manifest atomically, keys sorted for stable diffs. */
+export async function writeManifest(archiveRoot: string, manifest: Manifest): Promise<void> {
+  const sorted: Manifest = {
+    ...manifest,
+    sources: Object.fromEntries(Object.entries(manifest.sources).sort(([a], [b]) => a.localeCompare(b))),
+    kernels: Object.fromEntries(Object.entries(manifest.kernels).sort(([a], [b]) => a.localeCompare(b))),
+  };
+  await writeFileAtomically(join(archiveRoot, manifestFileName), `${JSON.stringify(sorted, null, 2)}\n`);
+}

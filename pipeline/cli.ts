@@ -1,0 +1,96 @@
+// `btfmill <command> [options]`: argument parsing and exit codes; the work is in commands/.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { BtfmillError, describeError } from "./errors.ts";
+import type { CommandContext } from "./commands/context.ts";
+import { listCommand } from "./commands/list-command.ts";
+import { runCommand } from "./commands/run-command.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run: (context: CommandContext) => Promise<number>;
+}
+
+const common: Options = {
+  config: { type: "string", short: "c" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+const commands: Record<string, Command> = {
+  run: {
+    summary: "find new debug kernels, convert them to BTF, verify and archive them",
+    usage: `btfmill run [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--jobs N] [--retry-failed] [--json]
+
+  --config FILE    config file (default: ./btfmill.json, else built-in defaults:
+                   newest Debian 12 cloud-amd64 kernel, archive in ./btf-archive)
+  --distro D       only sources of this os-release ID (debian)
+  --release R      only sources of this VERSION_ID (12)
+  --arch A         only x86_64 or arm64
+  --flavor F       only this flavor (cloud-amd64)
+  --latest N       only the N newest kernels per flavor
+  --jobs N         kernels processed at once (default: config "jobs", 2)
+  --retry-failed   also retry kernels that failed for a lasting reason
+  --json           print the run summary as JSON on stdout
+
+Exit code 0 only when every kernel and every source succeeded.`,
+    options: {
+      ...common,
+      distro: { type: "string" },
+      release: { type: "string" },
+      arch: { type: "string" },
+      flavor: { type: "string" },
+      latest: { type: "string" },
+      jobs: { type: "string", short: "j" },
+      "retry-failed": { type: "boolean" },
+    },
+    run: runCommand,
+  },
+  list: {
+    summary: "list the kernels in the archive's manifest",
+    usage: `btfmill list [--config FILE] [--json]`,
+    options: common,
+    run: listCommand,
+  },
+};
+
+function mainUsage(): string {
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`);
+  return `usage: btfmill <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n"btfmill <command> --help" for a command's options.`;
+}
+
+/** When the process starts: runs one command and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const stdout = (line: string): void => void process.stdout.write(`${line}\n`);
+  const stderr = (line: string): void => void process.stderr.write(`${line}\n`);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    stdout(mainUsage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    stderr(`btfmill: unknown command "${name}"\n\n${mainUsage()}`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    stderr(`btfmill ${name}: ${(error as Error).message}\n\nusage: ${command.usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    stdout(`usage: ${command.usage}`);
+    return 0;
+  }
+  try {
+    return await command.run({ values: parsed.values as CommandContext["values"], positionals: parsed.positionals, stdout, stderr });
+  } catch (error) {
+    stderr(`btfmill ${name}: ${error instanceof BtfmillError ? error.describe() : describeError(error)}`);
+    return error instanceof BtfmillError && error.name === "ConfigError" ? 2 : 1;
+  }
+}

@@ -1,0 +1,56 @@
+// `btfmill run`: the main job.
+import { loadConfig } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+import { plainReporter, ttyReporter } from "../reporters.ts";
+import { runPipeline, type RunSummary } from "../run.ts";
+import type { CommandContext } from "./context.ts";
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new ConfigError(`--${name} must be a whole number >= 1, not "${value}"`);
+  return number;
+}
+
+function printSummary(summary: RunSummary, write: (line: string) => void): void {
+  write(
+    `summary: ${summary.ok} ok, ${summary.failed.length} failed, ${summary.unchanged} unchanged` +
+      (summary.staleSources.length ? `, ${summary.staleSources.length} source(s) stale` : ""),
+  );
+  for (const failure of summary.failed) write(`  failed ${failure.kernel}: ${failure.reason}`);
+  for (const stale of summary.staleSources) write(`  stale ${stale.source}: ${stale.reason}`);
+}
+
+/** When the user runs `btfmill run`: exit code 0 only when every kernel and source succeeded. */
+export async function runCommand(context: CommandContext): Promise<number> {
+  const { values } = context;
+  const config = await loadConfig(values.config as string | undefined);
+  const reporter = process.stderr.isTTY && !values.json ? ttyReporter() : plainReporter();
+  const controller = new AbortController();
+  const stop = (): void => controller.abort(new Error("interrupted"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let summary: RunSummary;
+  try {
+    summary = await runPipeline(config, {
+      filters: {
+        distro: values.distro as string | undefined,
+        release: values.release as string | undefined,
+        arch: values.arch as string | undefined,
+        flavor: values.flavor as string | undefined,
+        latest: positiveInt("latest", values.latest as string | undefined),
+      },
+      jobs: positiveInt("jobs", values.jobs as string | undefined),
+      retryFailed: Boolean(values["retry-failed"]),
+      reporter,
+      signal: controller.signal,
+    });
+  } finally {
+    reporter.close();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  if (values.json) context.stdout(JSON.stringify(summary, null, 2));
+  else printSummary(summary, context.stderr);
+  return summary.failed.length === 0 && summary.staleSources.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,102 @@
+// The config file (`btfmill.json` by default): validated up front so that a typo is reported
+// with its path in the file, not discovered halfway through a run.
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { z } from "zod";
+import type { SourceConfig } from "../distros/types.ts";
+import { ConfigError } from "./errors.ts";
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+const sourceSchema = z.strictObject({
+  distro: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be an os-release ID such as debian"),
+  release: z.string().regex(/^[0-9a-z.]+$/, "must be an os-release VERSION_ID such as 12"),
+  arch: z.enum(["x86_64", "arm64"], { error: 'must be "x86_64" or "arm64"' }),
+  flavors: z.array(z.string().min(1)).min(1).optional(),
+  mirror: z.union([httpUrl, z.array(httpUrl).min(1)]).optional(),
+  suites: z.array(z.string().min(1)).min(1).optional(),
+  keyring: z.string().min(1).optional(),
+  latest: z.int().positive().optional(),
+});
+
+const paholeSchema = z.strictObject({
+  /** Replaces the flags btfmill chooses per kernel (the detached output flag is always added). */
+  flags: z.array(z.string().startsWith("-")).optional(),
+  /** Added to the flags btfmill chooses. */
+  extraFlags: z.array(z.string().startsWith("-")).optional(),
+});
+
+const configSchema = z.strictObject({
+  archive: z.string().min(1).default("btf-archive"),
+  jobs: z.int().min(1).max(64).default(2),
+  sources: z.array(sourceSchema).default([]),
+  objects: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "set names are letters, digits, _ . -"), z.array(z.string().min(1)).min(1)).default({}),
+  pahole: paholeSchema.default({}),
+});
+
+export type PaholeConfig = z.infer<typeof paholeSchema>;
+
+export interface Config {
+  /** Absolute path of the archive folder. */
+  archive: string;
+  jobs: number;
+  sources: SourceConfig[];
+  objects: Record<string, string[]>;
+  pahole: PaholeConfig;
+  /** Where the config came from, for messages. */
+  origin: string;
+}
+
+/** Built in: the newest Debian 12 cloud kernel, from the mirror the machine's apt sources name. */
+export const defaultConfigInput = {
+  archive: "btf-archive",
+  sources: [{ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: 1 }],
+};
+
+/** When input (parsed JSON) is turned into a Config; relative paths resolve against `baseDir`. */
+export function parseConfig(input: unknown, origin: string, baseDir: string): Config {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(top level)"}: ${issue.message}`);
+    throw new ConfigError(`${origin} is not a valid config:\n  ${problems.join("\n  ")}`, {
+      hint: "see README.md, section Configuration",
+    });
+  }
+  const config = parsed.data;
+  return {
+    archive: resolve(baseDir, config.archive),
+    jobs: config.jobs,
+    sources: config.sources.map((source) => ({
+      ...source,
+      mirror: typeof source.mirror === "string" ? [source.mirror] : source.mirror,
+      keyring: source.keyring === undefined ? undefined : resolve(baseDir, source.keyring),
+    })),
+    objects: Object.fromEntries(Object.entries(config.objects).map(([name, files]) => [name, files.map((file) => resolve(baseDir, file))])),
+    pahole: config.pahole,
+    origin,
+  };
+}
+
+/**
+ * When a command starts: reads `--config FILE` (which must exist), else `btfmill.json` in the
+ * working directory when there is one, else the built-in defaults.
+ */
+export async function loadConfig(path: string | undefined, cwd = process.cwd()): Promise<Config> {
+  const file = resolve(cwd, path ?? "btfmill.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    if (path === undefined && (cause as NodeJS.ErrnoException).code === "ENOENT") {
+      return parseConfig(defaultConfigInput, "built-in defaults", cwd);
+    }
+    throw new ConfigError(`cannot read config ${file}: ${(cause as Error).message}`, { cause });
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`${file} is not JSON: ${(cause as Error).message}`, { cause, hint: "fix the JSON syntax" });
+  }
+  return parseConfig(input, file, dirname(file));
+}

@@ -1,0 +1,16 @@
+// What a run tells the person watching it. The orchestrator emits events; a reporter draws
+// them as progress bars on a terminal or as one plain line each otherwise.
+import type { ManifestEntry } from "../archive/manifest.ts";
+
+export type KernelStage = "download" | "extract" | "hash" | "convert" | "validate" | "store";
+
+export type RunEvent =
+  | { type: "source"; source: string; status: "ok" | "stale"; found?: number; reason?: string }
+  | { type: "plan"; todo: number; unchanged: number }
+  | { type: "stage"; kernel: string; stage: KernelStage; bytes?: number; totalBytes?: number }
+  | { type: "done"; kernel: string; entry: ManifestEntry; keptPrevious: boolean };
+
+export interface Reporter {
+  event(event: RunEvent): void;
+  close(): void;
+}

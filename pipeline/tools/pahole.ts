@@ -1,0 +1,28 @@
+// pahole: DWARF -> BTF. Which flags it takes depends on its version (REFERENCE.md section 3).
+import { runTool } from "./run-tool.ts";
+import { FormatError } from "../errors.ts";
+
+export interface ToolVersion {
+  /** As the tool prints it (`v1.24`). */
+  text: string;
+  major: number;
+  minor: number;
+}
+
+/** When a run starts: asks the installed pahole for its version. */
+export async function paholeVersion(): Promise<ToolVersion> {
+  const text = (await runTool("pahole", ["--version"], { timeoutMs: 10_000 })).trim();
+  const match = /^v?(\d+)\.(\d+)/.exec(text);
+  if (!match) throw new FormatError(`pahole --version printed "${text}", not vMAJOR.MINOR`, { hint: "install dwarves >= 1.22" });
+  return { text, major: Number(match[1]), minor: Number(match[2]) };
+}
+
+/** When a kernel is converted: pahole, single-threaded because before 1.29 `-j` reorders types run to run. */
+export async function runPahole(vmlinux: string, outBtf: string, flags: readonly string[], options: { kernel: string; signal?: AbortSignal }): Promise<void> {
+  await runTool("pahole", [...flags, `--btf_encode_detached=${outBtf}`, vmlinux], {
+    timeoutMs: 30 * 60_000,
+    signal: options.signal,
+    kernel: options.kernel,
+    hint: "check that the vmlinux carries DWARF and that pahole (dwarves) is >= 1.22",
+  });
+}

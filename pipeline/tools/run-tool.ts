@@ -1,0 +1,46 @@
+// One way to run an external tool: bounded output, a timeout, and a ToolError that carries the
+// exit code and the end of stderr so the failure can be fixed from the log alone.
+import { execa } from "execa";
+import { ToolError } from "../errors.ts";
+
+export interface RunToolOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Send stdout nowhere: for tools whose output is large and only the exit code matters. */
+  discardStdout?: boolean;
+  kernel?: string;
+  hint?: string;
+}
+
+const maxBuffer = 16 * 1024 * 1024;
+
+/** When a stage calls pahole, bpftool, gpgv or xz and wants stdout, or a ToolError. */
+export async function runTool(tool: string, args: readonly string[], options: RunToolOptions = {}): Promise<string> {
+  const result = await execa(tool, args, {
+    reject: false,
+    timeout: options.timeoutMs,
+    cancelSignal: options.signal,
+    maxBuffer,
+    stdin: "ignore",
+    stdout: options.discardStdout ? "ignore" : "pipe",
+    encoding: "utf8",
+  });
+  if (result.failed) {
+    const stderrTail = String(result.stderr ?? "").slice(-2000).trim();
+    const what = result.timedOut
+      ? `timed out after ${options.timeoutMs} ms`
+      : result.isCanceled
+        ? "was cancelled"
+        : result.exitCode === undefined
+          ? `could not run (${result.cause instanceof Error ? result.cause.message : result.shortMessage})`
+          : `exited with ${result.exitCode}${result.signal ? ` (${result.signal})` : ""}`;
+    throw new ToolError(tool, `${what}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
+      exitCode: result.exitCode,
+      stderrTail,
+      kernel: options.kernel,
+      hint: options.hint ?? (result.exitCode === undefined && !result.timedOut ? `install ${tool} (make setup)` : undefined),
+      cause: result.cause,
+    });
+  }
+  return String(result.stdout ?? "");
+}

@@ -1,0 +1,62 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig, parseConfig } from "../pipeline/config.ts";
+import { ConfigError } from "../pipeline/errors.ts";
+
+describe("config", () => {
+  it("without a config file the built-in default is the newest Debian 12 cloud-amd64 kernel", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-config-"));
+    const config = await loadConfig(undefined, dir);
+    expect(config.origin).toBe("built-in defaults");
+    expect(config.archive).toBe(join(dir, "btf-archive"));
+    expect(config.sources).toEqual([{ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: 1, mirror: undefined, keyring: undefined }]);
+  });
+
+  it("resolves paths against the config file's folder and accepts one mirror as a string", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-config-"));
+    const file = join(dir, "my.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        archive: "out",
+        sources: [{ distro: "debian", release: "12", arch: "arm64", mirror: "http://127.0.0.1:8080/debian", keyring: "keys/test.gpg" }],
+        objects: { tracee: ["objs/tracee.bpf.o"] },
+      }),
+    );
+    const config = await loadConfig(file);
+    expect(config.archive).toBe(join(dir, "out"));
+    expect(config.sources[0]?.mirror).toEqual(["http://127.0.0.1:8080/debian"]);
+    expect(config.sources[0]?.keyring).toBe(join(dir, "keys/test.gpg"));
+    expect(config.objects.tracee).toEqual([join(dir, "objs/tracee.bpf.o")]);
+  });
+
+  it("names every problem of a bad config with its path", () => {
+    const bad = {
+      archive: "",
+      sources: [{ distro: "debian", release: "12", arch: "aarch64", latest: 0, mirror: "ftp://x", colour: "blue" }],
+    };
+    let error: unknown;
+    try {
+      parseConfig(bad, "bad.json", "/");
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain("bad.json is not a valid config");
+    expect(message).toContain('sources.0.arch: must be "x86_64" or "arm64"');
+    expect(message).toContain("sources.0.latest");
+    expect(message).toContain("sources.0.mirror");
+    expect(message).toContain("colour");
+    expect(message).toContain("archive");
+  });
+
+  it("reports a config file that is not JSON, and a missing --config file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-config-"));
+    await writeFile(join(dir, "broken.json"), "{ sources: [");
+    await expect(loadConfig(join(dir, "broken.json"))).rejects.toThrow(/is not JSON/);
+    await expect(loadConfig(join(dir, "absent.json"))).rejects.toThrow(/cannot read config/);
+  });
+});
