@@ -1,0 +1,87 @@
+// The fixed header in front of every BTF blob: byte order, version and where the type and string
+// sections sit. Layout: struct btf_header in include/uapi/linux/btf.h.
+import { FormatError } from "../../pipeline/errors.ts";
+
+const magic = 0xeb9f;
+const minHeaderLength = 24;
+
+export interface BtfHeader {
+  littleEndian: boolean;
+  version: number;
+  flags: number;
+  /** Bytes before the sections; 24 today, larger headers carry fields this reader skips. */
+  headerLength: number;
+  /** Offsets below are absolute in the blob (the wire counts them from the end of the header). */
+  typeStart: number;
+  typeLength: number;
+  stringStart: number;
+  stringLength: number;
+}
+
+/** When a BTF blob is opened: reads and checks the header before any type is decoded. */
+export function parseBtfHeader(bytes: Uint8Array): BtfHeader {
+  if (bytes.length < minHeaderLength) {
+    throw new FormatError(`BTF header truncated: ${bytes.length} bytes, need at least ${minHeaderLength}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const rawMagic = view.getUint16(0, true);
+  // A big-endian producer (s390x, bpfeb) writes the same magic, which reads byte-swapped here.
+  const littleEndian = rawMagic === magic;
+  if (!littleEndian && rawMagic !== 0x9feb) {
+    throw new FormatError(`not BTF: magic 0x${rawMagic.toString(16).padStart(4, "0")} at offset 0, expected 0xeb9f`);
+  }
+  const version = view.getUint8(2);
+  if (version !== 1) throw new FormatError(`BTF version ${version} at offset 2 is not supported (only version 1)`);
+
+  const headerLength = view.getUint32(4, littleEndian);
+  if (headerLength < minHeaderLength) {
+    throw new FormatError(`BTF hdr_len ${headerLength} at offset 4 is shorter than the ${minHeaderLength}-byte header`);
+  }
+  if (headerLength > bytes.length) {
+    throw new FormatError(`BTF hdr_len ${headerLength} at offset 4 extends beyond the ${bytes.length}-byte blob`);
+  }
+  const header: BtfHeader = {
+    littleEndian,
+    version,
+    flags: view.getUint8(3),
+    headerLength,
+    typeStart: headerLength + view.getUint32(8, littleEndian),
+    typeLength: view.getUint32(12, littleEndian),
+    stringStart: headerLength + view.getUint32(16, littleEndian),
+    stringLength: view.getUint32(20, littleEndian),
+  };
+  checkSections(header, bytes);
+  return header;
+}
+
+function checkSections(header: BtfHeader, bytes: Uint8Array): void {
+  const { typeStart, typeLength, stringStart, stringLength } = header;
+  const typeEnd = typeStart + typeLength;
+  const stringEnd = stringStart + stringLength;
+  // The kernel's btf_parse_hdr rejects unaligned type sections; records are u32 words.
+  if ((typeStart - header.headerLength) % 4 !== 0) {
+    throw new FormatError(`BTF type_off ${typeStart - header.headerLength} is not 4-byte aligned`);
+  }
+  if (typeEnd > bytes.length) {
+    throw new FormatError(`BTF type section [${typeStart}, ${typeEnd}) overruns the ${bytes.length}-byte blob`);
+  }
+  if (stringEnd > bytes.length) {
+    throw new FormatError(`BTF string section [${stringStart}, ${stringEnd}) overruns the ${bytes.length}-byte blob`);
+  }
+  if (typeLength > 0 && typeStart < stringEnd && stringStart < typeEnd) {
+    throw new FormatError(
+      `BTF type section [${typeStart}, ${typeEnd}) overlaps string section [${stringStart}, ${stringEnd})`,
+    );
+  }
+  // Offset 0 must name the empty string (anonymous types) and every string must end inside the
+  // section, as libbpf's btf_parse_str_sec demands of a base (non-split) BTF.
+  if (stringLength === 0) throw new FormatError("BTF string section is empty: offset 0 must hold the empty string");
+  if (bytes[stringStart] !== 0) {
+    throw new FormatError(`BTF string section at offset ${stringStart} does not start with NUL`, {
+      hint: "split BTF (a kernel module's) continues its base's strings and cannot be read alone",
+    });
+  }
+  if (bytes[stringEnd - 1] !== 0) {
+    throw new FormatError(`BTF string section does not end with NUL at offset ${stringEnd - 1}`);
+  }
+}

@@ -1,0 +1,30 @@
+// Public surface of the BTF reader: decode, load from a file, check layouts and kinds.
+export type { BtfHeader } from "./header.ts";
+export { BtfKind, btfKindNames, kindSupport, kindsUnsupportedBy, type BtfKindName, type KindSupport } from "./kinds.ts";
+export { compareLayouts, structLayouts, type MemberLayout, type StructLayout } from "./layout.ts";
+export { loadBtf, loadElfBtf } from "./load.ts";
+export { parseBtf } from "./parse.ts";
+export {
+  IntEncoding,
+  btfTypeById,
+  type BtfArray,
+  type BtfComposite,
+  type BtfDatasec,
+  type BtfDeclTag,
+  type BtfEnum,
+  type BtfEnum64,
+  type BtfEnumValue,
+  type BtfFloat,
+  type BtfFunc,
+  type BtfFuncProto,
+  type BtfFwd,
+  type BtfInt,
+  type BtfMember,
+  type BtfParam,
+  type BtfSpec,
+  type BtfType,
+  type BtfTypeTag,
+  type BtfVar,
+  type BtfVarSecinfo,
+  type Linkage,
+} from "./types.ts";
