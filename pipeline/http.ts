@@ -42,6 +42,10 @@ export async function openUrl(url: string, options: OpenOptions = {}): Promise<H
     });
   }
   const { statusCode, headers, body } = response;
+  // undici reports destroying an unread body as an 'error' event; a body released early (a 404,
+  // a vmlinux already out) must not take the process down with it. Readers that consume the
+  // body (pipeline, for await) still see real errors through their own listeners.
+  body.on("error", () => {});
   if (statusCode === 404 && options.allowMissing) {
     body.destroy();
     return undefined;

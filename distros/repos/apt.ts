@@ -1,0 +1,145 @@
+// The network side of an apt repository: a suite's signed Release from the first mirror that has
+// it, then the Packages index that Release vouches for. Layout (DebianRepository/Format):
+//   <base>/dists/<suite>/InRelease            clearsigned Release (preferred)
+//   <base>/dists/<suite>/Release{,.gpg}       Release and detached signature (older mirrors)
+//   <base>/dists/<suite>/main/binary-<arch>/Packages.xz
+import { FetchError, IntegrityError } from "../../pipeline/errors.ts";
+import { fetchBytes, openUrl } from "../../pipeline/http.ts";
+import { verifyDetachedRelease, verifyInRelease } from "./apt-signature.ts";
+import { openPackagesIndex, pickPackagesIndex } from "./packages-index.ts";
+import type { PackageRecord } from "./packages-index.ts";
+import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "./release.ts";
+import type { AptRelease } from "./release.ts";
+
+/** A mirror base URL and the keyring its Release files must verify with. */
+export interface AptRepository {
+  /** Base URL without a trailing slash (`.../debian`). */
+  base: string;
+  /** Keyring file, or an armored key block embedded in an apt source's Signed-By. */
+  keyring: string;
+}
+
+export interface VerifiedSuite {
+  repository: AptRepository;
+  suite: string;
+  release: AptRelease;
+  /** Which signed form was used, for provenance and tests. */
+  signedAs: "InRelease" | "Release.gpg";
+}
+
+// Bookworm's InRelease is 150 KB; a signature a few KB.
+const MAX_RELEASE_BYTES = 32 * 1024 * 1024;
+const MAX_SIGNATURE_BYTES = 1024 * 1024;
+// The Release bounds each index by its own listed size; this refuses absurd listings.
+const MAX_INDEX_BYTES = 512 * 1024 * 1024;
+
+/** When a source reads a suite: the verified Release from the first repository that has the suite. */
+export async function findSuite(repositories: readonly AptRepository[], suite: string, signal?: AbortSignal): Promise<VerifiedSuite> {
+  const tried: string[] = [];
+  for (const repository of repositories) {
+    try {
+      const found = await readSuite(repository, suite, signal);
+      if (found !== undefined) return found;
+      tried.push(`${repository.base} (absent)`);
+    } catch (error) {
+      // An unreachable mirror is skipped; a bad signature or stale Release stops the search, so
+      // a tampered mirror is reported rather than papered over by the next one. So does a cancel.
+      if (!(error instanceof FetchError) || signal?.aborted) throw error;
+      tried.push(`${repository.base} (${error.message})`);
+    }
+  }
+  throw new FetchError(`suite ${suite} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`, {
+    hint: "check the release and suites in the config, or add a mirror that carries the suite (releases past their support move to an archive mirror)",
+  });
+}
+
+/** When one repository is asked for a suite: its verified Release, or undefined if the suite is absent. */
+export async function readSuite(repository: AptRepository, suite: string, signal?: AbortSignal): Promise<VerifiedSuite | undefined> {
+  const dir = `${repository.base}/dists/${suite}`;
+  const from = { suite, keyring: repository.keyring, url: `${dir}/InRelease` };
+  const inRelease = await fetchBytes(from.url, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+  let text: string;
+  let signedAs: VerifiedSuite["signedAs"];
+  if (inRelease !== undefined) {
+    text = await verifyInRelease(inRelease, from, signal);
+    signedAs = "InRelease";
+  } else {
+    const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+    if (release === undefined) return undefined;
+    const signature = await fetchBytes(`${dir}/Release.gpg`, { maxBytes: MAX_SIGNATURE_BYTES, allowMissing: true, signal });
+    if (signature === undefined) {
+      throw new IntegrityError(`suite ${suite} at ${repository.base} is unsigned: neither InRelease nor Release.gpg exists`, {
+        package: `${dir}/Release`,
+        hint: "btfmill reads only signed repositories: use a mirror that publishes the signatures",
+      });
+    }
+    text = await verifyDetachedRelease(release, signature, { ...from, url: `${dir}/Release` }, signal);
+    signedAs = "Release.gpg";
+  }
+  const where = `${dir}/${signedAs === "InRelease" ? "InRelease" : "Release"}`;
+  const release = parseRelease(text, where);
+  assertReleaseIsSuite(release, suite, where);
+  assertReleaseCurrent(release, suite, repository.base);
+  return { repository, suite, release, signedAs };
+}
+
+/** When a source lists a suite's packages: the Packages index for `component`/`arch`, verified and parsed. */
+export async function readPackages(
+  verified: VerifiedSuite,
+  component: string,
+  arch: string,
+  options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined } = {},
+): Promise<PackageRecord[]> {
+  const dir = `${verified.repository.base}/dists/${verified.suite}`;
+  const choice = pickPackagesIndex(verified.release, component, arch, `Release of ${verified.suite} at ${verified.repository.base}`);
+  const url = `${dir}/${choice.path}`;
+  if (choice.entry.size > MAX_INDEX_BYTES) {
+    throw new FetchError(`${url} is listed at ${choice.entry.size} bytes, over the limit of ${MAX_INDEX_BYTES}`, {
+      package: url,
+      hint: "the Release lists an implausibly large index: check the mirror",
+    });
+  }
+  // By-hash names the exact bytes the Release lists, so a mirror that syncs between our Release
+  // and our index download still serves a matching file (DebianRepository/Format#indices_acquisition_via_hashsums_.28by-hash.29).
+  if (verified.release.fields.get("acquire-by-hash")?.toLowerCase() === "yes") {
+    const byHash = `${dir}/${choice.path.slice(0, choice.path.lastIndexOf("/"))}/by-hash/SHA256/${choice.entry.sha256}`;
+    const data = await fetchListed(byHash, choice.entry.size, options.signal, true);
+    if (data !== undefined) return openPackagesIndex(data, choice, byHash, options);
+  }
+  const data = await fetchListed(url, choice.entry.size, options.signal, false);
+  return openPackagesIndex(data, choice, url, options);
+}
+
+// The signed size is the exact bound: a body that announces or grows past it is refused as it
+// downloads, as an integrity failure (a mirror mid-sync serves a newer index than its Release).
+async function fetchListed(url: string, size: number, signal: AbortSignal | undefined, allowMissing: true): Promise<Buffer | undefined>;
+async function fetchListed(url: string, size: number, signal: AbortSignal | undefined, allowMissing: false): Promise<Buffer>;
+async function fetchListed(url: string, size: number, signal: AbortSignal | undefined, allowMissing: boolean): Promise<Buffer | undefined> {
+  const mismatch = (what: string) =>
+    new IntegrityError(`${url} ${what}, but the signed Release says ${size} bytes`, {
+      package: url,
+      hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
+    });
+  const opened = allowMissing ? await openUrl(url, { signal, allowMissing: true }) : await openUrl(url, { signal });
+  if (opened === undefined) return undefined;
+  const { body, length } = opened;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    if (length !== undefined && length !== size) throw mismatch(`announces ${length} bytes`);
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > size) throw mismatch("runs longer");
+      chunks.push(chunk);
+    }
+  } catch (cause) {
+    if (cause instanceof IntegrityError) throw cause;
+    throw new FetchError(`reading ${url} failed: ${(cause as Error).message}`, { package: url, cause });
+  } finally {
+    // undici reports a body destroyed before its end as an 'error' event; nobody reads on, so
+    // a listener drops it instead of letting it escape as an uncaught exception.
+    body.on("error", () => {});
+    body.destroy();
+  }
+  return Buffer.concat(chunks, total);
+}
