@@ -1,7 +1,8 @@
 // The orchestrator of `btfmill run`: discover every source, plan against the manifest, process
 // the planned kernels with bounded concurrency, and record each result as soon as it exists.
 import pLimit from "p-limit";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rmdir } from "node:fs/promises";
+import { scratchDir } from "../archive/layout.ts";
 import { readManifest, writeManifest, type Manifest } from "../archive/manifest.ts";
 import { createSource, sourceId } from "../distros/index.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
@@ -123,5 +124,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     );
   }
   await writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
+  // Each kernel removes its own scratch folder; the parent goes too once nothing is in flight.
+  await rmdir(scratchDir(config.archive)).catch(() => {});
   return summary;
 }

@@ -1,8 +1,16 @@
 // Discovery against the Debian mirror this machine's apt sources name: the one test that proves
 // the readers on the real archive's files and signatures. Skipped, with the reason, offline.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { digestFile } from "../archive/file-digest.ts";
 import { DebianSource } from "../distros/debian.ts";
+import { compareDebianVersions } from "../distros/repos/deb-version.ts";
 import { loadAptSources } from "../distros/repos/apt-sources.ts";
+import { processKernel } from "../pipeline/process-kernel.ts";
+import { bpftoolVersion } from "../pipeline/tools/bpftool.ts";
+import { paholeVersion } from "../pipeline/tools/pahole.ts";
 
 const probeTimeoutMs = 5_000;
 
@@ -35,6 +43,32 @@ describe("DebianSource against the machine's Debian mirror", () => {
       expect(item.url).toMatch(new RegExp(`/pool/.*/${item.name.replace(/[.+]/g, "\\$&")}_.*_amd64\\.deb$`));
       expect(item.vmlinuxPath).toBe(`usr/lib/debug/boot/vmlinux-${item.key.kernel}`);
       expect(["bookworm", "bookworm-updates", "bookworm-security"]).toContain(item.origin);
+    }
+  });
+
+  it("converts the newest 6.1 cloud-amd64 kernel, and its BTF matches the kernel's own .BTF", { timeout: 15 * 60_000 }, async (context) => {
+    context.skip(unreachable !== undefined, `mirror unreachable: ${unreachable}`);
+    const found = await new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"] }).discover();
+    const newest61 = found
+      .filter((item) => /^6\.1\.\d+-\d+-cloud-amd64$/.test(item.key.kernel))
+      .sort((a, b) => compareDebianVersions(b.version, a.version))[0]!;
+    const archiveRoot = await mkdtemp(join(tmpdir(), "btfmill-live-"));
+    try {
+      const entry = await processKernel(newest61, {
+        archiveRoot,
+        pahole: await paholeVersion(),
+        bpftool: await bpftoolVersion(),
+        paholeConfig: {},
+        onStage: () => {},
+        now: () => new Date(),
+      });
+      expect(entry.reason).toBeUndefined();
+      expect(entry).toMatchObject({ status: "ok", kernelHasBtf: true });
+      expect(entry.kinds).toEqual(expect.arrayContaining(["STRUCT", "FUNC", "ENUM64", "FLOAT"]));
+      expect(entry.btf!.size).toBeGreaterThan(3_000_000);
+      expect(await digestFile(join(archiveRoot, entry.tarball!.path))).toEqual({ sha256: entry.tarball!.sha256, size: entry.tarball!.size });
+    } finally {
+      await rm(archiveRoot, { recursive: true, force: true });
     }
   });
 });
