@@ -1,0 +1,83 @@
+// .deb and .ddeb packages (deb(5)): an ar archive of `debian-binary` ("2.0\n"), `control.tar.*`
+// and `data.tar.*`. Only the payload is decoded, and only up to the vmlinux's last byte: in
+// Debian's linux-image-6.1.0-47-cloud-amd64-dbg the vmlinux ends at 591 MB of a 1.78 GB tar, in
+// linux-image-6.12.117+deb12-cloud-amd64-dbg at 348 MB of 1.86 GB.
+import { Transform } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
+import { FormatError, VmlinuxNotFoundError } from "../../pipeline/errors.ts";
+import type { ArMember } from "./ar.ts";
+import { readArMembers } from "./ar.ts";
+import { createDecompressor } from "./decompress.ts";
+import type { ExtractedVmlinux, VmlinuxRequest } from "./index.ts";
+import { extractTarMember } from "./tar-member.ts";
+
+// Real vmlinux files are 0.3-1 GB; a header claiming more is broken or hostile, not a kernel.
+const maxVmlinuxBytes = 4 * 1024 ** 3;
+const maxDebianBinaryBytes = 64;
+
+/** When a .deb/.ddeb streams in: writes its vmlinux to `request.output`, stopping once it is complete. */
+export async function extractVmlinuxFromDeb(source: AsyncIterable<Buffer>, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
+  const context = { package: request.package, archiveSize: request.packageSize };
+  let seenVersion = false;
+  for await (const member of readArMembers(source, context)) {
+    if (!seenVersion) {
+      await checkDebianBinary(member, request.package);
+      seenVersion = true;
+    } else if (member.name.startsWith("data.tar")) {
+      return await extractFromPayload(member, request);
+    }
+  }
+  throw new FormatError(seenVersion ? "the package has no data.tar member" : "the package is an empty ar archive", {
+    package: request.package,
+  });
+}
+
+async function checkDebianBinary(member: ArMember, pkg: string): Promise<void> {
+  if (member.name !== "debian-binary" || member.size > maxDebianBinaryBytes) {
+    throw new FormatError(`not a deb: the first member is ${member.name} (${member.size} bytes), not debian-binary`, {
+      package: pkg,
+    });
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of member.body as AsyncIterable<Buffer>) chunks.push(chunk);
+  const version = Buffer.concat(chunks).toString("latin1");
+  if (!/^2\.\d+\n/.test(version)) {
+    throw new FormatError(`unsupported deb format version ${JSON.stringify(version)} (btfmill reads 2.x)`, { package: pkg });
+  }
+}
+
+// Corruption that xz only notices at a block's end (its CRC) can reach tar as garbage first: the
+// error is then tar's, still a FormatError. What vouches for the bytes is the package's sha256.
+async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
+  const decompressor = createDecompressor(member.name, { package: request.package, xzThreads: request.xzThreads });
+  let payloadBytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      payloadBytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const decoding = pipeline(member.body, decompressor, counted, { signal: request.signal }).catch(() => {});
+  try {
+    const vmlinuxBytes = await extractTarMember(counted, {
+      path: request.vmlinuxPath,
+      output: request.output,
+      tarName: member.name,
+      package: request.package,
+      maxBytes: maxVmlinuxBytes,
+      onFound: request.onFound,
+    });
+    if (vmlinuxBytes === undefined) {
+      throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in ${member.name}`, {
+        package: request.package,
+        hint: "the package carries no vmlinux at the expected path; the kernel is skipped",
+      });
+    }
+    return { vmlinuxBytes, payloadBytes };
+  } finally {
+    // The rest of the payload is not needed: stop the decoder and wait until it is gone.
+    decompressor.destroy();
+    await decoding;
+    await finished(decompressor).catch(() => {});
+  }
+}

