@@ -15,8 +15,9 @@ const publishedFile = digest.extend({ path: z.string().min(1) });
 const entrySchema = z.strictObject({
   key: z.strictObject({ distro: z.string(), release: z.string(), arch: z.enum(["x86_64", "arm64"]), kernel: z.string() }),
   flavor: z.string(),
-  status: z.enum(["ok", "failed"]),
-  /** Why a kernel failed: the error, where, and what to do. */
+  /** `skipped`: not converted on purpose (an older kernel of its flavor already ships BTF). */
+  status: z.enum(["ok", "failed", "skipped"]),
+  /** Why a kernel failed or was skipped: the error, where, and what to do. */
   reason: z.string().optional(),
   /** Whether the failure is worth retrying next run without `--retry-failed` (network trouble). */
   transient: z.boolean().optional(),
@@ -41,6 +42,8 @@ const entrySchema = z.strictObject({
 
 const sourceStateSchema = z.strictObject({
   status: z.enum(["ok", "stale"]),
+  /** The source's indexes were read without signature checks (config `insecure`). */
+  insecure: z.boolean().optional(),
   /** Why the last run could not read this source; its previous entries were kept. */
   reason: z.string().optional(),
   /** When the source's indexes were last read successfully. */

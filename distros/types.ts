@@ -53,6 +53,14 @@ export interface SourceConfig {
   keyring?: string | undefined;
   /** How many newest kernels per flavor to process; all when absent. */
   latest?: number | undefined;
+  /** Read the indexes without verifying their signatures: only when no keyring exists; recorded in the manifest. */
+  insecure?: boolean | undefined;
+  /**
+   * Kernels that ship their own BTF: `first` (default) converts, per flavor in version order,
+   * up to the first kernel whose vmlinux has `.BTF` and skips the newer ones (they have BTF too);
+   * `all` converts every kernel.
+   */
+  kernelsWithBtf?: "first" | "all" | undefined;
 }
 
 /** A distro's way to find its debug kernel packages. */

@@ -17,6 +17,8 @@ const sourceSchema = z.strictObject({
   suites: z.array(z.string().min(1)).min(1).optional(),
   keyring: z.string().min(1).optional(),
   latest: z.int().positive().optional(),
+  insecure: z.boolean().optional(),
+  kernelsWithBtf: z.enum(["first", "all"], { error: 'must be "first" or "all"' }).optional(),
 });
 
 const paholeSchema = z.strictObject({
