@@ -7,7 +7,12 @@ import type { Manifest } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 
-export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed";
+export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped";
+
+export interface PlanOptions {
+  archiveRoot: string;
+  retryFailed: boolean;
+}
 
 export interface PlannedKernel {
   pkg: KernelPackage;
@@ -28,18 +33,25 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** When a kernel comes up: why it needs work, or undefined when its manifest entry is current. */
+export async function planKernel(manifest: Manifest, pkg: KernelPackage, options: PlanOptions): Promise<PlanReason | undefined> {
+  const entry = manifest.kernels[keyPath(pkg.key)];
+  if (!entry) return "new";
+  if (entry.package.sha256 !== pkg.sha256) return "changed-package";
+  if (entry.status === "ok" && !(entry.tarball && (await exists(join(options.archiveRoot, entry.tarball.path))))) return "missing-file";
+  if (entry.status === "failed" && entry.transient) return "retry-transient";
+  if (entry.status === "failed" && options.retryFailed) return "retry-failed";
+  // Reaching a skipped kernel means the reason to skip it no longer holds (config or archive changed).
+  if (entry.status === "skipped") return "previously-skipped";
+  return undefined;
+}
+
 /** When discovery is done: splits packages into work to do and work already done. */
-export async function planRun(manifest: Manifest, packages: KernelPackage[], options: { archiveRoot: string; retryFailed: boolean }): Promise<Plan> {
+export async function planRun(manifest: Manifest, packages: KernelPackage[], options: PlanOptions): Promise<Plan> {
   const todo: PlannedKernel[] = [];
   const unchanged: KernelPackage[] = [];
   for (const pkg of packages) {
-    const entry = manifest.kernels[keyPath(pkg.key)];
-    let reason: PlanReason | undefined;
-    if (!entry) reason = "new";
-    else if (entry.package.sha256 !== pkg.sha256) reason = "changed-package";
-    else if (entry.status === "ok" && !(entry.tarball && (await exists(join(options.archiveRoot, entry.tarball.path))))) reason = "missing-file";
-    else if (entry.status === "failed" && entry.transient) reason = "retry-transient";
-    else if (entry.status === "failed" && options.retryFailed) reason = "retry-failed";
+    const reason = await planKernel(manifest, pkg, options);
     if (reason) todo.push({ pkg, reason });
     else unchanged.push(pkg);
   }

@@ -23,6 +23,7 @@ function describeEvent(event: RunEvent): string | undefined {
       if (entry.status === "ok") {
         return `ok ${key}: ${entry.tarball?.path} (${entry.btf?.size} bytes BTF${entry.kernelHasBtf ? ", kernel has its own BTF: layouts match" : ""})`;
       }
+      if (entry.status === "skipped") return `skipped ${key}: ${entry.reason}`;
       return `FAILED ${key}: ${entry.reason}${event.keptPrevious ? " (previous ok entry kept)" : ""}`;
     }
   }

@@ -3,17 +3,18 @@
 import pLimit from "p-limit";
 import { mkdir, rmdir } from "node:fs/promises";
 import { scratchDir } from "../archive/layout.ts";
-import { readManifest, writeManifest, type Manifest } from "../archive/manifest.ts";
+import { readManifest, writeManifest, type Manifest, type ManifestEntry } from "../archive/manifest.ts";
 import { createSource, sourceId } from "../distros/index.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { Config } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import type { Reporter } from "./events.ts";
-import { planRun } from "./plan.ts";
+import { flavorChains } from "./flavor-chains.ts";
+import { planKernel, planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
 import { bpftoolVersion } from "./tools/bpftool.ts";
-import { paholeVersion } from "./tools/pahole.ts";
+import { paholeVersion, type ToolVersion } from "./tools/pahole.ts";
 
 export interface RunFilters {
   distro?: string;
@@ -36,6 +37,8 @@ export interface RunSummary {
   processed: number;
   ok: number;
   failed: { kernel: string; reason: string }[];
+  /** Kernels not converted because an older kernel of their flavor ships BTF. */
+  skipped: number;
   unchanged: number;
   staleSources: { source: string; reason: string }[];
 }
@@ -65,64 +68,102 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   }
   await mkdir(config.archive, { recursive: true });
   const manifest: Manifest = await readManifest(config.archive);
-  const summary: RunSummary = { processed: 0, ok: 0, failed: [], unchanged: 0, staleSources: [] };
+  const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, unchanged: 0, staleSources: [] };
 
-  const packages: KernelPackage[] = [];
+  const discovered: { source: SourceConfig; packages: KernelPackage[] }[] = [];
   for (const source of selected) {
     const id = sourceId(source);
     const checkedAt = now().toISOString();
+    const insecure = source.insecure === true ? { insecure: true } : {};
     try {
       const found = await createSource(source).discover(options.signal);
-      packages.push(...found);
-      manifest.sources[id] = { status: "ok", refreshedAt: checkedAt, checkedAt };
+      discovered.push({ source, packages: found });
+      manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
       reporter.event({ type: "source", source: id, status: "ok", found: found.length });
     } catch (error) {
       const reason = describeError(error);
-      manifest.sources[id] = { ...manifest.sources[id], status: "stale", reason, checkedAt };
+      manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason, checkedAt };
       summary.staleSources.push({ source: id, reason });
       reporter.event({ type: "source", source: id, status: "stale", reason });
     }
   }
 
-  const plan = await planRun(manifest, packages, { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false });
-  summary.unchanged = plan.unchanged.length;
+  const planOptions = { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false };
+  const plan = await planRun(manifest, discovered.flatMap((item) => item.packages), planOptions);
   reporter.event({ type: "plan", todo: plan.todo.length, unchanged: plan.unchanged.length });
 
-  if (plan.todo.length > 0) {
-    const [pahole, bpftool] = await Promise.all([paholeVersion(), bpftoolVersion()]);
-    // Manifest writes are chained so two kernels finishing together cannot interleave them.
-    let writes = Promise.resolve();
-    const record = (): Promise<void> => {
-      writes = writes.then(() => writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() }));
-      return writes;
+  // Manifest writes are chained so two kernels finishing together cannot interleave them.
+  let writes = Promise.resolve();
+  const record = (kernel: string, entry: ManifestEntry): Promise<void> => {
+    manifest.kernels[kernel] = entry;
+    writes = writes.then(() => writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() }));
+    return writes;
+  };
+  let tools: Promise<[ToolVersion, string]> | undefined;
+  const limit = pLimit(options.jobs ?? config.jobs);
+
+  const convert = async (pkg: KernelPackage): Promise<ManifestEntry> => {
+    const kernel = keyPath(pkg.key);
+    tools ??= Promise.all([paholeVersion(), bpftoolVersion()]);
+    const [pahole, bpftool] = await tools;
+    const entry = await processKernel(pkg, {
+      archiveRoot: config.archive,
+      pahole,
+      bpftool,
+      paholeConfig: config.pahole,
+      signal: options.signal,
+      now,
+      onStage: (stage, bytes, totalBytes) => reporter.event({ type: "stage", kernel, stage, bytes, totalBytes }),
+    });
+    const previous = manifest.kernels[kernel];
+    // A failure never replaces a kernel that was published before: its files stay valid.
+    const keptPrevious = entry.status === "failed" && previous?.status === "ok";
+    summary.processed += 1;
+    if (entry.status === "ok") summary.ok += 1;
+    else summary.failed.push({ kernel, reason: entry.reason ?? "unknown" });
+    reporter.event({ type: "done", kernel, entry, keptPrevious });
+    if (keptPrevious) return previous;
+    await record(kernel, entry);
+    return entry;
+  };
+
+  const skip = async (pkg: KernelPackage, btfKernel: string): Promise<void> => {
+    const kernel = keyPath(pkg.key);
+    const previous = manifest.kernels[kernel];
+    // Published files stay published, and a skip already recorded for this package stays as it is.
+    if (previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256)) {
+      summary.unchanged += 1;
+      return;
+    }
+    const entry: ManifestEntry = {
+      key: pkg.key,
+      flavor: pkg.flavor,
+      status: "skipped",
+      reason: `an older kernel of flavor ${pkg.flavor}, ${btfKernel}, already ships its own BTF, so this one does too (set kernelsWithBtf: "all" in the source's config to convert it anyway)`,
+      package: { name: pkg.name, version: pkg.version, url: pkg.url, sha256: pkg.sha256, size: pkg.size, origin: pkg.origin },
+      updatedAt: now().toISOString(),
     };
-    const limit = pLimit(options.jobs ?? config.jobs);
-    await Promise.all(
-      plan.todo.map(({ pkg }) =>
-        limit(async () => {
-          const kernel = keyPath(pkg.key);
-          const entry = await processKernel(pkg, {
-            archiveRoot: config.archive,
-            pahole,
-            bpftool,
-            paholeConfig: config.pahole,
-            signal: options.signal,
-            now,
-            onStage: (stage, bytes, totalBytes) => reporter.event({ type: "stage", kernel, stage, bytes, totalBytes }),
-          });
-          const previous = manifest.kernels[kernel];
-          // A failure never replaces a kernel that was published before: its files stay valid.
-          const keptPrevious = entry.status === "failed" && previous?.status === "ok";
-          if (!keptPrevious) manifest.kernels[kernel] = entry;
-          summary.processed += 1;
-          if (entry.status === "ok") summary.ok += 1;
-          else summary.failed.push({ kernel, reason: entry.reason ?? "unknown" });
-          reporter.event({ type: "done", kernel, entry, keptPrevious });
-          await record();
-        }),
-      ),
-    );
-  }
+    summary.skipped += 1;
+    reporter.event({ type: "done", kernel, entry, keptPrevious: false });
+    await record(kernel, entry);
+  };
+
+  await Promise.all(
+    flavorChains(discovered).map(async (chain) => {
+      let btfKernel: string | undefined;
+      for (const pkg of chain.packages) {
+        if (chain.stopAtBtf && btfKernel !== undefined) {
+          await skip(pkg, btfKernel);
+          continue;
+        }
+        const kernel = keyPath(pkg.key);
+        let entry = manifest.kernels[kernel];
+        if ((await planKernel(manifest, pkg, planOptions)) === undefined) summary.unchanged += 1;
+        else entry = await limit(() => convert(pkg));
+        if (entry?.status === "ok" && entry.kernelHasBtf) btfKernel = kernel;
+      }
+    }),
+  );
   await writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
   // Each kernel removes its own scratch folder; the parent goes too once nothing is in flight.
   await rmdir(scratchDir(config.archive)).catch(() => {});

@@ -14,7 +14,7 @@ function positiveInt(name: string, value: string | undefined): number | undefine
 
 function printSummary(summary: RunSummary, write: (line: string) => void): void {
   write(
-    `summary: ${summary.ok} ok, ${summary.failed.length} failed, ${summary.unchanged} unchanged` +
+    `summary: ${summary.ok} ok, ${summary.failed.length} failed, ${summary.skipped} skipped, ${summary.unchanged} unchanged` +
       (summary.staleSources.length ? `, ${summary.staleSources.length} source(s) stale` : ""),
   );
   for (const failure of summary.failed) write(`  failed ${failure.kernel}: ${failure.reason}`);
