@@ -18,6 +18,8 @@ const decompressors = { 1: promisify(inflate), 2: promisify(zstdDecompress) } as
 interface ElfHeader {
   is64: boolean;
   littleEndian: boolean;
+  /** e_machine: 62 x86-64, 183 AArch64, 247 BPF. */
+  machine: number;
   /** e_shoff; 0 when the file has no section header table. */
   tableOffset: number;
   entrySize: number;
@@ -58,6 +60,11 @@ export async function readElfSection(path: string, name: string): Promise<Buffer
 /** When only the presence of a section matters. */
 export async function hasElfSection(path: string, name: string): Promise<boolean> {
   return withElf(path, async (_handle, elf) => elf.sections.some((section) => section.name === name));
+}
+
+/** When a BPF object is registered: its e_machine, so anything but EM_BPF (247) is refused by name. */
+export async function readElfMachine(path: string): Promise<number> {
+  return withElf(path, async (_handle, elf) => elf.header.machine);
 }
 
 /** Before running pahole: whether the ELF carries DWARF for it to convert. */
@@ -101,6 +108,7 @@ function parseElfHeader(bytes: Buffer, fileSize: number): ElfHeader {
   return {
     is64,
     littleEndian: le,
+    machine: view.getUint16(0x12, le),
     tableOffset: is64 ? readU64(view, 0x28, le, "e_shoff") : view.getUint32(0x20, le),
     entrySize: view.getUint16(counts, le),
     count: view.getUint16(counts + 2, le),

@@ -1,10 +1,10 @@
 import { copyFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseBtf } from "../archive/btf/parse.ts";
-import { hasDwarf, hasElfSection, readElfSection } from "../archive/elf.ts";
+import { hasDwarf, hasElfSection, readElfMachine, readElfSection } from "../archive/elf.ts";
 import { FormatError } from "../pipeline/errors.ts";
 import { makeBpfObject } from "./fixtures/all-kinds.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
@@ -90,6 +90,12 @@ describe("ELF sections", () => {
     const compressed = join(dir, `vmlinux-${method}`);
     await execa("objcopy", [`--compress-debug-sections=${method}`, plain, compressed]);
     expect(await readElfSection(compressed, ".debug_info")).toEqual(await readElfSection(plain, ".debug_info"));
+  });
+
+  it("reads e_machine: the host's for the gcc-built vmlinux, 247 for little- and big-endian BPF objects", async () => {
+    expect(await readElfMachine(plain)).toBe(machine() === "aarch64" ? 183 : 62);
+    expect(await readElfMachine(await makeBpfObject(join(dir, "machine.bpf.o")))).toBe(247);
+    expect(await readElfMachine(await makeBpfObject(join(dir, "machine.bpfeb.o"), { bigEndian: true }))).toBe(247);
   });
 
   it("counts an old GNU .zdebug_info as DWARF", async () => {

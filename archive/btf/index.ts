@@ -1,4 +1,5 @@
 // Public surface of the BTF reader: decode, load from a file, check layouts and kinds.
+export { parseBtfExt, type BtfExt, type BtfExtHeader, type CoreReloRecord, type CoreReloSection } from "./ext.ts";
 export type { BtfHeader } from "./header.ts";
 export { BtfKind, btfKindNames, kindSupport, kindsUnsupportedBy, type BtfKindName, type KindSupport } from "./kinds.ts";
 export { compareLayouts, structLayouts, type MemberLayout, type StructLayout } from "./layout.ts";

@@ -8,6 +8,8 @@ export interface RunToolOptions {
   signal?: AbortSignal;
   /** Send stdout nowhere: for tools whose output is large and only the exit code matters. */
   discardStdout?: boolean;
+  /** Return stderr interleaved after stdout: for libbpf debug logs (`bpftool -d`), which go to stderr. */
+  withStderr?: boolean;
   kernel?: string;
   hint?: string;
 }
@@ -24,6 +26,7 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
     stdin: "ignore",
     stdout: options.discardStdout ? "ignore" : "pipe",
     encoding: "utf8",
+    all: options.withStderr ?? false,
   });
   if (result.failed) {
     const stderrTail = String(result.stderr ?? "").slice(-2000).trim();
@@ -42,5 +45,5 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
       cause: result.cause,
     });
   }
-  return String(result.stdout ?? "");
+  return String((options.withStderr ? result.all : result.stdout) ?? "");
 }

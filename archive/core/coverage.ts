@@ -1,0 +1,62 @@
+// Relocation coverage of one BPF object on one kernel: which relocations resolve, which are
+// guarded misses the program checks at run time, and which would break the program, each named
+// the way a developer reads it. Sorted, so the same inputs give the same record.
+import type { BtfSpec } from "../btf/types.ts";
+import type { CoreRelocation } from "./bpf-object.ts";
+import type { ReloKindName } from "./relo-kinds.ts";
+import { resolveRelocation, type RelocationOutcome } from "./resolve.ts";
+
+export interface CoverageObject {
+  name: string;
+  btf: BtfSpec;
+  relocations: CoreRelocation[];
+}
+
+export interface CoverageEntry {
+  section: string;
+  /** libbpf's `relo #N` within the section. */
+  index: number;
+  kind: ReloKindName;
+  name: string;
+  /** Ambiguous: several kernel types match with different results, and libbpf refuses to load. */
+  status: "missing" | "ambiguous";
+  why: string;
+}
+
+export interface Coverage {
+  object: string;
+  total: number;
+  resolved: number;
+  /** `*_EXISTS` / TYPE_MATCHES relocations that do not match: the program sees 0 and takes its fallback. */
+  guarded: CoverageEntry[];
+  /** Missing or ambiguous: the program fails to load or hits a poisoned instruction. */
+  unresolved: CoverageEntry[];
+}
+
+/** When a kernel's BTF is published or an object registered: the object's coverage on that kernel. */
+export function computeCoverage(kernel: BtfSpec, object: CoverageObject): Coverage {
+  const guarded: CoverageEntry[] = [];
+  const unresolved: CoverageEntry[] = [];
+  let resolved = 0;
+  for (const relocation of object.relocations) {
+    const outcome = resolveRelocation(kernel, object.btf, relocation);
+    if (outcome.status === "resolved") resolved++;
+    else (outcome.guarded && outcome.status === "missing" ? guarded : unresolved).push(entryOf(outcome));
+  }
+  return {
+    object: object.name,
+    total: object.relocations.length,
+    resolved,
+    guarded: guarded.sort(compareEntries),
+    unresolved: unresolved.sort(compareEntries),
+  };
+}
+
+function entryOf(outcome: Exclude<RelocationOutcome, { status: "resolved" }>): CoverageEntry {
+  const { section, index, kindName } = outcome.relocation;
+  return { section, index, kind: kindName, name: outcome.name, status: outcome.status, why: outcome.why };
+}
+
+function compareEntries(a: CoverageEntry, b: CoverageEntry): number {
+  return a.section < b.section ? -1 : a.section > b.section ? 1 : a.index - b.index;
+}
