@@ -19,3 +19,13 @@ export function btfMemberName(key: KernelKey): string {
 export function scratchDir(archiveRoot: string): string {
   return join(archiveRoot, ".work");
 }
+
+/** A minified BTF, stored once by content: `minified/<aa>/<sha256>.btf`. */
+export function minifiedPath(sha256: string): string {
+  return `minified/${sha256.slice(0, 2)}/${sha256}.btf`;
+}
+
+/** Where registered objects fetched by URL are kept, by sha256, so a run downloads each once. */
+export function objectCacheDir(archiveRoot: string): string {
+  return join(archiveRoot, ".objects");
+}

@@ -12,6 +12,34 @@ export const manifestSchemaVersion = 1;
 const digest = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.int().nonnegative() });
 const publishedFile = digest.extend({ path: z.string().min(1) });
 
+const coverageEntrySchema = z.strictObject({
+  section: z.string(),
+  index: z.int(),
+  kind: z.string(),
+  name: z.string(),
+  status: z.enum(["missing", "ambiguous"]),
+  why: z.string(),
+});
+
+/** How one registered object's CO-RE relocations fare on this kernel. */
+const objectCoverageSchema = z.strictObject({
+  object: z.string(),
+  sha256: z.string(),
+  total: z.int().nonnegative(),
+  resolved: z.int().nonnegative(),
+  guarded: z.array(coverageEntrySchema),
+  unresolved: z.array(coverageEntrySchema),
+});
+
+/** The kernel's BTF minified for one object set, or why that failed. */
+const minifiedSchema = z.strictObject({
+  /** sha256 over the set's object digests: when it changes, the set is minified again. */
+  fingerprint: z.string(),
+  file: publishedFile.optional(),
+  coverage: z.array(objectCoverageSchema),
+  error: z.string().optional(),
+});
+
 const entrySchema = z.strictObject({
   key: z.strictObject({ distro: z.string(), release: z.string(), arch: z.enum(["x86_64", "arm64"]), kernel: z.string() }),
   flavor: z.string(),
@@ -37,6 +65,8 @@ const entrySchema = z.strictObject({
   }),
   pahole: z.strictObject({ version: z.string(), flags: z.array(z.string()) }).optional(),
   bpftool: z.strictObject({ version: z.string() }).optional(),
+  /** Per object set (and `all`, the union): the minified BTF and relocation coverage. */
+  minified: z.record(z.string(), minifiedSchema).optional(),
   updatedAt: z.string(),
 });
 
@@ -60,6 +90,8 @@ const manifestSchema = z.strictObject({
 });
 
 export type ManifestEntry = z.infer<typeof entrySchema>;
+export type MinifiedRecord = z.infer<typeof minifiedSchema>;
+export type ObjectCoverage = z.infer<typeof objectCoverageSchema>;
 export type SourceState = z.infer<typeof sourceStateSchema>;
 export type Manifest = z.infer<typeof manifestSchema>;
 

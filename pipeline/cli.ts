@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BtfmillError, describeError } from "./errors.ts";
 import type { CommandContext } from "./commands/context.ts";
+import { coverageCommand } from "./commands/coverage-command.ts";
 import { listCommand } from "./commands/list-command.ts";
 import { runCommand } from "./commands/run-command.ts";
 
@@ -48,6 +49,15 @@ Exit code 0 only when every kernel and every source succeeded.`,
       "retry-failed": { type: "boolean" },
     },
     run: runCommand,
+  },
+  coverage: {
+    summary: "show which registered objects' CO-RE relocations do not resolve on which kernels",
+    usage: `btfmill coverage [--config FILE] [--set S] [--json]
+
+  --set S    the object set (default: all, the union of every registered object)
+  --json     the coverage records as JSON`,
+    options: { ...common, set: { type: "string" } },
+    run: coverageCommand,
   },
   list: {
     summary: "list the kernels in the archive's manifest",

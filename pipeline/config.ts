@@ -18,6 +18,7 @@ const sourceSchema = z.strictObject({
   keyring: z.string().min(1).optional(),
   latest: z.int().positive().optional(),
   insecure: z.boolean().optional(),
+  checkValidUntil: z.boolean().optional(),
   kernelsWithBtf: z.enum(["first", "all"], { error: 'must be "first" or "all"' }).optional(),
 });
 
@@ -28,22 +29,45 @@ const paholeSchema = z.strictObject({
   extraFlags: z.array(z.string().startsWith("-")).optional(),
 });
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+
+/** A registered BPF object: a local path (optionally pinned), or a URL that must be pinned. */
+const objectSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ path: z.string().min(1), sha256: sha256Hex.optional() }),
+  z.strictObject({ url: httpUrl, sha256: sha256Hex }),
+]);
+
+/** The set every registered object belongs to: what the CDN root serves. */
+export const unionSetName = "all";
+
 const configSchema = z.strictObject({
   archive: z.string().min(1).default("btf-archive"),
   jobs: z.int().min(1).max(64).default(2),
   sources: z.array(sourceSchema).default([]),
-  objects: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "set names are letters, digits, _ . -"), z.array(z.string().min(1)).min(1)).default({}),
+  objects: z
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/, "set names are letters, digits, _ . -")
+        .refine((name) => name !== unionSetName, `"${unionSetName}" is the set of every registered object; pick another name`),
+      z.array(objectSchema).min(1),
+    )
+    .default({}),
   pahole: paholeSchema.default({}),
 });
 
 export type PaholeConfig = z.infer<typeof paholeSchema>;
+
+/** One registered object after parsing: where to get it and, when pinned, its sha256. */
+export type ObjectSource = { path: string; sha256?: string | undefined } | { url: string; sha256: string };
 
 export interface Config {
   /** Absolute path of the archive folder. */
   archive: string;
   jobs: number;
   sources: SourceConfig[];
-  objects: Record<string, string[]>;
+  objects: Record<string, ObjectSource[]>;
   pahole: PaholeConfig;
   /** Where the config came from, for messages. */
   origin: string;
@@ -73,7 +97,16 @@ export function parseConfig(input: unknown, origin: string, baseDir: string): Co
       mirror: typeof source.mirror === "string" ? [source.mirror] : source.mirror,
       keyring: source.keyring === undefined ? undefined : resolve(baseDir, source.keyring),
     })),
-    objects: Object.fromEntries(Object.entries(config.objects).map(([name, files]) => [name, files.map((file) => resolve(baseDir, file))])),
+    objects: Object.fromEntries(
+      Object.entries(config.objects).map(([name, entries]) => [
+        name,
+        entries.map((entry): ObjectSource => {
+          if (typeof entry === "string") return { path: resolve(baseDir, entry) };
+          if ("url" in entry) return entry;
+          return { path: resolve(baseDir, entry.path), sha256: entry.sha256 };
+        }),
+      ]),
+    ),
     pahole: config.pahole,
     origin,
   };

@@ -1,6 +1,6 @@
 // What a run tells the person watching it. The orchestrator emits events; a reporter draws
 // them as progress bars on a terminal or as one plain line each otherwise.
-import type { ManifestEntry } from "../archive/manifest.ts";
+import type { ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
 
 export type KernelStage = "download" | "extract" | "hash" | "convert" | "validate" | "store";
 
@@ -8,7 +8,8 @@ export type RunEvent =
   | { type: "source"; source: string; status: "ok" | "stale"; found?: number; reason?: string }
   | { type: "plan"; todo: number; unchanged: number }
   | { type: "stage"; kernel: string; stage: KernelStage; bytes?: number; totalBytes?: number }
-  | { type: "done"; kernel: string; entry: ManifestEntry; keptPrevious: boolean };
+  | { type: "done"; kernel: string; entry: ManifestEntry; keptPrevious: boolean }
+  | { type: "pruned"; kernel: string; set: string; record: MinifiedRecord };
 
 export interface Reporter {
   event(event: RunEvent): void;

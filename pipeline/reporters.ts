@@ -17,6 +17,13 @@ function describeEvent(event: RunEvent): string | undefined {
       return `plan: ${event.todo} kernel(s) to process, ${event.unchanged} unchanged`;
     case "stage":
       return undefined;
+    case "pruned": {
+      const { record } = event;
+      if (record.error !== undefined) return `FAILED minify ${event.kernel} for set ${event.set}: ${record.error}`;
+      const unresolved = record.coverage.reduce((sum, object) => sum + object.unresolved.length, 0);
+      const total = record.coverage.reduce((sum, object) => sum + object.total, 0);
+      return `minified ${event.kernel} for set ${event.set}: ${record.file?.size} bytes, ${total - unresolved}/${total} relocations resolve${unresolved ? ` (${unresolved} do not: btfmill coverage)` : ""}`;
+    }
     case "done": {
       const { entry } = event;
       const key = event.kernel;

@@ -11,6 +11,8 @@ import type { Config } from "./config.ts";
 import { ConfigError, describeError } from "./errors.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains } from "./flavor-chains.ts";
+import { loadObjectSets } from "./object-registry.ts";
+import { prunePass } from "./prune-pass.ts";
 import { planKernel, planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
 import { bpftoolVersion } from "./tools/bpftool.ts";
@@ -39,6 +41,8 @@ export interface RunSummary {
   failed: { kernel: string; reason: string }[];
   /** Kernels not converted because an older kernel of their flavor ships BTF. */
   skipped: number;
+  /** Kernel x object set minifications done (new kernels, or sets whose objects changed). */
+  minified: number;
   unchanged: number;
   staleSources: { source: string; reason: string }[];
 }
@@ -68,7 +72,9 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   }
   await mkdir(config.archive, { recursive: true });
   const manifest: Manifest = await readManifest(config.archive);
-  const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, unchanged: 0, staleSources: [] };
+  // Objects are checked before any download: a bad registry is a config error, not 1,000 failures.
+  const sets = await loadObjectSets(config.objects, config.archive, options.signal);
+  const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [] };
 
   const discovered: { source: SourceConfig; packages: KernelPackage[] }[] = [];
   for (const source of selected) {
@@ -164,6 +170,20 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       }
     }),
   );
+  if (sets.length > 0) {
+    await prunePass(manifest, sets, {
+      archiveRoot: config.archive,
+      limit,
+      signal: options.signal,
+      record,
+      onPruned: (kernel, set, minified) => {
+        if (minified.error === undefined) summary.minified += 1;
+        else summary.failed.push({ kernel: `${kernel} [set ${set}]`, reason: minified.error });
+        reporter.event({ type: "pruned", kernel, set, record: minified });
+      },
+    });
+  }
+  await writes;
   await writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
   // Each kernel removes its own scratch folder; the parent goes too once nothing is in flight.
   await rmdir(scratchDir(config.archive)).catch(() => {});

@@ -29,7 +29,7 @@ describe("config", () => {
     expect(config.archive).toBe(join(dir, "out"));
     expect(config.sources[0]?.mirror).toEqual(["http://127.0.0.1:8080/debian"]);
     expect(config.sources[0]?.keyring).toBe(join(dir, "keys/test.gpg"));
-    expect(config.objects.tracee).toEqual([join(dir, "objs/tracee.bpf.o")]);
+    expect(config.objects.tracee).toEqual([{ path: join(dir, "objs/tracee.bpf.o") }]);
   });
 
   it("names every problem of a bad config with its path", () => {

@@ -15,6 +15,7 @@ function positiveInt(name: string, value: string | undefined): number | undefine
 function printSummary(summary: RunSummary, write: (line: string) => void): void {
   write(
     `summary: ${summary.ok} ok, ${summary.failed.length} failed, ${summary.skipped} skipped, ${summary.unchanged} unchanged` +
+      (summary.minified ? `, ${summary.minified} minified` : "") +
       (summary.staleSources.length ? `, ${summary.staleSources.length} source(s) stale` : ""),
   );
   for (const failure of summary.failed) write(`  failed ${failure.kernel}: ${failure.reason}`);

@@ -1,0 +1,40 @@
+// `btfmill coverage`: which registered objects' CO-RE relocations fail on which kernels, as
+// recorded in the manifest when each kernel was minified.
+import { readManifest } from "../../archive/manifest.ts";
+import { loadConfig, unionSetName } from "../config.ts";
+import { ConfigError } from "../errors.ts";
+import type { CommandContext } from "./context.ts";
+
+/** When the user runs `btfmill coverage [--set S] [--json]`: the kernel x object matrix of one set. */
+export async function coverageCommand(context: CommandContext): Promise<number> {
+  const config = await loadConfig(context.values.config as string | undefined);
+  const set = (context.values.set as string | undefined) ?? unionSetName;
+  const manifest = await readManifest(config.archive);
+  const rows = Object.entries(manifest.kernels).flatMap(([kernel, entry]) => {
+    const record = entry.minified?.[set];
+    return record ? [{ kernel, record }] : [];
+  });
+  if (rows.length === 0) {
+    const known = [...new Set(Object.values(manifest.kernels).flatMap((entry) => Object.keys(entry.minified ?? {})))].sort();
+    throw new ConfigError(`no kernel in ${config.archive} has coverage for set "${set}"`, {
+      hint: known.length ? `sets recorded: ${known.join(", ")}` : "register objects in the config's `objects` and run btfmill run",
+    });
+  }
+  if (context.values.json) {
+    context.stdout(JSON.stringify({ set, kernels: Object.fromEntries(rows.map(({ kernel, record }) => [kernel, record.coverage])) }, null, 2));
+    return 0;
+  }
+  let broken = 0;
+  for (const { kernel, record } of rows) {
+    for (const object of record.coverage) {
+      const status = object.unresolved.length === 0 ? "ok" : "BROKEN";
+      if (object.unresolved.length > 0) broken += 1;
+      const guarded = object.guarded.length ? `, ${object.guarded.length} guarded` : "";
+      context.stdout(`${status.padEnd(6)} ${kernel}  ${object.object}: ${object.resolved}/${object.total} resolve${guarded}`);
+      for (const miss of object.unresolved) context.stdout(`         ${miss.section} ${miss.kind} ${miss.name}: ${miss.why}`);
+    }
+    if (record.error) context.stdout(`FAILED ${kernel}  minifying set ${set}: ${record.error}`);
+  }
+  context.stderr(`${rows.length} kernel(s), set ${set}: ${broken} object x kernel pair(s) with relocations that do not resolve`);
+  return 0;
+}

@@ -1,0 +1,73 @@
+// After conversion, every published kernel is brought up to date with the registered object
+// sets: a set whose fingerprint changed (an object was added, removed or rebuilt) is minified
+// again from the stored full BTF, with no package downloaded; a set that did not change is left
+// alone; a set no longer configured is dropped from the entry.
+import { access, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import type pLimit from "p-limit";
+import { parseBtf } from "../archive/btf/index.ts";
+import { btfMemberName, scratchDir } from "../archive/layout.ts";
+import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
+import type { ObjectSet } from "./object-registry.ts";
+import { pruneForSet } from "./stages/prune.ts";
+
+export interface PrunePassOptions {
+  archiveRoot: string;
+  limit: ReturnType<typeof pLimit>;
+  signal?: AbortSignal;
+  record: (kernel: string, entry: ManifestEntry) => Promise<void>;
+  onPruned: (kernel: string, set: string, record: MinifiedRecord) => void;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], archiveRoot: string): Promise<ObjectSet[]> {
+  const due: ObjectSet[] = [];
+  for (const set of sets) {
+    const held = entry.minified?.[set.name];
+    const current = held?.fingerprint === set.fingerprint && (held.error !== undefined || (held.file !== undefined && (await fileExists(join(archiveRoot, held.file.path)))));
+    if (!current) due.push(set);
+  }
+  return due;
+}
+
+/** When a run has converted its kernels and objects are registered: minifies what is due. */
+export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: PrunePassOptions): Promise<void> {
+  const configured = new Set(sets.map((set) => set.name));
+  await Promise.all(
+    Object.entries(manifest.kernels).map(async ([kernel, entry]) => {
+      if (entry.status !== "ok" || entry.tarball === undefined) return;
+      const due = await setsToMinify(entry, sets, options.archiveRoot);
+      const kept = Object.fromEntries(Object.entries(entry.minified ?? {}).filter(([name]) => configured.has(name)));
+      const dropped = Object.keys(entry.minified ?? {}).length !== Object.keys(kept).length;
+      if (due.length === 0) {
+        if (dropped) await options.record(kernel, { ...entry, minified: kept });
+        return;
+      }
+      await options.limit(async () => {
+        await mkdir(scratchDir(options.archiveRoot), { recursive: true });
+        const scratch = await mkdtemp(join(scratchDir(options.archiveRoot), "prune-"));
+        try {
+          // The stored tarball is the full BTF: minifying again needs no package download.
+          await execa("tar", ["-xJf", join(options.archiveRoot, entry.tarball!.path), "-C", scratch], { cancelSignal: options.signal });
+          const fullBtf = join(scratch, btfMemberName(entry.key));
+          const spec = parseBtf(await readFile(fullBtf));
+          const minified: Record<string, MinifiedRecord> = { ...kept };
+          for (const set of due) {
+            minified[set.name] = await pruneForSet(fullBtf, spec, set, { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal });
+            options.onPruned(kernel, set.name, minified[set.name]!);
+          }
+          await options.record(kernel, { ...entry, minified });
+        } finally {
+          await rm(scratch, { recursive: true, force: true });
+        }
+      });
+    }),
+  );
+}
