@@ -1,14 +1,14 @@
 // Debian: `linux-image-<kernel>-dbg` in `main` of a release's suites, the point release, its
 // -updates and its security suite (on another base URL). Mirrors come from the config or, by
-// default, from the machine's apt sources, so nothing here names a mirror host.
+// default, from the machine's apt sources, so nothing here names a mirror host. Reading and
+// choosing packages is shared with Ubuntu (apt-family.ts).
 import { ConfigError } from "../pipeline/errors.ts";
-import { findSuite, readPackages } from "./repos/apt.ts";
+import { AptFamilySource } from "./apt-family.ts";
+import type { KernelName } from "./apt-family.ts";
 import type { AptRepository } from "./repos/apt.ts";
 import { loadAptSources } from "./repos/apt-sources.ts";
 import type { AptSource } from "./repos/apt-sources.ts";
-import { compareDebianVersions } from "./repos/deb-version.ts";
-import type { PackageRecord } from "./repos/packages-index.ts";
-import type { Arch, DistroSource, KernelPackage, SourceConfig } from "./types.ts";
+import type { SourceConfig } from "./types.ts";
 
 /** VERSION_ID -> codename, for the releases that published `-dbg` kernel packages. */
 export const debianCodenames: Readonly<Record<string, string>> = {
@@ -20,7 +20,6 @@ export const debianCodenames: Readonly<Record<string, string>> = {
   "14": "forky",
 };
 
-const debianArches: Readonly<Record<Arch, string>> = { x86_64: "amd64", arm64: "arm64" };
 const defaultKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
 // Suite names an apt entry for Debian's own archive uses, before any `-updates`/`/updates`.
 const suiteRoots = new Set([...Object.values(debianCodenames), "stable", "oldstable", "oldoldstable", "testing", "unstable", "sid"]);
@@ -43,7 +42,7 @@ export function debianSuites(release: string): string[] {
 }
 
 /** When an index is scanned: the kernel release and flavor a `-dbg` package name carries, if any. */
-export function parseDebianKernelPackage(name: string): { kernel: string; flavor: string } | undefined {
+export function parseDebianKernelPackage(name: string): KernelName | undefined {
   const match = kernelPackage.exec(name);
   return match === null ? undefined : { kernel: match[1]!, flavor: match[2]! };
 }
@@ -53,105 +52,32 @@ export interface DebianSourceOptions {
   aptRoot?: string;
 }
 
-interface Candidate {
-  record: PackageRecord;
-  kernel: string;
-  flavor: string;
-  base: string;
-  suite: string;
-}
-
 /** The registry creates one per `debian` entry of the config's sources. */
-export class DebianSource implements DistroSource {
-  readonly config: SourceConfig;
+export class DebianSource extends AptFamilySource {
   readonly #aptRoot: string;
 
   constructor(config: SourceConfig, options: DebianSourceOptions = {}) {
-    if (config.distro !== "debian") {
-      throw new ConfigError(`DebianSource got a config for ${JSON.stringify(config.distro)}`, { hint: "the source registry maps distros to sources" });
-    }
-    this.config = config;
+    super(config, {
+      distro: "debian",
+      label: "Debian",
+      candidateName: /^linux-image-.+-dbg$/,
+      packageSuffix: "-dbg",
+      defaultKeyring,
+    });
     this.#aptRoot = options.aptRoot ?? "/";
   }
 
-  /** When a run plans: the signed indexes' `-dbg` kernels, one package per kernel, newest first per flavor. */
-  async discover(signal?: AbortSignal): Promise<KernelPackage[]> {
-    const arch = debianArches[this.config.arch];
-    const suites = this.config.suites ?? debianSuites(this.config.release);
-    const repositories = await this.#repositories();
-    // The first suite that fails stops the others' downloads: the source fails as a whole.
-    const failed = new AbortController();
-    const stop = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
-    const perSuite = await Promise.all(
-      suites.map(async (suite) => {
-        try {
-          const verified = await findSuite(repositories(suite), suite, stop);
-          const records = await readPackages(verified, "main", arch, { accept: (name) => kernelPackage.test(name), signal: stop });
-          return records
-            .filter((record) => record.architecture === arch)
-            .map((record): Candidate => ({ record, ...parseDebianKernelPackage(record.package)!, base: verified.repository.base, suite }));
-        } catch (error) {
-          failed.abort();
-          throw error;
-        }
-      }),
-    );
-    return this.#select(perSuite.flat());
+  protected override releaseSuites(release: string): string[] {
+    return debianSuites(release);
   }
 
-  // One package per kernel (the highest version across suites: security and updates rebuild the
-  // same ABI), then the configured flavors, newest first, `latest` of each.
-  #select(candidates: Candidate[]): KernelPackage[] {
-    const byKernel = new Map<string, Candidate>();
-    for (const candidate of candidates) {
-      const held = byKernel.get(candidate.kernel);
-      if (held === undefined || compareDebianVersions(candidate.record.version, held.record.version) > 0) {
-        byKernel.set(candidate.kernel, candidate);
-      }
-    }
-    const byFlavor = new Map<string, Candidate[]>();
-    for (const candidate of byKernel.values()) {
-      byFlavor.set(candidate.flavor, [...(byFlavor.get(candidate.flavor) ?? []), candidate]);
-    }
-    const wanted = this.config.flavors ?? [...byFlavor.keys()];
-    const missing = wanted.filter((flavor) => !byFlavor.has(flavor));
-    if (missing.length > 0) {
-      throw new ConfigError(`Debian ${this.config.release} ${this.config.arch} has no -dbg kernels of flavor ${missing.join(", ")}`, {
-        hint: `flavors found: ${[...byFlavor.keys()].sort().join(", ") || "none"}`,
-      });
-    }
-    return [...new Set(wanted)].sort().flatMap((flavor) =>
-      byFlavor
-        .get(flavor)!
-        .sort((a, b) => compareDebianVersions(b.record.version, a.record.version) || (a.kernel < b.kernel ? 1 : -1))
-        .slice(0, this.config.latest ?? Infinity)
-        .map((candidate) => this.#kernelPackage(candidate)),
-    );
+  protected override parseName(name: string): KernelName | undefined {
+    return parseDebianKernelPackage(name);
   }
 
-  #kernelPackage({ record, kernel, flavor, base, suite }: Candidate): KernelPackage {
-    return {
-      key: { distro: "debian", release: this.config.release, arch: this.config.arch, kernel },
-      flavor,
-      name: record.package,
-      version: record.version,
-      url: `${base}/${record.filename}`,
-      sha256: record.sha256,
-      size: record.size,
-      format: "deb",
-      vmlinuxPath: `usr/lib/debug/boot/vmlinux-${kernel}`,
-      origin: suite,
-    };
-  }
-
-  // The mirrors to try for each suite: the config's, in order, or the machine's Debian apt
-  // entries, those that list the suite first (the security suite lives on its own base URL).
-  async #repositories(): Promise<(suite: string) => AptRepository[]> {
-    const { mirror, keyring } = this.config;
-    if (mirror !== undefined) {
-      const repositories = mirror.map((base) => ({ base: base.replace(/\/+$/, ""), keyring: keyring ?? defaultKeyring }));
-      return () => repositories;
-    }
+  // The machine's Debian apt entries, those that list the suite first (the security suite lives
+  // on its own base URL), each with the keyring its Signed-By names.
+  protected override async defaultRepositories(): Promise<(suite: string) => AptRepository[]> {
     // Third-party repositories share those files; only entries listing Debian's suites are its mirrors.
     const entries = (await loadAptSources(this.#aptRoot)).filter(
       (entry) => entry.type === "deb" && entry.suites.some((suite) => suiteRoots.has(suite.split(/[-/]/)[0]!)),
@@ -167,14 +93,14 @@ export class DebianSource implements DistroSource {
       return ordered.flatMap((entry) => {
         if (seen.has(entry.uri)) return [];
         seen.add(entry.uri);
-        return [{ base: entry.uri, keyring: keyring ?? aptKeyring(entry) }];
+        return [this.repository(entry.uri, aptKeyring(entry))];
       });
     };
   }
 }
 
 // Signed-By lists keyring files (absolute paths) or key fingerprints; a fingerprint names a key
-// in apt's own trust store, which btfmill does not read, so it falls back to Debian's keyring.
-function aptKeyring(entry: AptSource): string {
-  return entry.signedByKey ?? entry.signedBy.find((item) => item.startsWith("/")) ?? defaultKeyring;
+// in apt's own trust store, which btfmill does not read, so Debian's keyring stands in for it.
+function aptKeyring(entry: AptSource): string | undefined {
+  return entry.signedByKey ?? entry.signedBy.find((item) => item.startsWith("/"));
 }

@@ -61,11 +61,18 @@ export interface SourceConfig {
    * `all` converts every kernel.
    */
   kernelsWithBtf?: "first" | "all" | undefined;
+  /**
+   * apt's Check-Valid-Until (default true): false accepts Release files past their Valid-Until,
+   * as the archived releases' are; their signatures are still checked.
+   */
+  checkValidUntil?: boolean | undefined;
 }
 
 /** A distro's way to find its debug kernel packages. */
 export interface DistroSource {
   readonly config: SourceConfig;
+  /** The indexes are read without signature checks (config `insecure`): the manifest records it. */
+  readonly insecure?: boolean;
   /** When a run plans: reads the signed indexes and returns the packages, newest first per flavor. */
   discover(signal?: AbortSignal): Promise<KernelPackage[]>;
 }

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildAptMirror, dbgPackage, tamperPackage, truncatePackage } from "./fixtures/apt-mirror.ts";
+import { ubuntuStubMaxBytes } from "../distros/ubuntu.ts";
+import { buildAptMirror, dbgPackage, dbgsymPackage, tamperPackage, truncatePackage } from "./fixtures/apt-mirror.ts";
 import type { AptMirror, BuiltAptPackage, DebCompression } from "./fixtures/apt-mirror.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 
@@ -67,5 +68,49 @@ describe("buildAptMirror", () => {
     expect(createHash("sha256").update(bytes).digest("hex")).not.toBe(tampered.sha256);
     const truncated = await truncatePackage(mirror, "linux-image-6.1.0-2-amd64-dbg", 100);
     expect((await stat(truncated.path)).size).toBe(100);
+  });
+});
+
+describe("buildAptMirror for Ubuntu's debug-symbol archive", () => {
+  let dir: string;
+  let mirror: AptMirror;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "btfmill-fixture-ddebs-"));
+    const vmlinux = await makeVmlinux(join(dir, "vmlinux"));
+    mirror = await buildAptMirror(join(dir, "mirror"), {
+      arch: "amd64",
+      origin: "Ubuntu",
+      unsigned: true,
+      suites: {
+        focal: [
+          dbgsymPackage({ kernel: "5.4.0-26-generic", version: "5.4.0-26.30", vmlinux, compression: "zstd" }),
+          dbgsymPackage({ kernel: "5.4.0-26-generic", version: "5.4.0-26.30", signed: true }),
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("builds the unsigned debug image as a .ddeb past the stub limit, its padding after the vmlinux", async () => {
+    const built = mirror.packages.find((item) => item.name === "linux-image-unsigned-5.4.0-26-generic-dbgsym")!;
+    expect(built.filename).toBe("pool/main/l/linux/linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb");
+    expect(built.size).toBeGreaterThan(ubuntuStubMaxBytes);
+    const files = (await execa("dpkg-deb", ["--fsys-tarfile", built.path]).pipe("tar", ["-t"])).stdout.split("\n");
+    const vmlinux = files.indexOf("./usr/lib/debug/boot/vmlinux-5.4.0-26-generic");
+    expect(vmlinux).toBeGreaterThan(-1);
+    expect(files.indexOf("./usr/lib/debug/lib/modules/5.4.0-26-generic/kernel/padding.ko")).toBeGreaterThan(vmlinux);
+  });
+
+  it("builds the signed twin as a stub in linux-signed, and publishes an unsigned mirror's Release alone", async () => {
+    const stub = mirror.packages.find((item) => item.name === "linux-image-5.4.0-26-generic-dbgsym")!;
+    expect(stub.filename).toBe("pool/main/l/linux-signed/linux-image-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb");
+    expect(stub.size).toBeLessThan(ubuntuStubMaxBytes);
+    const release = await readFile(join(mirror.root, "dists/focal/Release"), "utf8");
+    expect(release).toMatch(/^Origin: Ubuntu$/m);
+    await expect(stat(join(mirror.root, "dists/focal/InRelease"))).rejects.toThrow(/ENOENT/);
+    await expect(stat(join(mirror.root, "dists/focal/Release.gpg"))).rejects.toThrow(/ENOENT/);
   });
 });

@@ -166,7 +166,8 @@ describe("reading a suite from mirrors", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const at = (name: string, keyring = mirror.keyring) => ({ base: `${server.url}/${name}`, keyring });
+  const at = (name: string, keyring = mirror.keyring, checkValidUntil = true) => ({ base: `${server.url}/${name}`, keyring, checkValidUntil });
+  const unverified = (name: string) => ({ base: `${server.url}/${name}`, keyring: undefined, checkValidUntil: true });
 
   it("prefers InRelease", async () => {
     const suite = await readSuite(at("main"), "bookworm");
@@ -193,6 +194,20 @@ describe("reading a suite from mirrors", () => {
     await expect(readSuite(at("stale"), "bookworm")).rejects.toThrow(/expired/);
   });
 
+  it("accepts a Release past its Valid-Until when the repository says not to check it, as apt's Check-Valid-Until=no", async () => {
+    const suite = await readSuite(at("stale", mirror.keyring, false), "bookworm");
+    expect(suite?.release.validUntil?.getTime()).toBeLessThan(Date.now());
+  });
+
+  it("reads the plain Release, unverified, from a repository without a keyring", async () => {
+    const before = server.requests.length;
+    const suite = await readSuite(unverified("broken"), "unsigned");
+    expect(suite?.signedAs).toBe("unsigned");
+    expect(suite?.release.files.has("main/binary-amd64/Packages.xz")).toBe(true);
+    expect(server.requests.slice(before).map((request) => request.path)).toEqual(["/broken/dists/unsigned/Release"]);
+    expect(await readSuite(unverified("broken"), "trixie")).toBeUndefined();
+  });
+
   it("rejects a Release signed by an untrusted key, a changed one, and an unsigned one", async () => {
     await expect(readSuite(at("main", stranger.keyring), "bookworm")).rejects.toThrow(IntegrityError);
     await expect(readSuite(at("broken"), "bookworm")).rejects.toThrow(/BADSIG/);
@@ -202,13 +217,19 @@ describe("reading a suite from mirrors", () => {
   it("takes each suite from the first mirror that has it, and names the suite and every mirror tried when none has", async () => {
     const found = await findSuite([at("legacy"), at("main")], "bookworm-updates");
     expect(found.repository.base).toBe(`${server.url}/main`);
-    const error = await findSuite([at("legacy"), at("main"), { base: "http://127.0.0.1:1", keyring: mirror.keyring }], "trixie").catch(
+    const error = await findSuite([at("legacy"), at("main"), { base: "http://127.0.0.1:1", keyring: mirror.keyring, checkValidUntil: true }], "trixie").catch(
       (caught: unknown) => caught,
     );
     expect(error).toBeInstanceOf(FetchError);
     expect((error as Error).message).toMatch(/^suite trixie was found on none of the mirrors tried: /);
     expect((error as Error).message).toContain(`${server.url}/legacy (absent)`);
     expect((error as Error).message).toContain("http://127.0.0.1:1 (cannot reach");
+  });
+
+  it("answers undefined for an optional suite only when every mirror says it is absent", async () => {
+    expect(await findSuite([at("legacy"), at("main")], "trixie", undefined, { optional: true })).toBeUndefined();
+    const unreachable = { base: "http://127.0.0.1:1", keyring: mirror.keyring, checkValidUntil: true };
+    await expect(findSuite([at("main"), unreachable], "trixie", undefined, { optional: true })).rejects.toThrow(FetchError);
   });
 
   it("stops at a mirror whose signature fails instead of trying the next", async () => {

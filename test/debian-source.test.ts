@@ -147,6 +147,15 @@ describe("DebianSource against a loopback mirror", () => {
     expect(Buffer.from(await served.arrayBuffer()).length).toBe(updates.size);
   });
 
+  it("says which packages named like kernels it left out, and why", async () => {
+    const survey = await new DebianSource(config()).survey();
+    expect(survey.skipped.map((item) => `${item.suite} ${item.name} ${item.version}: ${item.reason}`)).toEqual([
+      "bookworm linux-image-6.1.0-10-arm64-dbg 6.1.40-1: built for arm64, not amd64",
+      "bookworm linux-image-cloud-amd64-dbg 6.1.50-1: a meta package: its name carries no kernel release",
+    ]);
+    expect(survey.absentSuites).toEqual([]);
+  });
+
   it("keeps the `latest` newest kernels of the configured flavors only", async () => {
     const found = await new DebianSource(config({ flavors: ["cloud-amd64", "rt-amd64"], latest: 2 })).discover();
     expect(summary(found)).toEqual([
@@ -248,5 +257,59 @@ describe("DebianSource against a loopback mirror", () => {
       "/legacy/dists/bookworm/Release.gpg 200",
       "/legacy/dists/bookworm/main/binary-amd64/Packages.gz 200",
     ]);
+  });
+});
+
+describe("DebianSource for a release that lives on Debian's archive host", () => {
+  let dir: string;
+  let server: StaticServer;
+  let key: SigningKey;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "btfmill-debian-archive-"));
+    const vmlinux = await makeVmlinux(join(dir, "vmlinux"));
+    key = await createSigningKey(dir, "archive");
+    const kernel = (name: string, version: string) => dbgPackage({ kernel: name, version, vmlinux });
+    // Archived point release and -updates: their Release files no longer carry Valid-Until.
+    await buildAptMirror(join(dir, "debian"), {
+      arch: "amd64",
+      key,
+      suites: { buster: [kernel("4.19.0-16-cloud-amd64", "4.19.181-1")], "buster-updates": [] },
+    });
+    // The security suite keeps the Valid-Until it had when it was last signed, long past.
+    await buildAptMirror(join(dir, "debian-security"), {
+      arch: "amd64",
+      key,
+      validUntil: new Date("2024-07-07T00:00:00Z"),
+      suites: { "buster/updates": [kernel("4.19.0-27-cloud-amd64", "4.19.316-1")] },
+    });
+    server = await startStaticServer(dir);
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const config = (overrides: Partial<SourceConfig> = {}): SourceConfig => ({
+    distro: "debian",
+    release: "10",
+    arch: "x86_64",
+    mirror: [`${server.url}/debian`, `${server.url}/debian-security`],
+    keyring: key.keyring,
+    ...overrides,
+  });
+
+  it("refuses the expired Release of the security suite, as apt does", async () => {
+    await expect(new DebianSource(config()).discover()).rejects.toThrow(/Release of suite buster\/updates at .*debian-security expired on 2024-07-07/);
+  });
+
+  it("reads buster/updates from the archive's security tree when the config turns checkValidUntil off, still checking signatures", async () => {
+    const found = await new DebianSource(config({ checkValidUntil: false })).discover();
+    expect(found.map((item) => `${item.key.kernel} ${item.origin} ${item.url.slice(server.url.length)}`)).toEqual([
+      `4.19.0-27-cloud-amd64 buster/updates /debian-security/pool/main/l/linux/linux-image-4.19.0-27-cloud-amd64-dbg_4.19.316-1_amd64.deb`,
+      `4.19.0-16-cloud-amd64 buster /debian/pool/main/l/linux/linux-image-4.19.0-16-cloud-amd64-dbg_4.19.181-1_amd64.deb`,
+    ]);
+    const stranger = await createSigningKey(dir, "stranger");
+    await expect(new DebianSource(config({ checkValidUntil: false, keyring: stranger.keyring })).discover()).rejects.toThrow(IntegrityError);
   });
 });

@@ -2,6 +2,7 @@
 // it, then the Packages index that Release vouches for. Layout (DebianRepository/Format):
 //   <base>/dists/<suite>/InRelease            clearsigned Release (preferred)
 //   <base>/dists/<suite>/Release{,.gpg}       Release and detached signature (older mirrors)
+//   <base>/dists/<suite>/Release              alone, read unverified for an `insecure` source
 //   <base>/dists/<suite>/main/binary-<arch>/Packages.xz
 import { FetchError, IntegrityError } from "../../pipeline/errors.ts";
 import { fetchBytes, openUrl } from "../../pipeline/http.ts";
@@ -11,20 +12,26 @@ import type { PackageRecord } from "./packages-index.ts";
 import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "./release.ts";
 import type { AptRelease } from "./release.ts";
 
-/** A mirror base URL and the keyring its Release files must verify with. */
+/** A mirror base URL and what its Release files must satisfy. */
 export interface AptRepository {
   /** Base URL without a trailing slash (`.../debian`). */
   base: string;
-  /** Keyring file, or an armored key block embedded in an apt source's Signed-By. */
-  keyring: string;
+  /**
+   * Keyring file, or an armored key block embedded in an apt source's Signed-By. Undefined only
+   * for a source configured `insecure`: the plain Release is read unverified (its SHA256 list
+   * still vouches for every index).
+   */
+  keyring: string | undefined;
+  /** apt's Check-Valid-Until: false accepts a Release past its Valid-Until (archived releases). */
+  checkValidUntil: boolean;
 }
 
 export interface VerifiedSuite {
   repository: AptRepository;
   suite: string;
   release: AptRelease;
-  /** Which signed form was used, for provenance and tests. */
-  signedAs: "InRelease" | "Release.gpg";
+  /** Which signed form was used (`unsigned` for an insecure source), for provenance and tests. */
+  signedAs: "InRelease" | "Release.gpg" | "unsigned";
 }
 
 // Bookworm's InRelease is 150 KB; a signature a few KB.
@@ -33,9 +40,25 @@ const MAX_SIGNATURE_BYTES = 1024 * 1024;
 // The Release bounds each index by its own listed size; this refuses absurd listings.
 const MAX_INDEX_BYTES = 512 * 1024 * 1024;
 
-/** When a source reads a suite: the verified Release from the first repository that has the suite. */
-export async function findSuite(repositories: readonly AptRepository[], suite: string, signal?: AbortSignal): Promise<VerifiedSuite> {
+/**
+ * When a source reads a suite: the verified Release from the first repository that has the suite.
+ * An `optional` suite that every repository answers as absent gives undefined instead of an error.
+ */
+export async function findSuite(repositories: readonly AptRepository[], suite: string, signal?: AbortSignal): Promise<VerifiedSuite>;
+export async function findSuite(
+  repositories: readonly AptRepository[],
+  suite: string,
+  signal: AbortSignal | undefined,
+  options: { optional: boolean },
+): Promise<VerifiedSuite | undefined>;
+export async function findSuite(
+  repositories: readonly AptRepository[],
+  suite: string,
+  signal?: AbortSignal,
+  options: { optional: boolean } = { optional: false },
+): Promise<VerifiedSuite | undefined> {
   const tried: string[] = [];
+  let unreachable = false;
   for (const repository of repositories) {
     try {
       const found = await readSuite(repository, suite, signal);
@@ -46,8 +69,11 @@ export async function findSuite(repositories: readonly AptRepository[], suite: s
       // a tampered mirror is reported rather than papered over by the next one. So does a cancel.
       if (!(error instanceof FetchError) || signal?.aborted) throw error;
       tried.push(`${repository.base} (${error.message})`);
+      unreachable = true;
     }
   }
+  // Only a suite that every mirror answered as absent may be left out: an unreachable one may have it.
+  if (options.optional && !unreachable && repositories.length > 0) return undefined;
   throw new FetchError(`suite ${suite} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`, {
     hint: "check the release and suites in the config, or add a mirror that carries the suite (releases past their support move to an archive mirror)",
   });
@@ -56,31 +82,43 @@ export async function findSuite(repositories: readonly AptRepository[], suite: s
 /** When one repository is asked for a suite: its verified Release, or undefined if the suite is absent. */
 export async function readSuite(repository: AptRepository, suite: string, signal?: AbortSignal): Promise<VerifiedSuite | undefined> {
   const dir = `${repository.base}/dists/${suite}`;
-  const from = { suite, keyring: repository.keyring, url: `${dir}/InRelease` };
-  const inRelease = await fetchBytes(from.url, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
-  let text: string;
-  let signedAs: VerifiedSuite["signedAs"];
-  if (inRelease !== undefined) {
-    text = await verifyInRelease(inRelease, from, signal);
-    signedAs = "InRelease";
-  } else {
-    const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
-    if (release === undefined) return undefined;
-    const signature = await fetchBytes(`${dir}/Release.gpg`, { maxBytes: MAX_SIGNATURE_BYTES, allowMissing: true, signal });
-    if (signature === undefined) {
-      throw new IntegrityError(`suite ${suite} at ${repository.base} is unsigned: neither InRelease nor Release.gpg exists`, {
-        package: `${dir}/Release`,
-        hint: "btfmill reads only signed repositories: use a mirror that publishes the signatures",
-      });
-    }
-    text = await verifyDetachedRelease(release, signature, { ...from, url: `${dir}/Release` }, signal);
-    signedAs = "Release.gpg";
-  }
+  const signed = repository.keyring === undefined ? await readUnsigned(dir, signal) : await readSigned(repository, repository.keyring, suite, dir, signal);
+  if (signed === undefined) return undefined;
+  const { text, signedAs } = signed;
   const where = `${dir}/${signedAs === "InRelease" ? "InRelease" : "Release"}`;
   const release = parseRelease(text, where);
   assertReleaseIsSuite(release, suite, where);
-  assertReleaseCurrent(release, suite, repository.base);
+  if (repository.checkValidUntil) assertReleaseCurrent(release, suite, repository.base);
   return { repository, suite, release, signedAs };
+}
+
+async function readSigned(
+  repository: AptRepository,
+  keyring: string,
+  suite: string,
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<{ text: string; signedAs: VerifiedSuite["signedAs"] } | undefined> {
+  const from = { suite, keyring, url: `${dir}/InRelease` };
+  const inRelease = await fetchBytes(from.url, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+  if (inRelease !== undefined) return { text: await verifyInRelease(inRelease, from, signal), signedAs: "InRelease" };
+  const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+  if (release === undefined) return undefined;
+  const signature = await fetchBytes(`${dir}/Release.gpg`, { maxBytes: MAX_SIGNATURE_BYTES, allowMissing: true, signal });
+  if (signature === undefined) {
+    throw new IntegrityError(`suite ${suite} at ${repository.base} is unsigned: neither InRelease nor Release.gpg exists`, {
+      package: `${dir}/Release`,
+      hint: "btfmill reads only signed repositories: use a mirror that publishes the signatures, or set `insecure` on a source without a keyring",
+    });
+  }
+  return { text: await verifyDetachedRelease(release, signature, { ...from, url: `${dir}/Release` }, signal), signedAs: "Release.gpg" };
+}
+
+// An insecure source takes the plain Release: every mirror publishes it beside InRelease, and it
+// needs no OpenPGP parsing to strip a signature nobody checks.
+async function readUnsigned(dir: string, signal: AbortSignal | undefined): Promise<{ text: string; signedAs: "unsigned" } | undefined> {
+  const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+  return release === undefined ? undefined : { text: release.toString("utf8"), signedAs: "unsigned" };
 }
 
 /** When a source lists a suite's packages: the Packages index for `component`/`arch`, verified and parsed. */

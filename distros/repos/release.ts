@@ -62,7 +62,7 @@ export function parseRelease(text: string, where: string): AptRelease {
 export function assertReleaseCurrent(release: AptRelease, suite: string, where: string, now: Date = new Date()): void {
   if (release.validUntil !== undefined && release.validUntil.getTime() < now.getTime()) {
     throw new IntegrityError(`Release of suite ${suite} at ${where} expired on ${release.validUntil.toISOString()}`, {
-      hint: "the mirror is stale: use another mirror, or wait until it syncs",
+      hint: "the mirror is stale: use another mirror or wait until it syncs; for an archived release, set `checkValidUntil: false` on the source",
     });
   }
 }
