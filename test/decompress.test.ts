@@ -42,6 +42,7 @@ beforeAll(async () => {
   compressed.xz = await compress("xz", ["-c", "-T2", "--block-size=1MiB"]);
   compressed.zst = await compress("zstd", ["-c", "-q"]);
   compressed.gz = await compress("gzip", ["-c"]);
+  compressed.bz2 = await compress("bzip2", ["-c"]);
 });
 
 describe("compressionOf", () => {
@@ -49,12 +50,13 @@ describe("compressionOf", () => {
     expect(compressionOf("data.tar.xz", context)).toBe("xz");
     expect(compressionOf("data.tar.zst", context)).toBe("zstd");
     expect(compressionOf("data.tar.gz", context)).toBe("gzip");
+    expect(compressionOf("data.tar.bz2", context)).toBe("bzip2");
     expect(compressionOf("data.tar", context)).toBe("none");
   });
 
   it("refuses a compression it cannot read, naming the member", () => {
-    expect(() => compressionOf("data.tar.bz2", context)).toThrow(FormatError);
-    expect(() => compressionOf("data.tar.bz2", context)).toThrow(/data.tar.bz2: unsupported compression/);
+    expect(() => compressionOf("data.tar.lz4", context)).toThrow(FormatError);
+    expect(() => compressionOf("data.tar.lz4", context)).toThrow(/data.tar.lz4: unsupported compression/);
   });
 });
 
@@ -63,6 +65,7 @@ describe("createDecompressor", () => {
     ["data.tar.xz", "xz"],
     ["data.tar.zst", "zst"],
     ["data.tar.gz", "gz"],
+    ["data.tar.bz2", "bz2"],
   ])("decodes %s made by the real tool", async (name, key) => {
     expect((await decode(name, compressed[key] as Buffer)).equals(original)).toBe(true);
   });
@@ -95,6 +98,12 @@ describe("createDecompressor", () => {
     );
     const gz = compressed.gz as Buffer;
     await expect(decode("data.tar.gz", gz.subarray(0, gz.length - 100))).rejects.toThrow(/^data.tar.gz is not valid gzip data: unexpected end of file/);
+  });
+
+  it("reports corrupt or truncated bzip2 data as a FormatError carrying bzip2's own words", async () => {
+    const bz2 = compressed.bz2 as Buffer;
+    await expect(decode("data.tar.bz2", bz2.subarray(0, bz2.length / 2))).rejects.toThrow(/^data.tar.bz2 is not valid bzip2 data: /);
+    await expect(decode("data.tar.bz2", original)).rejects.toThrow(/^data.tar.bz2 is not valid bzip2 data: .*not a bzip2 file/);
   });
 
   it("kills xz and waits for it when the consumer stops early", async () => {

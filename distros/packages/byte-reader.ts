@@ -50,6 +50,18 @@ export class ByteReader {
     return skipped;
   }
 
+  /**
+   * When the rest of the source is handed on as a stream (an rpm's payload): yields what is left
+   * in chunks of at most `max`. Stopping it leaves the source open, as every read here does.
+   */
+  async *rest(max: number): AsyncGenerator<Buffer, void, undefined> {
+    for (;;) {
+      const chunk = await this.readUpTo(max);
+      if (chunk.length === 0) return;
+      yield chunk;
+    }
+  }
+
   async #fill(): Promise<boolean> {
     while (!this.#ended) {
       const result = await this.#chunks.next();

@@ -2,17 +2,14 @@
 // and `data.tar.*`. Only the payload is decoded, and only up to the vmlinux's last byte: in
 // Debian's linux-image-6.1.0-47-cloud-amd64-dbg the vmlinux ends at 591 MB of a 1.78 GB tar, in
 // linux-image-6.12.117+deb12-cloud-amd64-dbg at 348 MB of 1.86 GB.
-import { Transform } from "node:stream";
-import { finished, pipeline } from "node:stream/promises";
 import { FormatError, VmlinuxNotFoundError } from "../../pipeline/errors.ts";
 import type { ArMember } from "./ar.ts";
 import { readArMembers } from "./ar.ts";
 import { createDecompressor } from "./decompress.ts";
 import type { ExtractedVmlinux, VmlinuxRequest } from "./index.ts";
+import { decodePayload, maxVmlinuxBytes } from "./payload-decoder.ts";
 import { extractTarMember } from "./tar-member.ts";
 
-// Real vmlinux files are 0.3-1 GB; a header claiming more is broken or hostile, not a kernel.
-const maxVmlinuxBytes = 4 * 1024 ** 3;
 const maxDebianBinaryBytes = 64;
 
 /** When a .deb/.ddeb streams in: writes its vmlinux to `request.output`, stopping once it is complete. */
@@ -46,20 +43,11 @@ async function checkDebianBinary(member: ArMember, pkg: string): Promise<void> {
   }
 }
 
-// Corruption that xz only notices at a block's end (its CRC) can reach tar as garbage first: the
-// error is then tar's, still a FormatError. What vouches for the bytes is the package's sha256.
+// The payload's sha256 is checked by the caller over the whole package (decodePayload says why).
 async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
   const decompressor = createDecompressor(member.name, { package: request.package, xzThreads: request.xzThreads });
-  let payloadBytes = 0;
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      payloadBytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  const decoding = pipeline(member.body, decompressor, counted, { signal: request.signal }).catch(() => {});
-  try {
-    const vmlinuxBytes = await extractTarMember(counted, {
+  const { result: vmlinuxBytes, payloadBytes } = await decodePayload(member.body, decompressor, request.signal, async (decoded) => {
+    const size = await extractTarMember(decoded, {
       path: request.vmlinuxPath,
       output: request.output,
       tarName: member.name,
@@ -67,17 +55,13 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
       maxBytes: maxVmlinuxBytes,
       onFound: request.onFound,
     });
-    if (vmlinuxBytes === undefined) {
+    if (size === undefined) {
       throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in ${member.name}`, {
         package: request.package,
         hint: "the package carries no vmlinux at the expected path; the kernel is skipped",
       });
     }
-    return { vmlinuxBytes, payloadBytes };
-  } finally {
-    // The rest of the payload is not needed: stop the decoder and wait until it is gone.
-    decompressor.destroy();
-    await decoding;
-    await finished(decompressor).catch(() => {});
-  }
+    return size;
+  });
+  return { vmlinuxBytes, payloadBytes };
 }

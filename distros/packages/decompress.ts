@@ -13,6 +13,8 @@
 //   alternating runs). The pipeline converts kernels side by side, where CPU is the bound, and the
 //   in-process decoder needs no zstd binary and no child to reap: zlib it is.
 // - gzip: node's zlib (older packages only).
+// - bzip2: `bzip2 -dc` as a child, like xz (old rpm payloads and primary.xml.bz2 only; node has
+//   no bzip2 decoder).
 import type { Duplex, Transform } from "node:stream";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
@@ -23,7 +25,7 @@ import type { ChildExit } from "./child-engine.ts";
 import { RelayDuplex } from "./relay-duplex.ts";
 import type { DecodeEngine } from "./relay-duplex.ts";
 
-export type Compression = "xz" | "zstd" | "gzip" | "none";
+export type Compression = "xz" | "zstd" | "gzip" | "bzip2" | "none";
 
 export interface DecompressOptions {
   /** Package name or URL, for error messages. */
@@ -36,6 +38,7 @@ const suffixes: ReadonlyArray<[string, Compression]> = [
   [".xz", "xz"],
   [".zst", "zstd"],
   [".gz", "gzip"],
+  [".bz2", "bzip2"],
 ];
 
 // zlib's default 16 KiB output chunks cost zstd a third of its speed in per-chunk overhead.
@@ -47,34 +50,44 @@ export function compressionOf(memberName: string, context: { package: string }):
     if (memberName.endsWith(suffix)) return compression;
   }
   if (memberName.endsWith(".tar")) return "none";
-  throw new FormatError(`${memberName}: unsupported compression (btfmill reads .tar, .tar.xz, .tar.zst, .tar.gz)`, {
+  throw new FormatError(`${memberName}: unsupported compression (btfmill reads .tar, .tar.xz, .tar.zst, .tar.gz, .tar.bz2)`, {
     package: context.package,
   });
 }
 
 /** When a compressed member is reached: a Duplex from its bytes to the decoded ones. */
 export function createDecompressor(memberName: string, options: DecompressOptions): Duplex {
-  switch (compressionOf(memberName, options)) {
+  return createDecoder(compressionOf(memberName, options), memberName, options);
+}
+
+/** When a stream's compression is known from elsewhere (an rpm header tag): its decoder; `name` is for messages. */
+export function createDecoder(compression: Compression, name: string, options: DecompressOptions): Duplex {
+  switch (compression) {
     case "xz":
-      return new RelayDuplex(
-        spawnEngine("xz", ["-dc", `-T${options.xzThreads ?? 2}`], options, (exit) => classifyExit("xz", memberName, exit, options)),
-      );
+      return new RelayDuplex(spawnEngine("xz", ["-dc", `-T${options.xzThreads ?? 2}`], options, (exit) => classifyExit("xz", name, exit, options)));
+    case "bzip2":
+      return new RelayDuplex(spawnEngine("bzip2", ["-dc"], options, (exit) => classifyExit("bzip2", name, exit, options)));
     case "zstd":
-      return new RelayDuplex(zlibEngine(createZstdDecompress({ chunkSize: zlibChunkSize }), "zstd", memberName, options));
+      return new RelayDuplex(zlibEngine(createZstdDecompress({ chunkSize: zlibChunkSize }), "zstd", name, options));
     case "gzip":
-      return new RelayDuplex(zlibEngine(createGunzip({ chunkSize: zlibChunkSize }), "gzip", memberName, options));
+      return new RelayDuplex(zlibEngine(createGunzip({ chunkSize: zlibChunkSize }), "gzip", name, options));
     case "none":
       return new PassThrough();
   }
 }
 
 // xz exits 1 both for bad data and for its own troubles (memory limit): only the messages that
-// speak of the data make a FormatError, the rest stays a tool failure.
+// speak of the data make a FormatError, the rest stays a tool failure. bzip2 keeps exit code 2
+// for a corrupt or truncated input (bzip2(1), RETURN VALUES).
 const dataProblem = /corrupt|not recognized|unexpected end of input|unsupported options|unsupported type of integrity check/i;
+
+function isDataProblem(tool: string, exit: ChildExit): boolean {
+  return tool === "bzip2" ? exit.exitCode === 2 : exit.exitCode === 1 && dataProblem.test(exit.stderrTail);
+}
 
 function classifyExit(tool: string, memberName: string, exit: ChildExit, context: { package: string }): Error {
   const lastLine = exit.stderrTail.split("\n").at(-1) ?? "";
-  if (exit.exitCode === 1 && dataProblem.test(exit.stderrTail)) {
+  if (isDataProblem(tool, exit)) {
     return new FormatError(`${memberName} is not valid ${tool} data: ${lastLine}`, { package: context.package });
   }
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with ${exit.exitCode}`;

@@ -1,8 +1,8 @@
 // Package formats: each reader turns a package's byte stream into a vmlinux on disk. The fetch
-// stage picks one by `KernelPackage.format`; an rpm reader slots in beside deb here.
-import { BtfmillError } from "../../pipeline/errors.ts";
+// stage picks one by `KernelPackage.format`.
 import type { PackageFormat } from "../types.ts";
 import { extractVmlinuxFromDeb } from "./deb.ts";
+import { extractVmlinuxFromRpm } from "./rpm.ts";
 
 export interface VmlinuxRequest {
   /** Path of the vmlinux inside the payload (`usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64`). */
@@ -33,14 +33,11 @@ export interface ExtractedVmlinux {
 export type PackageReader = (source: AsyncIterable<Buffer>, request: VmlinuxRequest) => Promise<ExtractedVmlinux>;
 
 /** When a package is about to be fetched: the reader for its format. */
-export function packageReader(format: PackageFormat, pkg: string): PackageReader {
+export function packageReader(format: PackageFormat): PackageReader {
   switch (format) {
     case "deb":
       return extractVmlinuxFromDeb;
     case "rpm":
-      throw new BtfmillError("rpm packages are not supported yet: btfmill reads only deb/ddeb packages", {
-        package: pkg,
-        hint: "remove rpm-based sources from the config until rpm support lands",
-      });
+      return extractVmlinuxFromRpm;
   }
 }

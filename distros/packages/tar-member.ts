@@ -2,12 +2,13 @@
 // Paths are compared normalised (`./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64` ->
 // `usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64`); only the wanted member is ever written, and
 // only to the caller's path, so no name in the archive decides where bytes land.
-import { open, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import type { Header } from "tar-stream";
 import { BtfmillError, FormatError } from "../../pipeline/errors.ts";
+import { writeMemberFile } from "./member-writer.ts";
 
 export interface TarMemberRequest {
   /** Path inside the tar, normalised or not. */
@@ -43,7 +44,7 @@ export async function extractTarMember(payload: Readable, request: TarMemberRequ
       }
       checkRegularFile(entry.header, name, request);
       request.onFound?.();
-      const written = await writeMember(entry as AsyncIterable<Buffer>, request);
+      const written = await writeMemberFile(entry as AsyncIterable<Buffer>, request.output);
       if (written !== entry.header.size) {
         await rm(request.output, { force: true });
         throw new FormatError(`${name} in ${request.tarName} ends after ${written} of its ${entry.header.size} bytes`, {
@@ -85,41 +86,4 @@ function checkRegularFile(header: Header, name: string, request: TarMemberReques
       package: request.package,
     });
   }
-}
-
-// xz writes 8 KiB at a time; writing each piece as it comes costs a syscall and a thread-pool
-// round trip apiece (42k for a 350 MB vmlinux), so pieces go out in 1 MiB writev calls.
-const writeSize = 1024 * 1024;
-
-async function writeMember(entry: AsyncIterable<Buffer>, request: TarMemberRequest): Promise<number> {
-  const file = await open(request.output, "wx", 0o644);
-  let written = 0;
-  let batch: Buffer[] = [];
-  let batched = 0;
-  const flush = async () => {
-    let done = (await file.writev(batch)).bytesWritten;
-    // A short writev (rare, but allowed) leaves the rest to plain writes.
-    if (done < batched) {
-      const rest = Buffer.concat(batch, batched).subarray(done);
-      for (let offset = 0; offset < rest.length; ) offset += (await file.write(rest, offset)).bytesWritten;
-      done = batched;
-    }
-    written += done;
-    batch = [];
-    batched = 0;
-  };
-  try {
-    for await (const chunk of entry) {
-      batch.push(chunk);
-      batched += chunk.length;
-      if (batched >= writeSize) await flush();
-    }
-    if (batched > 0) await flush();
-  } catch (error) {
-    await file.close();
-    await rm(request.output, { force: true });
-    throw error;
-  }
-  await file.close();
-  return written;
 }

@@ -40,7 +40,7 @@ export interface FetchedVmlinux {
 
 /** When a planned kernel is processed: downloads its package and leaves the verified vmlinux at `destination`. */
 export async function fetchVmlinux(pkg: KernelPackage, destination: string, options: FetchOptions = {}): Promise<FetchedVmlinux> {
-  const readPackage = packageReader(pkg.format, pkg.url);
+  const readPackage = packageReader(pkg.format);
   const temp = tempPathFor(destination);
   let body: Readable | undefined;
   let accepted = false;

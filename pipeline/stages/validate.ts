@@ -1,8 +1,9 @@
 // Validate stage: a BTF is published only when two independent parsers accept it (ours and
-// bpftool's), it holds no kind its kernel predates, and, when the kernel shipped its own BTF,
+// bpftool's), it holds none of the kinds older libbpf refuses (FLOAT, DECL_TAG, TYPE_TAG,
+// ENUM64) that its kernel predates, and, when the kernel shipped its own BTF,
 // every named struct/union has the same layout in both.
 import { readFile } from "node:fs/promises";
-import { compareLayouts, kindsUnsupportedBy, btfKindNames, parseBtf, structLayouts, type BtfKind, type BtfSpec } from "../../archive/btf/index.ts";
+import { compareLayouts, kindSupport, kindsUnsupportedBy, btfKindNames, parseBtf, structLayouts, type BtfKind, type BtfSpec } from "../../archive/btf/index.ts";
 import { readElfSection } from "../../archive/elf.ts";
 import { FormatError } from "../errors.ts";
 import { bpftoolParses } from "../tools/bpftool.ts";
@@ -32,7 +33,11 @@ export async function validateBtf(
   const { kernel } = options;
   const ours = parseOrExplain(await readFile(btfPath), "the BTF pahole wrote", kernel);
   const kindNames = [...new Set(ours.types.map((type) => type.kind))].sort();
-  const tooNew = kindsUnsupportedBy(kindNames.map((name) => kindByName.get(name)!), options.kernelRelease);
+  // Only the kinds older libbpf refuses count: a vmlinux's BTF is read by libbpf in user space
+  // (CO-RE, btf_custom_path), never loaded into the kernel it describes, so the BTF of a 3.10 or
+  // 4.14 kernel (CentOS 7, Amazon Linux 2, UEK 5) holds INT..FUNC_PROTO as BTFHub's do.
+  const checked = kindNames.map((name) => kindByName.get(name)!).filter((kind) => kindSupport[kind].libbpf !== undefined);
+  const tooNew = kindsUnsupportedBy(checked, options.kernelRelease);
   if (tooNew.length > 0) {
     throw new FormatError(`the BTF holds kinds kernel ${options.kernelRelease} does not understand: ${tooNew.map((kind) => btfKindNames[kind]).join(", ")}`, {
       kernel,

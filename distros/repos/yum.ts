@@ -1,0 +1,151 @@
+// The network side of a yum repository: repomd.xml from the first mirror that has it, its
+// detached signature checked with gpgv, then the primary.xml repomd vouches for, streamed. Layout,
+// as createrepo_c writes it:
+//   <base>/repodata/repomd.xml               which metadata files exist, with checksums and sizes
+//   <base>/repodata/repomd.xml.asc           armored detached signature (openSUSE signs; Fedora,
+//                                            CentOS and Amazon rely on package signatures instead)
+//   <base>/repodata/<sha256>-primary.xml.zst the package list (.gz, .xz, .bz2 in older trees)
+import { Readable } from "node:stream";
+import { ByteReader } from "../packages/byte-reader.ts";
+import { createDecoder } from "../packages/decompress.ts";
+import type { Compression } from "../packages/decompress.ts";
+import { decodePayload } from "../packages/payload-decoder.ts";
+import { FetchError, FormatError, IntegrityError } from "../../pipeline/errors.ts";
+import { fetchBytes, openUrl } from "../../pipeline/http.ts";
+import { gpgvDetached } from "../../pipeline/tools/gpgv.ts";
+import { CheckedDownload } from "./checked-download.ts";
+import { parsePrimary } from "./primary.ts";
+import type { PrimaryPackage } from "./primary.ts";
+import { maxRepomdBytes, parseRepomd } from "./repomd.ts";
+import type { RepomdRecord } from "./repomd.ts";
+
+/** A repository (the folder holding repodata/) and what its repomd.xml must be signed with. */
+export interface YumRepository {
+  /** Base URL without a trailing slash. */
+  base: string;
+  /** Keyring file that signs repomd.xml; undefined reads it unverified (the config's `insecure`). */
+  keyring: string | undefined;
+}
+
+export interface VerifiedRepomd {
+  repository: YumRepository;
+  records: Map<string, RepomdRecord>;
+  /** Whether a signature was checked, for provenance and tests. */
+  signed: boolean;
+}
+
+const maxSignatureBytes = 1024 * 1024;
+// Without an open-size, a decoded primary is cut off here: Fedora's largest is ~1 GB.
+const maxPrimaryBytes = 16 * 1024 ** 3;
+const readSize = 1024 * 1024;
+const suffixes: ReadonlyArray<[string, Compression]> = [
+  [".xml.gz", "gzip"],
+  [".xml.xz", "xz"],
+  [".xml.zst", "zstd"],
+  [".xml.bz2", "bzip2"],
+  [".xml", "none"],
+];
+
+/** When a source reads a repository: the verified repomd.xml from the first mirror that has it. */
+export async function findRepository(repositories: readonly YumRepository[], what: string, signal?: AbortSignal): Promise<VerifiedRepomd> {
+  const tried: string[] = [];
+  for (const repository of repositories) {
+    try {
+      const found = await readRepomd(repository, signal);
+      if (found !== undefined) return found;
+      tried.push(`${repository.base} (absent)`);
+    } catch (error) {
+      // An unreachable mirror is skipped; a bad signature stops the search, so a tampered mirror
+      // is reported rather than papered over by the next one. So does a cancel.
+      if (!(error instanceof FetchError) || signal?.aborted) throw error;
+      tried.push(`${repository.base} (${error.message})`);
+    }
+  }
+  throw new FetchError(`repository ${what} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`, {
+    hint: "check the release and arch in the config, or point `mirror` at a tree that carries it (old releases move to archive hosts)",
+  });
+}
+
+/** When one mirror is asked for a repository: its verified repomd.xml, or undefined if it has none. */
+export async function readRepomd(repository: YumRepository, signal?: AbortSignal): Promise<VerifiedRepomd | undefined> {
+  const url = `${repository.base}/repodata/repomd.xml`;
+  const repomd = await fetchBytes(url, { maxBytes: maxRepomdBytes, allowMissing: true, signal });
+  if (repomd === undefined) return undefined;
+  if (repository.keyring !== undefined) await verifyRepomd(repomd, url, repository.keyring, signal);
+  return { repository, records: parseRepomd(repomd.toString("utf8"), url), signed: repository.keyring !== undefined };
+}
+
+/** When a repository was found: the packages of its primary.xml that `accept` keeps, once the whole file matched repomd. */
+export async function readPrimary(
+  verified: VerifiedRepomd,
+  options: { accept: (name: string) => boolean; signal?: AbortSignal | undefined },
+): Promise<PrimaryPackage[]> {
+  const record = verified.records.get("primary");
+  if (record === undefined) {
+    throw new FormatError(`${verified.repository.base}/repodata/repomd.xml lists no primary metadata`, {
+      hint: "the repository is incomplete: use another mirror",
+    });
+  }
+  const url = repositoryUrl(verified.repository, record.href);
+  const compression = suffixes.find(([suffix]) => record.href.endsWith(suffix))?.[1];
+  if (compression === undefined) {
+    throw new FormatError(`${url}: unsupported primary compression (btfmill reads ${suffixes.map(([suffix]) => suffix).join(", ")})`, {
+      hint: "the repository publishes its metadata in a form btfmill cannot read",
+    });
+  }
+  const opened = await openUrl(url, { signal: options.signal });
+  if (record.size !== undefined && opened.length !== undefined && opened.length !== record.size) {
+    opened.body.destroy();
+    throw new IntegrityError(`${url} is announced as ${opened.length} bytes, the signed repomd.xml says ${record.size}`, {
+      package: url,
+      hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
+    });
+  }
+  const download = new CheckedDownload(opened.body, url, record.checksum, record.size);
+  try {
+    const reader = new ByteReader(download.chunks);
+    let packages: PrimaryPackage[] | undefined;
+    let failure: unknown;
+    try {
+      const decoder = createDecoder(compression, url, { package: url });
+      const compressed = Readable.from(reader.rest(readSize), { objectMode: false });
+      const parsed = await decodePayload(compressed, decoder, options.signal, (decoded) =>
+        parsePrimary(decoded, url, { accept: options.accept, maxBytes: record.openSize ?? maxPrimaryBytes }),
+      );
+      packages = parsed.result;
+    } catch (error) {
+      failure = error;
+    }
+    // Bytes damaged in transit also look malformed: the checksum decides which it was.
+    if (failure !== undefined && !(failure instanceof FormatError)) throw failure;
+    await download.drain();
+    download.verify(failure);
+    if (packages === undefined) throw failure;
+    return packages;
+  } finally {
+    opened.body.destroy();
+  }
+}
+
+/** When a package or metadata file is located: its URL from the repository's base and an href (absolute when xml:base gave one). */
+export function repositoryUrl(repository: YumRepository, href: string): string {
+  return /^https?:\/\//.test(href) ? href : `${repository.base}/${href}`;
+}
+
+async function verifyRepomd(repomd: Buffer, url: string, keyring: string, signal: AbortSignal | undefined): Promise<void> {
+  const signature = await fetchBytes(`${url}.asc`, { maxBytes: maxSignatureBytes, allowMissing: true, signal });
+  if (signature === undefined) {
+    throw new IntegrityError(`${url} is unsigned: ${url}.asc does not exist`, {
+      package: url,
+      hint: "this repository does not sign its metadata: set `insecure: true` for the source to read it unverified (recorded in the manifest)",
+    });
+  }
+  const verdict = await gpgvDetached(repomd, signature, keyring, signal);
+  if (!verdict.valid) {
+    const reason = verdict.problems.length > 0 ? verdict.problems.join("; ") : "no good signature";
+    throw new IntegrityError(`signature of ${url} does not verify with keyring ${keyring}: ${reason}`, {
+      package: url,
+      hint: "if the mirror is right, the keyring is wrong or outdated: set `keyring` in the config to the distro's repository key",
+    });
+  }
+}

@@ -1,0 +1,196 @@
+// What every RPM distro shares: a release's repositories are read from the first mirror that has
+// each, their primary lists are scanned for the debug kernel packages, and those are grouped by
+// flavor and ordered by rpm's version comparison. A distro file says where its repositories are
+// (and overrides one method when its packages differ, as openSUSE's do); nothing else.
+import { ConfigError, FetchError } from "../pipeline/errors.ts";
+import { resolveMirrorList } from "./repos/mirror-list.ts";
+import type { PrimaryPackage } from "./repos/primary.ts";
+import { compareEvr, formatEvr } from "./repos/rpm-version.ts";
+import { findRepository, readPrimary, repositoryUrl } from "./repos/yum.ts";
+import type { VerifiedRepomd, YumRepository } from "./repos/yum.ts";
+import type { Arch, DistroSource, KernelPackage, SourceConfig } from "./types.ts";
+
+/** `uname -m` of the packages: the name repository paths and primary's `<arch>` use. */
+export type RpmArch = "x86_64" | "aarch64";
+
+/** One repository of a release, by its path under a mirror's base URL. */
+export interface RpmRepositorySpec {
+  /** Path under each mirror, without slashes at its ends (`updates/31/Everything/x86_64/debug`); "" for the mirror itself. */
+  path: string;
+  /** Where a package came from, for the manifest (`updates`). */
+  origin: string;
+  /** The path is a mirror.list naming the repository (Amazon Linux), not the repository itself. */
+  mirrorList?: boolean;
+}
+
+interface Candidate {
+  pkg: PrimaryPackage;
+  flavor: string;
+  kernel: string;
+  url: string;
+  origin: string;
+}
+
+const rpmArches: Readonly<Record<Arch, RpmArch>> = { x86_64: "x86_64", arm64: "aarch64" };
+
+/** The registry creates a subclass of this per RPM distro entry of the config's sources. */
+export abstract class RpmFamilySource implements DistroSource {
+  readonly config: SourceConfig;
+  readonly insecure: boolean;
+
+  constructor(config: SourceConfig) {
+    this.config = config;
+    this.insecure = config.insecure === true;
+  }
+
+  /** When no `mirror` is configured: the distro's public base URLs for a release, in the order to try them. */
+  protected abstract defaultMirrors(release: string): readonly string[];
+
+  /** When a run plans: the repositories of a release; ConfigError for a release the distro never had. */
+  protected abstract repositories(release: string, arch: RpmArch): RpmRepositorySpec[];
+
+  /** When primary is scanned: the flavor a package name stands for, or undefined for packages without a vmlinux. */
+  protected flavorOf(name: string): string | undefined {
+    // `kernel-debuginfo-common-<arch>` holds the sources, not the vmlinux: only the exact name counts.
+    return name === "kernel-debuginfo" ? "default" : undefined;
+  }
+
+  /** When a package is kept: `uname -r` of its kernel, `4.18.0-147.el8.x86_64` in the RH family. */
+  protected kernelRelease(pkg: PrimaryPackage, _flavor: string): string {
+    return `${pkg.version}-${pkg.release}.${pkg.arch}`;
+  }
+
+  /** When a package is kept: where its vmlinux is in the payload (the RH family's debuginfo tree). */
+  protected vmlinuxPath(kernel: string): string {
+    return `usr/lib/debug/lib/modules/${kernel}/vmlinux`;
+  }
+
+  /** When a run plans: reads every repository of the release and returns the packages, newest first per flavor. */
+  async discover(signal?: AbortSignal): Promise<KernelPackage[]> {
+    const keyring = this.#keyring();
+    const mirrors = this.#mirrors();
+    const arch = rpmArches[this.config.arch];
+    const specs =
+      this.config.suites?.map((path) => ({ path: trimSlashes(path), origin: trimSlashes(path), mirrorList: path.endsWith("mirror.list") })) ??
+      this.repositories(this.config.release, arch);
+    // The first repository that fails stops the others' downloads: the source fails as a whole.
+    const failed = new AbortController();
+    const stop = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
+    const perRepository = await Promise.all(
+      specs.map(async (spec) => {
+        try {
+          const verified = await this.#locate(spec, mirrors, keyring, arch, stop);
+          const packages = await readPrimary(verified, { accept: (name) => this.flavorOf(name) !== undefined, signal: stop });
+          return packages
+            .filter((pkg) => pkg.arch === arch)
+            .map((pkg): Candidate => {
+              const flavor = this.flavorOf(pkg.name)!;
+              return { pkg, flavor, kernel: this.kernelRelease(pkg, flavor), url: repositoryUrl(verified.repository, pkg.href), origin: spec.origin };
+            });
+        } catch (error) {
+          failed.abort();
+          throw error;
+        }
+      }),
+    );
+    return this.#select(perRepository.flat());
+  }
+
+  // One package per kernel (the highest version: a rebuild in updates replaces the release's),
+  // then the configured flavors, newest first, `latest` of each.
+  #select(candidates: Candidate[]): KernelPackage[] {
+    const byKernel = new Map<string, Candidate>();
+    for (const candidate of candidates) {
+      const held = byKernel.get(candidate.kernel);
+      if (held === undefined || compareEvr(candidate.pkg, held.pkg) > 0) byKernel.set(candidate.kernel, candidate);
+    }
+    const byFlavor = new Map<string, Candidate[]>();
+    for (const candidate of byKernel.values()) byFlavor.set(candidate.flavor, [...(byFlavor.get(candidate.flavor) ?? []), candidate]);
+    const wanted = this.config.flavors ?? [...byFlavor.keys()];
+    const missing = wanted.filter((flavor) => !byFlavor.has(flavor));
+    if (missing.length > 0) {
+      throw new ConfigError(`${this.#name()} has no debug kernels of flavor ${missing.join(", ")}`, {
+        hint: `flavors found: ${[...byFlavor.keys()].sort().join(", ") || "none"}`,
+      });
+    }
+    return [...new Set(wanted)].sort().flatMap((flavor) =>
+      byFlavor
+        .get(flavor)!
+        .sort((a, b) => compareEvr(b.pkg, a.pkg) || (a.kernel < b.kernel ? 1 : -1))
+        .slice(0, this.config.latest ?? Infinity)
+        .map((candidate) => this.#kernelPackage(candidate)),
+    );
+  }
+
+  #kernelPackage({ pkg, flavor, kernel, url, origin }: Candidate): KernelPackage {
+    return {
+      key: { distro: this.config.distro, release: this.config.release, arch: this.config.arch, kernel },
+      flavor,
+      name: pkg.name,
+      version: formatEvr(pkg),
+      url,
+      sha256: pkg.sha256,
+      size: pkg.size,
+      format: "rpm",
+      vmlinuxPath: this.vmlinuxPath(kernel),
+      origin,
+    };
+  }
+
+  // A repository from the first mirror that has it; through that mirror's mirror.list for the
+  // distros that name repositories so.
+  async #locate(spec: RpmRepositorySpec, mirrors: readonly string[], keyring: string | undefined, arch: RpmArch, signal: AbortSignal): Promise<VerifiedRepomd> {
+    const what = `${this.#name()} ${spec.origin}`;
+    const under = (mirror: string) => (spec.path === "" ? mirror : `${mirror}/${spec.path}`);
+    if (!spec.mirrorList) return findRepository(mirrors.map((mirror): YumRepository => ({ base: under(mirror), keyring })), what, signal);
+    const tried: string[] = [];
+    for (const mirror of mirrors) {
+      try {
+        const base = await resolveMirrorList(under(mirror), arch, signal);
+        if (base !== undefined) return await findRepository([{ base, keyring }], what, signal);
+        tried.push(`${under(mirror)} (absent)`);
+      } catch (error) {
+        if (!(error instanceof FetchError) || signal.aborted) throw error;
+        tried.push(`${under(mirror)} (${error.message})`);
+      }
+    }
+    throw new FetchError(`the mirror list of ${what} was found on none of the mirrors tried: ${tried.join(", ")}`, {
+      hint: "check the release and arch in the config, or set `mirror`",
+    });
+  }
+
+  #keyring(): string | undefined {
+    if (this.insecure) return undefined;
+    if (this.config.keyring === undefined) {
+      throw new ConfigError(`${this.#name()}: no keyring to verify repomd.xml signatures with`, {
+        hint: "set `keyring` to the key that signs the repository's repomd.xml.asc, or `insecure: true` for repositories that sign only their packages (Fedora, CentOS, Amazon Linux)",
+      });
+    }
+    return this.config.keyring;
+  }
+
+  #mirrors(): string[] {
+    const mirrors = (this.config.mirror ?? this.defaultMirrors(this.config.release)).map((mirror) => mirror.replace(/\/+$/, ""));
+    if (mirrors.length === 0) {
+      throw new ConfigError(`${this.#name()} has no public mirror`, {
+        hint: "set `mirror` to the base URL of a mirror of its debug repositories (a reposync of the debug repos, for instance)",
+      });
+    }
+    return mirrors;
+  }
+
+  #name(): string {
+    return `${this.config.distro} ${this.config.release} ${this.config.arch}`;
+  }
+}
+
+/** When a distro file meets a release it does not know: the ConfigError that says which it knows. */
+export function unknownRelease(config: SourceConfig, known: string): ConfigError {
+  return new ConfigError(`${config.distro} release ${JSON.stringify(config.release)} is not one btfmill knows`, {
+    hint: `use a VERSION_ID among ${known}, or list the repository paths under the mirror in \`suites\``,
+  });
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/^\/+|\/+$/g, "");
+}
