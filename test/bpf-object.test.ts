@@ -7,6 +7,7 @@ import { loadBpfObject } from "../archive/core/bpf-object.ts";
 import { FormatError } from "../pipeline/errors.ts";
 import { bpfFixtures, makeCoreObject, makeKernelBtf } from "./fixtures/bpf-objects.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
+import { rejection } from "./helpers/rejection.ts";
 
 // libbpf's short kind names in `bpftool -d` lines (core_relo_kind_str in relo_core.c).
 const libbpfKindNames = [
@@ -21,15 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as Error,
-  );
-}
 
 describe("loadBpfObject", () => {
   it("lists the kprobe object's BPF_CORE_READ chain: real_parent, then tgid, then children.next", async () => {

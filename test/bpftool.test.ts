@@ -7,6 +7,7 @@ import { ToolError } from "../pipeline/errors.ts";
 import { bpftoolParses, bpftoolUnmatched, minCoreBtf } from "../pipeline/tools/bpftool.ts";
 import { bpfFixtures, makeCoreObject, makeKernelBtf } from "./fixtures/bpf-objects.ts";
 import { bpftoolDump, dumpLikeBpftool } from "./helpers/btf-dump.ts";
+import { rejection } from "./helpers/rejection.ts";
 
 let dir: string;
 let objects: string[];
@@ -23,15 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as Error,
-  );
-}
 
 describe("minCoreBtf", () => {
   it("keeps only what the tcprtt relocation touches, and the output parses with our reader and with bpftool", async () => {
