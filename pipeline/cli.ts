@@ -4,6 +4,8 @@ import { BtfmillError, describeError } from "./errors.ts";
 import type { CommandContext } from "./commands/context.ts";
 import { coverageCommand } from "./commands/coverage-command.ts";
 import { listCommand } from "./commands/list-command.ts";
+import { lookupCommand } from "./commands/lookup-command.ts";
+import { pullCommand } from "./commands/pull-command.ts";
 import { runCommand } from "./commands/run-command.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -58,6 +60,52 @@ Exit code 0 only when every kernel and every source succeeded.`,
   --json     the coverage records as JSON`,
     options: { ...common, set: { type: "string" } },
     run: coverageCommand,
+  },
+  pull: {
+    summary: "bring a folder up to date with a published site's BTF files (for build time)",
+    usage: `btfmill pull --from URL|DIR --out DIR [--set S] [--distro D] [--release R] [--arch A] [--public-key PEM] [--emit go] [--go-package NAME] [--json]
+
+  --from URL|DIR    the published site (its root, where manifest.json is)
+  --out DIR         where the files go: <distro>/<release>/<arch>/<kernel>.btf and index.json
+  --set S           object set (default: all, what the site root serves)
+  --public-key PEM  require manifest.json.sig to verify with this Ed25519 public key
+  --emit go         also write btf_embed.go (//go:embed and a Lookup function)
+
+Only missing or changed files are downloaded; every file is checked against its sha256.`,
+    options: {
+      ...common,
+      from: { type: "string" },
+      out: { type: "string", short: "o" },
+      set: { type: "string" },
+      distro: { type: "string" },
+      release: { type: "string" },
+      arch: { type: "string" },
+      "public-key": { type: "string" },
+      emit: { type: "string" },
+      "go-package": { type: "string" },
+    },
+    run: pullCommand,
+  },
+  lookup: {
+    summary: "print the URL of the BTF a host needs, or say why there is none",
+    usage: `btfmill lookup [--from URL|DIR] [--os-release FILE] [--kernel R] [--arch A] [--set S] [--public-key PEM] [--json]
+
+  --from URL|DIR     the published site (default: ./btf-site)
+  --os-release FILE  the host's os-release (default /etc/os-release; in a container pass the host's)
+  --kernel R         uname -r (default: the running kernel)
+  --arch A           x86_64/amd64 or arm64/aarch64 (default: this machine's)
+
+Exit 0 when a file is found or the kernel ships its own BTF; 1 when unknown or failed.`,
+    options: {
+      ...common,
+      from: { type: "string" },
+      "os-release": { type: "string" },
+      kernel: { type: "string" },
+      arch: { type: "string" },
+      set: { type: "string" },
+      "public-key": { type: "string" },
+    },
+    run: lookupCommand,
   },
   list: {
     summary: "list the kernels in the archive's manifest",
