@@ -1,0 +1,33 @@
+// `btfmill publish`: the archive as a static site (site/publish.ts).
+import { resolve } from "node:path";
+import { publishSite } from "../../site/publish.ts";
+import { loadConfig } from "../config.ts";
+import type { CommandContext } from "./context.ts";
+
+/** When the user runs `btfmill publish [--out DIR] [--full] [--key FILE]`. */
+export async function publishCommand(context: CommandContext): Promise<number> {
+  const config = await loadConfig(context.values.config as string | undefined);
+  const out = resolve((context.values.out as string | undefined) ?? "btf-site");
+  const { tree, manifest } = await publishSite({
+    archive: config.archive,
+    out,
+    full: context.values.full === true,
+    keyFile: context.values.key as string | undefined,
+  });
+  const counts = { ok: 0, failed: 0, skipped: 0 };
+  for (const kernel of manifest.kernels) counts[kernel.status] += 1;
+  if (context.values.json) {
+    context.stdout(JSON.stringify({ out, tree, kernels: counts, sets: manifest.sets.map((set) => set.name), bundles: manifest.bundles }, null, 2));
+    return 0;
+  }
+  context.stdout(`published ${out} -> ${tree}`);
+  context.stdout(`kernels: ${counts.ok} with BTF, ${counts.failed} failed, ${counts.skipped} already have BTF`);
+  if (manifest.sets.length === 0) {
+    context.stdout('no object sets in the archive: kernels have no minified BTF; register objects in the config\'s "objects" and run "btfmill run"');
+  }
+  for (const bundle of manifest.bundles) context.stdout(`bundle ${bundle.path}: ${bundle.files} files, ${bundle.size} bytes`);
+  for (const source of manifest.sources) {
+    if (source.status === "stale") context.stdout(`stale source ${source.id}: ${source.reason ?? "unknown reason"}`);
+  }
+  return 0;
+}

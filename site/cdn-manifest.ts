@@ -1,0 +1,114 @@
+// The published manifest, `manifest.json`: what the site holds, every file with its sha256, each
+// kernel's status and per-set coverage. Its own versioned schema, apart from the archive's
+// (archive/manifest.ts), because consumers (pull, lookup, the page, other tools) read it over HTTP.
+// The JSON Schema published beside it is generated from this definition, so the two cannot drift;
+// the descriptions below are the field documentation a schema reader sees.
+import { z } from "zod";
+
+export const cdnSchemaId = "btfmill-cdn-manifest";
+export const cdnSchemaVersion = 1;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const size = z.int().nonnegative();
+const arch = z.enum(["x86_64", "arm64"]).describe("uname -m, with aarch64 as arm64");
+
+const fileRef = z
+  .strictObject({ path: z.string().min(1).describe("relative to the site root"), sha256, size })
+  .describe("a file of the site");
+
+const objectCoverage = z.strictObject({
+  object: z.string(),
+  sha256,
+  total: size.describe("CO-RE relocations in the object"),
+  resolved: size.describe("relocations that resolve against this kernel"),
+  guarded: size.describe("*_EXISTS relocations that do not match: the program checks them at run time"),
+  unresolved: size.describe("relocations that fail: the program will not load as built"),
+});
+
+const setCoverage = z.strictObject({
+  fingerprint: z.string().describe("the set's fingerprint when this kernel was minified; differs from the set's when out of date"),
+  total: size,
+  resolved: size,
+  guarded: size,
+  unresolved: size,
+  objects: z.array(objectCoverage),
+  error: z.string().optional().describe("why minifying against this set failed; no file is published for it then"),
+});
+
+const kernel = z.strictObject({
+  key: z.string().describe("<distro>/<release>/<arch>/<kernel>: the path of its files without extension"),
+  distro: z.string().describe("os-release ID"),
+  release: z.string().describe("os-release VERSION_ID"),
+  arch,
+  kernel: z.string().describe("uname -r"),
+  flavor: z.string(),
+  status: z.enum(["ok", "failed", "skipped"]).describe("ok: BTF published; failed: see reason; skipped: the kernel ships its own BTF"),
+  reason: z.string().optional(),
+  kernelHasBtf: z.boolean().describe("the kernel has BTF at /sys/kernel/btf/vmlinux: it needs no file from here"),
+  btf: z.strictObject({ sha256, size }).optional().describe("the full BTF this kernel's files were made from"),
+  files: z.strictObject({
+    root: fileRef.optional().describe("minified against the root set, the union of every registered object"),
+    sets: z.record(z.string(), fileRef).describe("minified against each named set"),
+    full: fileRef.optional().describe("BTFHub's <kernel>.btf.tar.xz holding the full BTF (publish --full)"),
+  }),
+  coverage: z.record(z.string(), setCoverage).describe("per set name"),
+  package: z.strictObject({ name: z.string(), version: z.string() }).describe("the debug package the BTF was made from"),
+  updatedAt: z.string(),
+});
+
+const source = z.strictObject({
+  id: z.string().describe("<distro>/<release>/<arch>"),
+  status: z.enum(["ok", "stale"]).describe("stale: the last run could not read it; its kernels are listed as last known"),
+  reason: z.string().optional(),
+  insecure: z.boolean().describe("its indexes were read without signature checks"),
+  refreshedAt: z.string().optional().describe("when its indexes were last read successfully"),
+  checkedAt: z.string(),
+});
+
+const objectSet = z.strictObject({
+  name: z.string(),
+  prefix: z.string().describe("where its files live: empty for the root set, sets/<name>/ for the others"),
+  fingerprint: z.string().describe("sha256 over its objects' sha256s"),
+  objects: z.array(z.strictObject({ name: z.string(), sha256 })),
+});
+
+const bundle = fileRef.extend({
+  set: z.string(),
+  arch,
+  files: size.describe("how many .btf files it holds, each at <distro>/<release>/<arch>/<kernel>.btf"),
+  contentSize: size.describe("the sum of their sizes, unpacked"),
+});
+
+export const cdnManifestSchema = z
+  .strictObject({
+    schema: z.literal(cdnSchemaId),
+    schemaVersion: z.literal(cdnSchemaVersion),
+    generator: z.string(),
+    generatedAt: z.string(),
+    archiveUpdatedAt: z.string().describe("when the archive this was published from last changed"),
+    sources: z.array(source),
+    sets: z.array(objectSet),
+    bundles: z.array(bundle).describe("one solid .tar.xz per set and arch"),
+    unameIndex: fileRef.describe("index/uname.json: uname -r to candidate keys"),
+    kernels: z.array(kernel),
+  })
+  .meta({ $id: `urn:btfmill:${cdnSchemaId}:${cdnSchemaVersion}`, title: "btfmill CDN manifest" });
+
+export type CdnManifest = z.infer<typeof cdnManifestSchema>;
+export type CdnKernel = z.infer<typeof kernel>;
+export type CdnSet = z.infer<typeof objectSet>;
+export type CdnSource = z.infer<typeof source>;
+export type CdnBundle = z.infer<typeof bundle>;
+export type CdnFile = z.infer<typeof fileRef>;
+export type CdnSetCoverage = z.infer<typeof setCoverage>;
+
+/** When publish writes `manifest.schema.json`: the JSON Schema (2020-12) of the manifest. */
+export function cdnManifestJsonSchema(): object {
+  return z.toJSONSchema(cdnManifestSchema);
+}
+
+/** uname -r -> the keys that have it, since one uname -r exists under several distros and releases. */
+export interface UnameIndex {
+  schemaVersion: typeof cdnSchemaVersion;
+  kernels: Record<string, { key: string; status: CdnKernel["status"] }[]>;
+}

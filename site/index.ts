@@ -1,0 +1,28 @@
+// The site's public surface: publishing, serving, and what a consumer (pull, lookup) reads.
+export { publishSite, type PublishOptions, type PublishResult } from "./publish.ts";
+export { siteHandler, startSiteServer } from "./serve.ts";
+export { verifyManifest } from "./publish-signature.ts";
+export {
+  cdnManifestSchema,
+  cdnSchemaId,
+  cdnSchemaVersion,
+  type CdnBundle,
+  type CdnFile,
+  type CdnKernel,
+  type CdnManifest,
+  type CdnSet,
+  type CdnSetCoverage,
+  type CdnSource,
+  type UnameIndex,
+} from "./cdn-manifest.ts";
+export {
+  bundlePath,
+  cdnManifestName,
+  fullTarballPath,
+  parseKernelPath,
+  publicKeyName,
+  rootSetName,
+  setBtfPath,
+  signatureName,
+  unameIndexName,
+} from "./cdn-layout.ts";

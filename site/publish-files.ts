@@ -1,0 +1,35 @@
+// Puts the archive's files into the new tree. Hard links when the archive shares the filesystem
+// (no copy, and the archive only ever replaces files by rename, so a link never sees a change),
+// a copy otherwise; either way the bytes are checked against the archive manifest's sha256.
+import { copyFile, link, mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import pLimit from "p-limit";
+import { digestFile } from "../archive/file-digest.ts";
+import { IntegrityError } from "../pipeline/errors.ts";
+import type { Placement } from "./publish-plan.ts";
+
+/** When publish fills a new tree: places every file, verified, a few at a time. */
+export async function placeFiles(archiveRoot: string, treeRoot: string, placements: Placement[]): Promise<void> {
+  const limit = pLimit(8);
+  await Promise.all(placements.map((placement) => limit(() => placeFile(archiveRoot, treeRoot, placement))));
+}
+
+async function placeFile(archiveRoot: string, treeRoot: string, placement: Placement): Promise<void> {
+  const source = join(archiveRoot, placement.from);
+  const target = join(treeRoot, placement.to);
+  await mkdir(dirname(target), { recursive: true });
+  try {
+    await link(source, target);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== "EXDEV" && code !== "EPERM") throw cause;
+    await copyFile(source, target);
+  }
+  const actual = await digestFile(target);
+  if (actual.sha256 !== placement.sha256 || actual.size !== placement.size) {
+    throw new IntegrityError(
+      `${source} has sha256 ${actual.sha256} (${actual.size} bytes), the archive manifest says ${placement.sha256} (${placement.size} bytes)`,
+      { hint: 'the archive was changed behind btfmill\'s back: run "btfmill run" to redo that kernel, then publish again' },
+    );
+  }
+}

@@ -1,0 +1,119 @@
+// Decides what the published tree holds, from the archive's manifest alone: the kernel records of
+// the CDN manifest and the archive files to place under their site paths. No I/O here.
+import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
+import type { CdnKernel, CdnSet, CdnSetCoverage, CdnSource } from "./cdn-manifest.ts";
+import { fullTarballPath, rootSetName, setBtfPath } from "./cdn-layout.ts";
+
+/** One archive file to place in the tree, with the digest the archive vouches for. */
+export interface Placement {
+  /** Relative to the archive root. */
+  from: string;
+  /** Relative to the site root. */
+  to: string;
+  sha256: string;
+  size: number;
+}
+
+export interface PublishPlan {
+  sources: CdnSource[];
+  sets: CdnSet[];
+  kernels: CdnKernel[];
+  placements: Placement[];
+}
+
+/** When publish starts: maps the archive manifest onto the site layout. */
+export function planPublish(archive: Manifest, options: { full: boolean }): PublishPlan {
+  const placements: Placement[] = [];
+  const kernels = Object.values(archive.kernels)
+    .map((entry) => kernelRecord(entry, options.full, placements))
+    .sort((a, b) => a.key.localeCompare(b.key));
+  const sources = Object.entries(archive.sources)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([id, state]) => ({
+      id,
+      status: state.status,
+      ...(state.reason === undefined ? {} : { reason: state.reason }),
+      insecure: state.insecure ?? false,
+      ...(state.refreshedAt === undefined ? {} : { refreshedAt: state.refreshedAt }),
+      checkedAt: state.checkedAt,
+    }));
+  return { sources, sets: objectSets(Object.values(archive.kernels)), kernels, placements };
+}
+
+function kernelRecord(entry: ManifestEntry, full: boolean, placements: Placement[]): CdnKernel {
+  const { key } = entry;
+  const keyText = `${key.distro}/${key.release}/${key.arch}/${key.kernel}`;
+  const files: CdnKernel["files"] = { sets: {} };
+  const coverage: Record<string, CdnSetCoverage> = {};
+  // A failed or skipped entry keeps no files even if an older run left some in the archive.
+  const published = entry.status === "ok";
+  for (const [set, record] of Object.entries(entry.minified ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    coverage[set] = summarizeCoverage(record);
+    if (!published || !record.file) continue;
+    const placement = { from: record.file.path, to: setBtfPath(set, key), sha256: record.file.sha256, size: record.file.size };
+    placements.push(placement);
+    const ref = { path: placement.to, sha256: placement.sha256, size: placement.size };
+    if (set === rootSetName) files.root = ref;
+    else files.sets[set] = ref;
+  }
+  if (published && full && entry.tarball) {
+    const placement = { from: entry.tarball.path, to: fullTarballPath(key), sha256: entry.tarball.sha256, size: entry.tarball.size };
+    placements.push(placement);
+    files.full = { path: placement.to, sha256: placement.sha256, size: placement.size };
+  }
+  return {
+    key: keyText,
+    ...key,
+    flavor: entry.flavor,
+    status: entry.status,
+    ...(entry.reason === undefined ? {} : { reason: entry.reason }),
+    // A skipped kernel was never downloaded: it is skipped because its flavor already ships BTF.
+    kernelHasBtf: entry.kernelHasBtf ?? entry.status === "skipped",
+    ...(published && entry.btf ? { btf: entry.btf } : {}),
+    files,
+    coverage,
+    package: { name: entry.package.name, version: entry.package.version },
+    updatedAt: entry.updatedAt,
+  };
+}
+
+function summarizeCoverage(record: MinifiedRecord): CdnSetCoverage {
+  const objects = record.coverage.map((object) => ({
+    object: object.object,
+    sha256: object.sha256,
+    total: object.total,
+    resolved: object.resolved,
+    guarded: object.guarded.length,
+    unresolved: object.unresolved.length,
+  }));
+  const sum = (field: "total" | "resolved" | "guarded" | "unresolved") => objects.reduce((n, object) => n + object[field], 0);
+  return {
+    fingerprint: record.fingerprint,
+    total: sum("total"),
+    resolved: sum("resolved"),
+    guarded: sum("guarded"),
+    unresolved: sum("unresolved"),
+    objects,
+    ...(record.error === undefined ? {} : { error: record.error }),
+  };
+}
+
+// A set's current fingerprint is the newest kernel's: the prune pass re-minifies every kernel when
+// it changes, so older fingerprints only remain on kernels a failed pass left behind.
+function objectSets(entries: ManifestEntry[]): CdnSet[] {
+  const newest = new Map<string, { updatedAt: string; record: MinifiedRecord }>();
+  for (const entry of entries) {
+    for (const [set, record] of Object.entries(entry.minified ?? {})) {
+      const seen = newest.get(set);
+      if (!seen || entry.updatedAt > seen.updatedAt) newest.set(set, { updatedAt: entry.updatedAt, record });
+    }
+  }
+  return [...newest.entries()]
+    .sort(([a], [b]) => (a === rootSetName ? -1 : b === rootSetName ? 1 : a.localeCompare(b)))
+    .map(([name, { record }]) => ({
+      name,
+      prefix: name === rootSetName ? "" : `sets/${name}/`,
+      fingerprint: record.fingerprint,
+      objects: record.coverage.map((object) => ({ name: object.object, sha256: object.sha256 })),
+    }));
+}

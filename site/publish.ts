@@ -1,0 +1,70 @@
+// `btfmill publish`: the static tree a CDN or any static host serves, built from the archive in a
+// folder of its own and switched in atomically (publish-swap.ts).
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { readManifest } from "../archive/manifest.ts";
+import { cdnManifestJsonSchema, cdnManifestSchema, cdnSchemaId, cdnSchemaVersion, type CdnManifest } from "./cdn-manifest.ts";
+import { cdnManifestName, cdnSchemaName, publicKeyName, signatureName, unameIndexName } from "./cdn-layout.ts";
+import { writeBundles } from "./publish-bundles.ts";
+import { placeFiles } from "./publish-files.ts";
+import { writeJsonFile } from "./publish-json.ts";
+import { writePage } from "./publish-page.ts";
+import { planPublish } from "./publish-plan.ts";
+import { loadSigningKey, signManifest } from "./publish-signature.ts";
+import { discardGeneration, startGeneration, switchToGeneration } from "./publish-swap.ts";
+import { buildUnameIndex } from "./publish-uname-index.ts";
+
+export interface PublishOptions {
+  /** The archive folder `btfmill run` writes. */
+  archive: string;
+  /** The symlink that names the current tree. */
+  out: string;
+  /** Also publish BTFHub's full `.btf.tar.xz` forms under `full/`. */
+  full: boolean;
+  /** PEM Ed25519 private key: sign manifest.json. */
+  keyFile?: string | undefined;
+  now?: Date;
+}
+
+export interface PublishResult {
+  /** The generation folder `out` now points at. */
+  tree: string;
+  manifest: CdnManifest;
+}
+
+/** When the user runs `btfmill publish`: builds the tree and switches `out` to it. */
+export async function publishSite(options: PublishOptions): Promise<PublishResult> {
+  const archive = await readManifest(options.archive);
+  const signingKey = options.keyFile === undefined ? undefined : await loadSigningKey(options.keyFile);
+  const plan = planPublish(archive, { full: options.full });
+  const partial = await startGeneration(options.out);
+  try {
+    await placeFiles(options.archive, partial, plan.placements);
+    const bundles = await writeBundles(partial, plan.sets, plan.kernels);
+    const unameIndex = await writeJsonFile(partial, unameIndexName, buildUnameIndex(plan.kernels));
+    const manifest = cdnManifestSchema.parse({
+      schema: cdnSchemaId,
+      schemaVersion: cdnSchemaVersion,
+      generator: "btfmill",
+      generatedAt: (options.now ?? new Date()).toISOString(),
+      archiveUpdatedAt: archive.updatedAt,
+      sources: plan.sources,
+      sets: plan.sets,
+      bundles,
+      unameIndex: unameIndex.file,
+      kernels: plan.kernels,
+    } satisfies CdnManifest);
+    await writeJsonFile(partial, cdnSchemaName, cdnManifestJsonSchema());
+    const { bytes } = await writeJsonFile(partial, cdnManifestName, manifest);
+    if (signingKey) {
+      const { signature, publicKeyPem } = signManifest(bytes, signingKey);
+      await writeFile(join(partial, signatureName), signature);
+      await writeFile(join(partial, publicKeyName), publicKeyPem);
+    }
+    await writePage(partial, [...new Set(plan.kernels.map((kernel) => kernel.distro))].sort());
+    return { tree: await switchToGeneration(options.out, partial), manifest };
+  } catch (error) {
+    await discardGeneration(partial);
+    throw error;
+  }
+}
