@@ -5,6 +5,10 @@ import type { CommandContext } from "./commands/context.ts";
 import { coverageCommand } from "./commands/coverage-command.ts";
 import { listCommand } from "./commands/list-command.ts";
 import { lookupCommand } from "./commands/lookup-command.ts";
+import { mergeCommand } from "./commands/merge-command.ts";
+import { planCommand } from "./commands/plan-command.ts";
+import { publishCommand } from "./commands/publish-command.ts";
+import { serveCommand } from "./commands/serve-command.ts";
 import { pullCommand } from "./commands/pull-command.ts";
 import { runCommand } from "./commands/run-command.ts";
 
@@ -37,6 +41,7 @@ const commands: Record<string, Command> = {
   --latest N       only the N newest kernels per flavor
   --jobs N         kernels processed at once (default: config "jobs", 2)
   --retry-failed   also retry kernels that failed for a lasting reason
+  --shard I/N      only the I-th of N deterministic shares of the work (flavor chains), for a CI matrix
   --json           print the run summary as JSON on stdout
 
 Exit code 0 only when every kernel and every source succeeded.`,
@@ -49,8 +54,34 @@ Exit code 0 only when every kernel and every source succeeded.`,
       latest: { type: "string" },
       jobs: { type: "string", short: "j" },
       "retry-failed": { type: "boolean" },
+      shard: { type: "string" },
     },
     run: runCommand,
+  },
+  plan: {
+    summary: "show what run would do (new, changed, retried, skipped, to minify) without downloading packages",
+    usage: `btfmill plan [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--shard I/N] [--retry-failed] [--json]`,
+    options: {
+      ...common,
+      distro: { type: "string" },
+      release: { type: "string" },
+      arch: { type: "string" },
+      flavor: { type: "string" },
+      latest: { type: "string" },
+      shard: { type: "string" },
+      "retry-failed": { type: "boolean" },
+    },
+    run: planCommand,
+  },
+  merge: {
+    summary: "combine archives (shard results) into one archive and manifest",
+    usage: `btfmill merge ARCHIVE... --out DIR [--json]
+
+  Every kernel of every input is kept; when several inputs have the same kernel, the entry with
+  the better status (ok > skipped > failed), then the later update, then the earlier input wins.
+  Files are copied with their sha256 checked; an existing archive in DIR is merged in first.`,
+    options: { ...common, out: { type: "string", short: "o" } },
+    run: mergeCommand,
   },
   coverage: {
     summary: "show which registered objects' CO-RE relocations do not resolve on which kernels",
@@ -60,6 +91,33 @@ Exit code 0 only when every kernel and every source succeeded.`,
   --json     the coverage records as JSON`,
     options: { ...common, set: { type: "string" } },
     run: coverageCommand,
+  },
+  publish: {
+    summary: "build the static site (raw BTF per kernel and set, manifest.json, index.html) from the archive",
+    usage: `btfmill publish [--config FILE] [--out DIR] [--full] [--key FILE] [--json]
+
+  --config FILE  config file naming the archive (default: ./btfmill.json, else ./btf-archive)
+  --out DIR      the site (default: ./btf-site). publish keeps DIR as a symlink to the current
+                 tree and switches it atomically; the previous tree stays beside it as .DIR.gen-*
+  --full         also publish BTFHub's full <kernel>.btf.tar.xz under full/
+  --key FILE     PEM Ed25519 private key: write manifest.json.sig and manifest.pub.pem
+                 (make one with: openssl genpkey -algorithm ed25519 -out key.pem)
+  --json         print what was published as JSON`,
+    options: { ...common, out: { type: "string", short: "o" }, full: { type: "boolean" }, key: { type: "string" } },
+    run: publishCommand,
+  },
+  serve: {
+    summary: "serve a published site over HTTP for local use and tests",
+    usage: `btfmill serve [DIR] [--port P] [--host H]
+
+  DIR        the site to serve (default: ./btf-site)
+  --port P   port (default: 8080; 0 picks a free one)
+  --host H   address to listen on (default: 127.0.0.1)
+
+Serves GET and HEAD with Range, ETag/If-None-Match, the site's _headers, gzip/br for JSON, and a
+JSON 404 that says why a kernel's file is missing. Stops on Ctrl-C.`,
+    options: { help: { type: "boolean", short: "h" }, port: { type: "string", short: "p" }, host: { type: "string" } },
+    run: serveCommand,
   },
   pull: {
     summary: "bring a folder up to date with a published site's BTF files (for build time)",

@@ -3,12 +3,17 @@
 // oldest first and the chain stops converting at the first kernel whose vmlinux carries `.BTF`
 // (BTFHub's rule, kept from crossing flavors). With `kernelsWithBtf: "all"` each kernel stands
 // alone and all of them run side by side.
+import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
+import { keyPath } from "../distros/types.ts";
+import { shardUnit } from "./shard.ts";
 
 export interface FlavorChain {
   /** Oldest first. */
   packages: KernelPackage[];
   stopAtBtf: boolean;
+  /** What `--shard` shares out (pipeline/shard.ts). */
+  unit: string;
 }
 
 /** When discovery is done: the chains to run, from each source's packages (newest first per flavor). */
@@ -16,12 +21,36 @@ export function flavorChains(discovered: { source: SourceConfig; packages: Kerne
   const chains: FlavorChain[] = [];
   for (const { source, packages } of discovered) {
     if (source.kernelsWithBtf === "all") {
-      chains.push(...packages.map((pkg) => ({ packages: [pkg], stopAtBtf: false })));
+      chains.push(...packages.map((pkg) => ({ packages: [pkg], stopAtBtf: false, unit: shardUnit(pkg.key, pkg.flavor, true) })));
       continue;
     }
     const byFlavor = new Map<string, KernelPackage[]>();
     for (const pkg of packages) byFlavor.set(pkg.flavor, [...(byFlavor.get(pkg.flavor) ?? []), pkg]);
-    for (const newestFirst of byFlavor.values()) chains.push({ packages: [...newestFirst].reverse(), stopAtBtf: true });
+    for (const newestFirst of byFlavor.values()) {
+      const oldestFirst = [...newestFirst].reverse();
+      chains.push({ packages: oldestFirst, stopAtBtf: true, unit: shardUnit(oldestFirst[0]!.key, oldestFirst[0]!.flavor, false) });
+    }
   }
   return chains;
+}
+
+/**
+ * When a chain is worked through (by a run, or by `plan` to predict one): `step` decides each
+ * kernel and returns its entry; once an `ok` entry says its kernel ships BTF, the rest of a
+ * stopping chain goes to `skip`.
+ */
+export async function walkChain(
+  chain: FlavorChain,
+  step: (pkg: KernelPackage) => Promise<ManifestEntry | undefined>,
+  skip: (pkg: KernelPackage, btfKernel: string) => Promise<void>,
+): Promise<void> {
+  let btfKernel: string | undefined;
+  for (const pkg of chain.packages) {
+    if (chain.stopAtBtf && btfKernel !== undefined) {
+      await skip(pkg, btfKernel);
+      continue;
+    }
+    const entry = await step(pkg);
+    if (entry?.status === "ok" && entry.kernelHasBtf) btfKernel = keyPath(pkg.key);
+  }
 }

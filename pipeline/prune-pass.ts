@@ -14,6 +14,8 @@ import { pruneForSet } from "./stages/prune.ts";
 
 export interface PrunePassOptions {
   archiveRoot: string;
+  /** Which archived kernels this run looks after (a `--shard` run: its share). */
+  include: (entry: ManifestEntry) => boolean;
   limit: ReturnType<typeof pLimit>;
   signal?: AbortSignal;
   record: (kernel: string, entry: ManifestEntry) => Promise<void>;
@@ -27,7 +29,8 @@ async function fileExists(path: string): Promise<boolean> {
   );
 }
 
-async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], archiveRoot: string): Promise<ObjectSet[]> {
+/** When the prune pass or a plan asks which sets of an archived kernel are out of date. */
+export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], archiveRoot: string): Promise<ObjectSet[]> {
   const due: ObjectSet[] = [];
   for (const set of sets) {
     const held = entry.minified?.[set.name];
@@ -42,7 +45,7 @@ export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: 
   const configured = new Set(sets.map((set) => set.name));
   await Promise.all(
     Object.entries(manifest.kernels).map(async ([kernel, entry]) => {
-      if (entry.status !== "ok" || entry.tarball === undefined) return;
+      if (entry.status !== "ok" || entry.tarball === undefined || !options.include(entry)) return;
       const due = await setsToMinify(entry, sets, options.archiveRoot);
       const kept = Object.fromEntries(Object.entries(entry.minified ?? {}).filter(([name]) => configured.has(name)));
       const dropped = Object.keys(entry.minified ?? {}).length !== Object.keys(kept).length;

@@ -4,32 +4,29 @@ import pLimit from "p-limit";
 import { mkdir, rmdir } from "node:fs/promises";
 import { scratchDir } from "../archive/layout.ts";
 import { readManifest, writeManifest, type Manifest, type ManifestEntry } from "../archive/manifest.ts";
-import { createSource, sourceId } from "../distros/index.ts";
-import type { KernelPackage, SourceConfig } from "../distros/types.ts";
+import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { Config } from "./config.ts";
-import { ConfigError, describeError } from "./errors.ts";
+import { discoverSources, selectSources, type SourceSelection } from "./discover-sources.ts";
+import { ConfigError } from "./errors.ts";
 import type { Reporter } from "./events.ts";
-import { flavorChains } from "./flavor-chains.ts";
+import { flavorChains, walkChain } from "./flavor-chains.ts";
 import { loadObjectSets } from "./object-registry.ts";
 import { prunePass } from "./prune-pass.ts";
 import { planKernel, planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
+import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { bpftoolVersion } from "./tools/bpftool.ts";
 import { paholeVersion, type ToolVersion } from "./tools/pahole.ts";
 
-export interface RunFilters {
-  distro?: string;
-  release?: string;
-  arch?: string;
-  flavor?: string;
-  latest?: number;
-}
+export type RunFilters = SourceSelection;
 
 export interface RunOptions {
   filters?: RunFilters;
   jobs?: number;
   retryFailed?: boolean;
+  /** Only this share of the work (pipeline/shard.ts). */
+  shard?: Shard;
   reporter: Reporter;
   signal?: AbortSignal;
   now?: () => Date;
@@ -45,19 +42,6 @@ export interface RunSummary {
   minified: number;
   unchanged: number;
   staleSources: { source: string; reason: string }[];
-}
-
-/** Applies the command line's narrowing to the config's sources. */
-export function selectSources(sources: SourceConfig[], filters: RunFilters = {}): SourceConfig[] {
-  return sources
-    .filter((source) => (filters.distro ? source.distro === filters.distro : true))
-    .filter((source) => (filters.release ? source.release === filters.release : true))
-    .filter((source) => (filters.arch ? source.arch === filters.arch : true))
-    .map((source) => ({
-      ...source,
-      flavors: filters.flavor ? [filters.flavor] : source.flavors,
-      latest: filters.latest ?? source.latest,
-    }));
 }
 
 /** When `btfmill run` is called: does the whole job and returns what happened. */
@@ -76,26 +60,12 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   const sets = await loadObjectSets(config.objects, config.archive, options.signal);
   const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [] };
 
-  const discovered: { source: SourceConfig; packages: KernelPackage[] }[] = [];
-  for (const source of selected) {
-    const id = sourceId(source);
-    const checkedAt = now().toISOString();
-    const insecure = source.insecure === true ? { insecure: true } : {};
-    try {
-      const found = await createSource(source).discover(options.signal);
-      discovered.push({ source, packages: found });
-      manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
-      reporter.event({ type: "source", source: id, status: "ok", found: found.length });
-    } catch (error) {
-      const reason = describeError(error);
-      manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason, checkedAt };
-      summary.staleSources.push({ source: id, reason });
-      reporter.event({ type: "source", source: id, status: "stale", reason });
-    }
-  }
+  const { discovered, stale } = await discoverSources(selected, manifest, { now, reporter, signal: options.signal });
+  summary.staleSources.push(...stale);
+  const chains = flavorChains(discovered).filter((chain) => inShard(chain.unit, options.shard));
 
   const planOptions = { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false };
-  const plan = await planRun(manifest, discovered.flatMap((item) => item.packages), planOptions);
+  const plan = await planRun(manifest, chains.flatMap((chain) => chain.packages), planOptions);
   reporter.event({ type: "plan", todo: plan.todo.length, unchanged: plan.unchanged.length });
 
   // Manifest writes are chained so two kernels finishing together cannot interleave them.
@@ -155,24 +125,22 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   };
 
   await Promise.all(
-    flavorChains(discovered).map(async (chain) => {
-      let btfKernel: string | undefined;
-      for (const pkg of chain.packages) {
-        if (chain.stopAtBtf && btfKernel !== undefined) {
-          await skip(pkg, btfKernel);
-          continue;
-        }
-        const kernel = keyPath(pkg.key);
-        let entry = manifest.kernels[kernel];
-        if ((await planKernel(manifest, pkg, planOptions)) === undefined) summary.unchanged += 1;
-        else entry = await limit(() => convert(pkg));
-        if (entry?.status === "ok" && entry.kernelHasBtf) btfKernel = kernel;
-      }
-    }),
+    chains.map((chain) =>
+      walkChain(
+        chain,
+        async (pkg) => {
+          if ((await planKernel(manifest, pkg, planOptions)) !== undefined) return limit(() => convert(pkg));
+          summary.unchanged += 1;
+          return manifest.kernels[keyPath(pkg.key)];
+        },
+        skip,
+      ),
+    ),
   );
   if (sets.length > 0) {
     await prunePass(manifest, sets, {
       archiveRoot: config.archive,
+      include: (entry) => inShard(entryShardUnit(entry, config.sources), options.shard),
       limit,
       signal: options.signal,
       record,

@@ -2,7 +2,8 @@
 import { loadConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import { plainReporter, ttyReporter } from "../reporters.ts";
-import { runPipeline, type RunSummary } from "../run.ts";
+import { runPipeline, type RunFilters, type RunSummary } from "../run.ts";
+import { parseShard } from "../shard.ts";
 import type { CommandContext } from "./context.ts";
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -22,6 +23,17 @@ function printSummary(summary: RunSummary, write: (line: string) => void): void 
   for (const stale of summary.staleSources) write(`  stale ${stale.source}: ${stale.reason}`);
 }
 
+/** The source filters `run` and `plan` share. */
+export function runFilters(values: CommandContext["values"]): RunFilters {
+  return {
+    distro: values.distro as string | undefined,
+    release: values.release as string | undefined,
+    arch: values.arch as string | undefined,
+    flavor: values.flavor as string | undefined,
+    latest: positiveInt("latest", values.latest as string | undefined),
+  };
+}
+
 /** When the user runs `btfmill run`: exit code 0 only when every kernel and source succeeded. */
 export async function runCommand(context: CommandContext): Promise<number> {
   const { values } = context;
@@ -34,13 +46,8 @@ export async function runCommand(context: CommandContext): Promise<number> {
   let summary: RunSummary;
   try {
     summary = await runPipeline(config, {
-      filters: {
-        distro: values.distro as string | undefined,
-        release: values.release as string | undefined,
-        arch: values.arch as string | undefined,
-        flavor: values.flavor as string | undefined,
-        latest: positiveInt("latest", values.latest as string | undefined),
-      },
+      filters: runFilters(values),
+      shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
       jobs: positiveInt("jobs", values.jobs as string | undefined),
       retryFailed: Boolean(values["retry-failed"]),
       reporter,

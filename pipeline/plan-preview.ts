@@ -1,0 +1,73 @@
+// `btfmill plan`: what `btfmill run` would do with the same config, filters and shard, from the
+// indexes and the manifest alone: no package is downloaded and nothing is written.
+import { readManifest, type ManifestEntry } from "../archive/manifest.ts";
+import { keyPath, type KernelPackage } from "../distros/types.ts";
+import type { Config } from "./config.ts";
+import { discoverSources, selectSources, type SourceSelection } from "./discover-sources.ts";
+import { ConfigError } from "./errors.ts";
+import type { Reporter } from "./events.ts";
+import { flavorChains, walkChain } from "./flavor-chains.ts";
+import { loadObjectSets } from "./object-registry.ts";
+import { planKernel, type PlanReason } from "./plan.ts";
+import { setsToMinify } from "./prune-pass.ts";
+import { entryShardUnit, inShard, type Shard } from "./shard.ts";
+
+export type PlannedAction = PlanReason | "unchanged" | "skip-has-btf";
+
+export interface PlanPreview {
+  sources: { source: string; status: "ok" | "stale"; reason?: string }[];
+  kernels: { kernel: string; action: PlannedAction; url: string; size: number }[];
+  /** Archived kernels whose object sets are out of date: minified again from the stored BTF. */
+  minify: { kernel: string; sets: string[] }[];
+  /** Sum of the package sizes the run would download (before it learns which new kernels ship BTF). */
+  downloadBytes: number;
+}
+
+const silent: Reporter = { event() {}, close() {} };
+
+/** When the user runs `btfmill plan`: the preview, newest knowledge from the signed indexes. */
+export async function previewRun(
+  config: Config,
+  options: { filters?: SourceSelection; shard?: Shard; retryFailed?: boolean; signal?: AbortSignal },
+): Promise<PlanPreview> {
+  const selected = selectSources(config.sources, options.filters);
+  if (selected.length === 0) throw new ConfigError(`no source in ${config.origin} matches the filters ${JSON.stringify(options.filters ?? {})}`);
+  const manifest = await readManifest(config.archive);
+  const { discovered } = await discoverSources(selected, manifest, { now: () => new Date(), reporter: silent, signal: options.signal });
+  const preview: PlanPreview = {
+    sources: Object.entries(manifest.sources)
+      .filter(([id]) => selected.some((source) => id === `${source.distro}/${source.release}/${source.arch}`))
+      .map(([source, state]) => ({ source, status: state.status, ...(state.reason ? { reason: state.reason } : {}) })),
+    kernels: [],
+    minify: [],
+    downloadBytes: 0,
+  };
+  const planOptions = { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false };
+  const add = (pkg: KernelPackage, action: PlannedAction): void => {
+    preview.kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
+    if (action !== "unchanged" && action !== "skip-has-btf") preview.downloadBytes += pkg.size;
+  };
+  for (const chain of flavorChains(discovered).filter((item) => inShard(item.unit, options.shard))) {
+    await walkChain(
+      chain,
+      async (pkg): Promise<ManifestEntry | undefined> => {
+        add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
+        return manifest.kernels[keyPath(pkg.key)];
+      },
+      async (pkg) => {
+        const previous = manifest.kernels[keyPath(pkg.key)];
+        add(pkg, previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256) ? "unchanged" : "skip-has-btf");
+      },
+    );
+  }
+  const sets = await loadObjectSets(config.objects, config.archive, options.signal);
+  if (sets.length > 0) {
+    for (const [kernel, entry] of Object.entries(manifest.kernels)) {
+      if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
+      const due = await setsToMinify(entry, sets, config.archive);
+      if (due.length > 0) preview.minify.push({ kernel, sets: due.map((set) => set.name) });
+    }
+  }
+  preview.kernels.sort((a, b) => a.kernel.localeCompare(b.kernel));
+  return preview;
+}
