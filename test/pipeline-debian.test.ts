@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../archive/file-digest.ts";
 import type { Manifest } from "../archive/manifest.ts";
+import type { RunReport } from "../pipeline/run-report.ts";
 import { buildAptMirror, createSigningKey, dbgPackage, tamperPackage, truncatePackage, type AptMirror } from "./fixtures/apt-mirror.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { runBtfmill } from "./helpers/cli.ts";
@@ -169,6 +170,22 @@ describe("btfmill run on a Debian-format mirror", () => {
     expect(manifest.sources["debian/11/x86_64"]).toMatchObject({ status: "stale" });
     expect(manifest.sources["debian/11/x86_64"]?.reason).toMatch(/IntegrityError/);
     expect(manifest.sources["debian/12/x86_64"]).toMatchObject({ status: "ok" });
+  });
+
+  it("writes a machine-readable report: counts per source and status, time per stage, bytes downloaded, failures", async () => {
+    const path = /^report: (.+)$/m.exec(first.stderr)?.[1];
+    expect(path).toMatch(new RegExp(`^${archive}/reports/.+\\.json$`));
+    const report = JSON.parse(await readFile(path!, "utf8")) as RunReport;
+    expect(report.sources["debian/12/x86_64"]).toMatchObject({ status: "ok", found: 9, kernels: { ok: 4, failed: 5 } });
+    expect(report.sources["debian/11/x86_64"]).toMatchObject({ status: "stale", reason: expect.stringContaining("IntegrityError") });
+    // The truncated package is refused on its Content-Length, before a byte is read.
+    expect(report.stages.download?.kernels).toBe(8);
+    expect(report.stages.convert?.kernels).toBe(6);
+    expect(report.stages.convert!.seconds).toBeGreaterThan(0);
+    const downloaded = mirror.packages.filter((p) => p.suite !== "bullseye" && p.name !== "linux-image-cloud-amd64-dbg");
+    expect(report.downloadedBytes).toBeGreaterThan(0);
+    expect(report.downloadedBytes).toBeLessThanOrEqual(downloaded.reduce((sum, p) => sum + p.size, 0));
+    expect(report.summary.failed.map((f) => f.kernel)).toContain("debian/12/x86_64/6.1.0-2-cloud-amd64");
   });
 
   it("list prints the manifest", async () => {

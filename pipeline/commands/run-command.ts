@@ -1,7 +1,9 @@
 // `btfmill run`: the main job.
 import { loadConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
+import type { Reporter } from "../events.ts";
 import { plainReporter, ttyReporter } from "../reporters.ts";
+import { runReportCollector } from "../run-report.ts";
 import { runPipeline, type RunFilters, type RunSummary } from "../run.ts";
 import { parseShard } from "../shard.ts";
 import type { CommandContext } from "./context.ts";
@@ -38,7 +40,15 @@ export function runFilters(values: CommandContext["values"]): RunFilters {
 export async function runCommand(context: CommandContext): Promise<number> {
   const { values } = context;
   const config = await loadConfig(values.config as string | undefined);
-  const reporter = process.stderr.isTTY && !values.json ? ttyReporter() : plainReporter();
+  const display = process.stderr.isTTY && !values.json ? ttyReporter() : plainReporter();
+  const collector = runReportCollector();
+  const reporter: Reporter = {
+    event(event) {
+      display.event(event);
+      collector.event(event);
+    },
+    close: () => display.close(),
+  };
   const controller = new AbortController();
   const stop = (): void => controller.abort(new Error("interrupted"));
   process.once("SIGINT", stop);
@@ -58,7 +68,9 @@ export async function runCommand(context: CommandContext): Promise<number> {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+  const reportPath = await collector.write(config.archive, summary);
   if (values.json) context.stdout(JSON.stringify(summary, null, 2));
   else printSummary(summary, context.stderr);
+  context.stderr(`report: ${reportPath}`);
   return summary.failed.length === 0 && summary.staleSources.length === 0 ? 0 : 1;
 }
