@@ -2,16 +2,24 @@
 // and fed to the package reader, which stops decoding once the vmlinux is written; the rest of
 // the body is then only hashed. The vmlinux is renamed into place only after the whole package
 // matched the index's size and sha256, so a tampered package never yields an accepted vmlinux.
+//
+// A body that breaks is resumed with a range request and feeds the same hash and reader, so
+// nothing is decoded twice (pipeline/net/resumable-download.ts). When the server cannot resume,
+// the whole attempt starts over from the first byte with a fresh hash, reader and temp file;
+// resumes and restarts share one budget of attempts (pipeline/net/attempts.ts).
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
-import type { Readable } from "node:stream";
 import { tempPathFor } from "../../archive/atomic-write.ts";
 import { packageReader } from "../../distros/packages/index.ts";
 import type { ExtractedVmlinux } from "../../distros/packages/index.ts";
 import type { KernelPackage } from "../../distros/types.ts";
-import { BtfmillError, FetchError, FormatError, IntegrityError, VmlinuxNotFoundError } from "../errors.ts";
-import { openUrl } from "../http.ts";
+import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../errors.ts";
+import { Attempts } from "../net/attempts.ts";
+import type { HttpOverrides, HttpSettings } from "../net/http-settings.ts";
+import { httpSettings } from "../net/http-settings.ts";
+import { RestartDownload, openResumable } from "../net/resumable-download.ts";
+import type { ResumableDownload } from "../net/resumable-download.ts";
 
 export type FetchStage = "download" | "extract" | "hash";
 
@@ -27,6 +35,8 @@ export interface FetchOptions {
   onProgress?: (progress: FetchProgress) => void;
   /** Threads for `xz -T` (default 2); lower it when several kernels are fetched at once. */
   xzThreads?: number;
+  /** Timeouts, connections per host and retries, when not the defaults. */
+  http?: HttpOverrides;
 }
 
 export interface FetchedVmlinux {
@@ -36,24 +46,50 @@ export interface FetchedVmlinux {
   sha256: string;
   /** Decoded payload bytes produced before decoding stopped. */
   payloadBytes: number;
+  /** HTTP requests it took: 1, plus one per retry, resume or restart. */
+  requests: number;
 }
 
 /** When a planned kernel is processed: downloads its package and leaves the verified vmlinux at `destination`. */
 export async function fetchVmlinux(pkg: KernelPackage, destination: string, options: FetchOptions = {}): Promise<FetchedVmlinux> {
+  const settings = httpSettings(options.http);
+  const attempts = new Attempts(settings.retry, options.signal);
+  try {
+    for (;;) {
+      try {
+        return await fetchOnce(pkg, destination, options, settings, attempts);
+      } catch (error) {
+        if (!(error instanceof RestartDownload)) throw error;
+        await attempts.retry(error, { wait: false });
+      }
+    }
+  } catch (error) {
+    // Whichever stream noticed the abort first, the caller sees the abort, not its echo.
+    throw options.signal?.aborted ? options.signal.reason : error;
+  }
+}
+
+// One pass from the first byte: a fresh hash, reader and temp file.
+async function fetchOnce(
+  pkg: KernelPackage,
+  destination: string,
+  options: FetchOptions,
+  settings: HttpSettings,
+  attempts: Attempts,
+): Promise<FetchedVmlinux> {
   const readPackage = packageReader(pkg.format);
   const temp = tempPathFor(destination);
-  let body: Readable | undefined;
+  let resumable: ResumableDownload | undefined;
   let accepted = false;
   try {
-    const opened = await openUrl(pkg.url, { signal: options.signal });
-    body = opened.body;
-    if (opened.length !== undefined && opened.length !== pkg.size) {
-      throw new IntegrityError(`the server announces ${opened.length} bytes, the index says ${pkg.size}`, {
+    resumable = await openResumable(pkg.url, { size: pkg.size, settings, attempts, signal: options.signal });
+    if (resumable.length !== undefined && resumable.length !== pkg.size) {
+      throw new IntegrityError(`the server announces ${resumable.length} bytes, the index says ${pkg.size}`, {
         package: pkg.url,
         hint: "the mirror and its index disagree: retry later or use another mirror",
       });
     }
-    const download = new HashedDownload(body, pkg, options.onProgress);
+    const download = new HashedDownload(resumable.chunks(), pkg, options.onProgress);
     let extracted: ExtractedVmlinux | undefined;
     let failure: unknown;
     try {
@@ -69,6 +105,8 @@ export async function fetchVmlinux(pkg: KernelPackage, destination: string, opti
     } catch (error) {
       failure = error;
     }
+    // When the download itself failed, that is the reason, whatever the reader made of the bytes it missed.
+    if (download.failure !== undefined) throw download.failure;
     // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
     if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
     download.enter("hash");
@@ -82,13 +120,10 @@ export async function fetchVmlinux(pkg: KernelPackage, destination: string, opti
       downloadedBytes: download.bytes,
       sha256: download.sha256,
       payloadBytes: extracted.payloadBytes,
+      requests: attempts.made,
     };
-  } catch (error) {
-    // Whichever stream noticed the abort first, the caller sees the abort, not its echo.
-    throw options.signal?.aborted ? options.signal.reason : error;
   } finally {
-    // Destroying an unfinished undici body emits "Request aborted": expected here, not news.
-    body?.on("error", () => {}).destroy();
+    resumable?.close();
     if (!accepted) await rm(temp, { force: true });
   }
 }
@@ -104,10 +139,13 @@ class HashedDownload {
   #digest: string | undefined;
   bytes = 0;
 
-  constructor(body: Readable, pkg: KernelPackage, onProgress: ((progress: FetchProgress) => void) | undefined) {
+  /** What ended the download early, when something did: a network failure, or more bytes than the index says. */
+  failure: unknown;
+
+  constructor(source: AsyncIterable<Buffer>, pkg: KernelPackage, onProgress: ((progress: FetchProgress) => void) | undefined) {
     this.#pkg = pkg;
     this.#onProgress = onProgress;
-    this.chunks = this.#read(body);
+    this.chunks = this.#read(source);
   }
 
   get sha256(): string {
@@ -146,10 +184,10 @@ class HashedDownload {
     }
   }
 
-  async *#read(body: Readable): AsyncGenerator<Buffer, void, undefined> {
+  async *#read(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
     const pkg = this.#pkg;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
         this.bytes += chunk.length;
         if (this.bytes > pkg.size) {
           throw new IntegrityError(`the package is larger than the ${pkg.size} bytes the index says`, { package: pkg.url });
@@ -159,12 +197,8 @@ class HashedDownload {
         yield chunk;
       }
     } catch (error) {
-      if (error instanceof BtfmillError || (error as Error).name === "AbortError") throw error;
-      throw new FetchError(`the download broke after ${this.bytes} of ${pkg.size} bytes: ${(error as Error).message}`, {
-        package: pkg.url,
-        hint: "retry later",
-        cause: error,
-      });
+      this.failure = error;
+      throw error;
     }
   }
 
