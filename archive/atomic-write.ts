@@ -9,6 +9,13 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(4).toString("hex")}.tmp`);
 }
 
+const tempName = /^\..+\.[0-9a-f]{8}\.tmp$/;
+
+/** When leftovers of a killed writer are looked for: whether `path` has the form tempPathFor gives. */
+export function isTempName(path: string): boolean {
+  return tempName.test(basename(path));
+}
+
 /** When a result is written: `produce` fills the temp path; it is renamed over `target` on success. */
 export async function writeAtomically(target: string, produce: (tempPath: string) => Promise<void>): Promise<void> {
   const temp = tempPathFor(target);

@@ -26,6 +26,14 @@ export interface KernelContext {
   now: () => Date;
 }
 
+// A full disk or quota is the host's trouble, not the package's: like network trouble, it is
+// worth retrying on the next run without --retry-failed.
+const hostFull = new Set(["ENOSPC", "EDQUOT"]);
+
+function isTransient(error: unknown): boolean {
+  return error instanceof FetchError || hostFull.has((error as NodeJS.ErrnoException | undefined)?.code ?? "");
+}
+
 function packageProvenance(pkg: KernelPackage): ManifestEntry["package"] {
   return { name: pkg.name, version: pkg.version, url: pkg.url, sha256: pkg.sha256, size: pkg.size, origin: pkg.origin };
 }
@@ -76,7 +84,7 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
       ...base,
       status: "failed",
       reason: describeError(error),
-      transient: error instanceof FetchError,
+      transient: isTransient(error),
       updatedAt: context.now().toISOString(),
     };
   } finally {

@@ -3,6 +3,7 @@
 import pLimit from "p-limit";
 import { mkdir, rmdir } from "node:fs/promises";
 import { scratchDir } from "../archive/layout.ts";
+import { removeLeftovers } from "../archive/leftovers.ts";
 import { readManifest, writeManifest, type Manifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
@@ -55,6 +56,8 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     });
   }
   await mkdir(config.archive, { recursive: true });
+  // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
+  await removeLeftovers(config.archive);
   const manifest: Manifest = await readManifest(config.archive);
   // Objects are checked before any download: a bad registry is a config error, not 1,000 failures.
   const sets = await loadObjectSets(config.objects, config.archive, options.signal);

@@ -7,7 +7,7 @@ import type { ArMember } from "./ar.ts";
 import { readArMembers } from "./ar.ts";
 import { createDecompressor } from "./decompress.ts";
 import type { ExtractedVmlinux, VmlinuxRequest } from "./index.ts";
-import { decodePayload, maxVmlinuxBytes } from "./payload-decoder.ts";
+import { decodePayload, maxVmlinuxBytes, payloadLimit } from "./payload-decoder.ts";
 import { extractTarMember } from "./tar-member.ts";
 
 const maxDebianBinaryBytes = 64;
@@ -62,6 +62,6 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
       });
     }
     return size;
-  });
+  }, { maxBytes: payloadLimit(member.size), name: member.name, package: request.package });
   return { vmlinuxBytes, payloadBytes };
 }

@@ -9,7 +9,7 @@ import { extractCpioMember } from "./cpio.ts";
 import { createDecoder } from "./decompress.ts";
 import type { Compression } from "./decompress.ts";
 import type { ExtractedVmlinux, VmlinuxRequest } from "./index.ts";
-import { decodePayload, maxVmlinuxBytes } from "./payload-decoder.ts";
+import { decodePayload, maxVmlinuxBytes, payloadLimit } from "./payload-decoder.ts";
 import { headerString, readHeader, readLead } from "./rpm-header.ts";
 import type { RpmContext, RpmHeader } from "./rpm-header.ts";
 
@@ -50,7 +50,7 @@ export async function extractVmlinuxFromRpm(source: AsyncIterable<Buffer>, reque
       });
     }
     return size;
-  });
+  }, { maxBytes: payloadLimit(request.packageSize), name: `the ${compressor} payload`, package: request.package });
   return { vmlinuxBytes, payloadBytes };
 }
 

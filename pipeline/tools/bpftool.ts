@@ -3,7 +3,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runTool } from "./run-tool.ts";
+import { runTool, timeoutFromEnv } from "./run-tool.ts";
+
+// BTFMILL_BPFTOOL_TIMEOUT_MS (run-tool.ts) replaces both defaults below when set.
+const timeoutVariable = "BTFMILL_BPFTOOL_TIMEOUT_MS";
 
 /** When a run starts: the installed bpftool's version line (`bpftool v7.1.0`). */
 export async function bpftoolVersion(): Promise<string> {
@@ -14,7 +17,7 @@ export async function bpftoolVersion(): Promise<string> {
 /** When a BTF is validated: bpftool must dump it without error (its output is not needed). */
 export async function bpftoolParses(btfPath: string, options: { kernel: string; signal?: AbortSignal }): Promise<void> {
   await runTool("bpftool", ["btf", "dump", "file", btfPath], {
-    timeoutMs: 5 * 60_000,
+    timeoutMs: timeoutFromEnv(timeoutVariable, 5 * 60_000),
     discardStdout: true,
     signal: options.signal,
     kernel: options.kernel,
@@ -37,7 +40,7 @@ export async function minCoreBtf(
 ): Promise<void> {
   // A few tens of ms per run on a 5.5 MB kernel BTF (REFERENCE.md section 5); a minute means a hang.
   await runTool("bpftool", ["gen", "min_core_btf", inBtf, outBtf, ...objects], {
-    timeoutMs: options.timeoutMs ?? 60_000,
+    timeoutMs: options.timeoutMs ?? timeoutFromEnv(timeoutVariable, 60_000),
     discardStdout: true,
     signal: options.signal,
     kernel: options.kernel,

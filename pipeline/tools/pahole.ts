@@ -1,5 +1,5 @@
 // pahole: DWARF -> BTF. Which flags it takes depends on its version (REFERENCE.md section 3).
-import { runTool } from "./run-tool.ts";
+import { runTool, timeoutFromEnv } from "./run-tool.ts";
 import { FormatError } from "../errors.ts";
 
 export interface ToolVersion {
@@ -20,7 +20,7 @@ export async function paholeVersion(): Promise<ToolVersion> {
 /** When a kernel is converted: pahole, single-threaded because before 1.29 `-j` reorders types run to run. */
 export async function runPahole(vmlinux: string, outBtf: string, flags: readonly string[], options: { kernel: string; signal?: AbortSignal }): Promise<void> {
   await runTool("pahole", [...flags, `--btf_encode_detached=${outBtf}`, vmlinux], {
-    timeoutMs: 30 * 60_000,
+    timeoutMs: timeoutFromEnv("BTFMILL_PAHOLE_TIMEOUT_MS", 30 * 60_000),
     signal: options.signal,
     kernel: options.kernel,
     hint: "check that the vmlinux carries DWARF and that pahole (dwarves) is >= 1.22",

@@ -1,7 +1,7 @@
 // One way to run an external tool: bounded output, a timeout, and a ToolError that carries the
 // exit code and the end of stderr so the failure can be fixed from the log alone.
 import { execa } from "execa";
-import { ToolError } from "../errors.ts";
+import { ConfigError, ToolError } from "../errors.ts";
 
 export interface RunToolOptions {
   timeoutMs?: number;
@@ -15,6 +15,21 @@ export interface RunToolOptions {
 }
 
 const maxBuffer = 16 * 1024 * 1024;
+
+/**
+ * When a tool wrapper picks its timeout: `fallbackMs`, or the milliseconds the environment
+ * variable `name` gives. The variables (BTFMILL_PAHOLE_TIMEOUT_MS, BTFMILL_BPFTOOL_TIMEOUT_MS)
+ * let a host with huge kernels wait longer, and let tests see a hung tool end in a second.
+ */
+export function timeoutFromEnv(name: string, fallbackMs: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallbackMs;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is not a positive whole number of milliseconds`, { hint: `unset ${name} for the default of ${fallbackMs} ms` });
+  }
+  return value;
+}
 
 /** When a stage calls pahole, bpftool, gpgv or xz and wants stdout, or a ToolError. */
 export async function runTool(tool: string, args: readonly string[], options: RunToolOptions = {}): Promise<string> {
@@ -34,14 +49,16 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
       ? `timed out after ${options.timeoutMs} ms`
       : result.isCanceled
         ? "was cancelled"
-        : result.exitCode === undefined
-          ? `could not run (${result.cause instanceof Error ? result.cause.message : result.shortMessage})`
-          : `exited with ${result.exitCode}${result.signal ? ` (${result.signal})` : ""}`;
+        : result.signal !== undefined
+          ? `was killed by ${result.signal}`
+          : result.exitCode === undefined
+            ? `could not run (${result.cause instanceof Error ? result.cause.message : result.shortMessage})`
+            : `exited with ${result.exitCode}`;
     throw new ToolError(tool, `${what}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
       exitCode: result.exitCode,
       stderrTail,
       kernel: options.kernel,
-      hint: options.hint ?? (result.exitCode === undefined && !result.timedOut ? `install ${tool} (make setup)` : undefined),
+      hint: options.hint ?? (result.exitCode === undefined && !result.timedOut && result.signal === undefined ? `install ${tool} (make setup)` : undefined),
       cause: result.cause,
     });
   }
