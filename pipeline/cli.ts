@@ -27,10 +27,21 @@ const common: Options = {
   help: { type: "boolean", short: "h" },
 };
 
+// What `run` and `plan` both take: which sources, kernels and share of the work.
+const workSelection: Options = {
+  distro: { type: "string" },
+  release: { type: "string" },
+  arch: { type: "string" },
+  flavor: { type: "string" },
+  latest: { type: "string" },
+  shard: { type: "string" },
+  "retry-failed": { type: "boolean" },
+};
+
 const commands: Record<string, Command> = {
   run: {
     summary: "find new debug kernels, convert them to BTF, verify and archive them",
-    usage: `btfmill run [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--jobs N] [--retry-failed] [--json]
+    usage: `btfmill run [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--jobs N] [--retry-failed] [--shard I/N] [--json]
 
   --config FILE    config file (default: ./btfmill.json, else built-in defaults:
                    newest Debian 12 cloud-amd64 kernel, archive in ./btf-archive)
@@ -47,14 +58,8 @@ const commands: Record<string, Command> = {
 Exit code 0 only when every kernel and every source succeeded.`,
     options: {
       ...common,
-      distro: { type: "string" },
-      release: { type: "string" },
-      arch: { type: "string" },
-      flavor: { type: "string" },
-      latest: { type: "string" },
+      ...workSelection,
       jobs: { type: "string", short: "j" },
-      "retry-failed": { type: "boolean" },
-      shard: { type: "string" },
     },
     run: runCommand,
   },
@@ -63,13 +68,7 @@ Exit code 0 only when every kernel and every source succeeded.`,
     usage: `btfmill plan [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--shard I/N] [--retry-failed] [--json]`,
     options: {
       ...common,
-      distro: { type: "string" },
-      release: { type: "string" },
-      arch: { type: "string" },
-      flavor: { type: "string" },
-      latest: { type: "string" },
-      shard: { type: "string" },
-      "retry-failed": { type: "boolean" },
+      ...workSelection,
     },
     run: planCommand,
   },
