@@ -41,6 +41,27 @@ const objectSchema = z.union([
 /** The set every registered object belongs to: what the CDN root serves. */
 export const unionSetName = "all";
 
+const positiveMs = z.int().positive();
+
+/** Network knobs (pipeline/net/http-settings.ts); anything left out keeps its default. */
+const httpSchema = z.strictObject({
+  connectTimeoutMs: positiveMs.optional(),
+  headersTimeoutMs: positiveMs.optional(),
+  idleTimeoutMs: positiveMs.optional(),
+  connectionsPerHost: z.int().min(1).max(64).optional(),
+  retry: z
+    .strictObject({
+      attempts: z.int().min(1).max(20).optional(),
+      baseDelayMs: positiveMs.optional(),
+      maxDelayMs: positiveMs.optional(),
+      retryAfterCapMs: positiveMs.optional(),
+      maxWaitMs: positiveMs.optional(),
+    })
+    .optional(),
+});
+
+export type HttpConfig = z.infer<typeof httpSchema>;
+
 const configSchema = z.strictObject({
   archive: z.string().min(1).default("btf-archive"),
   jobs: z.int().min(1).max(64).default(2),
@@ -55,6 +76,7 @@ const configSchema = z.strictObject({
     )
     .default({}),
   pahole: paholeSchema.default({}),
+  http: httpSchema.default({}),
 });
 
 export type PaholeConfig = z.infer<typeof paholeSchema>;
@@ -69,6 +91,7 @@ export interface Config {
   sources: SourceConfig[];
   objects: Record<string, ObjectSource[]>;
   pahole: PaholeConfig;
+  http: HttpConfig;
   /** Where the config came from, for messages. */
   origin: string;
 }
@@ -108,6 +131,7 @@ export function parseConfig(input: unknown, origin: string, baseDir: string): Co
       ]),
     ),
     pahole: config.pahole,
+    http: config.http,
     origin,
   };
 }

@@ -11,6 +11,7 @@ import { loadObjectSets } from "./object-registry.ts";
 import { planKernel, type PlanReason } from "./plan.ts";
 import { setsToMinify } from "./prune-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
+import { configureHttp } from "./net/http-settings.ts";
 
 export type PlannedAction = PlanReason | "unchanged" | "skip-has-btf";
 
@@ -32,6 +33,7 @@ export async function previewRun(
 ): Promise<PlanPreview> {
   const selected = selectSources(config.sources, options.filters);
   if (selected.length === 0) throw new ConfigError(`no source in ${config.origin} matches the filters ${JSON.stringify(options.filters ?? {})}`);
+  configureHttp(config.http);
   const manifest = await readManifest(config.archive);
   const { discovered } = await discoverSources(selected, manifest, { now: () => new Date(), reporter: silent, signal: options.signal });
   const preview: PlanPreview = {

@@ -19,6 +19,7 @@ import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { bpftoolVersion } from "./tools/bpftool.ts";
 import { paholeVersion, type ToolVersion } from "./tools/pahole.ts";
+import { configureHttp } from "./net/http-settings.ts";
 
 export type RunFilters = SourceSelection;
 
@@ -55,6 +56,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       hint: "check --distro/--release/--arch against the config's sources",
     });
   }
+  configureHttp(config.http);
   await mkdir(config.archive, { recursive: true });
   // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
   await removeLeftovers(config.archive);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig, parseConfig } from "../pipeline/config.ts";
 import { ConfigError } from "../pipeline/errors.ts";
+import { configureHttp, defaultHttpSettings, httpSettings } from "../pipeline/net/http-settings.ts";
 
 describe("config", () => {
   it("without a config file the built-in default is the newest Debian 12 cloud-amd64 kernel", async () => {
@@ -58,5 +59,23 @@ describe("config", () => {
     await writeFile(join(dir, "broken.json"), "{ sources: [");
     await expect(loadConfig(join(dir, "broken.json"))).rejects.toThrow(/is not JSON/);
     await expect(loadConfig(join(dir, "absent.json"))).rejects.toThrow(/cannot read config/);
+  });
+
+  it("takes an http block for timeouts, connections per host and retries, and refuses bad values", () => {
+    const config = parseConfig({ http: { idleTimeoutMs: 5000, connectionsPerHost: 2, retry: { attempts: 6 } } }, "net.json", "/");
+    expect(config.http).toEqual({ idleTimeoutMs: 5000, connectionsPerHost: 2, retry: { attempts: 6 } });
+    expect(() => parseConfig({ http: { retry: { attempts: 0 } } }, "net.json", "/")).toThrow(/http\.retry\.attempts/);
+    expect(() => parseConfig({ http: { idleTimeout: 5 } }, "net.json", "/")).toThrow(/idleTimeout/);
+  });
+
+  it("the configured http block becomes the process's defaults, under any per-call override", () => {
+    try {
+      configureHttp({ idleTimeoutMs: 5000, retry: { attempts: 6 } });
+      expect(httpSettings()).toMatchObject({ idleTimeoutMs: 5000, connectTimeoutMs: defaultHttpSettings.connectTimeoutMs, retry: { attempts: 6, baseDelayMs: 500 } });
+      expect(httpSettings({ retry: { attempts: 1 } }).retry.attempts).toBe(1);
+    } finally {
+      configureHttp({});
+    }
+    expect(httpSettings()).toEqual(defaultHttpSettings);
   });
 });

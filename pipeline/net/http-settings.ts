@@ -27,7 +27,20 @@ export const defaultHttpSettings: HttpSettings = {
   retry: defaultRetryPolicy,
 };
 
-/** When a request is prepared: the defaults with the caller's overrides on top. */
+function merge(base: HttpSettings, overrides: HttpOverrides): HttpSettings {
+  return { ...base, ...overrides, retry: { ...base.retry, ...overrides.retry } };
+}
+
+// The config's `http` block, set once per process by the command that read the config: index
+// reads deep in the distro readers get it without every call passing it down.
+let configured: HttpSettings = defaultHttpSettings;
+
+/** When a command has read its config: the process's HTTP settings become the defaults with `overrides`. */
+export function configureHttp(overrides: HttpOverrides = {}): void {
+  configured = merge(defaultHttpSettings, overrides);
+}
+
+/** When a request is prepared: the configured settings with the caller's overrides on top. */
 export function httpSettings(overrides: HttpOverrides = {}): HttpSettings {
-  return { ...defaultHttpSettings, ...overrides, retry: { ...defaultHttpSettings.retry, ...overrides.retry } };
+  return merge(configured, overrides);
 }
