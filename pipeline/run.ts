@@ -14,7 +14,7 @@ import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
 import { loadObjectSets } from "./object-registry.ts";
 import { prunePass } from "./prune-pass.ts";
-import { planKernel, planRun } from "./plan.ts";
+import { planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { bpftoolVersion } from "./tools/bpftool.ts";
@@ -72,6 +72,8 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   const planOptions = { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false };
   const plan = await planRun(manifest, chains.flatMap((chain) => chain.packages), planOptions);
   reporter.event({ type: "plan", todo: plan.todo.length, unchanged: plan.unchanged.length });
+  // A kernel's plan cannot change before its turn in its chain: each key is decided once.
+  const planned = new Set(plan.todo.map(({ pkg }) => keyPath(pkg.key)));
 
   // Manifest writes are chained so two kernels finishing together cannot interleave them.
   let writes = Promise.resolve();
@@ -134,7 +136,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       walkChain(
         chain,
         async (pkg) => {
-          if ((await planKernel(manifest, pkg, planOptions)) !== undefined) return limit(() => convert(pkg));
+          if (planned.has(keyPath(pkg.key))) return limit(() => convert(pkg));
           summary.unchanged += 1;
           return manifest.kernels[keyPath(pkg.key)];
         },
