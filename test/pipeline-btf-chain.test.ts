@@ -1,17 +1,18 @@
 // Kernels that ship BTF: per flavor, in version order, conversion stops at the first kernel whose
 // vmlinux carries `.BTF`; newer kernels of that flavor are recorded as skipped and never
 // downloaded; other flavors go on; `kernelsWithBtf: "all"` converts them after all.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { flavorChains } from "../pipeline/flavor-chains.ts";
-import { buildAptMirror, createSigningKey, dbgPackage, type AptMirror } from "./fixtures/apt-mirror.ts";
+import { dbgPackage, type AptMirror } from "./fixtures/apt-mirror.ts";
+import { serveBookwormMirror } from "./fixtures/bookworm-mirror.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { runBtfmill } from "./helpers/cli.ts";
-import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
+import type { StaticServer } from "./helpers/static-server.ts";
 
 function pkg(kernel: string, flavor: string): KernelPackage {
   return {
@@ -55,26 +56,16 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-chain-"));
-    await mkdir(join(work, "keys"));
     const withBtf = await makeVmlinux(join(work, "with-btf.o"), { withBtf: true });
     const plain = await makeVmlinux(join(work, "plain.o"));
-    mirror = await buildAptMirror(join(work, "mirror"), {
-      arch: "amd64",
-      key: await createSigningKey(join(work, "keys")),
-      suites: {
-        bookworm: [
-          dbgPackage({ kernel: "5.10.0-1-cloud-amd64", version: "5.10.1-1", vmlinux: plain }),
-          dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: withBtf }),
-          dbgPackage({ kernel: "6.1.0-2-cloud-amd64", version: "6.1.2-1", vmlinux: withBtf }),
-          dbgPackage({ kernel: "6.1.0-3-cloud-amd64", version: "6.1.3-1", vmlinux: withBtf }),
-          dbgPackage({ kernel: "6.1.0-1-amd64", version: "6.1.1-1", vmlinux: plain }),
-          dbgPackage({ kernel: "6.1.0-2-amd64", version: "6.1.2-1", vmlinux: plain }),
-        ],
-        "bookworm-updates": [],
-        "bookworm-security": [],
-      },
-    });
-    server = await startStaticServer(join(work, "mirror"));
+    ({ mirror, server } = await serveBookwormMirror(work, [
+      dbgPackage({ kernel: "5.10.0-1-cloud-amd64", version: "5.10.1-1", vmlinux: plain }),
+      dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: withBtf }),
+      dbgPackage({ kernel: "6.1.0-2-cloud-amd64", version: "6.1.2-1", vmlinux: withBtf }),
+      dbgPackage({ kernel: "6.1.0-3-cloud-amd64", version: "6.1.3-1", vmlinux: withBtf }),
+      dbgPackage({ kernel: "6.1.0-1-amd64", version: "6.1.1-1", vmlinux: plain }),
+      dbgPackage({ kernel: "6.1.0-2-amd64", version: "6.1.2-1", vmlinux: plain }),
+    ]));
     configPath = join(work, "btfmill.json");
   });
 

@@ -9,11 +9,12 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../archive/file-digest.ts";
 import type { Manifest } from "../archive/manifest.ts";
-import { buildAptMirror, createSigningKey, dbgPackage, type AptMirror } from "./fixtures/apt-mirror.ts";
+import { dbgPackage, type AptMirror } from "./fixtures/apt-mirror.ts";
+import { serveBookwormMirror } from "./fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "./fixtures/bpf-objects.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { runBtfmill } from "./helpers/cli.ts";
-import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
+import type { StaticServer } from "./helpers/static-server.ts";
 
 describe("btfmill run with registered BPF objects", () => {
   let work: string;
@@ -36,7 +37,6 @@ describe("btfmill run with registered BPF objects", () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-prune-"));
-    await mkdir(join(work, "keys"));
     await mkdir(join(work, "objects"));
     objects = {
       tcprtt: await makeCoreObject(join(work, "objects"), "tcprtt"),
@@ -44,19 +44,10 @@ describe("btfmill run with registered BPF objects", () => {
       kprobe: await makeCoreObject(join(work, "objects"), "kprobe"),
       flavors: await makeCoreObject(join(work, "objects"), "flavors"),
     };
-    mirror = await buildAptMirror(join(work, "mirror"), {
-      arch: "amd64",
-      key: await createSigningKey(join(work, "keys")),
-      suites: {
-        bookworm: [
-          dbgPackage({ kernel: "6.1.0-1-amd64", version: "6.1.1-1", vmlinux: await makeVmlinux(join(work, "normal.o")) }),
-          dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: await makeVmlinux(join(work, "renamed.o"), { variant: "renamed" }) }),
-        ],
-        "bookworm-updates": [],
-        "bookworm-security": [],
-      },
-    });
-    server = await startStaticServer(join(work, "mirror"));
+    ({ mirror, server } = await serveBookwormMirror(work, [
+      dbgPackage({ kernel: "6.1.0-1-amd64", version: "6.1.1-1", vmlinux: await makeVmlinux(join(work, "normal.o")) }),
+      dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: await makeVmlinux(join(work, "renamed.o"), { variant: "renamed" }) }),
+    ]));
     configPath = join(work, "btfmill.json");
   });
 

@@ -8,10 +8,11 @@ import { digestFile } from "../archive/file-digest.ts";
 import type { Manifest } from "../archive/manifest.ts";
 import type { PlanPreview } from "../pipeline/plan-preview.ts";
 import { inShard, parseShard } from "../pipeline/shard.ts";
-import { buildAptMirror, createSigningKey, dbgPackage, type AptMirror } from "./fixtures/apt-mirror.ts";
+import { dbgPackage, type AptMirror } from "./fixtures/apt-mirror.ts";
+import { serveBookwormMirror } from "./fixtures/bookworm-mirror.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { runBtfmill } from "./helpers/cli.ts";
-import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
+import type { StaticServer } from "./helpers/static-server.ts";
 
 const flavors = ["amd64", "cloud-amd64", "rt-amd64"];
 
@@ -39,18 +40,8 @@ describe("plan, sharded runs and merge", () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-shard-"));
-    await mkdir(join(work, "keys"));
     const vmlinux = await makeVmlinux(join(work, "plain.o"));
-    mirror = await buildAptMirror(join(work, "mirror"), {
-      arch: "amd64",
-      key: await createSigningKey(join(work, "keys")),
-      suites: {
-        bookworm: flavors.flatMap((flavor) => [1, 2].map((abi) => dbgPackage({ kernel: `6.1.0-${abi}-${flavor}`, version: `6.1.${abi}-1`, vmlinux }))),
-        "bookworm-updates": [],
-        "bookworm-security": [],
-      },
-    });
-    server = await startStaticServer(join(work, "mirror"));
+    ({ mirror, server } = await serveBookwormMirror(work, flavors.flatMap((flavor) => [1, 2].map((abi) => dbgPackage({ kernel: `6.1.0-${abi}-${flavor}`, version: `6.1.${abi}-1`, vmlinux })))));
     for (const name of ["shard1", "shard2", "shard3", "whole"]) {
       await writeFile(
         config(name),
