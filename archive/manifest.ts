@@ -90,6 +90,8 @@ const manifestSchema = z.strictObject({
 });
 
 export type ManifestEntry = z.infer<typeof entrySchema>;
+/** A file of the archive: its path under the archive root and its digest. */
+export type ArchiveFile = z.infer<typeof publishedFile>;
 export type MinifiedRecord = z.infer<typeof minifiedSchema>;
 export type ObjectCoverage = z.infer<typeof objectCoverageSchema>;
 export type SourceState = z.infer<typeof sourceStateSchema>;
@@ -110,18 +112,21 @@ export async function readManifest(archiveRoot: string): Promise<Manifest> {
     if ((cause as NodeJS.ErrnoException).code === "ENOENT") return emptyManifest();
     throw cause;
   }
+  return parseManifest(text, path, "restore it from the published site or a backup");
+}
+
+/** When a manifest's text comes from a file or a published site: `where` and `hint` go into the error. */
+export function parseManifest(text: string, where: string, hint: string): Manifest {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new FormatError(`${path} is not JSON: ${(cause as Error).message}`, { cause, hint: "restore it from the published site or a backup" });
+    throw new FormatError(`${where} is not JSON: ${(cause as Error).message}`, { cause, hint });
   }
   const result = manifestSchema.safeParse(parsed);
   if (!result.success) {
     const first = result.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new FormatError(`${path} does not follow manifest schema v${manifestSchemaVersion}: ${first.join("; ")}`, {
-      hint: "restore it from the published site or a backup",
-    });
+    throw new FormatError(`${where} does not follow manifest schema v${manifestSchemaVersion}: ${first.join("; ")}`, { hint });
   }
   return result.data;
 }

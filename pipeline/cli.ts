@@ -27,6 +27,16 @@ const common: Options = {
   help: { type: "boolean", short: "h" },
 };
 
+// Where a command's archive starts from when the local folder is not the whole of it.
+const stateOptions: Options = {
+  state: { type: "string" },
+  "state-public-key": { type: "string" },
+};
+const stateUsage = `  --state URL|DIR  start from a published site (its archive-manifest.json) instead of only the
+                   local archive: kernels it has are not redone, and files the local archive lacks
+                   (minified BTF, full/ tarballs) are fetched from it by sha256 when needed
+  --state-public-key PEM  require the site's manifest.json.sig to verify with this key`;
+
 // What `run` and `plan` both take: which sources, kernels and share of the work.
 const workSelection: Options = {
   distro: { type: "string" },
@@ -53,22 +63,28 @@ const commands: Record<string, Command> = {
   --jobs N         kernels processed at once (default: config "jobs", 2)
   --retry-failed   also retry kernels that failed for a lasting reason
   --shard I/N      only the I-th of N deterministic shares of the work (flavor chains), for a CI matrix
+${stateUsage}
   --json           print the run summary as JSON on stdout
 
 Exit code 0 only when every kernel and every source succeeded.`,
     options: {
       ...common,
       ...workSelection,
+      ...stateOptions,
       jobs: { type: "string", short: "j" },
     },
     run: runCommand,
   },
   plan: {
     summary: "show what run would do (new, changed, retried, skipped, to minify) without downloading packages",
-    usage: `btfmill plan [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--shard I/N] [--retry-failed] [--json]`,
+    usage: `btfmill plan [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--shard I/N] [--retry-failed] [--state URL|DIR] [--json]
+
+  Takes run's options; missing-file means the kernel's full BTF is neither in the archive nor on the state site.
+${stateUsage}`,
     options: {
       ...common,
       ...workSelection,
+      ...stateOptions,
     },
     run: planCommand,
   },
@@ -78,8 +94,11 @@ Exit code 0 only when every kernel and every source succeeded.`,
 
   Every kernel of every input is kept; when several inputs have the same kernel, the entry with
   the better status (ok > skipped > failed), then the later update, then the earlier input wins.
-  Files are copied with their sha256 checked; an existing archive in DIR is merged in first.`,
-    options: { ...common, out: { type: "string", short: "o" } },
+  Files are copied with their sha256 checked; an existing archive in DIR is merged in first.
+  With --state, a file an input lacks may be one the site publishes (the input's run started
+  from it): it stays there, and later commands given the same --state fetch it.
+${stateUsage}`,
+    options: { ...common, ...stateOptions, out: { type: "string", short: "o" } },
     run: mergeCommand,
   },
   coverage: {
@@ -93,7 +112,7 @@ Exit code 0 only when every kernel and every source succeeded.`,
   },
   publish: {
     summary: "build the static site (raw BTF per kernel and set, manifest.json, index.html) from the archive",
-    usage: `btfmill publish [--config FILE] [--out DIR] [--full] [--key FILE] [--json]
+    usage: `btfmill publish [--config FILE] [--out DIR] [--full] [--key FILE] [--state URL|DIR] [--json]
 
   --config FILE  config file naming the archive (default: ./btfmill.json, else ./btf-archive)
   --out DIR      the site (default: ./btf-site). publish keeps DIR as a symlink to the current
@@ -101,8 +120,9 @@ Exit code 0 only when every kernel and every source succeeded.`,
   --full         also publish BTFHub's full <kernel>.btf.tar.xz under full/
   --key FILE     PEM Ed25519 private key: write manifest.json.sig and manifest.pub.pem
                  (make one with: openssl genpkey -algorithm ed25519 -out key.pem)
+${stateUsage}
   --json         print what was published as JSON`,
-    options: { ...common, out: { type: "string", short: "o" }, full: { type: "boolean" }, key: { type: "string" } },
+    options: { ...common, ...stateOptions, out: { type: "string", short: "o" }, full: { type: "boolean" }, key: { type: "string" } },
     run: publishCommand,
   },
   serve: {

@@ -8,6 +8,7 @@ import type { HttpOverrides, HttpSettings } from "./net/http-settings.ts";
 import { httpSettings } from "./net/http-settings.ts";
 import { HttpStatusError } from "./net/http-status-error.ts";
 import { contentLength, requestWithRetries } from "./net/send-request.ts";
+import { RestartDownload, openResumable } from "./net/resumable-download.ts";
 import { describeNetworkFailure } from "./net/transient.ts";
 
 export interface HttpBody {
@@ -53,6 +54,50 @@ export async function fetchBytes(url: string, options: FetchBytesOptions): Promi
       return await readWhole(url, opened, options.maxBytes, settings);
     } catch (error) {
       await attempts.retry(error);
+    }
+  }
+}
+
+/** A body whose size a signed index gives: `chunks` yields every byte once, across resumed responses. */
+export interface SizedBody {
+  /** Content-Length of the first response, when the server sent one. */
+  length: number | undefined;
+  chunks: AsyncIterable<Buffer>;
+}
+
+function restartIn(error: unknown): RestartDownload | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    if (current instanceof RestartDownload) return current;
+  }
+  return undefined;
+}
+
+/**
+ * When an index of known size (Packages, primary) is read as it downloads: a break is resumed with
+ * a Range request, unseen by `consume`; when the server cannot resume, `consume` runs again from
+ * the first byte with a fresh body. Failures to open are retried as everywhere.
+ */
+export async function readSized<T>(url: string, size: number, options: OpenOptions & { allowMissing: true }, consume: (body: SizedBody) => Promise<T>): Promise<T | undefined>;
+export async function readSized<T>(url: string, size: number, options: OpenOptions, consume: (body: SizedBody) => Promise<T>): Promise<T>;
+export async function readSized<T>(url: string, size: number, options: OpenOptions, consume: (body: SizedBody) => Promise<T>): Promise<T | undefined> {
+  const settings = httpSettings(options.http);
+  const attempts = new Attempts(settings.retry, options.signal);
+  for (;;) {
+    let download;
+    try {
+      download = await openResumable(url, { size, settings, attempts, signal: options.signal });
+    } catch (error) {
+      if (options.allowMissing && error instanceof HttpStatusError && error.status === 404) return undefined;
+      throw error;
+    }
+    try {
+      return await consume({ length: download.length, chunks: download.chunks() });
+    } catch (error) {
+      const restart = restartIn(error);
+      if (restart === undefined) throw error;
+      await attempts.retry(restart, { wait: false });
+    } finally {
+      download.close();
     }
   }
 }

@@ -5,10 +5,12 @@
 import { access, copyFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { writeAtomically } from "../archive/atomic-write.ts";
+import { noteReplacement, settleReplacements } from "../archive/replacements.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { manifestFileName } from "../archive/layout.ts";
-import { emptyManifest, readManifest, writeManifest, type Manifest, type ManifestEntry, type SourceState } from "../archive/manifest.ts";
+import { emptyManifest, readManifest, writeManifest, type ArchiveFile, type Manifest, type ManifestEntry, type SourceState } from "../archive/manifest.ts";
 import { ConfigError, IntegrityError } from "./errors.ts";
+import { openState, type StateOptions, type StateSite } from "./state/state-site.ts";
 
 export interface MergeSummary {
   kernels: number;
@@ -34,7 +36,7 @@ function mergeSource(candidate: SourceState, held: SourceState | undefined): Sou
   return { ...latest, ...(refreshed ? { refreshedAt: refreshed } : {}) };
 }
 
-function filesOf(entry: ManifestEntry): { path: string; sha256: string }[] {
+function filesOf(entry: ManifestEntry): ArchiveFile[] {
   const minified = Object.values(entry.minified ?? {}).flatMap((record) => (record.file ? [record.file] : []));
   return [...(entry.tarball ? [entry.tarball] : []), ...minified];
 }
@@ -46,13 +48,19 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** When the user runs `btfmill merge A B ... --out DIR`: DIR's archive (if any) first, then the inputs in order. */
-export async function mergeArchives(inputs: string[], out: string): Promise<MergeSummary> {
+/**
+ * When the user runs `btfmill merge A B ... --out DIR`: DIR's archive (if any) first, then the inputs
+ * in order. With `state`, inputs made by runs started from that site may lack files the site
+ * publishes: those stay on the site, as in the inputs.
+ */
+export async function mergeArchives(inputs: string[], out: string, options: { state?: StateOptions } = {}): Promise<MergeSummary> {
   if (inputs.length === 0) throw new ConfigError("merge needs at least one archive folder to merge");
   const outRoot = resolve(out);
   const roots = [...((await exists(join(outRoot, manifestFileName))) ? [outRoot] : []), ...inputs.map((input) => resolve(input))];
   const manifests: { root: string; manifest: Manifest }[] = [];
   for (const root of roots) manifests.push({ root, manifest: await readManifest(root) });
+  if (roots[0] === outRoot) await settleReplacements(outRoot, manifests[0]!.manifest);
+  const state: StateSite | undefined = options.state === undefined ? undefined : await openState(options.state);
 
   const merged = emptyManifest();
   const origin = new Map<string, string>();
@@ -78,6 +86,7 @@ export async function mergeArchives(inputs: string[], out: string): Promise<Merg
       const source = join(from, file.path);
       const target = join(outRoot, file.path);
       const digest = await digestFile(source).catch(() => undefined);
+      if (digest === undefined && state?.published(file) !== undefined) continue;
       if (digest?.sha256 !== file.sha256) {
         throw new IntegrityError(`${source} ${digest ? `has sha256 ${digest.sha256}` : "is missing"}, its manifest says ${file.sha256}`, {
           kernel,
@@ -86,6 +95,7 @@ export async function mergeArchives(inputs: string[], out: string): Promise<Merg
       }
       if ((await digestFile(target).catch(() => undefined))?.sha256 === file.sha256) continue;
       await mkdir(dirname(target), { recursive: true });
+      await noteReplacement(outRoot, file.path);
       await writeAtomically(target, (temp) => copyFile(source, temp));
       filesCopied += 1;
     }

@@ -1,6 +1,6 @@
 // `btfmill plan`: what `btfmill run` would do with the same config, filters and shard, from the
 // indexes and the manifest alone: no package is downloaded and nothing is written.
-import { readManifest, type ManifestEntry } from "../archive/manifest.ts";
+import type { ManifestEntry } from "../archive/manifest.ts";
 import { keyPath, type KernelPackage } from "../distros/types.ts";
 import type { Config } from "./config.ts";
 import { discoverSources, selectSources, type SourceSelection } from "./discover-sources.ts";
@@ -12,6 +12,8 @@ import { planKernel, type PlanReason } from "./plan.ts";
 import { setsToMinify } from "./prune-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { configureHttp } from "./net/http-settings.ts";
+import { openArchive } from "./state/open-archive.ts";
+import type { StateOptions } from "./state/state-site.ts";
 
 export type PlannedAction = PlanReason | "unchanged" | "skip-has-btf";
 
@@ -29,12 +31,13 @@ const silent: Reporter = { event() {}, close() {} };
 /** When the user runs `btfmill plan`: the preview, newest knowledge from the signed indexes. */
 export async function previewRun(
   config: Config,
-  options: { filters?: SourceSelection; shard?: Shard; retryFailed?: boolean; signal?: AbortSignal },
+  options: { filters?: SourceSelection; shard?: Shard; retryFailed?: boolean; state?: StateOptions; signal?: AbortSignal },
 ): Promise<PlanPreview> {
   const selected = selectSources(config.sources, options.filters);
   if (selected.length === 0) throw new ConfigError(`no source in ${config.origin} matches the filters ${JSON.stringify(options.filters ?? {})}`);
   configureHttp(config.http);
-  const manifest = await readManifest(config.archive);
+  const sets = await loadObjectSets(config.objects, config.archive, options.signal);
+  const { manifest, files } = await openArchive(config.archive, options.state, options.signal);
   const { discovered } = await discoverSources(selected, manifest, { now: () => new Date(), reporter: silent, signal: options.signal });
   const preview: PlanPreview = {
     sources: Object.entries(manifest.sources)
@@ -44,7 +47,7 @@ export async function previewRun(
     minify: [],
     downloadBytes: 0,
   };
-  const planOptions = { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false };
+  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };
   const add = (pkg: KernelPackage, action: PlannedAction): void => {
     preview.kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
     if (action !== "unchanged" && action !== "skip-has-btf") preview.downloadBytes += pkg.size;
@@ -62,11 +65,10 @@ export async function previewRun(
       },
     );
   }
-  const sets = await loadObjectSets(config.objects, config.archive, options.signal);
   if (sets.length > 0) {
     for (const [kernel, entry] of Object.entries(manifest.kernels)) {
       if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
-      const due = await setsToMinify(entry, sets, config.archive);
+      const due = await setsToMinify(entry, sets, files);
       if (due.length > 0) preview.minify.push({ kernel, sets: due.map((set) => set.name) });
     }
   }

@@ -1,16 +1,19 @@
 // Plan: which discovered packages need work, against the manifest. A kernel whose package
 // (by sha256) was already converted, or already failed for a reason that will not change, is
 // left alone, so a second run with nothing new downloads nothing.
-import { access } from "node:fs/promises";
-import { join } from "node:path";
-import type { Manifest } from "../archive/manifest.ts";
+import type { Manifest, ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
+import type { ObjectSet } from "./object-registry.ts";
+import { setsToMinify } from "./prune-pass.ts";
+import type { ArchiveFiles } from "./state/archive-files.ts";
 
 export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped";
 
 export interface PlanOptions {
-  archiveRoot: string;
+  files: ArchiveFiles;
+  /** The registered object sets: whether a kernel's full BTF is still needed depends on them. */
+  sets: ObjectSet[];
   retryFailed: boolean;
 }
 
@@ -24,13 +27,12 @@ export interface Plan {
   unchanged: KernelPackage[];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
+// A local archive must hold every kernel's full BTF. Started from a published site, a kernel's full
+// BTF is fetched from the site when a set needs minifying; a site without it (a minified-only CDN)
+// makes the kernel worth converting again only then.
+async function fullBtfMissing(entry: ManifestEntry, options: PlanOptions): Promise<boolean> {
+  if (entry.tarball !== undefined && (await options.files.has(entry.tarball))) return false;
+  return options.files.complete || (await setsToMinify(entry, options.sets, options.files)).length > 0;
 }
 
 /** When a kernel comes up: why it needs work, or undefined when its manifest entry is current. */
@@ -38,7 +40,7 @@ export async function planKernel(manifest: Manifest, pkg: KernelPackage, options
   const entry = manifest.kernels[keyPath(pkg.key)];
   if (!entry) return "new";
   if (entry.package.sha256 !== pkg.sha256) return "changed-package";
-  if (entry.status === "ok" && !(entry.tarball && (await exists(join(options.archiveRoot, entry.tarball.path))))) return "missing-file";
+  if (entry.status === "ok" && (await fullBtfMissing(entry, options))) return "missing-file";
   if (entry.status === "failed" && entry.transient) return "retry-transient";
   if (entry.status === "failed" && options.retryFailed) return "retry-failed";
   // Reaching a skipped kernel means the reason to skip it no longer holds (config or archive changed).

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeBtfTarball } from "../archive/btf-tarball.ts";
 import { digestFile } from "../archive/file-digest.ts";
+import { noteReplacement } from "../archive/replacements.ts";
 import { archiveTarballPath, btfMemberName, scratchDir } from "../archive/layout.ts";
 import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
@@ -66,6 +67,7 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
     const tarballPath = archiveTarballPath(pkg.key);
     const tarballTarget = join(context.archiveRoot, tarballPath);
     await mkdir(dirname(tarballTarget), { recursive: true });
+    await noteReplacement(context.archiveRoot, tarballPath);
     await writeBtfTarball(btfPath, btfMemberName(pkg.key), tarballTarget);
     const [btf, tarball] = await Promise.all([digestFile(btfPath), digestFile(tarballTarget)]);
     return {

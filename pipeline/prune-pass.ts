@@ -2,18 +2,21 @@
 // sets: a set whose fingerprint changed (an object was added, removed or rebuilt) is minified
 // again from the stored full BTF, with no package downloaded; a set that did not change is left
 // alone; a set no longer configured is dropped from the entry.
-import { access, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import type pLimit from "p-limit";
 import { parseBtf } from "../archive/btf/index.ts";
 import { btfMemberName, scratchDir } from "../archive/layout.ts";
 import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
+import { describeError } from "./errors.ts";
 import type { ObjectSet } from "./object-registry.ts";
+import type { ArchiveFiles } from "./state/archive-files.ts";
 import { pruneForSet } from "./stages/prune.ts";
 
 export interface PrunePassOptions {
   archiveRoot: string;
+  files: ArchiveFiles;
   /** Which archived kernels this run looks after (a `--shard` run: its share). */
   include: (entry: ManifestEntry) => boolean;
   limit: ReturnType<typeof pLimit>;
@@ -22,19 +25,12 @@ export interface PrunePassOptions {
   onPruned: (kernel: string, set: string, record: MinifiedRecord) => void;
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** When the prune pass or a plan asks which sets of an archived kernel are out of date. */
-export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], archiveRoot: string): Promise<ObjectSet[]> {
+export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], files: ArchiveFiles): Promise<ObjectSet[]> {
   const due: ObjectSet[] = [];
   for (const set of sets) {
     const held = entry.minified?.[set.name];
-    const current = held?.fingerprint === set.fingerprint && (held.error !== undefined || (held.file !== undefined && (await fileExists(join(archiveRoot, held.file.path)))));
+    const current = held?.fingerprint === set.fingerprint && (held.error !== undefined || (held.file !== undefined && (await files.has(held.file))));
     if (!current) due.push(set);
   }
   return due;
@@ -46,7 +42,7 @@ export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: 
   await Promise.all(
     Object.entries(manifest.kernels).map(async ([kernel, entry]) => {
       if (entry.status !== "ok" || entry.tarball === undefined || !options.include(entry)) return;
-      const due = await setsToMinify(entry, sets, options.archiveRoot);
+      const due = await setsToMinify(entry, sets, options.files);
       const kept = Object.fromEntries(Object.entries(entry.minified ?? {}).filter(([name]) => configured.has(name)));
       const dropped = Object.keys(entry.minified ?? {}).length !== Object.keys(kept).length;
       if (due.length === 0) {
@@ -57,6 +53,13 @@ export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: 
         await mkdir(scratchDir(options.archiveRoot), { recursive: true });
         const scratch = await mkdtemp(join(scratchDir(options.archiveRoot), "prune-"));
         try {
+          try {
+            await options.files.materialize(entry.tarball!, options.signal);
+          } catch (error) {
+            // Without its full BTF the entry stays as it is, out of date, so the next run tries again.
+            for (const set of due) options.onPruned(kernel, set.name, { fingerprint: set.fingerprint, coverage: [], error: describeError(error) });
+            return;
+          }
           // The stored tarball is the full BTF: minifying again needs no package download.
           await execa("tar", ["-xJf", join(options.archiveRoot, entry.tarball!.path), "-C", scratch], { cancelSignal: options.signal });
           const fullBtf = join(scratch, btfMemberName(entry.key));

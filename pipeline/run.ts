@@ -4,7 +4,8 @@ import pLimit from "p-limit";
 import { mkdir, rmdir } from "node:fs/promises";
 import { scratchDir } from "../archive/layout.ts";
 import { removeLeftovers } from "../archive/leftovers.ts";
-import { readManifest, writeManifest, type Manifest, type ManifestEntry } from "../archive/manifest.ts";
+import { settleReplacements } from "../archive/replacements.ts";
+import { writeManifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { Config } from "./config.ts";
@@ -20,6 +21,8 @@ import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { bpftoolVersion } from "./tools/bpftool.ts";
 import { paholeVersion, type ToolVersion } from "./tools/pahole.ts";
 import { configureHttp } from "./net/http-settings.ts";
+import { openArchive } from "./state/open-archive.ts";
+import type { StateOptions } from "./state/state-site.ts";
 
 export type RunFilters = SourceSelection;
 
@@ -29,6 +32,8 @@ export interface RunOptions {
   retryFailed?: boolean;
   /** Only this share of the work (pipeline/shard.ts). */
   shard?: Shard;
+  /** Start from a published site's manifest instead of (or on top of) the local archive's. */
+  state?: StateOptions;
   reporter: Reporter;
   signal?: AbortSignal;
   now?: () => Date;
@@ -60,16 +65,17 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   await mkdir(config.archive, { recursive: true });
   // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
   await removeLeftovers(config.archive);
-  const manifest: Manifest = await readManifest(config.archive);
   // Objects are checked before any download: a bad registry is a config error, not 1,000 failures.
   const sets = await loadObjectSets(config.objects, config.archive, options.signal);
+  const { manifest, files } = await openArchive(config.archive, options.state, options.signal);
+  await settleReplacements(config.archive, manifest);
   const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [] };
 
   const { discovered, stale } = await discoverSources(selected, manifest, { now, reporter, signal: options.signal });
   summary.staleSources.push(...stale);
   const chains = flavorChains(discovered).filter((chain) => inShard(chain.unit, options.shard));
 
-  const planOptions = { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false };
+  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };
   const plan = await planRun(manifest, chains.flatMap((chain) => chain.packages), planOptions);
   reporter.event({ type: "plan", todo: plan.todo.length, unchanged: plan.unchanged.length });
   // A kernel's plan cannot change before its turn in its chain: each key is decided once.
@@ -147,10 +153,12 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   if (sets.length > 0) {
     await prunePass(manifest, sets, {
       archiveRoot: config.archive,
+      files,
       include: (entry) => inShard(entryShardUnit(entry, config.sources), options.shard),
       limit,
       signal: options.signal,
-      record,
+      // A new updatedAt, so merge prefers this shard's re-minified entry over another shard's older copy.
+      record: (kernel, entry) => record(kernel, { ...entry, updatedAt: now().toISOString() }),
       onPruned: (kernel, set, minified) => {
         if (minified.error === undefined) summary.minified += 1;
         else summary.failed.push({ kernel: `${kernel} [set ${set}]`, reason: minified.error });

@@ -8,6 +8,8 @@ export const cdnSchemaName = "manifest.schema.json";
 export const signatureName = "manifest.json.sig";
 export const publicKeyName = "manifest.pub.pem";
 export const unameIndexName = "index/uname.json";
+/** The archive manifest the site was made from: the state `--state` starts a run from. */
+export const archiveManifestName = "archive-manifest.json";
 export const headersName = "_headers";
 
 /** The set the root serves: the union of every registered object (pipeline/config.ts). */

@@ -90,6 +90,9 @@ export const cdnManifestSchema = z
     sets: z.array(objectSet),
     bundles: z.array(bundle).describe("one solid .tar.xz per set and arch"),
     unameIndex: fileRef.describe("index/uname.json: uname -r to candidate keys"),
+    archiveManifest: fileRef
+      .optional()
+      .describe("archive-manifest.json: the archive's own manifest (packages, tool versions, coverage details), where `btfmill run --state` starts"),
     kernels: z.array(kernel),
   })
   .meta({ $id: `urn:btfmill:${cdnSchemaId}:${cdnSchemaVersion}`, title: "btfmill CDN manifest" });

@@ -16,8 +16,10 @@ export async function writeJsonFile(treeRoot: string, path: string, value: unkno
   const target = join(treeRoot, path);
   await mkdir(dirname(target), { recursive: true });
   await writeFile(target, bytes);
-  // Highest levels: written once per publish, downloaded by every client.
+  // Highest levels: written once per publish, downloaded by every client. Brotli's top level runs
+  // at about 1 MB/s, too slow for the archive manifest of a large archive, hence a lower one there.
+  const brotliQuality = bytes.length <= 8 * 1024 * 1024 ? 11 : 6;
   await writeFile(`${target}.gz`, await gzipAsync(bytes, { level: 9 }));
-  await writeFile(`${target}.br`, await brotliAsync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
+  await writeFile(`${target}.br`, await brotliAsync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: brotliQuality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
   return { bytes, file: { path, ...(await digestFile(target)) } };
 }

@@ -2,9 +2,11 @@
 // folder of its own and switched in atomically (publish-swap.ts).
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { readManifest } from "../archive/manifest.ts";
+import pLimit from "p-limit";
+import { openArchive } from "../pipeline/state/open-archive.ts";
+import type { StateOptions } from "../pipeline/state/state-site.ts";
 import { cdnManifestJsonSchema, cdnManifestSchema, cdnSchemaId, cdnSchemaVersion, type CdnManifest } from "./cdn-manifest.ts";
-import { cdnManifestName, cdnSchemaName, publicKeyName, signatureName, unameIndexName } from "./cdn-layout.ts";
+import { archiveManifestName, cdnManifestName, cdnSchemaName, publicKeyName, signatureName, unameIndexName } from "./cdn-layout.ts";
 import { writeBundles } from "./publish-bundles.ts";
 import { placeFiles } from "./publish-files.ts";
 import { writeJsonFile } from "./publish-json.ts";
@@ -23,6 +25,8 @@ export interface PublishOptions {
   full: boolean;
   /** PEM Ed25519 private key: sign manifest.json. */
   keyFile?: string | undefined;
+  /** The site the archive's missing files are fetched from (`--state`). */
+  state?: StateOptions | undefined;
   now?: Date;
 }
 
@@ -34,12 +38,16 @@ export interface PublishResult {
 
 /** When the user runs `btfmill publish`: builds the tree and switches `out` to it. */
 export async function publishSite(options: PublishOptions): Promise<PublishResult> {
-  const archive = await readManifest(options.archive);
   const signingKey = options.keyFile === undefined ? undefined : await loadSigningKey(options.keyFile);
+  const { manifest: archive, files } = await openArchive(options.archive, options.state);
   const plan = planPublish(archive, { full: options.full });
+  // Files the archive left on the state site come into the archive first, checked, then are placed like the rest.
+  const fetching = pLimit(8);
+  await Promise.all(plan.placements.map((placement) => fetching(() => files.materialize({ path: placement.from, sha256: placement.sha256, size: placement.size }))));
   const partial = await startGeneration(options.out);
   try {
     await placeFiles(options.archive, partial, plan.placements);
+    const archiveManifest = await writeJsonFile(partial, archiveManifestName, archive);
     const bundles = await writeBundles(partial, plan.sets, plan.kernels);
     const unameIndex = await writeJsonFile(partial, unameIndexName, buildUnameIndex(plan.kernels));
     const manifest = cdnManifestSchema.parse({
@@ -52,6 +60,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       sets: plan.sets,
       bundles,
       unameIndex: unameIndex.file,
+      archiveManifest: archiveManifest.file,
       kernels: plan.kernels,
     } satisfies CdnManifest);
     await writeJsonFile(partial, cdnSchemaName, cdnManifestJsonSchema());

@@ -21,7 +21,7 @@ const immutable = { ...common, "Cache-Control": "public, max-age=31536000, immut
 /** When publish writes `_headers`: the cache policy for a tree whose root holds these distros. */
 export function siteHeaderRules(distros: string[]): HeaderRule[] {
   const data = ["sets", "full", "bundles", ...distros].map((dir) => ({ pattern: `/${dir}/*`, headers: stablePaths }));
-  const meta = ["/manifest.json", "/manifest.json.sig", "/manifest.pub.pem", "/manifest.schema.json", "/index/*"];
+  const meta = ["/manifest.json", "/manifest.json.sig", "/manifest.pub.pem", "/manifest.schema.json", "/archive-manifest.json", "/index/*"];
   const pages = ["/", "/index.html", "/404.html"];
   return [
     ...meta.map((pattern) => ({ pattern, headers: shortLived })),

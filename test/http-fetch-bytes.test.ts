@@ -98,7 +98,8 @@ describe("fetchBytes", () => {
   });
 
   it("retries a body that stalls past the idle timeout, and one whose headers do not come", async () => {
-    await withFaults([{ stallAfter: 100 }, { delayMs: 1000 }], async (server) => {
+    // The headers come 5 s late, far past the 300 ms timeout even on a loaded machine whose timers run late.
+    await withFaults([{ stallAfter: 100 }, { delayMs: 5000 }], async (server) => {
       const { value, ms } = await timed(fetchBytes(server.url, { maxBytes: 1 << 20, http }));
       expect(value.equals(index)).toBe(true);
       expect(server.requests).toHaveLength(3);

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { emptyManifest, readManifest, writeManifest, type ManifestEntry } from "../archive/manifest.ts";
 import { FormatError } from "../pipeline/errors.ts";
 import { planRun } from "../pipeline/plan.ts";
+import { localArchiveFiles } from "../pipeline/state/archive-files.ts";
 import type { KernelPackage } from "../distros/types.ts";
 
 function pkg(kernel: string, sha: string): KernelPackage {
@@ -78,7 +79,7 @@ describe("plan", () => {
     manifest.kernels["debian/12/x86_64/6.1.0-5-cloud-amd64"] = entryFor(networkFailure, "failed", { reason: "reset", transient: true });
     const packages = [done, vanished, changed, brokenForGood, networkFailure, fresh];
 
-    const plan = await planRun(manifest, packages, { archiveRoot: dir, retryFailed: false });
+    const plan = await planRun(manifest, packages, { files: localArchiveFiles(dir), sets: [], retryFailed: false });
     expect(plan.todo.map((t) => [t.pkg.key.kernel, t.reason])).toEqual([
       ["6.1.0-2-cloud-amd64", "missing-file"],
       ["6.1.0-3-cloud-amd64", "changed-package"],
@@ -87,7 +88,7 @@ describe("plan", () => {
     ]);
     expect(plan.unchanged.map((p) => p.key.kernel)).toEqual(["6.1.0-1-cloud-amd64", "6.1.0-4-cloud-amd64"]);
 
-    const retrying = await planRun(manifest, packages, { archiveRoot: dir, retryFailed: true });
+    const retrying = await planRun(manifest, packages, { files: localArchiveFiles(dir), sets: [], retryFailed: true });
     expect(retrying.todo.map((t) => t.reason)).toContain("retry-failed");
   });
 });

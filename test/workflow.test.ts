@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { startStaticServer } from "./helpers/static-server.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const workflow = join(root, ".github/workflows/nightly.yml");
@@ -20,7 +21,7 @@ describe("nightly workflow", () => {
 
   it("plans, runs each distro's shards, merges, checks for regressions and publishes with btfmill's own commands", async () => {
     const text = await readFile(workflow, "utf8");
-    for (const step of ["btfmill.js plan --config", "btfmill.js run --config", "--shard", "btfmill.js merge shards/*/btf-archive --out btf-archive", "check-regressions.sh", "btfmill.js publish --config"]) {
+    for (const step of ["btfmill.js plan --config", "btfmill.js run --config", "--shard", "btfmill.js merge shards/*/btf-archive --out btf-archive", "needs.plan.outputs.state-args", "check-regressions.sh", "btfmill.js publish --config"]) {
       expect(text).toContain(step);
     }
     expect(JSON.parse(await readFile(join(root, "config/nightly.json"), "utf8")).sources.length).toBeGreaterThan(5);
@@ -38,5 +39,18 @@ describe("nightly workflow", () => {
     const lost = await execa(script, [join(dir, "before.json"), join(dir, "lost.json")], { reject: false });
     expect(lost.exitCode).toBe(1);
     expect(lost.stdout).toContain("::error::kernels that were ok are no longer: debian/12/x86_64/6.1.0-1-amd64");
+  });
+
+  it("starts jobs from the published site only once a site with an archive manifest exists", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-state-args-"));
+    const server = await startStaticServer(dir);
+    try {
+      const script = join(root, ".github/scripts/state-args.sh");
+      expect((await execa(script, [`${server.url}/`])).stdout).toBe("");
+      await writeFile(join(dir, "archive-manifest.json"), "{}");
+      expect((await execa(script, [`${server.url}/`])).stdout).toBe(`--state ${server.url}`);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -4,8 +4,8 @@
 //   <base>/dists/<suite>/Release{,.gpg}       Release and detached signature (older mirrors)
 //   <base>/dists/<suite>/Release              alone, read unverified for an `insecure` source
 //   <base>/dists/<suite>/main/binary-<arch>/Packages.xz
-import { FetchError, IntegrityError } from "../../pipeline/errors.ts";
-import { fetchBytes, openUrl } from "../../pipeline/http.ts";
+import { BtfmillError, FetchError, IntegrityError } from "../../pipeline/errors.ts";
+import { fetchBytes, readSized, type SizedBody } from "../../pipeline/http.ts";
 import { verifyDetachedRelease, verifyInRelease } from "./apt-signature.ts";
 import { openPackagesIndex, pickPackagesIndex } from "./packages-index.ts";
 import type { PackageRecord } from "./packages-index.ts";
@@ -158,26 +158,22 @@ async function fetchListed(url: string, size: number, signal: AbortSignal | unde
       package: url,
       hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
     });
-  const opened = allowMissing ? await openUrl(url, { signal, allowMissing: true }) : await openUrl(url, { signal });
-  if (opened === undefined) return undefined;
-  const { body, length } = opened;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
+  const read = async ({ length, chunks }: SizedBody): Promise<Buffer> => {
     if (length !== undefined && length !== size) throw mismatch(`announces ${length} bytes`);
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > size) throw mismatch("runs longer");
-      chunks.push(chunk);
+    const parts: Buffer[] = [];
+    let total = 0;
+    try {
+      for await (const chunk of chunks) {
+        total += chunk.length;
+        if (total > size) throw mismatch("runs longer");
+        parts.push(chunk);
+      }
+    } catch (cause) {
+      // A RestartDownload goes back to readSized as it is, to start over.
+      if (cause instanceof BtfmillError) throw cause;
+      throw new FetchError(`reading ${url} failed: ${(cause as Error).message}`, { package: url, cause });
     }
-  } catch (cause) {
-    if (cause instanceof IntegrityError) throw cause;
-    throw new FetchError(`reading ${url} failed: ${(cause as Error).message}`, { package: url, cause });
-  } finally {
-    // undici reports a body destroyed before its end as an 'error' event; nobody reads on, so
-    // a listener drops it instead of letting it escape as an uncaught exception.
-    body.on("error", () => {});
-    body.destroy();
-  }
-  return Buffer.concat(chunks, total);
+    return Buffer.concat(parts, total);
+  };
+  return allowMissing ? readSized(url, size, { signal, allowMissing: true }, read) : readSized(url, size, { signal }, read);
 }

@@ -3,7 +3,6 @@
 // used only once the whole file matched.
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import type { Readable } from "node:stream";
 import { BtfmillError, FetchError, IntegrityError } from "../../pipeline/errors.ts";
 import type { Checksum } from "./repomd.ts";
 
@@ -19,7 +18,7 @@ export class CheckedDownload {
   readonly #url: string;
   bytes = 0;
 
-  constructor(body: Readable, url: string, checksum: Checksum, size: number | undefined) {
+  constructor(body: AsyncIterable<Buffer>, url: string, checksum: Checksum, size: number | undefined) {
     this.#hash = createHash(checksum.algorithm);
     this.#checksum = checksum;
     this.#size = size;
@@ -45,9 +44,9 @@ export class CheckedDownload {
     }
   }
 
-  async *#read(body: Readable): AsyncGenerator<Buffer, void, undefined> {
+  async *#read(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for await (const chunk of body) {
         this.bytes += chunk.length;
         if (this.#size !== undefined && this.bytes > this.#size) {
           throw new IntegrityError(`${this.#url} runs longer than the ${this.#size} bytes the signed repomd.xml says`, { package: this.#url, hint });

@@ -11,7 +11,7 @@ import { createDecoder } from "../packages/decompress.ts";
 import type { Compression } from "../packages/decompress.ts";
 import { decodePayload } from "../packages/payload-decoder.ts";
 import { FetchError, FormatError, IntegrityError } from "../../pipeline/errors.ts";
-import { fetchBytes, openUrl } from "../../pipeline/http.ts";
+import { fetchBytes, openUrl, readSized, type SizedBody } from "../../pipeline/http.ts";
 import { gpgvDetached } from "../../pipeline/tools/gpgv.ts";
 import { CheckedDownload } from "./checked-download.ts";
 import { parsePrimary } from "./primary.ts";
@@ -93,16 +93,14 @@ export async function readPrimary(
       hint: "the repository publishes its metadata in a form btfmill cannot read",
     });
   }
-  const opened = await openUrl(url, { signal: options.signal });
-  if (record.size !== undefined && opened.length !== undefined && opened.length !== record.size) {
-    opened.body.destroy();
-    throw new IntegrityError(`${url} is announced as ${opened.length} bytes, the signed repomd.xml says ${record.size}`, {
-      package: url,
-      hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
-    });
-  }
-  const download = new CheckedDownload(opened.body, url, record.checksum, record.size);
-  try {
+  const consume = async ({ length, chunks }: SizedBody): Promise<PrimaryPackage[]> => {
+    if (record.size !== undefined && length !== undefined && length !== record.size) {
+      throw new IntegrityError(`${url} is announced as ${length} bytes, the signed repomd.xml says ${record.size}`, {
+        package: url,
+        hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
+      });
+    }
+    const download = new CheckedDownload(chunks, url, record.checksum, record.size);
     const reader = new ByteReader(download.chunks);
     let packages: PrimaryPackage[] | undefined;
     let failure: unknown;
@@ -122,6 +120,12 @@ export async function readPrimary(
     download.verify(failure);
     if (packages === undefined) throw failure;
     return packages;
+  };
+  // With the size repomd.xml gives, a break is resumed; without it, the body is read once.
+  if (record.size !== undefined) return readSized(url, record.size, { signal: options.signal }, consume);
+  const opened = await openUrl(url, { signal: options.signal });
+  try {
+    return await consume({ length: opened.length, chunks: opened.body as AsyncIterable<Buffer> });
   } finally {
     opened.body.destroy();
   }

@@ -3,6 +3,7 @@ import { loadConfig } from "../config.ts";
 import { previewRun } from "../plan-preview.ts";
 import { parseShard } from "../shard.ts";
 import type { CommandContext } from "./context.ts";
+import { stateOption } from "./state-option.ts";
 import { runFilters } from "./run-command.ts";
 
 /** When the user runs `btfmill plan [--json]`: exit 0 unless a source could not be read. */
@@ -13,6 +14,7 @@ export async function planCommand(context: CommandContext): Promise<number> {
     filters: runFilters(values),
     shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
     retryFailed: Boolean(values["retry-failed"]),
+    state: stateOption(values),
   });
   if (values.json) {
     context.stdout(JSON.stringify(preview, null, 2));

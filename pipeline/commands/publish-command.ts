@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { publishSite } from "../../site/publish.ts";
 import { loadConfig } from "../config.ts";
 import type { CommandContext } from "./context.ts";
+import { stateOption } from "./state-option.ts";
 
 /** When the user runs `btfmill publish [--out DIR] [--full] [--key FILE]`. */
 export async function publishCommand(context: CommandContext): Promise<number> {
@@ -13,6 +14,7 @@ export async function publishCommand(context: CommandContext): Promise<number> {
     out,
     full: context.values.full === true,
     keyFile: context.values.key as string | undefined,
+    state: stateOption(context.values),
   });
   const counts = { ok: 0, failed: 0, skipped: 0 };
   for (const kernel of manifest.kernels) counts[kernel.status] += 1;

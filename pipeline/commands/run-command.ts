@@ -7,6 +7,7 @@ import { runReportCollector } from "../run-report.ts";
 import { runPipeline, type RunFilters, type RunSummary } from "../run.ts";
 import { parseShard } from "../shard.ts";
 import type { CommandContext } from "./context.ts";
+import { stateOption } from "./state-option.ts";
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -60,6 +61,7 @@ export async function runCommand(context: CommandContext): Promise<number> {
       shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
       jobs: positiveInt("jobs", values.jobs as string | undefined),
       retryFailed: Boolean(values["retry-failed"]),
+      state: stateOption(values),
       reporter,
       signal: controller.signal,
     });

@@ -1,0 +1,40 @@
+// A file the manifest names is replaced before the manifest can say so (a kernel's package
+// changed, or merge brings a newer tarball): a kill in between leaves an entry whose sha256 the
+// file no longer has. Each such replacement is noted first; the next run checks every note, and
+// a file that does not match its entry is removed, so the plan sees it missing and redoes the kernel.
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { digestFile } from "./file-digest.ts";
+import type { Manifest } from "./manifest.ts";
+
+function notesDir(archiveRoot: string): string {
+  return join(archiveRoot, ".replacing");
+}
+
+/** When a file the manifest may name is about to be overwritten: notes its path, durably enough for a kill. */
+export async function noteReplacement(archiveRoot: string, path: string): Promise<void> {
+  await mkdir(notesDir(archiveRoot), { recursive: true });
+  await writeFile(join(notesDir(archiveRoot), createHash("sha256").update(path).digest("hex").slice(0, 32)), path);
+}
+
+/** When a run or merge opens the archive: files replaced behind their entries are removed; returns their paths. */
+export async function settleReplacements(archiveRoot: string, manifest: Manifest): Promise<string[]> {
+  const notes = await readdir(notesDir(archiveRoot)).catch(() => [] as string[]);
+  if (notes.length === 0) return [];
+  const named = new Map<string, string>();
+  for (const entry of Object.values(manifest.kernels)) if (entry.tarball) named.set(entry.tarball.path, entry.tarball.sha256);
+  const removed: string[] = [];
+  for (const note of notes) {
+    const notePath = join(notesDir(archiveRoot), note);
+    const path = await readFile(notePath, "utf8");
+    const expected = named.get(path);
+    const actual = await digestFile(join(archiveRoot, path)).catch(() => undefined);
+    if (actual !== undefined && expected !== undefined && actual.sha256 !== expected) {
+      await rm(join(archiveRoot, path), { force: true });
+      removed.push(path);
+    }
+    await rm(notePath, { force: true });
+  }
+  return removed;
+}

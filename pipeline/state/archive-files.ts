@@ -1,0 +1,61 @@
+// Where an archive's files come from. A local archive holds every file its manifest names; an
+// archive started from a published site (`--state`) holds only what this machine made or needed,
+// and fetches the rest from the site, by sha256, when something needs the bytes.
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { writeAtomically } from "../../archive/atomic-write.ts";
+import type { ArchiveFile } from "../../archive/manifest.ts";
+import { IntegrityError } from "../errors.ts";
+import type { StateSite } from "./state-site.ts";
+
+export interface ArchiveFiles {
+  root: string;
+  /**
+   * True when every file the manifest names must be in the folder (a local archive); false when
+   * files may stay on the state site until needed.
+   */
+  complete: boolean;
+  /** Whether the folder has the file or can fetch it. */
+  has(file: ArchiveFile): Promise<boolean>;
+  /** Makes sure the file is in the folder at its path (fetched and checked if need be). */
+  materialize(file: ArchiveFile, signal?: AbortSignal): Promise<void>;
+}
+
+async function held(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** When an archive folder is the whole state: its files are there or missing. */
+export function localArchiveFiles(root: string): ArchiveFiles {
+  return {
+    root,
+    complete: true,
+    has: (file) => held(join(root, file.path)),
+    async materialize(file) {
+      if (!(await held(join(root, file.path)))) {
+        throw new IntegrityError(`${join(root, file.path)} is missing, though the archive manifest names it`, {
+          hint: 'run "btfmill run" to redo that kernel, or pass --state with the site it was published to',
+        });
+      }
+    },
+  };
+}
+
+/** When a command is given `--state`: the folder first, then the site. */
+export function stateArchiveFiles(root: string, state: StateSite): ArchiveFiles {
+  return {
+    root,
+    complete: false,
+    has: async (file) => (await held(join(root, file.path))) || state.published(file) !== undefined,
+    async materialize(file, signal) {
+      const target = join(root, file.path);
+      if (await held(target)) return;
+      const bytes = await state.read(file, signal);
+      await mkdir(dirname(target), { recursive: true });
+      await writeAtomically(target, (temp) => writeFile(temp, bytes));
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// `--state URL|DIR`: a published site as the starting point of a run instead of a local archive.
+// Its signed manifest names the archive manifest it was published from (every kernel's package
+// digest, tool versions, full coverage) and where each file the archive had is published, so a
+// fresh machine knows what is done and can fetch any file it needs by its sha256.
+import { createHash } from "node:crypto";
+import { parseManifest, type ArchiveFile, type Manifest } from "../../archive/manifest.ts";
+import type { CdnFile, CdnManifest } from "../../site/cdn-manifest.ts";
+import { readSiteManifest } from "../../site/read-manifest.ts";
+import { openSite, type SiteSource } from "../../site/site-source.ts";
+import { FetchError, FormatError, IntegrityError } from "../errors.ts";
+
+export interface StateOptions {
+  /** URL of a site, or the folder of one (a published tree or a pull of it). */
+  from: string;
+  /** PEM Ed25519 public key: the site's manifest must be signed with its private half. */
+  publicKey?: string | undefined;
+}
+
+export interface StateSite {
+  origin: string;
+  /** The archive manifest the site was published from. */
+  manifest: Manifest;
+  /** Where the site publishes a file with this content, if it does. */
+  published(file: ArchiveFile): CdnFile | undefined;
+  /** The file's bytes from the site, checked against its sha256 and size. */
+  read(file: ArchiveFile, signal?: AbortSignal): Promise<Buffer>;
+}
+
+const maxArchiveManifestBytes = 1024 * 1024 * 1024;
+const maxFileBytes = 512 * 1024 * 1024;
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+// Minified files are content-addressed in the archive, and one file may serve several kernels and
+// sets on the site: any of its published paths will do.
+function publishedByDigest(manifest: CdnManifest): Map<string, CdnFile> {
+  const byDigest = new Map<string, CdnFile>();
+  for (const kernel of manifest.kernels) {
+    const { root, sets, full } = kernel.files;
+    for (const file of [root, full, ...Object.values(sets)]) if (file && !byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
+  }
+  return byDigest;
+}
+
+/** When a command is given `--state`: the site's verified manifests and a reader for its files. */
+export async function openState(options: StateOptions, signal?: AbortSignal): Promise<StateSite> {
+  const site: SiteSource = openSite(options.from);
+  const cdn = await readSiteManifest(site, { publicKey: options.publicKey, signal });
+  const ref = cdn.archiveManifest;
+  if (ref === undefined) {
+    throw new FormatError(`${site.locate("manifest.json")} names no archive manifest: it cannot serve as a run's state`, {
+      package: site.origin,
+      hint: "publish the site again with this btfmill version, or start from a local archive",
+    });
+  }
+  const bytes = await site.read(ref.path, maxArchiveManifestBytes, signal);
+  if (sha256(bytes) !== ref.sha256) {
+    throw new IntegrityError(`${site.locate(ref.path)} does not match the sha256 its site's manifest gives`, {
+      package: site.origin,
+      hint: "the site is being republished or was altered: retry",
+    });
+  }
+  const manifest = parseManifest(bytes.toString("utf8"), site.locate(ref.path), "republish the site with btfmill publish");
+  const byDigest = publishedByDigest(cdn);
+  const published = (file: ArchiveFile) => {
+    const found = byDigest.get(file.sha256);
+    return found?.size === file.size ? found : undefined;
+  };
+  return {
+    origin: site.origin,
+    manifest,
+    published,
+    async read(file, readSignal) {
+      const at = published(file);
+      if (at === undefined) throw new IntegrityError(`${site.origin} does not publish ${file.path} (sha256 ${file.sha256})`, { package: site.origin });
+      const content = await site.read(at.path, Math.min(maxFileBytes, at.size), readSignal);
+      if (content.length !== file.size || sha256(content) !== file.sha256) {
+        // A FetchError, so a kernel that needed it is retried next run: a republish in progress is the likely cause.
+        throw new FetchError(`${site.locate(at.path)} does not have the sha256 ${file.sha256} the state names for ${file.path}`, {
+          package: site.locate(at.path),
+          hint: "the site is being republished or was altered: retry",
+        });
+      }
+      return content;
+    },
+  };
+}
