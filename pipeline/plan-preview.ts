@@ -1,5 +1,6 @@
 // `btfmill plan`: what `btfmill run` would do with the same config, filters and shard, from the
 // indexes and the manifest alone: no package is downloaded and nothing is written.
+import { fileListing } from "../archive/file-listing.ts";
 import { readManifest, type ManifestEntry } from "../archive/manifest.ts";
 import { keyPath, type KernelPackage } from "../distros/types.ts";
 import type { Config } from "./config.ts";
@@ -45,6 +46,7 @@ export async function previewRun(
     downloadBytes: 0,
   };
   const planOptions = { archiveRoot: config.archive, retryFailed: options.retryFailed ?? false };
+  const files = fileListing(config.archive);
   const add = (pkg: KernelPackage, action: PlannedAction): void => {
     preview.kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
     if (action !== "unchanged" && action !== "skip-has-btf") preview.downloadBytes += pkg.size;
@@ -53,7 +55,7 @@ export async function previewRun(
     await walkChain(
       chain,
       async (pkg): Promise<ManifestEntry | undefined> => {
-        add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
+        add(pkg, (await planKernel(manifest, pkg, planOptions, files)) ?? "unchanged");
         return manifest.kernels[keyPath(pkg.key)];
       },
       async (pkg) => {
@@ -66,7 +68,7 @@ export async function previewRun(
   if (sets.length > 0) {
     for (const [kernel, entry] of Object.entries(manifest.kernels)) {
       if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
-      const due = await setsToMinify(entry, sets, config.archive);
+      const due = await setsToMinify(entry, sets, files);
       if (due.length > 0) preview.minify.push({ kernel, sets: due.map((set) => set.name) });
     }
   }

@@ -2,11 +2,12 @@
 // sets: a set whose fingerprint changed (an object was added, removed or rebuilt) is minified
 // again from the stored full BTF, with no package downloaded; a set that did not change is left
 // alone; a set no longer configured is dropped from the entry.
-import { access, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import type pLimit from "p-limit";
 import { parseBtf } from "../archive/btf/index.ts";
+import { fileListing, type FileListing } from "../archive/file-listing.ts";
 import { btfMemberName, scratchDir } from "../archive/layout.ts";
 import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
 import type { ObjectSet } from "./object-registry.ts";
@@ -22,19 +23,12 @@ export interface PrunePassOptions {
   onPruned: (kernel: string, set: string, record: MinifiedRecord) => void;
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** When the prune pass or a plan asks which sets of an archived kernel are out of date. */
-export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], archiveRoot: string): Promise<ObjectSet[]> {
+/** When the prune pass or a plan asks which sets of an archived kernel are out of date; `files` lists the archive. */
+export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], files: FileListing): Promise<ObjectSet[]> {
   const due: ObjectSet[] = [];
   for (const set of sets) {
     const held = entry.minified?.[set.name];
-    const current = held?.fingerprint === set.fingerprint && (held.error !== undefined || (held.file !== undefined && (await fileExists(join(archiveRoot, held.file.path)))));
+    const current = held?.fingerprint === set.fingerprint && (held.error !== undefined || (held.file !== undefined && (await files.has(held.file.path))));
     if (!current) due.push(set);
   }
   return due;
@@ -43,10 +37,11 @@ export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], arch
 /** When a run has converted its kernels and objects are registered: minifies what is due. */
 export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: PrunePassOptions): Promise<void> {
   const configured = new Set(sets.map((set) => set.name));
+  const files = fileListing(options.archiveRoot);
   await Promise.all(
     Object.entries(manifest.kernels).map(async ([kernel, entry]) => {
       if (entry.status !== "ok" || entry.tarball === undefined || !options.include(entry)) return;
-      const due = await setsToMinify(entry, sets, options.archiveRoot);
+      const due = await setsToMinify(entry, sets, files);
       const kept = Object.fromEntries(Object.entries(entry.minified ?? {}).filter(([name]) => configured.has(name)));
       const dropped = Object.keys(entry.minified ?? {}).length !== Object.keys(kept).length;
       if (due.length === 0) {
