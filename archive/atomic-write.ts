@@ -16,16 +16,23 @@ export function isTempName(path: string): boolean {
   return tempName.test(basename(path));
 }
 
-/** When a result is written: `produce` fills the temp path; it is renamed over `target` on success. */
-export async function writeAtomically(target: string, produce: (tempPath: string) => Promise<void>): Promise<void> {
+/**
+ * When a result is written: `produce` fills the temp path; it is renamed over `target` on success.
+ * `durable: false` skips the fsync, for files whose readers check every byte each time anyway
+ * (pull's, against the manifest's sha256): a power cut then costs a download, not a corrupt
+ * result, and a thousand fsyncs cost seconds.
+ */
+export async function writeAtomically(target: string, produce: (tempPath: string) => Promise<void>, options: { durable?: boolean } = {}): Promise<void> {
   const temp = tempPathFor(target);
   try {
     await produce(temp);
-    const handle = await open(temp, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
+    if (options.durable !== false) {
+      const handle = await open(temp, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     }
     await rename(temp, target);
   } catch (error) {

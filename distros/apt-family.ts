@@ -185,7 +185,9 @@ export abstract class AptFamilySource implements DistroSource {
     }
     const byFlavor = new Map<string, AptCandidate[]>();
     for (const candidate of byKernel.values()) {
-      byFlavor.set(candidate.flavor, [...(byFlavor.get(candidate.flavor) ?? []), candidate]);
+      const group = byFlavor.get(candidate.flavor);
+      if (group === undefined) byFlavor.set(candidate.flavor, [candidate]);
+      else group.push(candidate);
     }
     const { label, packageSuffix } = this.#profile;
     const wanted = this.config.flavors ?? [...byFlavor.keys()];

@@ -2,18 +2,11 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BtfmillError, describeError } from "./errors.ts";
 import type { CommandContext } from "./commands/context.ts";
-import { coverageCommand } from "./commands/coverage-command.ts";
-import { listCommand } from "./commands/list-command.ts";
-import { lookupCommand } from "./commands/lookup-command.ts";
-import { mergeCommand } from "./commands/merge-command.ts";
-import { planCommand } from "./commands/plan-command.ts";
-import { publishCommand } from "./commands/publish-command.ts";
-import { serveCommand } from "./commands/serve-command.ts";
-import { pullCommand } from "./commands/pull-command.ts";
-import { runCommand } from "./commands/run-command.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
+// Each command's modules load when it runs: `pull` need not load what `run` needs (undici aside,
+// the distro readers, zod schemas, send's MIME table), which is most of a start.
 interface Command {
   summary: string;
   usage: string;
@@ -73,7 +66,7 @@ Exit code 0 only when every kernel and every source succeeded.`,
       ...stateOptions,
       jobs: { type: "string", short: "j" },
     },
-    run: runCommand,
+    run: async (context) => (await import("./commands/run-command.ts")).runCommand(context),
   },
   plan: {
     summary: "show what run would do (new, changed, retried, skipped, to minify) without downloading packages",
@@ -86,7 +79,7 @@ ${stateUsage}`,
       ...workSelection,
       ...stateOptions,
     },
-    run: planCommand,
+    run: async (context) => (await import("./commands/plan-command.ts")).planCommand(context),
   },
   merge: {
     summary: "combine archives (shard results) into one archive and manifest",
@@ -99,7 +92,7 @@ ${stateUsage}`,
   from it): it stays there, and later commands given the same --state fetch it.
 ${stateUsage}`,
     options: { ...common, ...stateOptions, out: { type: "string", short: "o" } },
-    run: mergeCommand,
+    run: async (context) => (await import("./commands/merge-command.ts")).mergeCommand(context),
   },
   coverage: {
     summary: "show which registered objects' CO-RE relocations do not resolve on which kernels",
@@ -108,7 +101,7 @@ ${stateUsage}`,
   --set S    the object set (default: all, the union of every registered object)
   --json     the coverage records as JSON`,
     options: { ...common, set: { type: "string" } },
-    run: coverageCommand,
+    run: async (context) => (await import("./commands/coverage-command.ts")).coverageCommand(context),
   },
   publish: {
     summary: "build the static site (raw BTF per kernel and set, manifest.json, index.html) from the archive",
@@ -123,7 +116,7 @@ ${stateUsage}`,
 ${stateUsage}
   --json         print what was published as JSON`,
     options: { ...common, ...stateOptions, out: { type: "string", short: "o" }, full: { type: "boolean" }, key: { type: "string" } },
-    run: publishCommand,
+    run: async (context) => (await import("./commands/publish-command.ts")).publishCommand(context),
   },
   serve: {
     summary: "serve a published site over HTTP for local use and tests",
@@ -136,19 +129,24 @@ ${stateUsage}
 Serves GET and HEAD with Range, ETag/If-None-Match, the site's _headers, gzip/br for JSON, and a
 JSON 404 that says why a kernel's file is missing. Stops on Ctrl-C.`,
     options: { help: { type: "boolean", short: "h" }, port: { type: "string", short: "p" }, host: { type: "string" } },
-    run: serveCommand,
+    run: async (context) => (await import("./commands/serve-command.ts")).serveCommand(context),
   },
   pull: {
     summary: "bring a folder up to date with a published site's BTF files (for build time)",
-    usage: `btfmill pull --from URL|DIR --out DIR [--set S] [--distro D] [--release R] [--arch A] [--public-key PEM] [--emit go] [--go-package NAME] [--json]
+    usage: `btfmill pull --from URL|DIR --out DIR [--set S] [--distro D] [--release R] [--arch A] [--via auto|bundle|files] [--public-key PEM] [--emit go] [--go-package NAME] [--json]
 
   --from URL|DIR    the published site (its root, where manifest.json is)
   --out DIR         where the files go: <distro>/<release>/<arch>/<kernel>.btf and index.json
   --set S           object set (default: all, what the site root serves)
+  --via V           how missing files come: "bundle" takes them from the set's one .tar.xz per
+                    arch (bundles/<set>/<arch>.tar.xz), "files" fetches each alone; "auto" (the
+                    default) takes the bundle when 32 or more files of an arch are missing and
+                    they weigh at least as much as the bundle
   --public-key PEM  require manifest.json.sig to verify with this Ed25519 public key
   --emit go         also write btf_embed.go (//go:embed and a Lookup function)
 
-Only missing or changed files are downloaded; every file is checked against its sha256.`,
+Only missing or changed files are downloaded; every file is checked against its sha256, whichever
+way it came (a bundle is checked against its own sha256 first).`,
     options: {
       ...common,
       from: { type: "string" },
@@ -157,11 +155,12 @@ Only missing or changed files are downloaded; every file is checked against its 
       distro: { type: "string" },
       release: { type: "string" },
       arch: { type: "string" },
+      via: { type: "string" },
       "public-key": { type: "string" },
       emit: { type: "string" },
       "go-package": { type: "string" },
     },
-    run: pullCommand,
+    run: async (context) => (await import("./commands/pull-command.ts")).pullCommand(context),
   },
   lookup: {
     summary: "print the URL of the BTF a host needs, or say why there is none",
@@ -182,13 +181,13 @@ Exit 0 when a file is found or the kernel ships its own BTF; 1 when unknown or f
       set: { type: "string" },
       "public-key": { type: "string" },
     },
-    run: lookupCommand,
+    run: async (context) => (await import("./commands/lookup-command.ts")).lookupCommand(context),
   },
   list: {
     summary: "list the kernels in the archive's manifest",
     usage: `btfmill list [--config FILE] [--json]`,
     options: common,
-    run: listCommand,
+    run: async (context) => (await import("./commands/list-command.ts")).listCommand(context),
   },
 };
 

@@ -25,7 +25,11 @@ export function flavorChains(discovered: { source: SourceConfig; packages: Kerne
       continue;
     }
     const byFlavor = new Map<string, KernelPackage[]>();
-    for (const pkg of packages) byFlavor.set(pkg.flavor, [...(byFlavor.get(pkg.flavor) ?? []), pkg]);
+    for (const pkg of packages) {
+      const group = byFlavor.get(pkg.flavor);
+      if (group === undefined) byFlavor.set(pkg.flavor, [pkg]);
+      else group.push(pkg);
+    }
     for (const newestFirst of byFlavor.values()) {
       const oldestFirst = [...newestFirst].reverse();
       chains.push({ packages: oldestFirst, stopAtBtf: true, unit: shardUnit(oldestFirst[0]!.key, oldestFirst[0]!.flavor, false) });

@@ -39,6 +39,8 @@ export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], file
 /** When a run has converted its kernels and objects are registered: minifies what is due. */
 export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: PrunePassOptions): Promise<void> {
   const configured = new Set(sets.map((set) => set.name));
+  // Conversions of this run wrote files since the plan looked.
+  options.files.rescan();
   await Promise.all(
     Object.entries(manifest.kernels).map(async ([kernel, entry]) => {
       if (entry.status !== "ok" || entry.tarball === undefined || !options.include(entry)) return;

@@ -81,12 +81,21 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   // A kernel's plan cannot change before its turn in its chain: each key is decided once.
   const planned = new Set(plan.todo.map(({ pkg }) => keyPath(pkg.key)));
 
-  // Manifest writes are chained so two kernels finishing together cannot interleave them.
+  // Manifest writes are chained so two kernels finishing together cannot interleave them, and a
+  // write not yet started takes every entry recorded meanwhile: a burst of skips or prunes costs
+  // a few writes of the whole manifest, not one each (10,000 entries make it tens of MB).
   let writes = Promise.resolve();
+  let queued: Promise<void> | undefined;
   const record = (kernel: string, entry: ManifestEntry): Promise<void> => {
     manifest.kernels[kernel] = entry;
-    writes = writes.then(() => writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() }));
-    return writes;
+    if (queued === undefined) {
+      queued = writes.then(() => {
+        queued = undefined;
+        return writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
+      });
+      writes = queued;
+    }
+    return queued;
   };
   let tools: Promise<[ToolVersion, string]> | undefined;
   const limit = pLimit(options.jobs ?? config.jobs);

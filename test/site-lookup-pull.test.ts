@@ -159,6 +159,43 @@ describe("lookup and pull on a published site", () => {
     expect(narrowed.stderr).toContain("2 removed");
   });
 
+  it("pulls the same files from the bundles as one by one, with one request per arch, and refuses an altered bundle", async () => {
+    const oneByOne = join(work, "pulled-files");
+    const bundled = join(work, "pulled-bundle");
+    expect(await pull({ from: server.url, out: oneByOne, via: "files" })).toMatchObject({ downloaded: 3, bundles: 0, fromBundles: 0 });
+    const before = server.requests.length;
+    expect(await pull({ from: server.url, out: bundled, via: "bundle" })).toMatchObject({ downloaded: 3, bundles: 2, fromBundles: 3 });
+    expect(server.requests.slice(before).map((request) => request.path).sort()).toEqual(["/bundles/all/arm64.tar.xz", "/bundles/all/x86_64.tar.xz", "/manifest.json"]);
+    const files = async (dir: string) => {
+      const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as PullIndex;
+      return Promise.all(Object.values(index.kernels).map(async (file) => ({ path: file.path, ...(await digestFile(join(dir, file.path))) })));
+    };
+    expect(await files(bundled)).toEqual(await files(oneByOne));
+    expect(await readFile(join(bundled, "index.json"), "utf8")).toBe(await readFile(join(oneByOne, "index.json"), "utf8"));
+
+    // Nothing missing: the bundle is not even fetched.
+    const again = server.requests.length;
+    expect(await pull({ from: server.url, out: bundled, via: "bundle" })).toMatchObject({ downloaded: 0, unchanged: 3, bundles: 0 });
+    expect(server.requests.slice(again).map((request) => request.path)).toEqual(["/manifest.json"]);
+
+    const copy = join(work, "tampered-bundle-site");
+    await cp(site, copy, { recursive: true, dereference: true });
+    const bundlePath = join(copy, "bundles", "all", "x86_64.tar.xz");
+    const bytes = await readFile(bundlePath);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+    await writeFile(bundlePath, bytes);
+    await rm(join(bundled, `${archive.keys.x86}.btf`));
+    await expect(pull({ from: copy, out: bundled, via: "bundle", arch: "x86_64" })).rejects.toThrow(IntegrityError);
+    await expect(readFile(join(bundled, `${archive.keys.x86}.btf`))).rejects.toThrow(/ENOENT/);
+
+    const cli = await runBtfmill(["pull", "--from", site, "--out", bundled, "--via", "bundle", "--json"]);
+    expect(cli.exitCode).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ downloaded: 1, bundles: 1, fromBundles: 1 });
+    const wrong = await runBtfmill(["pull", "--from", site, "--out", bundled, "--via", "tarball"]);
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toContain("--via tarball: use auto, bundle, files");
+  });
+
   it("rejects a tampered file and a tampered manifest, replacing nothing", async () => {
     const copy = join(work, "tampered-site");
     await cp(site, copy, { recursive: true, dereference: true });

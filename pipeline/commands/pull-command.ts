@@ -1,8 +1,12 @@
 // `btfmill pull`: the files a project embeds, brought up to date from a published site.
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { pull } from "../../site/pull.ts";
+import { pull, pullVias, type PullVia } from "../../site/pull.ts";
 import type { CommandContext } from "./context.ts";
+
+function isPullVia(value: string): value is PullVia {
+  return (pullVias as readonly string[]).includes(value);
+}
 
 /** When the user runs `btfmill pull --from URL|DIR --out DIR`: exit 0 once every wanted file is verified in place. */
 export async function pullCommand(context: CommandContext): Promise<number> {
@@ -12,6 +16,8 @@ export async function pullCommand(context: CommandContext): Promise<number> {
   if (from === undefined || out === undefined) throw new ConfigError("pull needs --from URL|DIR and --out DIR");
   const emit = values.emit as string | undefined;
   if (emit !== undefined && emit !== "go") throw new ConfigError(`--emit ${emit}: only "go" is supported`);
+  const via = (values.via as string | undefined) ?? "auto";
+  if (!isPullVia(via)) throw new ConfigError(`--via ${via}: use ${pullVias.join(", ")}`);
   const summary = await pull({
     from,
     out: resolve(out),
@@ -19,15 +25,22 @@ export async function pullCommand(context: CommandContext): Promise<number> {
     distro: values.distro as string | undefined,
     release: values.release as string | undefined,
     arch: values.arch as string | undefined,
+    via,
     publicKey: values["public-key"] as string | undefined,
     emitGo: emit === "go" ? { packageName: (values["go-package"] as string | undefined) ?? "btfs" } : undefined,
   });
   const { index } = summary;
   if (values.json) {
-    context.stdout(JSON.stringify({ downloaded: summary.downloaded, unchanged: summary.unchanged, removed: summary.removed, bytes: summary.bytes }, null, 2));
+    context.stdout(
+      JSON.stringify(
+        { downloaded: summary.downloaded, unchanged: summary.unchanged, removed: summary.removed, bytes: summary.bytes, bundles: summary.bundles, fromBundles: summary.fromBundles },
+        null,
+        2,
+      ),
+    );
   } else {
     context.stderr(
-      `pulled set ${index.set} into ${resolve(out)}: ${summary.downloaded} downloaded (${summary.bytes} bytes), ${summary.unchanged} unchanged, ${summary.removed} removed; ` +
+      `pulled set ${index.set} into ${resolve(out)}: ${summary.downloaded} downloaded (${summary.fromBundles} from ${summary.bundles} bundle(s); ${summary.bytes} bytes), ${summary.unchanged} unchanged, ${summary.removed} removed; ` +
         `${Object.keys(index.kernels).length} kernels with BTF, ${index.hasBtf.length} that ship their own, ${Object.keys(index.failed).length} failed`,
     );
   }

@@ -4,6 +4,7 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeAtomically } from "../../archive/atomic-write.ts";
+import { fileListing, type FileListing } from "../../archive/file-listing.ts";
 import type { ArchiveFile } from "../../archive/manifest.ts";
 import { IntegrityError } from "../errors.ts";
 import type { StateSite } from "./state-site.ts";
@@ -15,8 +16,10 @@ export interface ArchiveFiles {
    * files may stay on the state site until needed.
    */
   complete: boolean;
-  /** Whether the folder has the file or can fetch it. */
+  /** Whether the folder has the file or can fetch it, as of the last `rescan` (folders are listed once, not stat-ed per file). */
   has(file: ArchiveFile): Promise<boolean>;
+  /** When a pass starts that must see files written since the last one. */
+  rescan(): void;
   /** Makes sure the file is in the folder at its path (fetched and checked if need be). */
   materialize(file: ArchiveFile, signal?: AbortSignal): Promise<void>;
 }
@@ -30,10 +33,14 @@ async function held(path: string): Promise<boolean> {
 
 /** When an archive folder is the whole state: its files are there or missing. */
 export function localArchiveFiles(root: string): ArchiveFiles {
+  let listing: FileListing = fileListing(root);
   return {
     root,
     complete: true,
-    has: (file) => held(join(root, file.path)),
+    has: (file) => listing.has(file.path),
+    rescan: () => {
+      listing = fileListing(root);
+    },
     async materialize(file) {
       if (!(await held(join(root, file.path)))) {
         throw new IntegrityError(`${join(root, file.path)} is missing, though the archive manifest names it`, {
@@ -46,10 +53,14 @@ export function localArchiveFiles(root: string): ArchiveFiles {
 
 /** When a command is given `--state`: the folder first, then the site. */
 export function stateArchiveFiles(root: string, state: StateSite): ArchiveFiles {
+  let listing: FileListing = fileListing(root);
   return {
     root,
     complete: false,
-    has: async (file) => (await held(join(root, file.path))) || state.published(file) !== undefined,
+    has: async (file) => state.published(file) !== undefined || (await listing.has(file.path)),
+    rescan: () => {
+      listing = fileListing(root);
+    },
     async materialize(file, signal) {
       const target = join(root, file.path);
       if (await held(target)) return;

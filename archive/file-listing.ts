@@ -1,0 +1,32 @@
+// Whether archive files exist, answered from one listing per folder rather than one stat per
+// file: a plan over 10,000 archived kernels asks 30,000 times (tarball, minified file per set),
+// nearly all in a few folders (`<distro>/<release>/<arch>/`, `minified/<aa>/`). A listing is a
+// snapshot: make one per pass, after the writes that pass must see.
+import { readdir } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+export interface FileListing {
+  /** Whether `path`, relative to the archive root, named an entry when its folder was first listed. */
+  has(path: string): Promise<boolean>;
+}
+
+/** When a plan or a prune pass is about to check many archive files: a fresh snapshot, listed lazily. */
+export function fileListing(archiveRoot: string): FileListing {
+  const folders = new Map<string, Promise<Set<string>>>();
+  return {
+    async has(path) {
+      const full = join(archiveRoot, path);
+      const folder = dirname(full);
+      let names = folders.get(folder);
+      if (names === undefined) {
+        // A folder that cannot be listed (absent, or not a folder) holds nothing, as a failed stat would say.
+        names = readdir(folder).then(
+          (entries) => new Set(entries),
+          () => new Set<string>(),
+        );
+        folders.set(folder, names);
+      }
+      return (await names).has(basename(full));
+    },
+  };
+}

@@ -1,0 +1,276 @@
+// Benchmark (issue 9, item 4): a run that finds nothing new. An archive of 10,000 kernels already
+// done and a signed Debian mirror on 127.0.0.1 whose index lists exactly those kernels; then the
+// real CLI's `btfmill plan` and `btfmill run` on it, each as its own process, against baselines
+// measured in the same invocation: the bare start of the CLI (`--help`), and reading and verifying
+// the mirror's indexes alone in a process of its own. Target: under 3 s each, indexes only.
+//
+//   node test/bench/incremental.ts [--kernels=N] [--runs=N] [--cpu-prof]   (Node 24: make bench)
+//
+// --cpu-prof writes a V8 CPU profile of each btfmill command to .bench/profiles/ (kept).
+// The archive is real where plan and run look: the manifest by the archive's own writer, one
+// object set minified by the prune stage (bpftool), and a BTFHub tarball at every entry's path
+// (hard links to one real tarball: a plan checks that each exists, not what it holds). The mirror's
+// Packages lists 10,000 -dbg packages that were never built; fetching one would be a 404, and the
+// server counts every request by path. Scratch space is .bench/ in the repository, removed at the end.
+import { createHash } from "node:crypto";
+import { link, mkdir, rm, writeFile } from "node:fs/promises";
+import module from "node:module";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pLimit from "p-limit";
+import { loadBtf } from "../../archive/btf/index.ts";
+import { writeBtfTarball } from "../../archive/btf-tarball.ts";
+import { digestFile } from "../../archive/file-digest.ts";
+import { archiveTarballPath } from "../../archive/layout.ts";
+import { emptyManifest, readManifest, writeManifest, type ManifestEntry, type MinifiedRecord } from "../../archive/manifest.ts";
+import { createSource } from "../../distros/index.ts";
+import { keyPath, type KernelKey } from "../../distros/types.ts";
+import { loadConfig } from "../../pipeline/config.ts";
+import { configureHttp } from "../../pipeline/net/http-settings.ts";
+import { loadObjectSets } from "../../pipeline/object-registry.ts";
+import { pruneForSet } from "../../pipeline/stages/prune.ts";
+import { buildAptMirror, createSigningKey, writeListedSuite, type ListedAptPackage } from "../fixtures/apt-mirror.ts";
+import { makeCoreObject, makeKernelBtf } from "../fixtures/bpf-objects.ts";
+import { startStaticServer, type ServedRequest } from "../helpers/static-server.ts";
+import { formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
+
+const self = fileURLToPath(import.meta.url);
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const cli = join(repoRoot, "bin", "btfmill.js");
+const node = process.execPath;
+const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+// Debian 12's amd64 flavors that publish -dbg packages.
+const flavors = ["amd64", "cloud-amd64", "rt-amd64"];
+
+// The baselines that run in a process of their own, started by the main run below.
+const workers: Record<string, (args: string[]) => Promise<unknown>> = {
+  async discover([configPath]) {
+    const config = await loadConfig(configPath);
+    configureHttp(config.http);
+    return { packages: (await createSource(config.sources[0]!).discover()).length };
+  },
+  async manifest([configPath]) {
+    const config = await loadConfig(configPath);
+    return { kernels: Object.keys((await readManifest(config.archive)).kernels).length };
+  },
+};
+
+interface Listed {
+  key: KernelKey;
+  flavor: string;
+  package: ListedAptPackage;
+}
+
+// Kernel i: flavor i mod 3, ABI i / 3 + 1, as Debian numbers them (6.1.0-<abi>-<flavor>).
+function listing(count: number): Listed[] {
+  return Array.from({ length: count }, (_, index) => {
+    const flavor = flavors[index % flavors.length]!;
+    const abi = Math.floor(index / flavors.length) + 1;
+    const kernel = `6.1.0-${abi}-${flavor}`;
+    const name = `linux-image-${kernel}-dbg`;
+    const version = `6.1.${abi}-1`;
+    return {
+      key: { distro: "debian", release: "12", arch: "x86_64", kernel },
+      flavor,
+      package: {
+        name,
+        version,
+        source: "linux",
+        filename: `pool/main/l/linux/${name}_${version}_amd64.deb`,
+        size: 280_000_000 + index,
+        sha256: createHash("sha256").update(name).digest("hex"),
+      },
+    };
+  });
+}
+
+// The archive a long series of runs would have left: every listed kernel converted and minified.
+async function buildArchive(work: string, archive: string, kernels: Listed[], mirrorUrl: string, object: string): Promise<void> {
+  const scratch = join(work, "scratch");
+  await mkdir(scratch, { recursive: true });
+  const btf = await makeKernelBtf(scratch, "normal");
+  const tarball = join(scratch, "kernel.btf.tar.xz");
+  await writeBtfTarball(btf, "kernel.btf", tarball);
+  const tarballDigest = await digestFile(tarball);
+  const sets = await loadObjectSets({ net: [{ path: object }] }, archive);
+  const spec = await loadBtf(btf);
+  const minified: Record<string, MinifiedRecord> = {};
+  for (const set of sets) {
+    const dir = join(scratch, `prune-${set.name}`);
+    await mkdir(dir);
+    // Minified files are stored by content, so every kernel with this BTF shares them, as in a real archive.
+    minified[set.name] = await pruneForSet(btf, spec, set, { archiveRoot: archive, scratch: dir, kernel: "template" });
+  }
+  const btfDigest = await digestFile(btf);
+  const manifest = emptyManifest();
+  const now = new Date().toISOString();
+  manifest.updatedAt = now;
+  manifest.sources["debian/12/x86_64"] = { status: "ok", refreshedAt: now, checkedAt: now };
+  const limit = pLimit(16);
+  await mkdir(join(archive, "debian", "12", "x86_64"), { recursive: true });
+  await Promise.all(
+    kernels.map(({ key, flavor, package: listed }) =>
+      limit(async () => {
+        const path = archiveTarballPath(key);
+        await link(tarball, join(archive, path));
+        const entry: ManifestEntry = {
+          key,
+          flavor,
+          status: "ok",
+          kernelHasBtf: false,
+          btf: btfDigest,
+          tarball: { path, ...tarballDigest },
+          kinds: ["INT", "STRUCT"],
+          package: { name: listed.name, version: listed.version, url: `${mirrorUrl}/${listed.filename}`, sha256: listed.sha256, size: listed.size, origin: "bookworm" },
+          pahole: { version: "v1.24", flags: [] },
+          bpftool: { version: "bpftool v7.1.0" },
+          minified,
+          updatedAt: now,
+        };
+        manifest.kernels[keyPath(key)] = entry;
+      }),
+    ),
+  );
+  await writeManifest(archive, manifest);
+  await rm(scratch, { recursive: true, force: true });
+}
+
+function requestKinds(requests: readonly ServedRequest[]): { indexes: number; packages: number; other: string[] } {
+  const counts = { indexes: 0, packages: 0, other: [] as string[] };
+  for (const { path } of requests) {
+    if (/\/dists\/[^/]+\/(InRelease|Release|Release\.gpg|main\/binary-[^/]+\/(Packages(\.xz|\.gz)?|by-hash\/.*))$/.test(path)) counts.indexes += 1;
+    else if (/\.deb$/.test(path)) counts.packages += 1;
+    else counts.other.push(path);
+  }
+  return counts;
+}
+
+async function main(args: string[]): Promise<void> {
+  const option = (name: string, fallback: number) => {
+    const arg = args.find((item) => item.startsWith(`--${name}=`));
+    const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${arg}: must be a positive integer`);
+    return value;
+  };
+  const count = option("kernels", 10_000);
+  const runs = option("runs", 1);
+  const profiles = join(repoRoot, ".bench", "profiles");
+  const profile = args.includes("--cpu-prof") ? ["--cpu-prof", `--cpu-prof-dir=${profiles}`] : [];
+  const work = join(repoRoot, ".bench", `incremental-${process.pid}`);
+  await mkdir(work, { recursive: true });
+  try {
+    const started = Date.now();
+    const kernels = listing(count);
+    const key = await createSigningKey(await mkdirp(join(work, "keys")));
+    const mirror = await buildAptMirror(join(work, "mirror"), { arch: "amd64", key, suites: { bookworm: [], "bookworm-updates": [], "bookworm-security": [] } });
+    await writeListedSuite(mirror, "bookworm", kernels.map((kernel) => kernel.package));
+    const server = await startStaticServer(mirror.root);
+    try {
+      const archive = join(work, "archive");
+      const object = await makeCoreObject(await mkdirp(join(work, "objects")), "tcprtt");
+      await buildArchive(work, archive, kernels, server.url, object);
+      const configPath = join(work, "btfmill.json");
+      const source = { distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring };
+      await writeFile(configPath, JSON.stringify({ archive, sources: [source], objects: { net: [object] } }, null, 2));
+      console.log(`${count} kernels listed and archived in ${((Date.now() - started) / 1000).toFixed(1)} s; ${runs} run(s); load average ${load()}`);
+
+      const candidates: Array<{ label: string; argv: string[]; check: (row: Measurement) => void }> = [
+        { label: "baseline: btfmill --help (start-up)", argv: [node, cli, "--help"], check: () => {} },
+        {
+          label: "baseline: read + verify the indexes alone",
+          argv: [node, self, "--worker", "discover", configPath],
+          check: (row) => expectEqual("packages discovered", (JSON.parse(row.stdout) as { packages: number }).packages, count),
+        },
+        {
+          label: "baseline: read the archive manifest alone",
+          argv: [node, self, "--worker", "manifest", configPath],
+          check: (row) => expectEqual("kernels in the manifest", (JSON.parse(row.stdout) as { kernels: number }).kernels, count),
+        },
+        {
+          label: "btfmill plan",
+          argv: [node, ...profile, cli, "plan", "--config", configPath],
+          // plan prints its sources, then one line per kernel with something to do: none.
+          check: (row) => expectEqual("plan lines", row.stdout.trim(), "source debian/12/x86_64: ok"),
+        },
+        {
+          label: "btfmill run",
+          argv: [node, ...profile, cli, "run", "--config", configPath, "--json"],
+          check: (row) => {
+            const summary = JSON.parse(row.stdout) as { unchanged: number; processed: number; minified: number };
+            expectEqual("run: unchanged", summary.unchanged, count);
+            expectEqual("run: processed + minified", summary.processed + summary.minified, 0);
+          },
+        },
+      ];
+      const results = candidates.map((): Measurement[] => []);
+      const served = candidates.map((): ReturnType<typeof requestKinds>[] => []);
+      // Candidates take turns, so a busy moment on a shared machine hits all of them alike.
+      for (let run = 0; run < runs; run++) {
+        for (const [index, candidate] of candidates.entries()) {
+          const before = server.requests.length;
+          const row = await measureCommand(candidate.label, candidate.argv);
+          candidate.check(row);
+          results[index]!.push(row);
+          served[index]!.push(requestKinds(server.requests.slice(before)));
+        }
+      }
+      const rows = results.map((measured) => median(measured));
+      console.log(`\n${formatMeasurements(rows)}\n`);
+      const [startup, indexes, manifestRead] = rows;
+      const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
+      const table = [
+        ["", "wall", "/ start-up", "/ indexes alone", "/ (indexes + manifest)", "CPU", "CPU / (indexes + manifest)", "index requests", ".deb requests", "target"],
+        ...rows.map((row, index) => {
+          const requests = served[index]!.at(-1)!;
+          const isCommand = index >= 3;
+          if (requests.other.length > 0) throw new Error(`${row.label} asked for ${requests.other.join(", ")}`);
+          if (requests.packages > 0) throw new Error(`${row.label} downloaded ${requests.packages} package(s)`);
+          return [
+            row.label,
+            `${row.wallSeconds.toFixed(2)} s`,
+            `${(row.wallSeconds / startup!.wallSeconds).toFixed(2)}x`,
+            `${(row.wallSeconds / indexes!.wallSeconds).toFixed(2)}x`,
+            `${(row.wallSeconds / (indexes!.wallSeconds + manifestRead!.wallSeconds - startup!.wallSeconds)).toFixed(2)}x`,
+            `${cpu(row).toFixed(2)} s`,
+            `${(cpu(row) / (cpu(indexes!) + cpu(manifestRead!) - cpu(startup!))).toFixed(2)}x`,
+            String(requests.indexes),
+            String(requests.packages),
+            isCommand ? (row.wallSeconds < 3 ? "< 3 s: met" : "< 3 s: MISSED") : "",
+          ];
+        }),
+      ];
+      console.log(formatTable(table));
+      console.log(`\n(the last column divides by indexes + manifest - start-up: both baselines include one start of node; load average now ${load()})`);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function expectEqual<T>(what: string, actual: T, expected: T): void {
+  if (actual !== expected) throw new Error(`${what}: ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+}
+
+function formatTable(table: string[][]): string {
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
+  return table.map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+}
+
+async function mkdirp(path: string): Promise<string> {
+  await mkdir(path, { recursive: true });
+  return path;
+}
+
+const [flag, name, ...rest] = process.argv.slice(2);
+if (flag === "--worker") {
+  // As bin/btfmill.js does, so the baselines start the way the commands they are compared with do.
+  module.enableCompileCache();
+  const worker = workers[name!];
+  if (worker === undefined) throw new Error(`unknown worker ${name}`);
+  console.log(JSON.stringify(await worker(rest)));
+} else {
+  await main(process.argv.slice(2));
+}
