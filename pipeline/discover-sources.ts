@@ -1,5 +1,6 @@
 // Discovery across the selected sources. A source that cannot be read keeps its manifest
 // entries and is marked stale with the reason; the others go on.
+import pLimit from "p-limit";
 import type { Manifest } from "../archive/manifest.ts";
 import { createSource, sourceId } from "../distros/index.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
@@ -32,28 +33,54 @@ export function selectSources(sources: SourceConfig[], filters: SourceSelection 
     }));
 }
 
-/** When a run or a plan starts: reads every source's indexes, recording each source's state in `manifest.sources`. */
+/** What reading one source's indexes gave: its packages, or why it could not be read. */
+export type SourceOutcome = { source: SourceConfig; id: string; checkedAt: string } & ({ packages: KernelPackage[] } | { reason: string });
+
+// Sources are independent mirrors (or suites of one): a few at a time keeps the slow ones (Ubuntu's
+// large indexes) from holding up the rest, within the per-host connection bound.
+const sourcesAtOnce = 4;
+
+/**
+ * When a run or a plan starts: reads every source's indexes, a few at a time. It needs no manifest,
+ * so the caller can read a large one meanwhile and record the outcomes with `recordDiscovery`.
+ */
 export async function discoverSources(
   selected: SourceConfig[],
-  manifest: Manifest,
   options: { now: () => Date; reporter: Reporter; signal?: AbortSignal },
-): Promise<{ discovered: DiscoveredSource[]; stale: { source: string; reason: string }[] }> {
+): Promise<SourceOutcome[]> {
+  const limit = pLimit(sourcesAtOnce);
+  return Promise.all(
+    selected.map((source) =>
+      limit(async (): Promise<SourceOutcome> => {
+        const id = sourceId(source);
+        const checkedAt = options.now().toISOString();
+        try {
+          const packages = await createSource(source).discover(options.signal);
+          options.reporter.event({ type: "source", source: id, status: "ok", found: packages.length });
+          return { source, id, checkedAt, packages };
+        } catch (error) {
+          const reason = describeError(error);
+          options.reporter.event({ type: "source", source: id, status: "stale", reason });
+          return { source, id, checkedAt, reason };
+        }
+      }),
+    ),
+  );
+}
+
+/** When the manifest is at hand: each source's state recorded in it; a stale one keeps its last refresh. */
+export function recordDiscovery(manifest: Manifest, outcomes: SourceOutcome[]): { discovered: DiscoveredSource[]; stale: { source: string; reason: string }[] } {
   const discovered: DiscoveredSource[] = [];
   const stale: { source: string; reason: string }[] = [];
-  for (const source of selected) {
-    const id = sourceId(source);
-    const checkedAt = options.now().toISOString();
+  for (const outcome of outcomes) {
+    const { source, id, checkedAt } = outcome;
     const insecure = source.insecure === true ? { insecure: true } : {};
-    try {
-      const found = await createSource(source).discover(options.signal);
-      discovered.push({ source, packages: found });
+    if ("packages" in outcome) {
+      discovered.push({ source, packages: outcome.packages });
       manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
-      options.reporter.event({ type: "source", source: id, status: "ok", found: found.length });
-    } catch (error) {
-      const reason = describeError(error);
-      manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason, checkedAt };
-      stale.push({ source: id, reason });
-      options.reporter.event({ type: "source", source: id, status: "stale", reason });
+    } else {
+      manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason: outcome.reason, checkedAt };
+      stale.push({ source: id, reason: outcome.reason });
     }
   }
   return { discovered, stale };

@@ -3,7 +3,7 @@
 import type { ManifestEntry } from "../archive/manifest.ts";
 import { keyPath, type KernelPackage } from "../distros/types.ts";
 import type { Config } from "./config.ts";
-import { discoverSources, selectSources, type SourceSelection } from "./discover-sources.ts";
+import { discoverSources, recordDiscovery, selectSources, type SourceSelection } from "./discover-sources.ts";
 import { ConfigError } from "./errors.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
@@ -37,8 +37,11 @@ export async function previewRun(
   if (selected.length === 0) throw new ConfigError(`no source in ${config.origin} matches the filters ${JSON.stringify(options.filters ?? {})}`);
   configureHttp(config.http);
   const sets = await loadObjectSets(config.objects, config.archive, options.signal);
-  const { manifest, files } = await openArchive(config.archive, options.state, options.signal);
-  const { discovered } = await discoverSources(selected, manifest, { now: () => new Date(), reporter: silent, signal: options.signal });
+  const [outcomes, { manifest, files }] = await Promise.all([
+    discoverSources(selected, { now: () => new Date(), reporter: silent, signal: options.signal }),
+    openArchive(config.archive, options.state, options.signal),
+  ]);
+  const { discovered } = recordDiscovery(manifest, outcomes);
   const preview: PlanPreview = {
     sources: Object.entries(manifest.sources)
       .filter(([id]) => selected.some((source) => id === `${source.distro}/${source.release}/${source.arch}`))

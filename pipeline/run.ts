@@ -9,7 +9,7 @@ import { writeManifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { Config } from "./config.ts";
-import { discoverSources, selectSources, type SourceSelection } from "./discover-sources.ts";
+import { discoverSources, recordDiscovery, selectSources, type SourceSelection } from "./discover-sources.ts";
 import { ConfigError } from "./errors.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
@@ -67,11 +67,15 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   await removeLeftovers(config.archive);
   // Objects are checked before any download: a bad registry is a config error, not 1,000 failures.
   const sets = await loadObjectSets(config.objects, config.archive, options.signal);
-  const { manifest, files } = await openArchive(config.archive, options.state, options.signal);
+  // The indexes download while a large manifest is read and checked: neither needs the other.
+  const [outcomes, { manifest, files }] = await Promise.all([
+    discoverSources(selected, { now, reporter, signal: options.signal }),
+    openArchive(config.archive, options.state, options.signal),
+  ]);
   await settleReplacements(config.archive, manifest);
   const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [] };
 
-  const { discovered, stale } = await discoverSources(selected, manifest, { now, reporter, signal: options.signal });
+  const { discovered, stale } = recordDiscovery(manifest, outcomes);
   summary.staleSources.push(...stale);
   const chains = flavorChains(discovered).filter((chain) => inShard(chain.unit, options.shard));
 
