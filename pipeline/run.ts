@@ -75,12 +75,19 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   // A kernel's plan cannot change before its turn in its chain: each key is decided once.
   const planned = new Set(plan.todo.map(({ pkg }) => keyPath(pkg.key)));
 
-  // Manifest writes are chained so two kernels finishing together cannot interleave them.
+  // Manifest writes are chained so two kernels finishing together cannot interleave them. A
+  // write not started yet serializes the manifest as it is when it starts, so entries recorded
+  // meanwhile join it: with 1,000 kernels the manifest is MBs, and one write per entry made the
+  // prune pass's cost grow with the square of the archive (test/bench/prune.ts).
   let writes = Promise.resolve();
+  let queued: Promise<void> | undefined;
   const record = (kernel: string, entry: ManifestEntry): Promise<void> => {
     manifest.kernels[kernel] = entry;
-    writes = writes.then(() => writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() }));
-    return writes;
+    queued ??= writes = writes.then(() => {
+      queued = undefined;
+      return writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
+    });
+    return queued;
   };
   let tools: Promise<[ToolVersion, string]> | undefined;
   const limit = pLimit(options.jobs ?? config.jobs);
