@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openBtf } from "../archive/btf/lazy.ts";
 import { loadBtf } from "../archive/btf/load.ts";
 import type { BtfSpec } from "../archive/btf/types.ts";
 import { loadBpfObject, type BpfObject } from "../archive/core/bpf-object.ts";
@@ -142,5 +143,12 @@ describe("coverage records", () => {
     const kernel = kernels.get("missing")!;
     const shuffled = { name: "flavors", btf: object.btf, relocations: [...object.relocations].reverse() };
     expect(computeCoverage(kernel, shuffled)).toEqual(coverageOf(kernel, "flavors"));
+  });
+
+  it("are the same on a kernel opened lazily (openBtf, as the prune pass does) as on one parsed whole", async () => {
+    for (const variant of variants) {
+      const lazy = openBtf(await readFile(kernelPaths.get(variant)!));
+      for (const fixture of bpfFixtures) expect(coverageOf(lazy, fixture), `${variant} ${fixture}`).toEqual(coverageOf(kernels.get(variant)!, fixture));
+    }
   });
 });

@@ -16,7 +16,8 @@ import {
   type Linkage,
 } from "./types.ts";
 
-const recordSize = 12;
+/** Bytes of the fixed part of every type record. */
+export const recordSize = 12;
 // kind bits 24-28, kind_flag bit 31, vlen bits 0-15; the kernel rejects anything else set.
 const reservedInfoBits = 0x60ff0000;
 
@@ -31,19 +32,25 @@ export function parseBtf(bytes: Uint8Array): BtfSpec {
   let offset = header.typeStart;
   for (let id = 1; id <= count; id++) {
     const info = view.getUint32(offset + 4, header.littleEndian);
-    try {
-      types[id - 1] = reader.read(id, offset, info);
-    } catch (cause) {
-      if (!(cause instanceof FormatError)) throw cause;
-      const kind = btfKindNames[((info >>> 24) & 0x1f) as BtfKind];
-      throw new FormatError(`type [${id}] ${kind} at offset ${offset}: ${cause.message}`, { cause });
-    }
+    types[id - 1] = decodeType(reader, id, offset, info);
     offset += recordSize + trailingSize((info >>> 24) & 0x1f, info & 0xffff);
   }
   return { header, types };
 }
 
-function countTypes(view: DataView, header: BtfHeader): number {
+/** When one type is decoded: its record, or a FormatError that says which type and where. */
+export function decodeType(reader: TypeReader, id: number, offset: number, info: number): BtfType {
+  try {
+    return reader.read(id, offset, info);
+  } catch (cause) {
+    if (!(cause instanceof FormatError)) throw cause;
+    const kind = btfKindNames[((info >>> 24) & 0x1f) as BtfKind];
+    throw new FormatError(`type [${id}] ${kind} at offset ${offset}: ${cause.message}`, { cause });
+  }
+}
+
+/** When a type section is opened: checks every record's framing and returns how many types it holds. */
+export function countTypes(view: DataView, header: BtfHeader): number {
   const end = header.typeStart + header.typeLength;
   let offset = header.typeStart;
   let id = 0;
@@ -78,7 +85,7 @@ function countTypes(view: DataView, header: BtfHeader): number {
 }
 
 /** Bytes that follow the 12-byte record, by kind. */
-function trailingSize(kind: number, vlen: number): number {
+export function trailingSize(kind: number, vlen: number): number {
   switch (kind) {
     case BtfKind.Int:
     case BtfKind.Var:
@@ -99,11 +106,12 @@ function trailingSize(kind: number, vlen: number): number {
   }
 }
 
-interface TypeReader {
+export interface TypeReader {
   read(id: number, offset: number, info: number): BtfType;
 }
 
-function newTypeReader(view: DataView, le: boolean, strings: BtfStrings, lastId: number): TypeReader {
+/** When types are decoded: reads the record of type `id` at `offset`, checking its references against `lastId`. */
+export function newTypeReader(view: DataView, le: boolean, strings: BtfStrings, lastId: number): TypeReader {
   const u32 = (at: number) => view.getUint32(at, le);
   const nameAt = (at: number) => strings.get(view.getUint32(at, le));
   const ref = (at: number, what: string) => {

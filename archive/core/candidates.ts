@@ -1,5 +1,6 @@
 // Kernel candidates for a local root type (libbpf bpf_core_add_cands): named types of a compatible
 // kind whose essential name equals the local one's, so `tcp_sock___old` finds `tcp_sock`.
+import { typesNamedLike } from "../btf/lazy.ts";
 import type { BtfSpec, BtfType } from "../btf/types.ts";
 import { essentialName, kindsCompatible } from "./type-names.ts";
 
@@ -11,7 +12,9 @@ const indexes = new WeakMap<BtfSpec, Map<string, BtfType[]>>();
 export function findCandidates(kernel: BtfSpec, local: BtfType): BtfType[] {
   const name = essentialName(local.name);
   if (name === "") return [];
-  return (indexFor(kernel).get(name) ?? []).filter((type) => kindsCompatible(local, type));
+  // A kernel opened lazily (openBtf) looks names up through its hashes of the name bytes: no index.
+  const named = typesNamedLike(kernel, name)?.filter((type) => essentialName(type.name) === name) ?? indexFor(kernel).get(name) ?? [];
+  return named.filter((type) => kindsCompatible(local, type));
 }
 
 function indexFor(kernel: BtfSpec): Map<string, BtfType[]> {

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runTool, timeoutFromEnv } from "./run-tool.ts";
+import { runFileTool } from "./spawner.ts";
 
 // BTFMILL_BPFTOOL_TIMEOUT_MS (run-tool.ts) replaces both defaults below when set.
 const timeoutVariable = "BTFMILL_BPFTOOL_TIMEOUT_MS";
@@ -39,9 +40,9 @@ export async function minCoreBtf(
   options: MinCoreBtfOptions = {},
 ): Promise<void> {
   // A few tens of ms per run on a 5.5 MB kernel BTF (REFERENCE.md section 5); a minute means a hang.
-  await runTool("bpftool", ["gen", "min_core_btf", inBtf, outBtf, ...objects], {
+  // Run once per kernel and set: started through the spawner, whose forks are cheap.
+  await runFileTool("bpftool", ["gen", "min_core_btf", inBtf, outBtf, ...objects], {
     timeoutMs: options.timeoutMs ?? timeoutFromEnv(timeoutVariable, 60_000),
-    discardStdout: true,
     signal: options.signal,
     kernel: options.kernel,
     hint: "bpftool fails on field offset ambiguity, tags reached while marking, or an object without .BTF",

@@ -44,23 +44,48 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
     all: options.withStderr ?? false,
   });
   if (result.failed) {
-    const stderrTail = String(result.stderr ?? "").slice(-2000).trim();
-    const what = result.timedOut
-      ? `timed out after ${options.timeoutMs} ms`
-      : result.isCanceled
-        ? "was cancelled"
-        : result.signal !== undefined
-          ? `was killed by ${result.signal}`
-          : result.exitCode === undefined
-            ? `could not run (${result.cause instanceof Error ? result.cause.message : result.shortMessage})`
-            : `exited with ${result.exitCode}`;
-    throw new ToolError(tool, `${what}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
+    throw toolFailure(tool, {
+      timedOut: result.timedOut,
+      cancelled: result.isCanceled,
+      signal: result.signal,
       exitCode: result.exitCode,
-      stderrTail,
-      kernel: options.kernel,
-      hint: options.hint ?? (result.exitCode === undefined && !result.timedOut && result.signal === undefined ? `install ${tool} (make setup)` : undefined),
+      stderr: String(result.stderr ?? ""),
+      spawnError: result.exitCode === undefined && result.signal === undefined && !result.timedOut && !result.isCanceled ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined,
       cause: result.cause,
-    });
+    }, options);
   }
   return String((options.withStderr ? result.all : result.stdout) ?? "");
+}
+
+/** How a tool run ended when it did not succeed, whoever started it (execa here, or spawner.ts). */
+export interface ToolOutcome {
+  timedOut: boolean;
+  cancelled: boolean;
+  signal?: string | undefined;
+  exitCode?: number | undefined;
+  stderr: string;
+  /** Set when the tool could not be started at all (not installed). */
+  spawnError?: string | undefined;
+  cause?: unknown;
+}
+
+/** When a tool run failed: the ToolError that says how, with the end of its stderr. */
+export function toolFailure(tool: string, outcome: ToolOutcome, options: Pick<RunToolOptions, "timeoutMs" | "kernel" | "hint">): ToolError {
+  const stderrTail = outcome.stderr.slice(-2000).trim();
+  const what = outcome.timedOut
+    ? `timed out after ${options.timeoutMs} ms`
+    : outcome.cancelled
+      ? "was cancelled"
+      : outcome.signal !== undefined
+        ? `was killed by ${outcome.signal}`
+        : outcome.spawnError !== undefined
+          ? `could not run (${outcome.spawnError})`
+          : `exited with ${outcome.exitCode}`;
+  return new ToolError(tool, `${what}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
+    exitCode: outcome.exitCode,
+    stderrTail,
+    kernel: options.kernel,
+    hint: options.hint ?? (outcome.spawnError !== undefined ? `install ${tool} (make setup)` : undefined),
+    cause: outcome.cause,
+  });
 }

@@ -1,0 +1,137 @@
+// A large BTF opened for lookups instead of decoded whole. Coverage asks a kernel's 5 MB BTF
+// (~127k types) for a few dozen names and the types they lead to; decoding every type for that
+// took ~70 ms and building a name index over all of them ~60 ms more, per kernel (measured on
+// /sys/kernel/btf/vmlinux of a 6.x kernel, test/bench/prune.ts). Here the framing of every record
+// is still checked up front (parse.ts countTypes), but a type is decoded, with all its checks,
+// on first access, and names are found through a hash of each type's name bytes.
+import { Buffer } from "node:buffer";
+import { parseBtfHeader } from "./header.ts";
+import { countTypes, decodeType, newTypeReader, recordSize, trailingSize } from "./parse.ts";
+import type { BtfStrings } from "./strings.ts";
+import { FormatError } from "../../pipeline/errors.ts";
+import type { BtfSpec, BtfType } from "./types.ts";
+
+type NameLookup = (name: string) => BtfType[];
+
+const lookups = new WeakMap<BtfSpec, NameLookup>();
+
+/**
+ * When a BTF is opened only to be looked up (a kernel's, for coverage): a spec whose `types`
+ * decodes each type on first access. It reads as an ordinary array; only whole-array walks
+ * (`find`, iteration) cost what parseBtf does.
+ */
+export function openBtf(bytes: Uint8Array): BtfSpec {
+  const header = parseBtfHeader(bytes);
+  const { littleEndian: le } = header;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const stringSection = bytes.subarray(header.stringStart, header.stringStart + header.stringLength);
+  const strings = lazyStrings(stringSection);
+  const count = countTypes(view, header);
+  const offsets = new Uint32Array(count);
+  const nameOffsets = new Uint32Array(count);
+  for (let index = 0, offset = header.typeStart; index < count; index++) {
+    const info = view.getUint32(offset + 4, le);
+    offsets[index] = offset;
+    nameOffsets[index] = view.getUint32(offset, le);
+    offset += recordSize + trailingSize((info >>> 24) & 0x1f, info & 0xffff);
+  }
+  const reader = newTypeReader(view, le, strings, count);
+  // Decoded types live in a Map, not in a 127k-slot array: a kernel's spec is opened per prune
+  // and should cost about the bytes it wraps, since every MB this process holds makes each
+  // fork of bpftool slower (the page tables are copied).
+  const decoded = new Map<number, BtfType>();
+  const typeAt = (index: number): BtfType => {
+    let type = decoded.get(index);
+    if (type === undefined) {
+      const offset = offsets[index]!;
+      type = decodeType(reader, index + 1, offset, view.getUint32(offset + 4, le));
+      decoded.set(index, type);
+    }
+    return type;
+  };
+  const arrayIndex = (property: string | symbol): number | undefined => {
+    if (typeof property !== "string" || property === "" || property.length > 10) return undefined;
+    const index = Number(property);
+    return Number.isInteger(index) && index >= 0 && String(index) === property ? index : undefined;
+  };
+  const types = new Proxy<BtfType[]>([], {
+    get(target, property, receiver) {
+      if (property === "length") return count;
+      const index = arrayIndex(property);
+      if (index === undefined) return Reflect.get(target, property, receiver) as unknown;
+      return index < count ? typeAt(index) : undefined;
+    },
+    has(target, property) {
+      const index = arrayIndex(property);
+      return index === undefined ? Reflect.has(target, property) : index < count;
+    },
+  });
+  const spec: BtfSpec = { header, types };
+
+  const section = stringSection;
+  let rootHashes: Int32Array | undefined;
+  const found = new Map<string, BtfType[]>();
+  lookups.set(spec, (name) => {
+    let list = found.get(name);
+    if (list !== undefined) return list;
+    // One hash per type, of its name up to the first `___`: every type named `name` or
+    // `name___<anything>` hashes as `name`'s own root does; the few that hash alike are decoded
+    // and compared. ~5 ms for a kernel's 127k types, then a lookup is a scan of the hashes.
+    if (rootHashes === undefined) {
+      rootHashes = new Int32Array(count);
+      for (let index = 0; index < count; index++) rootHashes[index] = rootHash(section, nameOffsets[index]!);
+    }
+    const encoded = Buffer.from(name, "utf8");
+    const wanted = rootHash(encoded, 0);
+    list = [];
+    for (let index = rootHashes.indexOf(wanted); index >= 0; index = rootHashes.indexOf(wanted, index + 1)) {
+      const type = typeAt(index);
+      if (type.name === name || type.name.startsWith(`${name}___`)) list.push(type);
+    }
+    found.set(name, list);
+    return list;
+  });
+  return spec;
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+// parseBtfStrings decodes the whole section up front (2-3 MB in a kernel) to make each of the
+// ~127k lookups of a full parse cheap; a lazy spec looks up a few hundred names, so each is
+// decoded where it lies, with the same checks.
+function lazyStrings(section: Uint8Array): BtfStrings {
+  const { length } = section;
+  return {
+    length,
+    get(offset) {
+      if (!Number.isInteger(offset) || offset < 0 || offset >= length) {
+        throw new FormatError(`string offset ${offset} is out of range (string section is ${length} bytes)`);
+      }
+      const end = section.indexOf(0, offset);
+      if (end < 0) throw new FormatError(`string at offset ${offset} is not NUL-terminated inside the string section`);
+      return utf8.decode(section.subarray(offset, end));
+    },
+  };
+}
+
+const underscore = 0x5f;
+
+// FNV-1a of the bytes at `start` up to a NUL, the first `___`, or the end of `bytes`.
+function rootHash(bytes: Uint8Array, start: number): number {
+  let hash = 0x811c9dc5;
+  for (let at = start; at < bytes.length; at++) {
+    const byte = bytes[at]!;
+    if (byte === 0 || (byte === underscore && bytes[at + 1] === underscore && bytes[at + 2] === underscore)) break;
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  return hash;
+}
+
+/**
+ * When CO-RE candidates are looked up on a spec from openBtf: the types named `name` or
+ * `name___<anything>`, in id order, found without decoding the others; undefined for a spec
+ * parseBtf decoded whole, whose types the caller can index itself.
+ */
+export function typesNamedLike(spec: BtfSpec, name: string): BtfType[] | undefined {
+  return lookups.get(spec)?.(name);
+}
