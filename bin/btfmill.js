@@ -17,5 +17,12 @@ if (major < 24) {
   process.exit(result.status ?? 1);
 }
 
+// The V8 flags of pipeline/node-flags.ts (why: there) can only be given at start-up, so the
+// process replaces itself once with a copy that has them.
+const { nodeFlags } = await import("../pipeline/node-flags.ts");
+if (typeof process.execve === "function" && !nodeFlags.every((flag) => process.execArgv.includes(flag))) {
+  process.execve(process.execPath, [process.execPath, ...nodeFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
+}
+
 const { main } = await import("../pipeline/cli.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -83,7 +83,13 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     return writes;
   };
   let tools: Promise<[ToolVersion, string]> | undefined;
-  const limit = pLimit(options.jobs ?? config.jobs);
+  const jobs = options.jobs ?? config.jobs;
+  const limit = pLimit(jobs);
+  // Per stage, `jobs` decodes and `jobs` pahole runs at once, and one kernel more than that in
+  // flight: the next kernel's download and decoding overlap the pahole runs of those before it.
+  // `--jobs 1` stays one kernel at a time (one vmlinux on disk), for hosts short of disk.
+  const slots = { fetch: pLimit(jobs), convert: pLimit(jobs) };
+  const inFlight = pLimit(jobs === 1 ? 1 : jobs + 1);
 
   const convert = async (pkg: KernelPackage): Promise<ManifestEntry> => {
     const kernel = keyPath(pkg.key);
@@ -91,6 +97,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     const [pahole, bpftool] = await tools;
     const entry = await processKernel(pkg, {
       archiveRoot: config.archive,
+      slots,
       pahole,
       bpftool,
       paholeConfig: config.pahole,
@@ -136,7 +143,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       walkChain(
         chain,
         async (pkg) => {
-          if (planned.has(keyPath(pkg.key))) return limit(() => convert(pkg));
+          if (planned.has(keyPath(pkg.key))) return inFlight(() => convert(pkg));
           summary.unchanged += 1;
           return manifest.kernels[keyPath(pkg.key)];
         },
