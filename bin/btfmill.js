@@ -18,6 +18,13 @@ if (major < 24) {
   process.exit(result.status ?? 1);
 }
 
+// The V8 flags of pipeline/node-flags.ts (why: there) can only be given at start-up, so the
+// process replaces itself once with a copy that has them.
+const { nodeFlags } = await import("../pipeline/node-flags.ts");
+if (typeof process.execve === "function" && !nodeFlags.every((flag) => process.execArgv.includes(flag))) {
+  process.execve(process.execPath, [process.execPath, ...nodeFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
+}
+
 // Each start strips the types of over a hundred modules and compiles them: Node's on-disk cache (under
 // the temp folder, keyed by each file's content) halves that for every command after the first.
 // It never throws; set NODE_DISABLE_COMPILE_CACHE=1 to turn it off. (A default import: Node < 22

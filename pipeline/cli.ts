@@ -53,7 +53,8 @@ const commands: Record<string, Command> = {
   --arch A         only x86_64 or arm64
   --flavor F       only this flavor (cloud-amd64)
   --latest N       only the N newest kernels per flavor
-  --jobs N         kernels processed at once (default: config "jobs", 2)
+  --jobs N         kernels converted at once (default: config "jobs", 2); above 1, one
+                   more kernel downloads meanwhile
   --retry-failed   also retry kernels that failed for a lasting reason
   --shard I/N      only the I-th of N deterministic shares of the work (flavor chains), for a CI matrix
 ${stateUsage}

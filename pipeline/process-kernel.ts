@@ -1,5 +1,9 @@
 // One kernel through fetch -> convert -> validate -> store. Scratch files live in a folder of
 // their own on the archive's filesystem and are gone when this returns, whatever happened.
+//
+// pahole starts as soon as the vmlinux is written, while the rest of the package still downloads
+// and is hashed (pipeline/stages/fetch.ts, `speculative`); its BTF counts only once the package
+// matched its index. The kernel's own .BTF is read while pahole runs.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeBtfTarball } from "../archive/btf-tarball.ts";
@@ -14,11 +18,18 @@ import { FetchError, describeError } from "./errors.ts";
 import type { KernelStage } from "./events.ts";
 import { convertVmlinux } from "./stages/convert.ts";
 import { fetchVmlinux } from "./stages/fetch.ts";
-import { validateBtf } from "./stages/validate.ts";
+import type { FetchedVmlinux } from "./stages/fetch.ts";
+import { loadKernelReference, validateBtf } from "./stages/validate.ts";
+import type { ValidationResult } from "./stages/validate.ts";
 import type { ToolVersion } from "./tools/pahole.ts";
+
+/** Runs `work` when a slot is free: a p-limit limiter, or a direct call when nothing is shared. */
+export type Slot = <T>(work: () => Promise<T>) => Promise<T>;
 
 export interface KernelContext {
   archiveRoot: string;
+  /** Shared by the kernels of a run: at most so many fetches, and so many pahole runs, at once. */
+  slots?: { fetch: Slot; convert: Slot };
   pahole: ToolVersion;
   bpftool: string;
   paholeConfig: PaholeConfig;
@@ -39,6 +50,61 @@ function packageProvenance(pkg: KernelPackage): ManifestEntry["package"] {
   return { name: pkg.name, version: pkg.version, url: pkg.url, sha256: pkg.sha256, size: pkg.size, origin: pkg.origin };
 }
 
+const direct: Slot = (work) => work();
+
+/** When a kernel is processed (and by the benchmarks): fetch, convert and validate into `scratch`, leaving `<kernel>.btf` there. */
+export async function produceBtf(
+  pkg: KernelPackage,
+  scratch: string,
+  context: Pick<KernelContext, "pahole" | "paholeConfig" | "signal" | "onStage" | "slots">,
+): Promise<{ flags: string[]; validation: ValidationResult; fetched: FetchedVmlinux<unknown> }> {
+  const kernel = keyPath(pkg.key);
+  const vmlinux = join(scratch, "vmlinux");
+  const btfPath = join(scratch, btfMemberName(pkg.key));
+  const slots = context.slots ?? { fetch: direct, convert: direct };
+  // Once pahole runs, the tail's download progress is reported under the stage the kernel is in.
+  let stage: KernelStage | undefined;
+  const enter = (next: KernelStage) => {
+    stage = next;
+    context.onStage(next);
+  };
+  // The fetch slot covers the decoding, the part that costs CPU: once the vmlinux is out, the
+  // tail's download and hash go on outside it, beside pahole.
+  let decoded!: () => void;
+  const vmlinuxOut = new Promise<void>((resolve) => (decoded = resolve));
+  let fetching!: Promise<FetchedVmlinux<{ flags: string[]; validation: ValidationResult }>>;
+  await slots.fetch(async () => {
+    fetching = fetchVmlinux(pkg, vmlinux, {
+      signal: context.signal,
+      onProgress: (progress) => context.onStage(stage ?? progress.stage, progress.downloadedBytes, progress.totalBytes),
+      speculative: (unverified, signal) => {
+        decoded();
+        return slots.convert(async () => {
+          // A package that failed its check while this waited for a slot needs no pahole.
+          signal.throwIfAborted();
+          enter("convert");
+          const reference = loadKernelReference(unverified);
+          reference.catch(() => {});
+          const { flags } = await convertVmlinux(unverified, btfPath, {
+            kernel,
+            kernelRelease: pkg.key.kernel,
+            pahole: context.pahole,
+            config: context.paholeConfig,
+            signal,
+          });
+          enter("validate");
+          const validation = await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, vmlinux: unverified, reference, signal });
+          return { flags, validation };
+        });
+      },
+    });
+    await Promise.race([vmlinuxOut, fetching.catch(() => {})]);
+  });
+  const fetched = await fetching;
+  await rm(vmlinux, { force: true });
+  return { ...fetched.speculative!, fetched };
+}
+
 /** When the orchestrator runs a planned kernel: returns its manifest entry, ok or failed, never throws. */
 export async function processKernel(pkg: KernelPackage, context: KernelContext): Promise<ManifestEntry> {
   const kernel = keyPath(pkg.key);
@@ -46,23 +112,8 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
   await mkdir(scratchDir(context.archiveRoot), { recursive: true });
   const scratch = await mkdtemp(join(scratchDir(context.archiveRoot), "kernel-"));
   try {
-    const vmlinux = join(scratch, "vmlinux");
     const btfPath = join(scratch, btfMemberName(pkg.key));
-    await fetchVmlinux(pkg, vmlinux, {
-      signal: context.signal,
-      onProgress: (progress) => context.onStage(progress.stage, progress.downloadedBytes, progress.totalBytes),
-    });
-    context.onStage("convert");
-    const { flags } = await convertVmlinux(vmlinux, btfPath, {
-      kernel,
-      kernelRelease: pkg.key.kernel,
-      pahole: context.pahole,
-      config: context.paholeConfig,
-      signal: context.signal,
-    });
-    context.onStage("validate");
-    const validation = await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, vmlinux, signal: context.signal });
-    await rm(vmlinux, { force: true });
+    const { flags, validation } = await produceBtf(pkg, scratch, context);
     context.onStage("store");
     const tarballPath = archiveTarballPath(pkg.key);
     const tarballTarget = join(context.archiveRoot, tarballPath);

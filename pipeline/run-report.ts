@@ -52,7 +52,8 @@ export function runReportCollector(now: () => number = Date.now): Reporter & { w
         return;
       case "stage": {
         const clock = clocks.get(item.kernel);
-        if (item.bytes !== undefined && ["download", "extract", "hash"].includes(item.stage)) {
+        // Only download progress carries bytes, also when pahole already runs beside the tail's download.
+        if (item.bytes !== undefined) {
           downloadedBytes += item.bytes - (clock?.bytes ?? 0);
         }
         if (clock?.stage !== item.stage) {

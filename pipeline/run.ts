@@ -102,7 +102,15 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     return queued;
   };
   let tools: Promise<[ToolVersion, string]> | undefined;
-  const limit = pLimit(options.jobs ?? config.jobs);
+  const jobs = options.jobs ?? config.jobs;
+  const limit = pLimit(jobs);
+  // `jobs` decodes at once, and one kernel more than that in flight: the next kernel's download and
+  // decoding overlap the pahole runs of those before it. Every kernel in flight may run its pahole,
+  // so the last of a batch does not wait for a slot while a core is idle. `--jobs 1` stays one
+  // kernel at a time (one vmlinux on disk), for hosts short of disk.
+  const kernelsAtOnce = jobs === 1 ? 1 : jobs + 1;
+  const slots = { fetch: pLimit(jobs), convert: pLimit(kernelsAtOnce) };
+  const inFlight = pLimit(kernelsAtOnce);
 
   const convert = async (pkg: KernelPackage): Promise<ManifestEntry> => {
     const kernel = keyPath(pkg.key);
@@ -110,6 +118,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     const [pahole, bpftool] = await tools;
     const entry = await processKernel(pkg, {
       archiveRoot: config.archive,
+      slots,
       pahole,
       bpftool,
       paholeConfig: config.pahole,
@@ -155,7 +164,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       walkChain(
         chain,
         async (pkg) => {
-          if (planned.has(keyPath(pkg.key))) return limit(() => convert(pkg));
+          if (planned.has(keyPath(pkg.key))) return inFlight(() => convert(pkg));
           summary.unchanged += 1;
           return manifest.kernels[keyPath(pkg.key)];
         },

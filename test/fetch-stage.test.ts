@@ -120,6 +120,46 @@ describe("fetchVmlinux", () => {
     expect(await leftovers(destination)).toEqual([]);
   });
 
+  it("runs the speculative work on the vmlinux before the rest is hashed, and returns its result once the package matched", async () => {
+    // Uncompressed, the vmlinux ends in the first 2 MiB and 32 MiB of modules follow.
+    const deb = debs.none;
+    const destination = await destinationFor("speculative");
+    let stage: string | undefined;
+    let stageAtStart: string | undefined;
+    const result = await fetchVmlinux(kernelPackageFor(deb, urlOf(deb)), destination, {
+      onProgress: (p) => (stage = p.stage),
+      speculative: async (vmlinux) => {
+        stageAtStart = stage;
+        return (await readFile(vmlinux)).equals(deb.vmlinux);
+      },
+    });
+    expect(stageAtStart).toBe("hash");
+    expect(result.speculative).toBe(true);
+    expect(await leftovers(destination)).toEqual(["vmlinux"]);
+  });
+
+  it("aborts the speculative work on a package altered after the vmlinux, and throws the integrity error, not the work's", async () => {
+    const deb = debs.none;
+    const tampered = join(mirror, "tampered-speculative.deb");
+    const bytes = await readFile(deb.path);
+    bytes[bytes.length - 5000] = (bytes[bytes.length - 5000] ?? 0) ^ 1;
+    await writeFile(tampered, bytes);
+    const destination = await destinationFor("tampered-speculative");
+    let aborted = false;
+    const error = await fetchVmlinux(kernelPackageFor(deb, `${server.url}/tampered-speculative.deb`), destination, {
+      speculative: (_vmlinux, signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(new Error("the work saw its abort"));
+          });
+        }),
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect(aborted).toBe(true);
+    expect(await leftovers(destination)).toEqual([]);
+  });
+
   it("refuses a truncated package the server announces as such", async () => {
     const deb = debs.xz;
     await writeFile(join(mirror, "short.deb"), (await readFile(deb.path)).subarray(0, deb.size - 100));

@@ -87,6 +87,17 @@ describe("parsePackagesIndex", () => {
     expect(records).toEqual([kernelRecord]);
   });
 
+  it("finds the same stanzas in the index's bytes as in its text, whatever blank line separates them", () => {
+    const accept = (name: string) => name.startsWith("linux-image-6") || name === "hello";
+    // Separators the deb822 grammar allows: spaces or tabs on the blank line, CRLF line ends; and non-ASCII text.
+    const variants = [packagesText, packagesText.replace(/\n\n/g, "\n \t\n"), packagesText.replace(/\n\n/g, "\n\r\n"), packagesText.replace(/\n\n/g, "\nX-Note: caf\u00e9 \u2014 na\u00efve\n\n")];
+    for (const text of variants) {
+      const fromText = parsePackagesIndex(text, "Packages", accept);
+      expect(fromText.length).toBeGreaterThan(1);
+      expect(parsePackagesIndex(Buffer.from(text), "Packages", accept)).toEqual(fromText);
+    }
+  });
+
   it("rejects a stanza without SHA256, with a bad Size, or with a Filename leaving the mirror", () => {
     const withoutSha = packagesText.replace(/^SHA256: 7AD.*\n/m, "");
     expect(() => parsePackagesIndex(withoutSha, "Packages")).toThrow(/linux-image-6.1.0-47-cloud-amd64-dbg has no sha256 field/);

@@ -7,6 +7,11 @@
 // nothing is decoded twice (pipeline/net/resumable-download.ts). When the server cannot resume,
 // the whole attempt starts over from the first byte with a fresh hash, reader and temp file;
 // resumes and restarts share one budget of attempts (pipeline/net/attempts.ts).
+//
+// The caller may start work on the vmlinux as soon as it is written (`speculative`: pahole, which
+// then does not wait for the tail of the package to arrive and be hashed). That work reads the
+// unverified temp file; it is aborted when the package fails its check, and its result is
+// returned only once the package matched, so nothing built on a tampered package is ever accepted.
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
@@ -30,16 +35,18 @@ export interface FetchProgress {
   stage: FetchStage;
 }
 
-export interface FetchOptions {
+export interface FetchOptions<T = undefined> {
   signal?: AbortSignal;
   onProgress?: (progress: FetchProgress) => void;
   /** Threads for `xz -T` (default 2); lower it when several kernels are fetched at once. */
   xzThreads?: number;
   /** Timeouts, connections per host and retries, when not the defaults. */
   http?: HttpOverrides;
+  /** Work on the unverified vmlinux while the rest of the package is hashed; its signal aborts it if the check fails. */
+  speculative?: (vmlinux: string, signal: AbortSignal) => Promise<T>;
 }
 
-export interface FetchedVmlinux {
+export interface FetchedVmlinux<T = undefined> {
   vmlinuxBytes: number;
   downloadedBytes: number;
   /** sha256 of the whole package, equal to the index's. */
@@ -48,10 +55,12 @@ export interface FetchedVmlinux {
   payloadBytes: number;
   /** HTTP requests it took: 1, plus one per retry, resume or restart. */
   requests: number;
+  /** What `speculative` returned, for a package that passed its check. */
+  speculative?: T;
 }
 
 /** When a planned kernel is processed: downloads its package and leaves the verified vmlinux at `destination`. */
-export async function fetchVmlinux(pkg: KernelPackage, destination: string, options: FetchOptions = {}): Promise<FetchedVmlinux> {
+export async function fetchVmlinux<T = undefined>(pkg: KernelPackage, destination: string, options: FetchOptions<T> = {}): Promise<FetchedVmlinux<T>> {
   const settings = httpSettings(options.http);
   const attempts = new Attempts(settings.retry, options.signal);
   try {
@@ -70,13 +79,13 @@ export async function fetchVmlinux(pkg: KernelPackage, destination: string, opti
 }
 
 // One pass from the first byte: a fresh hash, reader and temp file.
-async function fetchOnce(
+async function fetchOnce<T>(
   pkg: KernelPackage,
   destination: string,
-  options: FetchOptions,
+  options: FetchOptions<T>,
   settings: HttpSettings,
   attempts: Attempts,
-): Promise<FetchedVmlinux> {
+): Promise<FetchedVmlinux<T>> {
   const readPackage = packageReader(pkg.format);
   const temp = tempPathFor(destination);
   let resumable: ResumableDownload | undefined;
@@ -110,9 +119,18 @@ async function fetchOnce(
     // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
     if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
     download.enter("hash");
-    await download.drain();
-    download.verify(failure);
+    const early = extracted !== undefined && options.speculative !== undefined ? startSpeculative(options.speculative, temp, options.signal) : undefined;
+    try {
+      await download.drain();
+      download.verify(failure);
+    } catch (error) {
+      // Whatever the work made of a package that failed its check is thrown away with it.
+      early?.abort(error);
+      await early?.result.catch(() => {});
+      throw error;
+    }
     if (extracted === undefined) throw failure;
+    const speculative = await early?.result;
     await rename(temp, destination);
     accepted = true;
     return {
@@ -121,11 +139,25 @@ async function fetchOnce(
       sha256: download.sha256,
       payloadBytes: extracted.payloadBytes,
       requests: attempts.made,
+      ...(early === undefined ? {} : { speculative }),
     };
   } finally {
     resumable?.close();
     if (!accepted) await rm(temp, { force: true });
   }
+}
+
+function startSpeculative<T>(
+  work: (vmlinux: string, signal: AbortSignal) => Promise<T>,
+  vmlinux: string,
+  outer: AbortSignal | undefined,
+): { result: Promise<T>; abort: (reason: unknown) => void } {
+  const controller = new AbortController();
+  const signal = outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]);
+  const result = work(vmlinux, signal);
+  // Awaited once the package is checked; until then a failure must not count as unhandled.
+  result.catch(() => {});
+  return { result, abort: (reason) => controller.abort(reason) };
 }
 
 // The package's bytes as one chunk sequence that hashes and counts them on the way, whoever pulls

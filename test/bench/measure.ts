@@ -3,8 +3,9 @@
 // peak disk use in a folder. Run each candidate as its own command so the numbers do not mix.
 //
 // CPU and the largest single RSS come from getrusage through GNU time (`/usr/bin/time`); the
-// per-process and whole-tree RSS and the disk use are sampled from /proc and the folder every
-// `intervalMs`, so a peak shorter than that can be missed.
+// whole-tree RSS and the disk use are sampled from /proc and the folder every `intervalMs`, so a
+// peak shorter than that can be missed; each process's own peak is its VmHWM (the kernel's high
+// water mark), exact as long as one sample sees the process alive.
 import { spawn } from "node:child_process";
 import { lstat, mkdtemp, readFile, readdir, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,10 +20,12 @@ export interface Measurement {
   maxRssBytes: number;
   /** Highest sum of RSS over the whole process tree at one sample. */
   peakTreeRssBytes: number;
-  /** Highest RSS each command name reached (`node`, `xz`, `tar`). */
+  /** Highest RSS any one process of each command name reached (`node`, `xz`, `pahole`). */
   peakRssByCommand: Record<string, number>;
   /** Highest allocated size of the watched folder, 0 without one. */
   peakDiskBytes: number;
+  /** Highest allocated size of any one folder inside `perFolderDir` (a kernel's scratch folder), 0 without one. */
+  peakFolderDiskBytes: number;
   stdout: string;
 }
 
@@ -30,6 +33,8 @@ export interface MeasureOptions {
   cwd?: string;
   /** Folder whose disk use is sampled (the command's scratch space). */
   diskDir?: string;
+  /** Folder whose subfolders' disk use is sampled one by one (the pipeline's per-kernel scratch folders). */
+  perFolderDir?: string;
   intervalMs?: number;
 }
 
@@ -47,7 +52,7 @@ export async function measureCommand(label: string, argv: readonly string[], opt
     child.once("error", reject);
     child.once("close", resolve);
   });
-  const peaks = { tree: 0, disk: 0, byCommand: {} as Record<string, number> };
+  const peaks = { tree: 0, disk: 0, folder: 0, byCommand: {} as Record<string, number> };
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
@@ -56,10 +61,11 @@ export async function measureCommand(label: string, argv: readonly string[], opt
         const processes = (await processTree(child.pid)).filter((process) => process.pid !== child.pid);
         peaks.tree = Math.max(peaks.tree, processes.reduce((sum, process) => sum + process.rssBytes, 0));
         for (const process of processes) {
-          peaks.byCommand[process.command] = Math.max(peaks.byCommand[process.command] ?? 0, process.rssBytes);
+          peaks.byCommand[process.command] = Math.max(peaks.byCommand[process.command] ?? 0, process.peakRssBytes);
         }
       }
       if (options.diskDir !== undefined) peaks.disk = Math.max(peaks.disk, await diskUsage(options.diskDir));
+      if (options.perFolderDir !== undefined) peaks.folder = Math.max(peaks.folder, await largestFolder(options.perFolderDir));
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
     }
   })();
@@ -76,6 +82,7 @@ export async function measureCommand(label: string, argv: readonly string[], opt
       peakTreeRssBytes: peaks.tree,
       peakRssByCommand: peaks.byCommand,
       peakDiskBytes: peaks.disk,
+      peakFolderDiskBytes: peaks.folder,
       stdout,
     };
   } finally {
@@ -102,6 +109,7 @@ export function combine(label: string, steps: readonly Measurement[]): Measureme
     peakTreeRssBytes: max((step) => step.peakTreeRssBytes),
     peakRssByCommand: byCommand,
     peakDiskBytes: max((step) => step.peakDiskBytes),
+    peakFolderDiskBytes: max((step) => step.peakFolderDiskBytes),
     stdout: "",
   };
 }
@@ -133,6 +141,11 @@ export function formatMeasurements(rows: readonly Measurement[]): string {
       row.peakDiskBytes === 0 ? "-" : mb(row.peakDiskBytes),
     ]),
   ];
+  return formatTable(table);
+}
+
+/** When a summary is printed: rows of cells (the first row the header) as aligned columns. */
+export function formatTable(table: readonly (readonly string[])[]): string {
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
   return table.map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
 }
@@ -141,6 +154,7 @@ interface TreeProcess {
   pid: number;
   command: string;
   rssBytes: number;
+  peakRssBytes: number;
 }
 
 // Walks /proc/<pid>/task/*/children down from `root`; processes that exit mid-walk are skipped.
@@ -156,7 +170,8 @@ async function processTree(root: number): Promise<TreeProcess[]> {
         readlink(`/proc/${pid}/exe`),
       ]);
       // Named by executable: node calls its main thread "MainThread", and a child between fork and exec is still node.
-      found.push({ pid, command: basename(exe), rssBytes: Number(/^VmRSS:\s*(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024 });
+      const kib = (field: string) => Number(new RegExp(`^${field}:\\s*(\\d+) kB$`, "m").exec(status)?.[1] ?? 0) * 1024;
+      found.push({ pid, command: basename(exe), rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") });
       for (const task of tasks) {
         const children = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
         pending.push(...children.split(" ").filter((word) => word !== "").map(Number));
@@ -167,6 +182,15 @@ async function processTree(root: number): Promise<TreeProcess[]> {
     }
   }
   return found;
+}
+
+async function largestFolder(dir: string): Promise<number> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  let largest = 0;
+  for (const entry of entries) {
+    if (entry.isDirectory()) largest = Math.max(largest, await diskUsage(join(dir, entry.name)));
+  }
+  return largest;
 }
 
 async function diskUsage(dir: string): Promise<number> {

@@ -1,0 +1,166 @@
+// Benchmark (issue 9, items 2 and 3): a batch of real Debian debug kernel packages -> verified,
+// archived BTF. `btfmill run` converting them with its bounded concurrency, against the baseline
+// BTFHub uses, one kernel after the other (download the whole .deb to disk, `dpkg-deb
+// --fsys-tarfile | tar -x`, pahole).
+//
+//   node test/bench/batch.ts [--runs=N] [--kernels=3]   (Node 24)
+//
+// The packages are the newest `--kernels` linux-image-*-cloud-amd64-dbg of Debian 12, from the
+// mirror this machine's apt sources name (read at run time, never written down). They ship their
+// own BTF, so the run's config says `kernelsWithBtf: "all"`: otherwise only the oldest of the
+// flavor would be converted. Each run downloads every package twice (btfmill, baseline).
+// --runs=N alternates the two N times and reports medians. Scratch space is .bench/ in the
+// repository, removed at the end; each side runs as its own process, measured by measure.ts.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DebianSource } from "../../distros/debian.ts";
+import type { KernelPackage } from "../../distros/types.ts";
+import { keyPath } from "../../distros/types.ts";
+import { scratchDir } from "../../archive/layout.ts";
+import type { Manifest } from "../../archive/manifest.ts";
+import { chooseFlags, kernelVersionOf } from "../../pipeline/pahole-flags.ts";
+import { paholeVersion } from "../../pipeline/tools/pahole.ts";
+import { combine, formatMeasurements, formatTable, measureCommand, median } from "./measure.ts";
+import type { Measurement } from "./measure.ts";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const cli = join(repoRoot, "bin", "btfmill.js");
+const node = process.execPath;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+function option(args: string[], name: string, fallback: number): number {
+  const arg = args.find((candidate) => candidate.startsWith(`--${name}=`));
+  const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${arg}: must be a positive integer`);
+  return value;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+interface BaselineRun {
+  total: Measurement;
+  /** sha256 of each kernel's BTF, by kernel, to check both sides made the same bytes. */
+  btf: Map<string, string>;
+  vmlinuxBytes: Map<string, number>;
+}
+
+// BTFHub's way, one kernel after the other; each kernel's files are removed before the next, as
+// a disk-conscious script would.
+async function runBaseline(packages: KernelPackage[], dir: string): Promise<BaselineRun> {
+  const steps: Measurement[] = [];
+  const btf = new Map<string, string>();
+  const vmlinuxBytes = new Map<string, number>();
+  const pahole = await paholeVersion();
+  for (const pkg of packages) {
+    await mkdir(dir, { recursive: true });
+    const measured = { cwd: dir, diskDir: dir };
+    steps.push(await measureCommand("download", ["curl", "-sS", "--fail", "-o", "pkg.deb", pkg.url], measured));
+    steps.push(
+      await measureCommand("extract", ["sh", "-c", 'dpkg-deb --fsys-tarfile pkg.deb | tar -x "./$1"', "sh", pkg.vmlinuxPath], measured),
+    );
+    const flags = chooseFlags(pahole, kernelVersionOf(pkg.key.kernel)!);
+    steps.push(await measureCommand("pahole", ["pahole", ...flags, "--btf_encode_detached=vmlinux.btf", pkg.vmlinuxPath], measured));
+    btf.set(keyPath(pkg.key), await sha256File(join(dir, "vmlinux.btf")));
+    vmlinuxBytes.set(keyPath(pkg.key), (await stat(join(dir, pkg.vmlinuxPath))).size);
+    await rm(dir, { recursive: true, force: true });
+  }
+  const total = combine(`baseline: ${packages.length} kernels one after the other`, steps);
+  console.log(`  baseline: ${total.wallSeconds.toFixed(2)} s`);
+  return { total, btf, vmlinuxBytes };
+}
+
+interface BtfmillRun {
+  row: Measurement;
+  btf: Map<string, string>;
+}
+
+async function runBtfmill(kernels: number, dir: string): Promise<BtfmillRun> {
+  await mkdir(dir, { recursive: true });
+  const archive = join(dir, "archive");
+  const config = join(dir, "btfmill.json");
+  const source = { distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: kernels, kernelsWithBtf: "all" };
+  await writeFile(config, JSON.stringify({ archive, sources: [source] }));
+  await mkdir(scratchDir(archive), { recursive: true });
+  const row = await measureCommand(`btfmill run: ${kernels} kernels`, [node, cli, "run", "--config", config, "--json"], {
+    diskDir: archive,
+    perFolderDir: scratchDir(archive),
+  });
+  const summary = JSON.parse(row.stdout) as { ok: number; failed: { kernel: string; reason: string }[] };
+  if (summary.ok !== kernels) throw new Error(`btfmill run converted ${summary.ok} of ${kernels} kernels: ${JSON.stringify(summary.failed)}`);
+  const manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+  const btf = new Map(Object.entries(manifest.kernels).map(([kernel, entry]) => [kernel, entry.btf?.sha256 ?? ""]));
+  console.log(`  ${row.label}: ${row.wallSeconds.toFixed(2)} s`);
+  await rm(dir, { recursive: true, force: true });
+  return { row, btf };
+}
+
+async function main(args: string[]): Promise<void> {
+  const runs = option(args, "runs", 1);
+  const kernels = option(args, "kernels", 3);
+  const source = new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: kernels });
+  const packages = await source.discover();
+  if (packages.length < kernels) throw new Error(`the apt sources list ${packages.length} cloud-amd64 -dbg kernels, not ${kernels}`);
+  console.log(`packages: ${packages.map((pkg) => `${basename(pkg.name)} (${mb(pkg.size)})`).join(", ")}`);
+  console.log(`${runs} run(s), ${cpus().length} CPUs, load average ${load()}`);
+  const work = join(repoRoot, ".bench", `batch-${process.pid}`);
+  const ours: Measurement[] = [];
+  const theirs: Measurement[] = [];
+  let vmlinuxBytes = new Map<string, number>();
+  try {
+    for (let run = 1; run <= runs; run++) {
+      const btfmill = await runBtfmill(kernels, join(work, "btfmill"));
+      const baseline = await runBaseline(packages, join(work, "baseline"));
+      ours.push(btfmill.row);
+      theirs.push(baseline.total);
+      vmlinuxBytes = baseline.vmlinuxBytes;
+      const same = [...baseline.btf].every(([kernel, sha256]) => btfmill.btf.get(kernel) === sha256);
+      console.log(`  same BTF bytes from both for all ${kernels} kernels: ${same}`);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const btfmill = median(ours);
+  const baseline = median(theirs);
+  console.log(`\n${formatMeasurements([btfmill, baseline])}\n`);
+  const busy = (row: Measurement) => `${(cpu(row) / row.wallSeconds).toFixed(2)} of ${cpus().length}`;
+  console.log(`item 2, a batch of ${kernels} kernels (load average now ${load()}):\n`);
+  console.log(
+    formatTable([
+      ["", "btfmill run", "baseline", "btfmill / baseline", "target"],
+      ["wall", `${btfmill.wallSeconds.toFixed(2)} s`, `${baseline.wallSeconds.toFixed(2)} s`, ratio(btfmill.wallSeconds, baseline.wallSeconds), "<= 0.45x"],
+      ["CPU (user+sys)", `${cpu(btfmill).toFixed(2)} s`, `${cpu(baseline).toFixed(2)} s`, ratio(cpu(btfmill), cpu(baseline)), ""],
+      ["cores busy on average", busy(btfmill), busy(baseline), "", ""],
+    ]),
+  );
+  const largestVmlinux = Math.max(...vmlinuxBytes.values());
+  const pahole = (row: Measurement) => row.peakRssByCommand["pahole"] ?? 0;
+  console.log(`\nitem 3, memory and disk (largest vmlinux ${mb(largestVmlinux)}):\n`);
+  console.log(
+    formatTable([
+      ["", "btfmill run", "baseline", "target"],
+      ["peak RSS, btfmill process (node)", mb(btfmill.peakRssByCommand["node"] ?? 0), "-", "< 250 MB"],
+      ["peak RSS, one pahole", mb(pahole(btfmill)), mb(pahole(baseline)), "reported"],
+      ["peak RSS, whole process tree", mb(btfmill.peakTreeRssBytes), mb(baseline.peakTreeRssBytes), ""],
+      [
+        "peak temporary disk, one kernel in flight",
+        mb(btfmill.peakFolderDiskBytes),
+        mb(baseline.peakDiskBytes),
+        `<= ${mb(largestVmlinux * 1.05)} (vmlinux + 5%): ${btfmill.peakFolderDiskBytes <= largestVmlinux * 1.05 ? "met" : "missed"}`,
+      ],
+      ["peak disk, whole archive folder", mb(btfmill.peakDiskBytes), mb(baseline.peakDiskBytes), ""],
+    ]),
+  );
+}
+
+await main(process.argv.slice(2));
