@@ -32,8 +32,14 @@ typecheck: setup
 test: setup typecheck
 	vitest run
 
+# Issue 9's measurements, one after the other (each prints its table; ~20 min on 2 cores, ~2.9 GB
+# downloaded from the machine's Debian mirror by the first two).
 bench: setup
-	node test/bench/one-kernel.ts
+	node test/bench/one-kernel.ts --quick
+	node test/bench/batch.ts
+	node test/bench/incremental.ts --runs=3
+	node test/bench/prune.ts
+	node test/bench/pull.ts --runs=3
 
 clean:
 	rm -rf btf-archive .bench
