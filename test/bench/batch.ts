@@ -24,7 +24,7 @@ import { scratchDir } from "../../archive/layout.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import { chooseFlags, kernelVersionOf } from "../../pipeline/pahole-flags.ts";
 import { paholeVersion } from "../../pipeline/tools/pahole.ts";
-import { combine, formatMeasurements, formatTable, measureCommand, median } from "./measure.ts";
+import { combine, countOption, formatMeasurements, formatTable, measureCommand, median } from "./measure.ts";
 import type { Measurement } from "./measure.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -34,13 +34,6 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
 const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
-
-function option(args: string[], name: string, fallback: number): number {
-  const arg = args.find((candidate) => candidate.startsWith(`--${name}=`));
-  const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${arg}: must be a positive integer`);
-  return value;
-}
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -106,8 +99,8 @@ async function runBtfmill(kernels: number, dir: string): Promise<BtfmillRun> {
 }
 
 async function main(args: string[]): Promise<void> {
-  const runs = option(args, "runs", 1);
-  const kernels = option(args, "kernels", 3);
+  const runs = countOption(args, "runs", 1);
+  const kernels = countOption(args, "kernels", 3);
   const source = new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: kernels });
   const packages = await source.discover();
   if (packages.length < kernels) throw new Error(`the apt sources list ${packages.length} cloud-amd64 -dbg kernels, not ${kernels}`);

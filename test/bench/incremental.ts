@@ -33,7 +33,7 @@ import { pruneForSet } from "../../pipeline/stages/prune.ts";
 import { buildAptMirror, createSigningKey, writeListedSuite, type ListedAptPackage } from "../fixtures/apt-mirror.ts";
 import { makeCoreObject, makeKernelBtf } from "../fixtures/bpf-objects.ts";
 import { startStaticServer, type ServedRequest } from "../helpers/static-server.ts";
-import { formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
+import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
 
 const self = fileURLToPath(import.meta.url);
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -147,14 +147,8 @@ function requestKinds(requests: readonly ServedRequest[]): { indexes: number; pa
 }
 
 async function main(args: string[]): Promise<void> {
-  const option = (name: string, fallback: number) => {
-    const arg = args.find((item) => item.startsWith(`--${name}=`));
-    const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${arg}: must be a positive integer`);
-    return value;
-  };
-  const count = option("kernels", 10_000);
-  const runs = option("runs", 1);
+  const count = countOption(args, "kernels", 10_000);
+  const runs = countOption(args, "runs", 1);
   const profiles = join(repoRoot, ".bench", "profiles");
   const profile = args.includes("--cpu-prof") ? ["--cpu-prof", `--cpu-prof-dir=${profiles}`] : [];
   const work = join(repoRoot, ".bench", `incremental-${process.pid}`);

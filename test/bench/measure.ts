@@ -202,3 +202,11 @@ async function diskUsage(dir: string): Promise<number> {
   }
   return total;
 }
+
+/** When a benchmark reads `--name=N` from its arguments: a positive integer, or `fallback` when absent. */
+export function countOption(args: readonly string[], name: string, fallback: number): number {
+  const arg = args.find((candidate) => candidate.startsWith(`--${name}=`));
+  const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${arg}: must be a positive integer`);
+  return value;
+}

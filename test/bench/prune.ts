@@ -46,7 +46,7 @@ import { emptyManifest, readManifest, writeManifest, type Manifest } from "../..
 import { keyPath, type KernelKey } from "../../distros/types.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject, type BpfFixture } from "../fixtures/bpf-objects.ts";
-import { formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
+import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
@@ -64,12 +64,7 @@ interface Options {
 
 function parseArgs(args: string[]): Options {
   const value = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const count = (name: string, fallback: number) => {
-    const text = value(name);
-    const number = text === undefined ? fallback : Number(text);
-    if (!Number.isInteger(number) || number < 1) throw new Error(`--${name}=${text}: must be a positive integer`);
-    return number;
-  };
+  const count = (name: string, fallback: number) => countOption(args, name, fallback);
   return {
     kernels: count("kernels", 1000),
     runs: count("runs", 1),

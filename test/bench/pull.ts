@@ -29,7 +29,7 @@ import { loadObjectSets } from "../../pipeline/object-registry.ts";
 import { pruneForSet } from "../../pipeline/stages/prune.ts";
 import { publishSite } from "../../site/publish.ts";
 import { makeCoreObject, makeKernelBtf, type KernelVariant } from "../fixtures/bpf-objects.ts";
-import { formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
+import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
@@ -144,14 +144,8 @@ interface PullResult {
 }
 
 async function main(args: string[]): Promise<void> {
-  const option = (name: string, fallback: number) => {
-    const arg = args.find((item) => item.startsWith(`--${name}=`));
-    const value = arg === undefined ? fallback : Number(arg.slice(name.length + 3));
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${arg}: must be a positive integer`);
-    return value;
-  };
-  const count = option("kernels", 1000);
-  const runs = option("runs", 1);
+  const count = countOption(args, "kernels", 1000);
+  const runs = countOption(args, "runs", 1);
   const work = join(repoRoot, ".bench", `pull-${process.pid}`);
   await mkdir(work, { recursive: true });
   let server: ChildProcess | undefined;
