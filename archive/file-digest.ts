@@ -17,3 +17,8 @@ export async function digestFile(path: string): Promise<FileDigest> {
   }
   return { sha256: hash.digest("hex"), size };
 }
+
+/** When bytes already in memory are named or checked: their sha256, hex. */
+export function sha256Hex(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}

@@ -2,7 +2,7 @@
 // file: a plan over 10,000 archived kernels asks 30,000 times (tarball, minified file per set),
 // nearly all in a few folders (`<distro>/<release>/<arch>/`, `minified/<aa>/`). A listing is a
 // snapshot: make one per pass, after the writes that pass must see.
-import { readdir } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export interface FileListing {
@@ -29,4 +29,12 @@ export function fileListing(archiveRoot: string): FileListing {
       return (await names).has(basename(full));
     },
   };
+}
+
+/** When one file is asked about, once: whether `path` exists. */
+export async function pathExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

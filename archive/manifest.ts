@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { FormatError } from "../pipeline/errors.ts";
+import { parseJson } from "../pipeline/parse-json.ts";
 import { writeFileAtomically } from "./atomic-write.ts";
 import { manifestFileName } from "./layout.ts";
 
@@ -117,18 +117,7 @@ export async function readManifest(archiveRoot: string): Promise<Manifest> {
 
 /** When a manifest's text comes from a file or a published site: `where` and `hint` go into the error. */
 export function parseManifest(text: string, where: string, hint: string): Manifest {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new FormatError(`${where} is not JSON: ${(cause as Error).message}`, { cause, hint });
-  }
-  const result = manifestSchema.safeParse(parsed);
-  if (!result.success) {
-    const first = result.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new FormatError(`${where} does not follow manifest schema v${manifestSchemaVersion}: ${first.join("; ")}`, { hint });
-  }
-  return result.data;
+  return parseJson(manifestSchema, text, { where, misfit: `does not follow manifest schema v${manifestSchemaVersion}`, problems: 5, context: { hint } });
 }
 
 /** When a kernel finishes or a run ends: replaces the manifest atomically, keys sorted for stable diffs. */

@@ -2,20 +2,24 @@
 // changed, or merge brings a newer tarball): a kill in between leaves an entry whose sha256 the
 // file no longer has. Each such replacement is noted first; the next run checks every note, and
 // a file that does not match its entry is removed, so the plan sees it missing and redoes the kernel.
-import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { digestFile } from "./file-digest.ts";
+import { digestFile, sha256Hex } from "./file-digest.ts";
+import { pathExists } from "./file-listing.ts";
 import type { Manifest } from "./manifest.ts";
 
 function notesDir(archiveRoot: string): string {
   return join(archiveRoot, ".replacing");
 }
 
-/** When a file the manifest may name is about to be overwritten: notes its path, durably enough for a kill. */
+/**
+ * When a file the manifest may name is about to be written: notes its path if a file is there to
+ * be replaced, so a new file costs nothing and the next run hashes only what was replaced.
+ */
 export async function noteReplacement(archiveRoot: string, path: string): Promise<void> {
+  if (!(await pathExists(join(archiveRoot, path)))) return;
   await mkdir(notesDir(archiveRoot), { recursive: true });
-  await writeFile(join(notesDir(archiveRoot), createHash("sha256").update(path).digest("hex").slice(0, 32)), path);
+  await writeFile(join(notesDir(archiveRoot), sha256Hex(path).slice(0, 32)), path);
 }
 
 /** When a run or merge opens the archive: files replaced behind their entries are removed; returns their paths. */

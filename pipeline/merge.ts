@@ -2,10 +2,11 @@
 // dropped: every kernel of every input has an entry in the result; for a kernel several inputs
 // have, the choice is deterministic. Files are copied and checked against their sha256 before
 // the merged manifest, written last, names them.
-import { access, copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { noteReplacement, settleReplacements } from "../archive/replacements.ts";
+import { pathExists } from "../archive/file-listing.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { manifestFileName } from "../archive/layout.ts";
 import { emptyManifest, readManifest, writeManifest, type ArchiveFile, type Manifest, type ManifestEntry, type SourceState } from "../archive/manifest.ts";
@@ -41,12 +42,6 @@ function filesOf(entry: ManifestEntry): ArchiveFile[] {
   return [...(entry.tarball ? [entry.tarball] : []), ...minified];
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * When the user runs `btfmill merge A B ... --out DIR`: DIR's archive (if any) first, then the inputs
@@ -56,7 +51,7 @@ async function exists(path: string): Promise<boolean> {
 export async function mergeArchives(inputs: string[], out: string, options: { state?: StateOptions } = {}): Promise<MergeSummary> {
   if (inputs.length === 0) throw new ConfigError("merge needs at least one archive folder to merge");
   const outRoot = resolve(out);
-  const roots = [...((await exists(join(outRoot, manifestFileName))) ? [outRoot] : []), ...inputs.map((input) => resolve(input))];
+  const roots = [...((await pathExists(join(outRoot, manifestFileName))) ? [outRoot] : []), ...inputs.map((input) => resolve(input))];
   const manifests: { root: string; manifest: Manifest }[] = [];
   for (const root of roots) manifests.push({ root, manifest: await readManifest(root) });
   if (roots[0] === outRoot) await settleReplacements(outRoot, manifests[0]!.manifest);

@@ -1,11 +1,10 @@
 // The registry of BPF objects the CDN minifies against: every configured object resolved to a
 // local file, checked to be a BPF ELF with CO-RE information, and pinned by sha256. A set's
 // fingerprint changes exactly when one of its objects does, which is what triggers re-minifying.
-import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { loadBpfObject, type BpfObject } from "../archive/core/index.ts";
-import { digestFile } from "../archive/file-digest.ts";
+import { digestFile, sha256Hex } from "../archive/file-digest.ts";
 import { objectCacheDir } from "../archive/layout.ts";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { unionSetName, type ObjectSource } from "./config.ts";
@@ -38,7 +37,7 @@ async function localCopy(source: ObjectSource, archiveRoot: string, signal?: Abo
   }
   const bytes = await fetchBytes(source.url, { maxBytes: maxObjectBytes, signal });
   await mkdir(objectCacheDir(archiveRoot), { recursive: true });
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const sha256 = sha256Hex(bytes);
   if (sha256 !== source.sha256) {
     throw new IntegrityError(`BPF object ${source.url} has sha256 ${sha256}, the config pins ${source.sha256}`, {
       package: source.url,
@@ -75,7 +74,7 @@ async function register(source: ObjectSource, setName: string, archiveRoot: stri
 
 function fingerprintOf(objects: RegisteredObject[]): string {
   const digests = objects.map((object) => object.sha256).sort();
-  return createHash("sha256").update(digests.join("\n")).digest("hex");
+  return sha256Hex(digests.join("\n"));
 }
 
 /**

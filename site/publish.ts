@@ -42,8 +42,10 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   const { manifest: archive, files } = await openArchive(options.archive, options.state);
   const plan = planPublish(archive, { full: options.full });
   // Files the archive left on the state site come into the archive first, checked, then are placed like the rest.
-  const fetching = pLimit(8);
-  await Promise.all(plan.placements.map((placement) => fetching(() => files.materialize({ path: placement.from, sha256: placement.sha256, size: placement.size }))));
+  if (!files.complete) {
+    const fetching = pLimit(8);
+    await Promise.all(plan.placements.map((placement) => fetching(() => files.materialize({ path: placement.from, sha256: placement.sha256, size: placement.size }))));
+  }
   const partial = await startGeneration(options.out);
   try {
     await placeFiles(options.archive, partial, plan.placements);

@@ -2,7 +2,6 @@
 // per file. The bundle is checked against the manifest's sha256 before it is opened, and every
 // member taken from it is checked against its own file's sha256 before it replaces anything, so
 // it is trusted exactly as far as a file fetched alone. Members nobody asked for are skipped.
-import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -12,6 +11,7 @@ import { createDecompressor } from "../distros/packages/decompress.ts";
 import { IntegrityError } from "../pipeline/errors.ts";
 import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
 import type { SiteSource } from "./site-source.ts";
+import { sha256Hex } from "../archive/file-digest.ts";
 
 /** A file to take from the bundle: its member name (`<key>.btf`), the manifest's record, where it goes (its folder exists). */
 export interface BundleWant {
@@ -29,7 +29,7 @@ export async function pullFromBundle(
 ): Promise<{ written: Set<string>; bytes: number }> {
   const url = site.locate(bundle.path);
   const bytes = await site.read(bundle.path, bundle.size, signal);
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const sha256 = sha256Hex(bytes);
   if (sha256 !== bundle.sha256 || bytes.length !== bundle.size) {
     throw new IntegrityError(`${url} has sha256 ${sha256} (${bytes.length} bytes), the manifest says ${bundle.sha256} (${bundle.size})`, {
       package: url,
@@ -53,7 +53,7 @@ export async function pullFromBundle(
     stream.on("error", next);
     stream.on("end", () => {
       const data = Buffer.concat(chunks);
-      if (createHash("sha256").update(data).digest("hex") !== want.file.sha256) {
+      if (sha256Hex(data) !== want.file.sha256) {
         next();
         return;
       }

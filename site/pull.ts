@@ -3,7 +3,6 @@
 // from their set's bundle for their arch when many are missing (pull-bundle.ts), else one request
 // each, in parallel. Writes the same layout plus an `index.json`. A run that stopped halfway is
 // resumed by running it again: finished files are kept, unfinished ones were never renamed in.
-import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import pLimit from "p-limit";
@@ -16,6 +15,7 @@ import { pullFromBundle, type BundleWant } from "./pull-bundle.ts";
 import { goEmbedSource } from "./pull-go.ts";
 import { readSiteManifest } from "./read-manifest.ts";
 import { openSite } from "./site-source.ts";
+import { sha256Hex } from "../archive/file-digest.ts";
 
 export interface PullOptions {
   from: string;
@@ -80,7 +80,7 @@ function bundlePays(wants: readonly BundleWant[], bundle: CdnBundle): boolean {
 async function currentFile(path: string, file: CdnFile): Promise<boolean> {
   try {
     if ((await stat(path)).size !== file.size) return false;
-    return createHash("sha256").update(await readFile(path)).digest("hex") === file.sha256;
+    return sha256Hex(await readFile(path)) === file.sha256;
   } catch {
     return false;
   }
@@ -165,7 +165,7 @@ export async function pull(options: PullOptions): Promise<PullSummary> {
     [...remaining.values()].map(({ key, file: remote, target }) =>
       limit(async () => {
         const bytes = await site.read(remote.path, remote.size, options.signal);
-        const sha256 = createHash("sha256").update(bytes).digest("hex");
+        const sha256 = sha256Hex(bytes);
         if (sha256 !== remote.sha256 || bytes.length !== remote.size) {
           throw new IntegrityError(`${site.locate(remote.path)} has sha256 ${sha256} (${bytes.length} bytes), the manifest says ${remote.sha256} (${remote.size})`, {
             kernel: key,

@@ -1,13 +1,14 @@
 // A consumer's first step: the site's manifest, checked against its schema and, when the
 // consumer holds the publisher's public key, against the Ed25519 signature beside it. Every
 // sha256 a consumer then trusts comes from these bytes.
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { FormatError, IntegrityError } from "../pipeline/errors.ts";
+import { IntegrityError } from "../pipeline/errors.ts";
+import { parseJson } from "../pipeline/parse-json.ts";
 import { cdnManifestName, signatureName } from "./cdn-layout.ts";
 import { cdnManifestSchema, type CdnManifest, type UnameIndex } from "./cdn-manifest.ts";
 import { verifyManifest } from "./publish-signature.ts";
 import type { SiteSource } from "./site-source.ts";
+import { sha256Hex } from "../archive/file-digest.ts";
 
 const maxManifestBytes = 256 * 1024 * 1024;
 
@@ -35,27 +36,18 @@ export async function readSiteManifest(site: SiteSource, options: ReadManifestOp
       });
     }
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString("utf8"));
-  } catch (cause) {
-    throw new FormatError(`${site.locate(cdnManifestName)} is not JSON: ${(cause as Error).message}`, { package: site.origin, cause });
-  }
-  const result = cdnManifestSchema.safeParse(parsed);
-  if (!result.success) {
-    const first = result.error.issues.slice(0, 3).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-    throw new FormatError(`${site.locate(cdnManifestName)} is not a btfmill CDN manifest: ${first.join("; ")}`, {
-      package: site.origin,
-      hint: "is --from the root of a site made by btfmill publish?",
-    });
-  }
-  return result.data;
+  return parseJson(cdnManifestSchema, bytes.toString("utf8"), {
+    where: site.locate(cdnManifestName),
+    misfit: "is not a btfmill CDN manifest",
+    problems: 3,
+    context: { package: site.origin, hint: "is --from the root of a site made by btfmill publish?" },
+  });
 }
 
 /** When a lookup falls back on uname -r alone: the reverse index the manifest names, checked by its sha256. */
 export async function readUnameIndex(site: SiteSource, manifest: CdnManifest, signal?: AbortSignal): Promise<UnameIndex> {
   const bytes = await site.read(manifest.unameIndex.path, 64 * 1024 * 1024, signal);
-  if (createHash("sha256").update(bytes).digest("hex") !== manifest.unameIndex.sha256) {
+  if (sha256Hex(bytes) !== manifest.unameIndex.sha256) {
     throw new IntegrityError(`${site.locate(manifest.unameIndex.path)} does not match the sha256 in the manifest`, {
       package: site.origin,
       hint: "the site is being republished or was altered: retry",

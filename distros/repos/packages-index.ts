@@ -9,12 +9,12 @@
 //   Filename: pool/main/l/linux/linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb
 //   Size: 281462948
 //   SHA256: 7ad48c59de359b78ceec77ab8330fbfa982360c674444a1df7be8eaf11d3863b
-import { createHash } from "node:crypto";
 import { FormatError, IntegrityError } from "../../pipeline/errors.ts";
 import { parseDeb822 } from "./deb822.ts";
 import { decompressIndex } from "./index-decompress.ts";
 import type { IndexCompression } from "./index-decompress.ts";
 import type { AptRelease, ReleaseFileEntry } from "./release.ts";
+import { sha256Hex } from "../../archive/file-digest.ts";
 
 export interface PackagesIndexChoice {
   /** Path relative to `dists/<suite>/`. */
@@ -68,7 +68,7 @@ export function verifyIndexBytes(data: Buffer, entry: ReleaseFileEntry, url: str
       hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
     });
   }
-  const sha256 = createHash("sha256").update(data).digest("hex");
+  const sha256 = sha256Hex(data);
   if (sha256 !== entry.sha256) {
     throw new IntegrityError(`${url} has SHA256 ${sha256}, the signed Release says ${entry.sha256}`, {
       package: url,

@@ -14,18 +14,19 @@
 //   minified files, so most outputs of a large run are already stored.
 // Reproducibility needs no run-time check: bpftool's output depends only on its inputs (pinned
 // by test/bpftool.test.ts), and the stored name is the sha256 of the bytes.
-import { createHash } from "node:crypto";
-import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { parseBtf, type BtfSpec } from "../../archive/btf/index.ts";
 import { computeCoverage } from "../../archive/core/index.ts";
 import { writeAtomically } from "../../archive/atomic-write.ts";
+import { pathExists } from "../../archive/file-listing.ts";
 import { minifiedPath } from "../../archive/layout.ts";
 import type { MinifiedRecord, ObjectCoverage } from "../../archive/manifest.ts";
 import { FormatError, describeError } from "../errors.ts";
 import type { ObjectSet } from "../object-registry.ts";
 import { minCoreBtf } from "../tools/bpftool.ts";
 import { runFileTool } from "../tools/spawner.ts";
+import { sha256Hex } from "../../archive/file-digest.ts";
 
 export interface PruneContext {
   archiveRoot: string;
@@ -59,12 +60,6 @@ export function setCoverage(kernel: BtfSpec, set: ObjectSet): ObjectCoverage[] {
   }));
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * When a kernel's full BTF is at hand and a set needs (re-)minifying: never throws, records the
@@ -82,10 +77,10 @@ export async function pruneForSet(fullBtf: string, kernelSpec: BtfSpec, set: Obj
     } catch (cause) {
       throw new FormatError(`the BTF minified for set ${set.name} does not parse: ${(cause as Error).message}`, { kernel: context.kernel, cause });
     }
-    const digest = { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+    const digest = { sha256: sha256Hex(bytes), size: bytes.length };
     const path = minifiedPath(digest.sha256);
     const target = join(context.archiveRoot, path);
-    if (!(await exists(target))) {
+    if (!(await pathExists(target))) {
       await checkFixedPoint(out, bytes, set, objects, context);
       await mkdir(dirname(target), { recursive: true });
       await writeAtomically(target, (temp) => writeFile(temp, bytes));

@@ -1,10 +1,10 @@
 // Where an archive's files come from. A local archive holds every file its manifest names; an
 // archive started from a published site (`--state`) holds only what this machine made or needed,
 // and fetches the rest from the site, by sha256, when something needs the bytes.
-import { access, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeAtomically } from "../../archive/atomic-write.ts";
-import { fileListing, type FileListing } from "../../archive/file-listing.ts";
+import { fileListing, pathExists, type FileListing } from "../../archive/file-listing.ts";
 import type { ArchiveFile } from "../../archive/manifest.ts";
 import { IntegrityError } from "../errors.ts";
 import type { StateSite } from "./state-site.ts";
@@ -24,12 +24,6 @@ export interface ArchiveFiles {
   materialize(file: ArchiveFile, signal?: AbortSignal): Promise<void>;
 }
 
-async function held(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** When an archive folder is the whole state: its files are there or missing. */
 export function localArchiveFiles(root: string): ArchiveFiles {
@@ -42,7 +36,7 @@ export function localArchiveFiles(root: string): ArchiveFiles {
       listing = fileListing(root);
     },
     async materialize(file) {
-      if (!(await held(join(root, file.path)))) {
+      if (!(await pathExists(join(root, file.path)))) {
         throw new IntegrityError(`${join(root, file.path)} is missing, though the archive manifest names it`, {
           hint: 'run "btfmill run" to redo that kernel, or pass --state with the site it was published to',
         });
@@ -63,7 +57,7 @@ export function stateArchiveFiles(root: string, state: StateSite): ArchiveFiles 
     },
     async materialize(file, signal) {
       const target = join(root, file.path);
-      if (await held(target)) return;
+      if (await pathExists(target)) return;
       const bytes = await state.read(file, signal);
       await mkdir(dirname(target), { recursive: true });
       await writeAtomically(target, (temp) => writeFile(temp, bytes));

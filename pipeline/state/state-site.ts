@@ -2,12 +2,12 @@
 // Its signed manifest names the archive manifest it was published from (every kernel's package
 // digest, tool versions, full coverage) and where each file the archive had is published, so a
 // fresh machine knows what is done and can fetch any file it needs by its sha256.
-import { createHash } from "node:crypto";
 import { parseManifest, type ArchiveFile, type Manifest } from "../../archive/manifest.ts";
 import type { CdnFile, CdnManifest } from "../../site/cdn-manifest.ts";
 import { readSiteManifest } from "../../site/read-manifest.ts";
 import { openSite, type SiteSource } from "../../site/site-source.ts";
 import { FetchError, FormatError, IntegrityError } from "../errors.ts";
+import { sha256Hex } from "../../archive/file-digest.ts";
 
 export interface StateOptions {
   /** URL of a site, or the folder of one (a published tree or a pull of it). */
@@ -28,10 +28,6 @@ export interface StateSite {
 
 const maxArchiveManifestBytes = 1024 * 1024 * 1024;
 const maxFileBytes = 512 * 1024 * 1024;
-
-function sha256(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 // Minified files are content-addressed in the archive, and one file may serve several kernels and
 // sets on the site: any of its published paths will do.
@@ -56,7 +52,7 @@ export async function openState(options: StateOptions, signal?: AbortSignal): Pr
     });
   }
   const bytes = await site.read(ref.path, maxArchiveManifestBytes, signal);
-  if (sha256(bytes) !== ref.sha256) {
+  if (sha256Hex(bytes) !== ref.sha256) {
     throw new IntegrityError(`${site.locate(ref.path)} does not match the sha256 its site's manifest gives`, {
       package: site.origin,
       hint: "the site is being republished or was altered: retry",
@@ -76,7 +72,7 @@ export async function openState(options: StateOptions, signal?: AbortSignal): Pr
       const at = published(file);
       if (at === undefined) throw new IntegrityError(`${site.origin} does not publish ${file.path} (sha256 ${file.sha256})`, { package: site.origin });
       const content = await site.read(at.path, Math.min(maxFileBytes, at.size), readSignal);
-      if (content.length !== file.size || sha256(content) !== file.sha256) {
+      if (content.length !== file.size || sha256Hex(content) !== file.sha256) {
         // A FetchError, so a kernel that needed it is retried next run: a republish in progress is the likely cause.
         throw new FetchError(`${site.locate(at.path)} does not have the sha256 ${file.sha256} the state names for ${file.path}`, {
           package: site.locate(at.path),
