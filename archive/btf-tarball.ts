@@ -2,6 +2,7 @@
 // compressed by single-threaded xz so the same BTF always gives the same bytes.
 import { createReadStream, createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import tar from "tar-stream";
@@ -33,4 +34,23 @@ export async function writeBtfTarball(btfPath: string, memberName: string, targe
       xz,
     ]);
   });
+}
+
+/**
+ * When a stored tarball was decompressed (the tar's bytes): the BTF member named `memberName`,
+ * or undefined when the tar holds no such regular file.
+ */
+export async function btfMemberOf(tarBytes: Buffer, memberName: string): Promise<Buffer | undefined> {
+  const extract = tar.extract();
+  Readable.from([tarBytes]).pipe(extract);
+  let member: Buffer | undefined;
+  for await (const entry of extract) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+    if (member === undefined && entry.header.type === "file" && entry.header.name === memberName) {
+      // The member usually arrives as one slice of the tar's bytes: no copy then.
+      member = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    }
+  }
+  return member;
 }

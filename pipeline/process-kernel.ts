@@ -107,7 +107,6 @@ export async function produceBtf(
 
 /** When the orchestrator runs a planned kernel: returns its manifest entry, ok or failed, never throws. */
 export async function processKernel(pkg: KernelPackage, context: KernelContext): Promise<ManifestEntry> {
-  const kernel = keyPath(pkg.key);
   const base = { key: pkg.key, flavor: pkg.flavor, package: packageProvenance(pkg) };
   await mkdir(scratchDir(context.archiveRoot), { recursive: true });
   const scratch = await mkdtemp(join(scratchDir(context.archiveRoot), "kernel-"));

@@ -11,7 +11,7 @@ import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifes
 import { describeError } from "./errors.ts";
 import type { ObjectSet } from "./object-registry.ts";
 import type { ArchiveFiles } from "./state/archive-files.ts";
-import { extractStoredBtf, pruneForSet } from "./stages/prune.ts";
+import { extractStoredBtf, pruneSets } from "./stages/prune.ts";
 import { stopSpawner } from "./tools/spawner.ts";
 
 export interface PrunePassOptions {
@@ -76,12 +76,10 @@ async function minifyDue(manifest: Manifest, sets: ObjectSet[], configured: Set<
           const bytes = await extractStoredBtf(join(options.archiveRoot, entry.tarball!.path), fullBtf, { kernel, signal: options.signal });
           // Coverage looks a few types up: the spec decodes lazily, the full parse cost ~70 ms.
           const spec = openBtf(bytes);
-          const minified: Record<string, MinifiedRecord> = { ...kept };
-          for (const set of due) {
-            minified[set.name] = await pruneForSet(fullBtf, spec, set, { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal });
-            options.onPruned(kernel, set.name, minified[set.name]!);
-          }
-          return minified;
+          const made = await pruneSets(fullBtf, spec, due, { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal }, (set, record) =>
+            options.onPruned(kernel, set.name, record),
+          );
+          return { ...kept, ...made };
         } finally {
           await rm(scratch, { recursive: true, force: true });
         }

@@ -14,6 +14,7 @@ import { ConfigError } from "./errors.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
 import { loadObjectSets } from "./object-registry.ts";
+import { manifestRecorder } from "./manifest-recorder.ts";
 import { prunePass } from "./prune-pass.ts";
 import { planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
@@ -85,22 +86,8 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   // A kernel's plan cannot change before its turn in its chain: each key is decided once.
   const planned = new Set(plan.todo.map(({ pkg }) => keyPath(pkg.key)));
 
-  // Manifest writes are chained so two kernels finishing together cannot interleave them, and a
-  // write not yet started takes every entry recorded meanwhile: a burst of skips or prunes costs
-  // a few writes of the whole manifest, not one each (10,000 entries make it tens of MB).
-  let writes = Promise.resolve();
-  let queued: Promise<void> | undefined;
-  const record = (kernel: string, entry: ManifestEntry): Promise<void> => {
-    manifest.kernels[kernel] = entry;
-    if (queued === undefined) {
-      queued = writes.then(() => {
-        queued = undefined;
-        return writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
-      });
-      writes = queued;
-    }
-    return queued;
-  };
+  const recorder = manifestRecorder((written) => writeManifest(config.archive, written), manifest, now);
+  const record = (kernel: string, entry: ManifestEntry) => recorder.record(kernel, entry);
   let tools: Promise<[ToolVersion, string]> | undefined;
   const jobs = options.jobs ?? config.jobs;
   const limit = pLimit(jobs);
@@ -180,7 +167,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       limit,
       signal: options.signal,
       // A new updatedAt, so merge prefers this shard's re-minified entry over another shard's older copy.
-      record: (kernel, entry) => record(kernel, { ...entry, updatedAt: now().toISOString() }),
+      record: (kernel, entry) => recorder.record(kernel, { ...entry, updatedAt: now().toISOString() }, { lazy: true }),
       onPruned: (kernel, set, minified) => {
         if (minified.error === undefined) summary.minified += 1;
         else summary.failed.push({ kernel: `${kernel} [set ${set}]`, reason: minified.error });
@@ -188,7 +175,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       },
     });
   }
-  await writes;
+  await recorder.flush();
   await writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
   // Each kernel removes its own scratch folder; the parent goes too once nothing is in flight.
   await rmdir(scratchDir(config.archive)).catch(() => {});

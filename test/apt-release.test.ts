@@ -143,7 +143,6 @@ describe("reading a suite from mirrors", () => {
   let server: StaticServer;
   let mirror: AptMirror;
   let legacy: AptMirror;
-  let stale: AptMirror;
   let broken: AptMirror;
   let stranger: SigningKey;
 
@@ -154,7 +153,7 @@ describe("reading a suite from mirrors", () => {
     const key = mirror.key;
     legacy = await buildAptMirror(join(dir, "legacy"), { arch: "amd64", key, suites: { bookworm: [] } });
     await removeInRelease(legacy, "bookworm");
-    stale = await buildAptMirror(join(dir, "stale"), { arch: "amd64", key, suites: { bookworm: [] }, validUntil: new Date(Date.now() - 86_400_000) });
+    await buildAptMirror(join(dir, "stale"), { arch: "amd64", key, suites: { bookworm: [] }, validUntil: new Date(Date.now() - 86_400_000) });
     broken = await buildAptMirror(join(dir, "broken"), { arch: "amd64", key, suites: { bookworm: [], unsigned: [] } });
     await tamperRelease(broken, "bookworm");
     await removeInRelease(broken, "unsigned");

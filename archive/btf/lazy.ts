@@ -69,22 +69,20 @@ export function openBtf(bytes: Uint8Array): BtfSpec {
   const spec: BtfSpec = { header, types };
 
   const section = stringSection;
-  let rootHashes: Int32Array | undefined;
+  let names: { hashes: Int32Array; heads: Int32Array; next: Int32Array } | undefined;
   const found = new Map<string, BtfType[]>();
   lookups.set(spec, (name) => {
     let list = found.get(name);
     if (list !== undefined) return list;
     // One hash per type, of its name up to the first `___`: every type named `name` or
-    // `name___<anything>` hashes as `name`'s own root does; the few that hash alike are decoded
-    // and compared. ~5 ms for a kernel's 127k types, then a lookup is a scan of the hashes.
-    if (rootHashes === undefined) {
-      rootHashes = new Int32Array(count);
-      for (let index = 0; index < count; index++) rootHashes[index] = rootHash(section, nameOffsets[index]!);
-    }
-    const encoded = Buffer.from(name, "utf8");
-    const wanted = rootHash(encoded, 0);
+    // `name___<anything>` hashes as `name`'s own root does. Types are chained per hash bucket
+    // in id order, so a lookup visits only its bucket; the few that hash alike are decoded
+    // and compared. A few ms for a kernel's 127k types, once.
+    names ??= hashNames(section, nameOffsets);
+    const wanted = rootHash(Buffer.from(name, "utf8"), 0);
     list = [];
-    for (let index = rootHashes.indexOf(wanted); index >= 0; index = rootHashes.indexOf(wanted, index + 1)) {
+    for (let index = names.heads[wanted & bucketMask]!; index >= 0; index = names.next[index]!) {
+      if (names.hashes[index] !== wanted) continue;
       const type = typeAt(index);
       if (type.name === name || type.name.startsWith(`${name}___`)) list.push(type);
     }
@@ -115,6 +113,23 @@ function lazyStrings(section: Uint8Array): BtfStrings {
 }
 
 const underscore = 0x5f;
+const bucketBits = 16;
+const bucketMask = (1 << bucketBits) - 1;
+
+function hashNames(section: Uint8Array, nameOffsets: Uint32Array): { hashes: Int32Array; heads: Int32Array; next: Int32Array } {
+  const count = nameOffsets.length;
+  const hashes = new Int32Array(count);
+  const heads = new Int32Array(1 << bucketBits).fill(-1);
+  const next = new Int32Array(count);
+  // From the last id down, so each chain lists its types in id order.
+  for (let index = count - 1; index >= 0; index--) {
+    const hash = rootHash(section, nameOffsets[index]!);
+    hashes[index] = hash;
+    next[index] = heads[hash & bucketMask]!;
+    heads[hash & bucketMask] = index;
+  }
+  return { hashes, heads, next };
+}
 
 // FNV-1a of the bytes at `start` up to a NUL, the first `___`, or the end of `bytes`.
 function rootHash(bytes: Uint8Array, start: number): number {

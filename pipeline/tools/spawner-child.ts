@@ -2,6 +2,7 @@
 // It imports nothing but node itself, so it stays small (~45 MB) and each fork of a tool copies
 // few page tables. Requests and replies are JSON lines on stdin and stdout; stdin's end stops it.
 import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 interface Request {
@@ -11,6 +12,8 @@ interface Request {
   file?: string;
   args?: string[];
   timeoutMs?: number;
+  /** A file to create for the tool's stdout (a decoder's output); otherwise stdout is discarded. */
+  stdoutFile?: string;
 }
 
 const stderrLimit = 4096;
@@ -22,8 +25,22 @@ function reply(message: object): void {
   process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
-function start(id: number, file: string, args: string[], timeoutMs: number): void {
-  const child = spawn(file, args, { stdio: ["ignore", "ignore", "pipe"] });
+function start(id: number, file: string, args: string[], timeoutMs: number, stdoutFile: string | undefined): void {
+  let stdout: number | undefined;
+  try {
+    // "wx": a leftover of an earlier run is never appended to or followed through a link.
+    if (stdoutFile !== undefined) stdout = openSync(stdoutFile, "wx");
+  } catch (error) {
+    reply({ id, timedOut: false, cancelled: false, stderr: "", spawnError: (error as Error).message });
+    return;
+  }
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { stdio: ["ignore", stdout ?? "ignore", "pipe"] });
+  } finally {
+    // The tool holds its own copy of the descriptor.
+    if (stdout !== undefined) closeSync(stdout);
+  }
   const run = { child, cancelled: false };
   running.set(id, run);
   let stderr = "";
@@ -61,7 +78,7 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     }
     return;
   }
-  start(request.id, request.file!, request.args ?? [], request.timeoutMs!);
+  start(request.id, request.file!, request.args ?? [], request.timeoutMs!, request.stdoutFile);
 });
 
 process.stdin.once("end", () => {

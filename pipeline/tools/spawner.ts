@@ -1,9 +1,10 @@
-// Starting the tools the prune pass runs thousands of times (bpftool, tar), through a small
+// Starting the tools the prune pass runs thousands of times (bpftool, xz), through a small
 // helper process (spawner-child.ts). Node starts a child by fork, which copies the parent's page
 // tables: measured on a 2-vCPU VM, each spawn costs ~1.5 ms of CPU at 70 MB of RSS and ~5 ms at
 // 240 MB, and a run's btfmill holds 200+ MB, so at 4 spawns per kernel the forks alone were as
 // much CPU as a bpftool run. The helper holds ~45 MB and forks for it. Output is not returned
-// (these tools write files); failures come back as runTool's ToolErrors, word for word.
+// (these tools write files, or their stdout goes to one); failures come back as runTool's
+// ToolErrors, word for word.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -60,10 +61,15 @@ function startHelper(): Helper {
 }
 
 /**
- * When a stage runs a tool whose output goes to files (bpftool gen min_core_btf, tar -x) many
- * times: runs it to the end, or throws the ToolError runTool would.
+ * When a stage runs a tool whose output goes to files (bpftool gen min_core_btf, xz -dc) many
+ * times: runs it to the end, or throws the ToolError runTool would. `stdoutFile`, created for it
+ * (it must not exist), takes what the tool prints.
  */
-export async function runFileTool(tool: string, args: readonly string[], options: RunToolOptions & { timeoutMs: number }): Promise<void> {
+export async function runFileTool(
+  tool: string,
+  args: readonly string[],
+  options: RunToolOptions & { timeoutMs: number; stdoutFile?: string },
+): Promise<void> {
   if (options.signal?.aborted) throw toolFailure(tool, { timedOut: false, cancelled: true, stderr: "" }, options);
   helper ??= startHelper();
   const current = helper;
@@ -75,7 +81,7 @@ export async function runFileTool(tool: string, args: readonly string[], options
     reply = await new Promise<Reply>((resolve) => {
       current.pending.set(id, resolve);
       holdOpen(current, true);
-      current.child.stdin!.write(`${JSON.stringify({ id, file: tool, args, timeoutMs: options.timeoutMs })}\n`);
+      current.child.stdin!.write(`${JSON.stringify({ id, file: tool, args, timeoutMs: options.timeoutMs, stdoutFile: options.stdoutFile })}\n`);
     });
   } finally {
     options.signal?.removeEventListener("abort", cancel);

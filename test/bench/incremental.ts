@@ -23,13 +23,13 @@ import { loadBtf } from "../../archive/btf/index.ts";
 import { writeBtfTarball } from "../../archive/btf-tarball.ts";
 import { digestFile } from "../../archive/file-digest.ts";
 import { archiveTarballPath } from "../../archive/layout.ts";
-import { emptyManifest, readManifest, writeManifest, type ManifestEntry, type MinifiedRecord } from "../../archive/manifest.ts";
+import { emptyManifest, readManifest, writeManifest, type ManifestEntry } from "../../archive/manifest.ts";
 import { createSource } from "../../distros/index.ts";
 import { keyPath, type KernelKey } from "../../distros/types.ts";
 import { loadConfig } from "../../pipeline/config.ts";
 import { configureHttp } from "../../pipeline/net/http-settings.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
-import { pruneForSet } from "../../pipeline/stages/prune.ts";
+import { pruneSets } from "../../pipeline/stages/prune.ts";
 import { buildAptMirror, createSigningKey, writeListedSuite, type ListedAptPackage } from "../fixtures/apt-mirror.ts";
 import { makeCoreObject, makeKernelBtf } from "../fixtures/bpf-objects.ts";
 import { startStaticServer, type ServedRequest } from "../helpers/static-server.ts";
@@ -95,13 +95,10 @@ async function buildArchive(work: string, archive: string, kernels: Listed[], mi
   const tarballDigest = await digestFile(tarball);
   const sets = await loadObjectSets({ net: [{ path: object }] }, archive);
   const spec = await loadBtf(btf);
-  const minified: Record<string, MinifiedRecord> = {};
-  for (const set of sets) {
-    const dir = join(scratch, `prune-${set.name}`);
-    await mkdir(dir);
-    // Minified files are stored by content, so every kernel with this BTF shares them, as in a real archive.
-    minified[set.name] = await pruneForSet(btf, spec, set, { archiveRoot: archive, scratch: dir, kernel: "template" });
-  }
+  const dir = join(scratch, "prune");
+  await mkdir(dir);
+  // Minified files are stored by content, so every kernel with this BTF shares them, as in a real archive.
+  const minified = await pruneSets(btf, spec, sets, { archiveRoot: archive, scratch: dir, kernel: "template" });
   const btfDigest = await digestFile(btf);
   const manifest = emptyManifest();
   const now = new Date().toISOString();

@@ -35,7 +35,6 @@ import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
 import { parseBtf } from "../../archive/btf/index.ts";
 import { writeBtfTarball } from "../../archive/btf-tarball.ts";
 import { loadBpfObject } from "../../archive/core/index.ts";

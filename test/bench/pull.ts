@@ -26,7 +26,7 @@ import { minifiedPath } from "../../archive/layout.ts";
 import { emptyManifest, writeManifest, type MinifiedRecord } from "../../archive/manifest.ts";
 import { keyPath, type KernelKey } from "../../distros/types.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
-import { pruneForSet } from "../../pipeline/stages/prune.ts";
+import { pruneSets } from "../../pipeline/stages/prune.ts";
 import { publishSite } from "../../site/publish.ts";
 import { makeCoreObject, makeKernelBtf, type KernelVariant } from "../fixtures/bpf-objects.ts";
 import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
@@ -74,12 +74,9 @@ async function buildArchive(work: string, archive: string, count: number): Promi
   for (const variant of variants) {
     const btf = await makeKernelBtf(scratch, variant);
     const spec = await loadBtf(btf);
-    const minified: Record<string, MinifiedRecord> = {};
-    for (const set of sets) {
-      const dir = join(scratch, `prune-${variant}-${set.name}`);
-      await mkdir(dir);
-      minified[set.name] = await pruneForSet(btf, spec, set, { archiveRoot: archive, scratch: dir, kernel: variant });
-    }
+    const dir = join(scratch, `prune-${variant}`);
+    await mkdir(dir);
+    const minified = await pruneSets(btf, spec, sets, { archiveRoot: archive, scratch: dir, kernel: variant });
     const bytes = await readFile(btf);
     templates.push({ btf: { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length }, minified });
   }
