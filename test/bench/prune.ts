@@ -235,14 +235,14 @@ async function checkBtfmill(bench: Bench, baselineOut: string): Promise<string> 
         continue;
       }
       minified++;
-      // Sample: the baseline's bytes for one kernel of each variant.
-      if (i < bench.fullBtfs.length && (await sha256(join(baselineOut, `${i}-${set}.btf`))) !== record.file.sha256) mismatched.push(`${keyPath(key)} [${set}]`);
+      // Every output: btfmill minifies a set from the union's output, the baseline from the full BTF.
+      if ((await sha256(join(baselineOut, `${i}-${set}.btf`))) !== record.file.sha256) mismatched.push(`${keyPath(key)} [${set}]`);
     }
   }
   if (errors.length > 0 || mismatched.length > 0) {
-    throw new Error(`btfmill's run is not the baseline's work: ${errors.length} errors (${errors.slice(0, 3).join("; ")}), different bytes for ${mismatched.join(", ") || "none"}`);
+    throw new Error(`btfmill's run is not the baseline's work: ${errors.length} errors (${errors.slice(0, 3).join("; ")}), different bytes for ${mismatched.length} (${mismatched.slice(0, 5).join(", ") || "none"})`);
   }
-  return `${minified} minified files checked, same bytes as bpftool's for the ${Math.min(bench.fullBtfs.length, bench.keys.length)} kernels compared`;
+  return `${minified} minified files checked, each the same bytes as the bare bpftool call on the full BTF made`;
 }
 
 async function main(args: string[]): Promise<void> {
