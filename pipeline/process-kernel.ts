@@ -3,7 +3,7 @@
 //
 // pahole starts as soon as the vmlinux is written, while the rest of the package still downloads
 // and is hashed (pipeline/stages/fetch.ts, `speculative`); its BTF counts only once the package
-// matched its index. The kernel's own .BTF is read while pahole runs.
+// matched its index.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeBtfTarball } from "../archive/btf-tarball.ts";
@@ -19,7 +19,7 @@ import type { KernelStage } from "./events.ts";
 import { convertVmlinux } from "./stages/convert.ts";
 import { fetchVmlinux } from "./stages/fetch.ts";
 import type { FetchedVmlinux } from "./stages/fetch.ts";
-import { loadKernelReference, validateBtf } from "./stages/validate.ts";
+import { validateBtf } from "./stages/validate.ts";
 import type { ValidationResult } from "./stages/validate.ts";
 import type { ToolVersion } from "./tools/pahole.ts";
 
@@ -83,8 +83,6 @@ export async function produceBtf(
           // A package that failed its check while this waited for a slot needs no pahole.
           signal.throwIfAborted();
           enter("convert");
-          const reference = loadKernelReference(unverified);
-          reference.catch(() => {});
           const { flags } = await convertVmlinux(unverified, btfPath, {
             kernel,
             kernelRelease: pkg.key.kernel,
@@ -93,7 +91,7 @@ export async function produceBtf(
             signal,
           });
           enter("validate");
-          const validation = await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, vmlinux: unverified, reference, signal });
+          const validation = await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, vmlinux: unverified, signal });
           return { flags, validation };
         });
       },

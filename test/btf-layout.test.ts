@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareLayouts, structLayouts, type StructLayout } from "../archive/btf/layout.ts";
+import { compareLayouts, layoutOf, layoutSignature, structLayouts, type StructLayout } from "../archive/btf/layout.ts";
 import { loadBtf, loadElfBtf } from "../archive/btf/load.ts";
 import type { BtfSpec, BtfType } from "../archive/btf/types.ts";
 import { makeVmlinux, type VmlinuxOptions } from "./fixtures/vmlinux.ts";
@@ -30,7 +30,7 @@ const priv = (id: number, size: number, memberName: string): BtfType => ({
   members: [{ name: memberName, type: 1, bitOffset: 0, bitfieldSize: 0 }],
 });
 const layouts = (entries: Record<string, StructLayout>) =>
-  new Map(Object.entries(entries).map(([key, layout]) => [key, [layout]]));
+  new Map(Object.entries(entries).map(([key, layout]) => [key, [layoutSignature(layout)]]));
 
 describe("struct layouts of real BTF", () => {
   let dir: string;
@@ -73,11 +73,12 @@ describe("struct layouts of real BTF", () => {
   });
 
   it("lists members of anonymous unions under their own names at their offset in the parent", async () => {
-    const [sock] = structLayouts(await paholeBtf("anon")).get("struct sock")!;
-    const names = sock!.members.map((member) => member.name);
+    const [signature] = structLayouts(await paholeBtf("anon")).get("struct sock")!;
+    const sock = layoutOf(signature!);
+    const names = sock.members.map((member) => member.name);
     expect(names).toEqual(expect.arrayContaining(["sk_user_data", "sk_flags"]));
-    const userData = sock!.members.find((member) => member.name === "sk_user_data")!;
-    const flags = sock!.members.find((member) => member.name === "sk_flags")!;
+    const userData = sock.members.find((member) => member.name === "sk_user_data")!;
+    const flags = sock.members.find((member) => member.name === "sk_flags")!;
     expect(userData.bitOffset).toBe(flags.bitOffset);
     expect(userData.bitOffset).toBeGreaterThan(0);
   });

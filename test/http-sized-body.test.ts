@@ -4,6 +4,8 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { execa } from "execa";
+import { readPackages } from "../distros/repos/apt.ts";
 import { readPrimary } from "../distros/repos/yum.ts";
 import { readSized } from "../pipeline/http.ts";
 import { configureHttp } from "../pipeline/net/http-settings.ts";
@@ -101,6 +103,54 @@ describe("readPrimary over a faulty mirror", () => {
       const found = await readPrimary(verified, { accept: (name) => name === "kernel-debuginfo" });
       expect(found.map((pkg) => pkg.version)).toEqual(["5.0", "5.1000", "5.2000"]);
       expect(server.requests.map((request) => request.range)).toEqual([undefined, `bytes=${Math.floor(gz.length / 2)}-`]);
+    });
+  });
+});
+
+describe("readPackages over a faulty mirror", () => {
+  const stanzas = Array.from({ length: 3000 }, (_, index) => {
+    const name = index % 1000 === 0 ? `linux-image-6.1.0-${index}-cloud-amd64-dbg` : `filler-${index}`;
+    const sha256 = createHash("sha256").update(String(index)).digest("hex");
+    return `Package: ${name}\nVersion: ${index}\nArchitecture: amd64\nFilename: pool/main/${name}.deb\nSize: 1\nSHA256: ${sha256}\nDescription: ${sha256.repeat(4)}\n`;
+  });
+  const plain = Buffer.from(stanzas.join("\n"));
+  const accept = (name: string) => name.startsWith("linux-image-");
+
+  // A suite whose Release lists `xz` as main/binary-amd64/Packages.xz with `listed` as its SHA256.
+  const suite = (server: FaultyServer, xz: Buffer, listed: string) => {
+    const base = server.url.slice(0, server.url.indexOf("/", "http://".length));
+    const entry = (path: string, size: number, sha256: string) => [path, { path, size, sha256 }] as const;
+    return {
+      repository: { base, keyring: undefined, checkValidUntil: false },
+      suite: "bookworm",
+      signedAs: "unsigned" as const,
+      release: {
+        fields: new Map<string, string>(),
+        suite: "bookworm",
+        codename: "bookworm",
+        date: undefined,
+        validUntil: undefined,
+        architectures: ["amd64"],
+        components: ["main"],
+        files: new Map([
+          entry("main/binary-amd64/Packages.xz", xz.length, listed),
+          entry("main/binary-amd64/Packages", plain.length, createHash("sha256").update(plain).digest("hex")),
+        ]),
+      },
+    };
+  };
+
+  it("resumes Packages.xz reset mid-way into the same decoder and still checks it against the Release's sha256", async () => {
+    const xz = Buffer.from((await execa("xz", ["-c"], { input: plain, encoding: "buffer", stripFinalNewline: false })).stdout);
+    const half = Math.floor(xz.length / 2);
+    await serving(xz, [{ resetAfter: half }], async (server) => {
+      const found = await readPackages(suite(server, xz, createHash("sha256").update(xz).digest("hex")), "main", "amd64", { accept });
+      expect(found.map((record) => record.version)).toEqual(["0", "1000", "2000"]);
+      expect(server.requests.map((request) => request.range)).toEqual([undefined, `bytes=${half}-`]);
+    });
+    await serving(xz, [{ resetAfter: half }], async (server) => {
+      const wrong = suite(server, xz, "0".repeat(64));
+      await expect(readPackages(wrong, "main", "amd64", { accept })).rejects.toThrow(/Packages.xz has sha256 [0-9a-f]{64}, the signed Release says 0{64}$/);
     });
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { openPackagesIndex, parsePackagesIndex, pickPackagesIndex, verifyIndexBytes } from "../distros/repos/packages-index.ts";
+import { parsePackagesIndex, pickPackagesIndex, readPackagesIndex } from "../distros/repos/packages-index.ts";
 import type { PackagesIndexChoice } from "../distros/repos/packages-index.ts";
 import type { AptRelease, ReleaseFileEntry } from "../distros/repos/release.ts";
 import { FormatError, IntegrityError } from "../pipeline/errors.ts";
@@ -87,17 +87,6 @@ describe("parsePackagesIndex", () => {
     expect(records).toEqual([kernelRecord]);
   });
 
-  it("finds the same stanzas in the index's bytes as in its text, whatever blank line separates them", () => {
-    const accept = (name: string) => name.startsWith("linux-image-6") || name === "hello";
-    // Separators the deb822 grammar allows: spaces or tabs on the blank line, CRLF line ends; and non-ASCII text.
-    const variants = [packagesText, packagesText.replace(/\n\n/g, "\n \t\n"), packagesText.replace(/\n\n/g, "\n\r\n"), packagesText.replace(/\n\n/g, "\nX-Note: caf\u00e9 \u2014 na\u00efve\n\n")];
-    for (const text of variants) {
-      const fromText = parsePackagesIndex(text, "Packages", accept);
-      expect(fromText.length).toBeGreaterThan(1);
-      expect(parsePackagesIndex(Buffer.from(text), "Packages", accept)).toEqual(fromText);
-    }
-  });
-
   it("rejects a stanza without SHA256, with a bad Size, or with a Filename leaving the mirror", () => {
     const withoutSha = packagesText.replace(/^SHA256: 7AD.*\n/m, "");
     expect(() => parsePackagesIndex(withoutSha, "Packages")).toThrow(/linux-image-6.1.0-47-cloud-amd64-dbg has no sha256 field/);
@@ -130,10 +119,15 @@ describe("pickPackagesIndex", () => {
   });
 });
 
-describe("openPackagesIndex", () => {
+// The body as a download hands it out, in pieces of `size` bytes.
+async function* pieces(data: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+}
+
+describe("readPackagesIndex", () => {
   const plain = Buffer.from(packagesText);
 
-  it("verifies and decompresses xz, gzip and plain indexes to the same records", async () => {
+  it("verifies and decodes xz, gzip and plain indexes to the same records, however the body is cut", async () => {
     const expected = parsePackagesIndex(packagesText, "Packages");
     const compressed: [PackagesIndexChoice["compression"], string, Buffer][] = [
       ["xz", "Packages.xz", await xz(plain)],
@@ -142,15 +136,43 @@ describe("openPackagesIndex", () => {
     ];
     for (const [compression, name, data] of compressed) {
       const choice: PackagesIndexChoice = { path: name, compression, entry: entry(name, data), plain: entry("Packages", plain) };
-      expect(await openPackagesIndex(data, choice, name)).toEqual(expected);
+      for (const size of [1, 7, 100, data.length]) expect(await readPackagesIndex(pieces(data, size), choice, name)).toEqual(expected);
     }
   });
 
-  it("rejects bytes whose SHA256 or size differ from the Release", () => {
-    const listed = entry("Packages.xz", plain);
-    expect(() => verifyIndexBytes(Buffer.from(packagesText.replace("hello", "jello")), listed, "u")).toThrow(IntegrityError);
-    expect(() => verifyIndexBytes(Buffer.from(packagesText.replace("hello", "jello")), listed, "u")).toThrow(/has SHA256 [0-9a-f]{64}, the signed Release says/);
-    expect(() => verifyIndexBytes(plain.subarray(1), listed, "u")).toThrow(/is 1\d+ bytes, the signed Release says/);
+  it("parses stanzas as the body arrives, and returns none of them when its SHA256 then differs from the Release", async () => {
+    const index = Buffer.from(packagesText + Array.from({ length: 2000 }, (_, n) => `\nPackage: filler-${n}\nVersion: 1\nArchitecture: all\nFilename: pool/f/${n}.deb\nSize: 1\nSHA256: ${"0".repeat(64)}\n`).join(""));
+    const choice: PackagesIndexChoice = { path: "Packages", compression: "none", entry: entry("Packages", index), plain: undefined };
+    const seen: string[] = [];
+    let seenBeforeTheEnd = 0;
+    async function* tamperedTail(): AsyncGenerator<Buffer> {
+      yield* pieces(index.subarray(0, index.length - 100), 4096);
+      seenBeforeTheEnd = seen.length;
+      yield Buffer.from(index.subarray(index.length - 100).toString("latin1").replace("0", "1"), "latin1");
+    }
+    const accept = (name: string) => (seen.push(name), name.startsWith("linux-image-6"));
+    const error = await readPackagesIndex(tamperedTail(), choice, "Packages", { accept }).catch((caught: unknown) => caught);
+    expect(seenBeforeTheEnd).toBeGreaterThan(1000);
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect((error as Error).message).toMatch(/^Packages has sha256 [0-9a-f]{64}, the signed Release says [0-9a-f]{64}$/);
+    expect(await readPackagesIndex(pieces(index, 4096), choice, "Packages", { accept })).toEqual([kernelRecord]);
+  });
+
+  it("refuses a body shorter or longer than the Release lists, even when what arrived parses", async () => {
+    const choice: PackagesIndexChoice = { path: "Packages", compression: "none", entry: entry("Packages", plain), plain: undefined };
+    await expect(readPackagesIndex(pieces(plain.subarray(0, -1), 100), choice, "u")).rejects.toThrow(/^u is \d+ bytes, the signed Release says \d+$/);
+    const longer = Buffer.concat([plain, Buffer.from("\n")]);
+    await expect(readPackagesIndex(pieces(longer, 100), choice, "u")).rejects.toThrow(/^u runs longer than the \d+ bytes the signed Release says$/);
+  });
+
+  it("reports an index the Release vouches for but that is malformed as a format error, whatever the compression", async () => {
+    const malformed = Buffer.from(packagesText.replace(/^SHA256: 7AD.*\n/m, ""));
+    for (const [compression, data] of [["none", malformed], ["xz", await xz(malformed)]] as const) {
+      const choice: PackagesIndexChoice = { path: "Packages", compression, entry: entry("Packages", data), plain: undefined };
+      const error = await readPackagesIndex(pieces(data, 64), choice, "Packages").catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(FormatError);
+      expect((error as Error).message).toMatch(/linux-image-6.1.0-47-cloud-amd64-dbg has no sha256 field/);
+    }
   });
 
   it("stops decompressing past the size the Release lists for the plain index", async () => {
@@ -161,15 +183,16 @@ describe("openPackagesIndex", () => {
       entry: entry("Packages.xz", data),
       plain: { path: "Packages", size: 100, sha256: "0".repeat(64) },
     };
-    await expect(openPackagesIndex(data, choice, "Packages.xz")).rejects.toThrow(/decompresses to more than 100 bytes/);
+    await expect(readPackagesIndex(pieces(data, 64), choice, "Packages.xz")).rejects.toThrow(/decompresses to more than 100 bytes/);
     const gz = gzipSync(plain);
-    await expect(openPackagesIndex(gz, { ...choice, compression: "gz", entry: entry("Packages.gz", gz) }, "Packages.gz")).rejects.toThrow(
+    await expect(readPackagesIndex(pieces(gz, 64), { ...choice, compression: "gz", entry: entry("Packages.gz", gz) }, "Packages.gz")).rejects.toThrow(
       /decompresses to more than 100 bytes/,
     );
   });
 
   it("reports an index that is not the compression it claims as a format error", async () => {
     const choice: PackagesIndexChoice = { path: "Packages.xz", compression: "xz", entry: entry("Packages.xz", plain), plain: undefined };
-    await expect(openPackagesIndex(plain, choice, "Packages.xz")).rejects.toThrow(/Packages.xz is not valid xz/);
+    await expect(readPackagesIndex(pieces(plain, 64), choice, "Packages.xz")).rejects.toThrow(FormatError);
+    await expect(readPackagesIndex(pieces(plain, 64), choice, "Packages.xz")).rejects.toThrow(/Packages.xz is not valid xz/);
   });
 });

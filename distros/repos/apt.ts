@@ -4,11 +4,11 @@
 //   <base>/dists/<suite>/Release{,.gpg}       Release and detached signature (older mirrors)
 //   <base>/dists/<suite>/Release              alone, read unverified for an `insecure` source
 //   <base>/dists/<suite>/main/binary-<arch>/Packages.xz
-import { BtfmillError, FetchError, IntegrityError } from "../../pipeline/errors.ts";
+import { FetchError, IntegrityError } from "../../pipeline/errors.ts";
 import { fetchBytes, readSized, type SizedBody } from "../../pipeline/http.ts";
 import { verifyDetachedRelease, verifyInRelease } from "./apt-signature.ts";
-import { openPackagesIndex, pickPackagesIndex } from "./packages-index.ts";
-import type { PackageRecord } from "./packages-index.ts";
+import { pickPackagesIndex, readPackagesIndex } from "./packages-index.ts";
+import type { PackageRecord, PackagesIndexChoice } from "./packages-index.ts";
 import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "./release.ts";
 import type { AptRelease } from "./release.ts";
 
@@ -141,39 +141,26 @@ export async function readPackages(
   // and our index download still serves a matching file (DebianRepository/Format#indices_acquisition_via_hashsums_.28by-hash.29).
   if (verified.release.fields.get("acquire-by-hash")?.toLowerCase() === "yes") {
     const byHash = `${dir}/${choice.path.slice(0, choice.path.lastIndexOf("/"))}/by-hash/SHA256/${choice.entry.sha256}`;
-    const data = await fetchListed(byHash, choice.entry.size, options.signal, true);
-    if (data !== undefined) return openPackagesIndex(data, choice, byHash, options);
+    const records = await readSized(byHash, choice.entry.size, { signal: options.signal, allowMissing: true }, readListed(choice, byHash, options));
+    if (records !== undefined) return records;
   }
-  const data = await fetchListed(url, choice.entry.size, options.signal, false);
-  return openPackagesIndex(data, choice, url, options);
+  return readSized(url, choice.entry.size, { signal: options.signal }, readListed(choice, url, options));
 }
 
-// The signed size is the exact bound: a body that announces or grows past it is refused as it
-// downloads, as an integrity failure (a mirror mid-sync serves a newer index than its Release).
-async function fetchListed(url: string, size: number, signal: AbortSignal | undefined, allowMissing: true): Promise<Buffer | undefined>;
-async function fetchListed(url: string, size: number, signal: AbortSignal | undefined, allowMissing: false): Promise<Buffer>;
-async function fetchListed(url: string, size: number, signal: AbortSignal | undefined, allowMissing: boolean): Promise<Buffer | undefined> {
-  const mismatch = (what: string) =>
-    new IntegrityError(`${url} ${what}, but the signed Release says ${size} bytes`, {
-      package: url,
-      hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
-    });
-  const read = async ({ length, chunks }: SizedBody): Promise<Buffer> => {
-    if (length !== undefined && length !== size) throw mismatch(`announces ${length} bytes`);
-    const parts: Buffer[] = [];
-    let total = 0;
-    try {
-      for await (const chunk of chunks) {
-        total += chunk.length;
-        if (total > size) throw mismatch("runs longer");
-        parts.push(chunk);
-      }
-    } catch (cause) {
-      // A RestartDownload goes back to readSized as it is, to start over.
-      if (cause instanceof BtfmillError) throw cause;
-      throw new FetchError(`reading ${url} failed: ${(cause as Error).message}`, { package: url, cause });
+// The signed size is the exact bound: a body that announces another size is refused before it is
+// read, one that grows past it as it downloads (a mirror mid-sync serves a newer index than its Release).
+function readListed(
+  choice: PackagesIndexChoice,
+  url: string,
+  options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined },
+): (body: SizedBody) => Promise<PackageRecord[]> {
+  return async ({ length, chunks }) => {
+    if (length !== undefined && length !== choice.entry.size) {
+      throw new IntegrityError(`${url} announces ${length} bytes, but the signed Release says ${choice.entry.size} bytes`, {
+        package: url,
+        hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
+      });
     }
-    return Buffer.concat(parts, total);
+    return readPackagesIndex(chunks, choice, url, options);
   };
-  return allowMissing ? readSized(url, size, { signal, allowMissing: true }, read) : readSized(url, size, { signal }, read);
 }

@@ -1,6 +1,6 @@
 // A suite's Packages index: which file to take from the verified Release, the check of its bytes
-// against the Release's SHA256 list, and the parse of its stanzas. No network here (apt.ts
-// fetches), so all of it runs offline on saved bytes.
+// against the Release's SHA256 list as they stream in, and the parse of its stanzas as they
+// decode. No network here (apt.ts opens the body), so all of it runs offline on saved bytes.
 //
 //   Package: linux-image-6.1.0-47-cloud-amd64-dbg
 //   Source: linux
@@ -9,12 +9,18 @@
 //   Filename: pool/main/l/linux/linux-image-6.1.0-47-cloud-amd64-dbg_6.1.170-3_amd64.deb
 //   Size: 281462948
 //   SHA256: 7ad48c59de359b78ceec77ab8330fbfa982360c674444a1df7be8eaf11d3863b
-import { FormatError, IntegrityError } from "../../pipeline/errors.ts";
+import { Readable } from "node:stream";
+import { ByteReader } from "../packages/byte-reader.ts";
+import { createDecoder } from "../packages/decompress.ts";
+import { decodePayload } from "../packages/payload-decoder.ts";
+import { FormatError } from "../../pipeline/errors.ts";
+import { CheckedDownload } from "./checked-download.ts";
 import { parseDeb822 } from "./deb822.ts";
-import { decompressIndex } from "./index-decompress.ts";
-import type { IndexCompression } from "./index-decompress.ts";
+import type { Deb822Stanza } from "./deb822.ts";
 import type { AptRelease, ReleaseFileEntry } from "./release.ts";
-import { sha256Hex } from "../../archive/file-digest.ts";
+import { StanzaScanner } from "./stanza-scanner.ts";
+
+export type IndexCompression = "xz" | "gz" | "none";
 
 export interface PackagesIndexChoice {
   /** Path relative to `dists/<suite>/`. */
@@ -47,6 +53,8 @@ const PREFERENCE: readonly [string, IndexCompression][] = [
 ];
 // When the Release does not list the plain index: no real Packages comes near this.
 const MAX_DECOMPRESSED = 1024 * 1024 * 1024;
+// Pieces of the download handed to the decoder.
+const readSize = 1024 * 1024;
 
 /** When a suite's Release was verified: which Packages file to download for `component` and `arch`. */
 export function pickPackagesIndex(release: AptRelease, component: string, arch: string, where: string): PackagesIndexChoice {
@@ -60,72 +68,62 @@ export function pickPackagesIndex(release: AptRelease, component: string, arch: 
   });
 }
 
-/** When an index was downloaded: refuses bytes whose size or SHA256 differ from the Release's. */
-export function verifyIndexBytes(data: Buffer, entry: ReleaseFileEntry, url: string): void {
-  if (data.length !== entry.size) {
-    throw new IntegrityError(`${url} is ${data.length} bytes, the signed Release says ${entry.size}`, {
-      package: url,
-      hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
-    });
-  }
-  const sha256 = sha256Hex(data);
-  if (sha256 !== entry.sha256) {
-    throw new IntegrityError(`${url} has SHA256 ${sha256}, the signed Release says ${entry.sha256}`, {
-      package: url,
-      hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
-    });
-  }
-}
-
-/** When an index was downloaded: verifies it against the Release, decompresses and parses it. */
-export async function openPackagesIndex(
-  data: Buffer,
+/** When a listed index downloads: its records, parsed as the bytes arrive and returned only once they matched the Release. */
+export async function readPackagesIndex(
+  body: AsyncIterable<Buffer>,
   choice: PackagesIndexChoice,
   url: string,
   options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<PackageRecord[]> {
-  verifyIndexBytes(data, choice.entry, url);
-  const text = await decompressIndex(data, choice.compression, {
-    maxBytes: choice.plain?.size ?? MAX_DECOMPRESSED,
-    exactBytes: choice.plain?.size,
-    what: url,
-    signal: options.signal,
-  });
-  return parsePackagesIndex(text, url, options.accept);
+  const download = new CheckedDownload(body, url, { algorithm: "sha256", value: choice.entry.sha256 }, choice.entry.size, "Release");
+  let records: PackageRecord[] | undefined;
+  let failure: unknown;
+  try {
+    records = await scanIndex(download.chunks, choice, url, options);
+  } catch (error) {
+    failure = error;
+  }
+  // When the download itself failed, that is the reason, whatever the decoder made of what it missed.
+  if (download.failure !== undefined) throw download.failure;
+  // Bytes damaged in transit also look malformed: the checksum decides which it was.
+  if (failure !== undefined && !(failure instanceof FormatError)) throw failure;
+  await download.drain();
+  download.verify(failure);
+  if (records === undefined) throw failure;
+  return records;
 }
 
-// Debian's main index decodes to 50 MB; made one JS string and split into its 60,000 stanzas it
-// raised the process's RSS by 100 MB at once. The stanzas are found in the bytes instead, and
-// only those whose name `accept`s become strings (a stanza's name line is ASCII).
-function acceptedStanzas(data: Buffer, accept: (name: string) => boolean): string[] {
-  const accepted: string[] = [];
-  const take = (start: number, end: number) => {
-    const name = /^Package:[ \t]*(\S+)/im.exec(data.toString("latin1", start, end))?.[1];
-    if (name !== undefined && accept(name)) accepted.push(data.toString("utf8", start, end));
-  };
-  let start = 0;
-  let line = 0;
-  while (line < data.length) {
-    const newline = data.indexOf(10, line);
-    const end = newline < 0 ? data.length : newline;
-    // A stanza ends at a blank line: nothing but spaces, tabs and a CR (the split below: /\n[ \t]*\r?\n/).
-    if (line > 0 && isBlankLine(data, line, end)) {
-      take(start, line);
-      start = end + 1;
+// Decodes as the bytes arrive and keeps only the accepted stanzas: the 9 MB of xz and the 50 MB
+// they decode to are never held whole (together they once raised `btfmill plan` to 205 MB).
+async function scanIndex(
+  compressed: AsyncIterable<Buffer>,
+  choice: PackagesIndexChoice,
+  url: string,
+  options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined },
+): Promise<PackageRecord[]> {
+  const maxBytes = choice.plain?.size ?? MAX_DECOMPRESSED;
+  const scan = async (decoded: AsyncIterable<Buffer>): Promise<PackageRecord[]> => {
+    const scanner = new StanzaScanner(options.accept, url);
+    const records: PackageRecord[] = [];
+    let bytes = 0;
+    for await (const chunk of decoded) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        throw new FormatError(`${url} decompresses to more than ${maxBytes} bytes`, {
+          package: url,
+          hint: "the index is broken on the mirror: retry later or use another mirror",
+        });
+      }
+      for (const stanza of scanner.push(chunk)) records.push(...packageRecords(stanza, url));
     }
-    line = end + 1;
-  }
-  if (start < data.length) take(start, data.length);
-  return accepted;
-}
-
-function isBlankLine(data: Buffer, start: number, end: number): boolean {
-  for (let at = start; at < end; at++) {
-    const byte = data[at];
-    if (byte === 13 && at === end - 1) return true;
-    if (byte !== 32 && byte !== 9) return false;
-  }
-  return true;
+    for (const stanza of scanner.end()) records.push(...packageRecords(stanza, url));
+    return records;
+  };
+  // The reader's chunks, not the download's: a scan that stops early must leave the download to be drained and hashed.
+  const chunks = new ByteReader(compressed).rest(readSize);
+  if (choice.compression === "none") return scan(chunks);
+  const decoder = createDecoder(choice.compression === "xz" ? "xz" : "gzip", url, { package: url });
+  return (await decodePayload(Readable.from(chunks, { objectMode: false }), decoder, options.signal, scan)).result;
 }
 
 /**
@@ -134,51 +132,52 @@ function isBlankLine(data: Buffer, start: number, end: number): boolean {
  * stanzas and a source wants a few dozen of them.
  */
 export function parsePackagesIndex(index: string | Buffer, where: string, accept?: (name: string) => boolean): PackageRecord[] {
-  const text = typeof index === "string" ? index : undefined;
-  const stanzas =
-    accept === undefined
-      ? parseDeb822(text ?? index.toString("utf8"), where)
-      : (text === undefined ? acceptedStanzas(index as Buffer, accept) : text.split(/\n[ \t]*\r?\n/)).flatMap((chunk) => {
-          const name = /^Package:[ \t]*(\S+)/im.exec(chunk)?.[1];
-          return name !== undefined && accept(name) ? parseDeb822(chunk, where) : [];
-        });
-  return stanzas.map((stanza) => {
-    const name = stanza.get("package");
-    const field = (key: string): string => {
-      const value = stanza.get(key);
-      if (value === undefined || value === "") {
-        throw new FormatError(`${where}: package ${name ?? "(unnamed)"} has no ${key} field`, {
-          hint: "the index is malformed; report it to whoever publishes it",
-        });
-      }
-      return value;
-    };
-    const record: PackageRecord = {
-      package: field("package"),
-      version: field("version"),
-      architecture: field("architecture"),
-      filename: field("filename"),
-      size: Number(field("size")),
-      sha256: field("sha256").toLowerCase(),
-      // dpkg: no Source field means the source package has the binary's name.
-      source: (stanza.get("source") ?? field("package")).split(" ")[0]!,
-    };
-    if (!Number.isSafeInteger(record.size) || record.size < 0) {
-      throw new FormatError(`${where}: package ${record.package} has Size ${JSON.stringify(field("size"))}`, {
+  const scanner = new StanzaScanner(accept, where);
+  const stanzas = [...scanner.push(typeof index === "string" ? Buffer.from(index, "utf8") : index), ...scanner.end()];
+  return stanzas.flatMap((stanza) => packageRecords(stanza, where));
+}
+
+// An accepted stanza's text: its record (none for a stanza of only blank or comment lines).
+function packageRecords(text: string, where: string): PackageRecord[] {
+  return parseDeb822(text, where).map((stanza) => packageRecord(stanza, where));
+}
+
+function packageRecord(stanza: Deb822Stanza, where: string): PackageRecord {
+  const name = stanza.get("package");
+  const field = (key: string): string => {
+    const value = stanza.get(key);
+    if (value === undefined || value === "") {
+      throw new FormatError(`${where}: package ${name ?? "(unnamed)"} has no ${key} field`, {
         hint: "the index is malformed; report it to whoever publishes it",
       });
     }
-    if (!/^[0-9a-f]{64}$/.test(record.sha256)) {
-      throw new FormatError(`${where}: package ${record.package} has SHA256 ${JSON.stringify(record.sha256)}`, {
-        hint: "the index is malformed; report it to whoever publishes it",
-      });
-    }
-    // The URL is built as base + "/" + Filename: a path leaving the mirror is refused.
-    if (record.filename.startsWith("/") || record.filename.split("/").includes("..") || record.filename.includes("://")) {
-      throw new FormatError(`${where}: package ${record.package} has Filename ${JSON.stringify(record.filename)} outside the mirror`, {
-        hint: "the index is malformed; report it to whoever publishes it",
-      });
-    }
-    return record;
-  });
+    return value;
+  };
+  const record: PackageRecord = {
+    package: field("package"),
+    version: field("version"),
+    architecture: field("architecture"),
+    filename: field("filename"),
+    size: Number(field("size")),
+    sha256: field("sha256").toLowerCase(),
+    // dpkg: no Source field means the source package has the binary's name.
+    source: (stanza.get("source") ?? field("package")).split(" ")[0]!,
+  };
+  if (!Number.isSafeInteger(record.size) || record.size < 0) {
+    throw new FormatError(`${where}: package ${record.package} has Size ${JSON.stringify(field("size"))}`, {
+      hint: "the index is malformed; report it to whoever publishes it",
+    });
+  }
+  if (!/^[0-9a-f]{64}$/.test(record.sha256)) {
+    throw new FormatError(`${where}: package ${record.package} has SHA256 ${JSON.stringify(record.sha256)}`, {
+      hint: "the index is malformed; report it to whoever publishes it",
+    });
+  }
+  // The URL is built as base + "/" + Filename: a path leaving the mirror is refused.
+  if (record.filename.startsWith("/") || record.filename.split("/").includes("..") || record.filename.includes("://")) {
+    throw new FormatError(`${where}: package ${record.package} has Filename ${JSON.stringify(record.filename)} outside the mirror`, {
+      hint: "the index is malformed; report it to whoever publishes it",
+    });
+  }
+  return record;
 }

@@ -100,7 +100,7 @@ export async function readPrimary(
         hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
       });
     }
-    const download = new CheckedDownload(chunks, url, record.checksum, record.size);
+    const download = new CheckedDownload(chunks, url, record.checksum, record.size, "repomd.xml");
     const reader = new ByteReader(download.chunks);
     let packages: PrimaryPackage[] | undefined;
     let failure: unknown;
@@ -114,6 +114,8 @@ export async function readPrimary(
     } catch (error) {
       failure = error;
     }
+    // When the download itself failed, that is the reason, whatever the decoder made of what it missed.
+    if (download.failure !== undefined) throw download.failure;
     // Bytes damaged in transit also look malformed: the checksum decides which it was.
     if (failure !== undefined && !(failure instanceof FormatError)) throw failure;
     await download.drain();
