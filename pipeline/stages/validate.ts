@@ -3,11 +3,12 @@
 // ENUM64) that its kernel predates, and, when the kernel shipped its own BTF,
 // every named struct/union has the same layout in both.
 //
-// The kernel's own .BTF is read only now, not while pahole runs: its 5 MB would be held once per
-// kernel converting, in a process whose RSS budget is 250 MB, to save a read from the page cache.
+// The kernel's own .BTF is read only now, after pahole's BTF is down to its layouts, not while
+// pahole runs: its 5 MB would be held once per kernel converting, in a process whose RSS budget
+// is 250 MB, to save a read from the page cache.
 import { readFile } from "node:fs/promises";
 import { compareLayouts, kindSupport, kindsUnsupportedBy, btfKindNames, surveyBtf, type BtfKind, type BtfSurvey } from "../../archive/btf/index.ts";
-import { readElfSection } from "../../archive/elf.ts";
+import { hasElfSection, readElfSection } from "../../archive/elf.ts";
 import { FormatError } from "../errors.ts";
 import { bpftoolParses } from "../tools/bpftool.ts";
 
@@ -20,13 +21,23 @@ export interface ValidationResult {
 
 const kindByName = new Map(Object.entries(btfKindNames).map(([number, name]) => [name as string, Number(number) as BtfKind]));
 
-// One pass over the BTF that keeps only kinds and, with `layouts`, struct layouts (archive/btf/survey.ts says why).
-function surveyOrExplain(bytes: Uint8Array, what: string, kernel: string, layouts: boolean): BtfSurvey {
+// One pass over the BTF that keeps only kinds and, with `layouts`, struct layouts (archive/btf/survey.ts
+// says why); the bytes are freed after it, whatever its verdict.
+function surveyOrExplain(bytes: Buffer, what: string, kernel: string, layouts: boolean): BtfSurvey {
   try {
     return surveyBtf(bytes, { layouts });
   } catch (cause) {
     throw new FormatError(`${what} does not parse: ${(cause as Error).message}`, { kernel, cause });
+  } finally {
+    release(bytes);
   }
+}
+
+// A BTF's 5 MB are garbage once surveyed, but V8 frees a Buffer only when a full collection finds
+// it dead: in a batch, the files of kernels validated one after the other stayed until the next
+// download forced one, on top of each other. Detaching the ArrayBuffer frees its memory now.
+function release(bytes: Buffer): void {
+  if (bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) bytes.buffer.transfer(0);
 }
 
 // Only the kinds older libbpf refuses count: a vmlinux's BTF is read by libbpf in user space
@@ -43,7 +54,7 @@ function checkKinds(kindNames: string[], kernelRelease: string, kernel: string):
   }
 }
 
-// Parses pahole's output and checks its kinds; returns the layouts only when they will be compared.
+// Surveys pahole's output and checks its kinds; returns the layouts only when they will be compared.
 function checkOurs(bytes: Buffer, kernelRelease: string, kernel: string, withLayouts: boolean): BtfSurvey {
   const ours = surveyOrExplain(bytes, "the BTF pahole wrote", kernel, withLayouts);
   checkKinds(ours.kinds, kernelRelease, kernel);
@@ -61,10 +72,10 @@ export async function validateBtf(
   // Its verdict is awaited below; a failure before then must not count as unhandled.
   bpftool.catch(() => {});
   let checked: BtfSurvey;
-  let ownSection: Buffer | undefined;
+  let kernelHasBtf: boolean;
   try {
-    ownSection = await readElfSection(options.vmlinux, ".BTF");
-    checked = checkOurs(await readFile(btfPath), options.kernelRelease, kernel, ownSection !== undefined);
+    kernelHasBtf = await hasElfSection(options.vmlinux, ".BTF");
+    checked = checkOurs(await readFile(btfPath), options.kernelRelease, kernel, kernelHasBtf);
   } catch (error) {
     // Our own verdict comes first; bpftool is not left running behind it.
     await bpftool.catch(() => {});
@@ -72,8 +83,9 @@ export async function validateBtf(
   }
   await bpftool;
 
-  if (ownSection === undefined) return { kernelHasBtf: false, kinds: checked.kinds };
-  // One BTF at a time: ours is down to its layouts before the kernel's is read.
+  if (!kernelHasBtf) return { kernelHasBtf, kinds: checked.kinds };
+  // One BTF in memory at a time: ours is down to its layouts before the kernel's is read.
+  const ownSection = (await readElfSection(options.vmlinux, ".BTF")) ?? Buffer.alloc(0);
   const reference = surveyOrExplain(ownSection, "the kernel's own .BTF section", kernel, true).layouts!;
   const mismatches = compareLayouts(checked.layouts!, reference);
   if (mismatches.length > 0) {
