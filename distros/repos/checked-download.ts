@@ -3,7 +3,7 @@
 // and the result is used only once the whole file matched.
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { BtfmillError, FetchError, IntegrityError } from "../../pipeline/errors.ts";
+import { BtfmillError, FetchError, FormatError, IntegrityError } from "../../pipeline/errors.ts";
 import type { Checksum } from "./repomd.ts";
 
 const hint = "the mirror is mid-sync or corrupt: retry later or use another mirror";
@@ -29,6 +29,28 @@ export class CheckedDownload {
     this.#url = url;
     this.#signed = `the signed ${listedBy}`;
     this.chunks = this.#read(body);
+  }
+
+  /**
+   * When a reader parses the body as it downloads: its result, used only once the whole file
+   * matched the signed index. A failed download is the reason over whatever the reader made of
+   * the bytes it missed, and a reader's FormatError is an IntegrityError when the checksum says
+   * the bytes were damaged in transit.
+   */
+  async read<T>(reader: (chunks: AsyncIterable<Buffer>) => Promise<T>): Promise<T> {
+    let result: { value: T } | undefined;
+    let failure: unknown;
+    try {
+      result = { value: await reader(this.chunks) };
+    } catch (error) {
+      failure = error;
+    }
+    if (this.failure !== undefined) throw this.failure;
+    if (failure !== undefined && !(failure instanceof FormatError)) throw failure;
+    await this.drain();
+    this.verify(failure);
+    if (result === undefined) throw failure;
+    return result.value;
   }
 
   /** When the reader is done, or gave up: pulls and hashes the rest of the body. */

@@ -76,21 +76,7 @@ export async function readPackagesIndex(
   options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<PackageRecord[]> {
   const download = new CheckedDownload(body, url, { algorithm: "sha256", value: choice.entry.sha256 }, choice.entry.size, "Release");
-  let records: PackageRecord[] | undefined;
-  let failure: unknown;
-  try {
-    records = await scanIndex(download.chunks, choice, url, options);
-  } catch (error) {
-    failure = error;
-  }
-  // When the download itself failed, that is the reason, whatever the decoder made of what it missed.
-  if (download.failure !== undefined) throw download.failure;
-  // Bytes damaged in transit also look malformed: the checksum decides which it was.
-  if (failure !== undefined && !(failure instanceof FormatError)) throw failure;
-  await download.drain();
-  download.verify(failure);
-  if (records === undefined) throw failure;
-  return records;
+  return download.read((chunks) => scanIndex(chunks, choice, url, options));
 }
 
 // Decodes as the bytes arrive and keeps only the accepted stanzas: the 9 MB of xz and the 50 MB

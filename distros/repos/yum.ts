@@ -102,26 +102,14 @@ export async function readPrimary(
     }
     const download = new CheckedDownload(chunks, url, record.checksum, record.size, "repomd.xml");
     const reader = new ByteReader(download.chunks);
-    let packages: PrimaryPackage[] | undefined;
-    let failure: unknown;
-    try {
+    return download.read(async () => {
       const decoder = createDecoder(compression, url, { package: url });
       const compressed = Readable.from(reader.rest(readSize), { objectMode: false });
       const parsed = await decodePayload(compressed, decoder, options.signal, (decoded) =>
         parsePrimary(decoded, url, { accept: options.accept, maxBytes: record.openSize ?? maxPrimaryBytes }),
       );
-      packages = parsed.result;
-    } catch (error) {
-      failure = error;
-    }
-    // When the download itself failed, that is the reason, whatever the decoder made of what it missed.
-    if (download.failure !== undefined) throw download.failure;
-    // Bytes damaged in transit also look malformed: the checksum decides which it was.
-    if (failure !== undefined && !(failure instanceof FormatError)) throw failure;
-    await download.drain();
-    download.verify(failure);
-    if (packages === undefined) throw failure;
-    return packages;
+      return parsed.result;
+    });
   };
   // With the size repomd.xml gives, a break is resumed; without it, the body is read once.
   if (record.size !== undefined) return readSized(url, record.size, { signal: options.signal }, consume);
