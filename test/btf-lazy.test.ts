@@ -1,4 +1,4 @@
-import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,12 +7,8 @@ import { parseBtf } from "../archive/btf/parse.ts";
 import { FormatError } from "../pipeline/errors.ts";
 import { makePaholeBtf } from "./fixtures/all-kinds.ts";
 import { btfBytes, info, nameOffset } from "./helpers/btf-bytes.ts";
+import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";
 
-const kernelBtf = "/sys/kernel/btf/vmlinux";
-const hostHasKernelBtf = await access(kernelBtf).then(
-  () => true,
-  () => false,
-);
 
 let dir: string;
 beforeAll(async () => {
@@ -64,7 +60,7 @@ describe("openBtf", () => {
 
 describe.skipIf(!hostHasKernelBtf)("openBtf on the running kernel's BTF", () => {
   it("finds the same candidates by name as a whole parse, decoding only what it is asked for", async () => {
-    const bytes = await readFile(kernelBtf);
+    const bytes = await readFile(hostKernelBtf);
     const whole = parseBtf(bytes);
     const lazy = openBtf(bytes);
     for (const name of ["task_struct", "tcp_sock", "sock", "bpf_func_id", "int"]) {

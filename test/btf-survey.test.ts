@@ -1,6 +1,6 @@
 // surveyBtf is what validation reads a BTF with: the same verdict, kinds and layouts as a whole
 // parse, without keeping the types.
-import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,12 +10,8 @@ import { surveyBtf } from "../archive/btf/survey.ts";
 import { FormatError } from "../pipeline/errors.ts";
 import { makePaholeBtf } from "./fixtures/all-kinds.ts";
 import { btfBytes, info, nameOffset } from "./helpers/btf-bytes.ts";
+import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";
 
-const kernelBtf = "/sys/kernel/btf/vmlinux";
-const hostHasKernelBtf = await access(kernelBtf).then(
-  () => true,
-  () => false,
-);
 
 let dir: string;
 beforeAll(async () => {
@@ -39,7 +35,7 @@ describe("surveyBtf", () => {
   });
 
   it.skipIf(!hostHasKernelBtf)("finds the kinds and struct layouts a whole parse finds, on the running kernel's BTF", async () => {
-    expectSameAsWholeParse(await readFile(kernelBtf));
+    expectSameAsWholeParse(await readFile(hostKernelBtf));
   });
 
   it("refuses what parseBtf refuses, with the same message, in any type and not only those layouts read", () => {

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,8 +9,8 @@ import { loadBpfObject, type BpfObject } from "../archive/core/bpf-object.ts";
 import { computeCoverage, type CoverageEntry } from "../archive/core/coverage.ts";
 import { bpftoolUnmatched } from "../pipeline/tools/bpftool.ts";
 import { bpfFixtures, makeCoreObject, makeKernelBtf, type BpfFixture, type KernelVariant } from "./fixtures/bpf-objects.ts";
+import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";
 
-const hostBtf = "/sys/kernel/btf/vmlinux";
 const section = "fentry/tcp_rcv_established";
 const variants = ["normal", "renamed", "missing", "moved", "ambiguous"] as const satisfies KernelVariant[];
 
@@ -120,10 +119,10 @@ describe("relocation coverage on fixture kernels", () => {
   });
 });
 
-describe.skipIf(!existsSync(hostBtf))(`relocation coverage on the running kernel (${hostBtf})`, () => {
+describe.skipIf(!hostHasKernelBtf)(`relocation coverage on the running kernel (${hostKernelBtf})`, () => {
   it("agrees with bpftool -d, and names the nested sock member a real tcp_sock reaches differently", async () => {
-    const kernel = await loadBtf(hostBtf);
-    const reported = await bpftoolUnmatched(hostBtf, [...objectPaths.values()]);
+    const kernel = await loadBtf(hostKernelBtf);
+    const reported = await bpftoolUnmatched(hostKernelBtf, [...objectPaths.values()]);
     const ours = bpfFixtures.flatMap((fixture) => {
       const coverage = coverageOf(kernel, fixture);
       return [...coverage.unresolved, ...coverage.guarded].map((entry) => `${objectPaths.get(fixture)} ${entry.section} #${entry.index}`);
