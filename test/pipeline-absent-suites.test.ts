@@ -2,10 +2,12 @@
 // (dpkg-deb, apt-ftparchive, gpg) that lack default suites. An Ubuntu mirror without -security
 // and -proposed and a Debian one without -updates are read as far as they go, the missing suites
 // named in the output and the report; a suite the config lists, Debian's security suite, a 500
-// and a foreign signature still fail their source.
+// and a foreign signature still fail their source. The same mirrors behind Python's http.server
+// (HTTP/1.0, its own 404 pages) give the same run.
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../archive/manifest.ts";
 import type { PlanPreview } from "../pipeline/plan-preview.ts";
@@ -172,5 +174,35 @@ describe("btfmill on mirrors that lack default suites", () => {
     expect(preview.sources).toEqual([{ source: "ubuntu/20.04/x86_64", status: "ok", absentSuites: ["focal-security"] }]);
     expect(preview.kernels.map((kernel) => kernel.kernel)).toEqual(["ubuntu/20.04/x86_64/5.4.0-26-generic", "ubuntu/20.04/x86_64/5.4.0-42-generic"]);
     expect(server.requests.slice(before).filter((request) => request.path.includes("proposed"))).toEqual([]);
+  });
+
+  it("reads the same mirrors behind Python's http.server, whose 404s for the absent suites are read as empty", async () => {
+    // `-u`: the line naming the port must not wait in a pipe buffer.
+    const python = execa("python3", ["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", served, "0"], { reject: false, buffer: { stdout: false } });
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        python.stdout.on("data", (chunk: Buffer) => {
+          const match = /port (\d+)/.exec(chunk.toString());
+          if (match) resolve(match[1]!);
+        });
+        python.once("exit", () => reject(new Error("python3 -m http.server exited before it listened")));
+      });
+      const url = `http://127.0.0.1:${port}`;
+      const config = await writeConfig("python", [
+        ubuntu([`${url}/ubuntu`]),
+        { distro: "debian", release: "12", arch: "x86_64", mirror: `${url}/debian`, keyring: key.keyring, kernelsWithBtf: "all" },
+      ]);
+      const pythonRun = await runBtfmill(["run", "--config", config]);
+      expect(pythonRun.stderr).toContain("summary: 4 ok, 0 failed, 0 skipped, 0 unchanged");
+      expect(pythonRun.stderr).toContain("  suites absent ubuntu/20.04/x86_64: no mirror carries focal-security, focal-proposed, read as empty");
+      expect(pythonRun.stderr).toContain("  suites absent debian/12/x86_64: no mirror carries bookworm-updates, read as empty");
+      expect(pythonRun.exitCode).toBe(0);
+    } finally {
+      python.kill();
+    }
+    const log = (await python).stderr;
+    for (const path of ["/ubuntu/dists/focal-proposed/InRelease", "/ubuntu/dists/focal-proposed/Release", "/debian/dists/bookworm-updates/Release"]) {
+      expect(log).toContain(`"GET ${path} HTTP/1.1" 404`);
+    }
   });
 });
