@@ -141,6 +141,17 @@ describe("btfmill on mirrors that lack default suites", () => {
     );
   });
 
+  it("plans nothing after the run, so the hourly workflow's check skips its shards and publish", async () => {
+    const again = await runBtfmill(["plan", "--json", "--config", configPath]);
+    expect(again.exitCode).toBe(0);
+    const planFile = join(work, "again.plan.json");
+    await writeFile(planFile, again.stdout);
+    const script = new URL("../.github/scripts/has-work.sh", import.meta.url).pathname;
+    const check = await execa(script, [planFile, join(archive, "manifest.json")]);
+    expect(check.stdout).toBe("false");
+    expect(check.stderr).toMatch(/^no work: nothing new since the site was published \d+ s ago$/);
+  });
+
   it("fails a source whose config lists a suite no mirror carries, naming the suite, exit 1", async () => {
     const listed = await runBtfmill(["run", "--config", await writeConfig("listed", [ubuntu([`${server.url}/ubuntu`], { suites: ["focal", "focal-proposed"] })])]);
     expect(listed.exitCode).toBe(1);
