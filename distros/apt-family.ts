@@ -50,7 +50,7 @@ export interface SkippedPackage {
   reason: string;
 }
 
-/** Everything one reading of the indexes found: the packages (one per kernel release, the configured flavors), the absent default suites, and what was left out. */
+/** Everything one reading of the indexes found: the packages and absent suites, and what was left out. */
 export interface AptSurvey extends SourceSurvey {
   skipped: SkippedPackage[];
 }
