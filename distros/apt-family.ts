@@ -9,7 +9,7 @@ import { findSuite, readPackages } from "./repos/apt.ts";
 import type { AptRepository } from "./repos/apt.ts";
 import { compareDebianVersions } from "./repos/deb-version.ts";
 import type { PackageRecord } from "./repos/packages-index.ts";
-import type { Arch, DistroSource, KernelPackage, SourceConfig } from "./types.ts";
+import type { Arch, DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
 
 /** Debian's architecture names, which Ubuntu shares. */
 export const debianArches: Readonly<Record<Arch, string>> = { x86_64: "amd64", arm64: "arm64" };
@@ -50,13 +50,9 @@ export interface SkippedPackage {
   reason: string;
 }
 
-/** Everything one reading of the indexes found. */
-export interface AptSurvey {
-  /** One per kernel release, the configured flavors, newest first per flavor. */
-  packages: KernelPackage[];
+/** Everything one reading of the indexes found: the packages and absent suites, and what was left out. */
+export interface AptSurvey extends SourceSurvey {
   skipped: SkippedPackage[];
-  /** Default suites that no mirror publishes (ddebs has no -security suites), read as empty. */
-  absentSuites: string[];
 }
 
 /** The registry creates a subclass per apt-based distro entry of the config. */
@@ -95,7 +91,10 @@ export abstract class AptFamilySource implements DistroSource {
   /** The distro's own mirrors for a source whose config sets no `mirror`. */
   protected abstract defaultRepositories(): Promise<(suite: string) => AptRepository[]>;
 
-  /** Whether a default suite may be missing from every mirror without failing the source. */
+  /**
+   * Whether a default suite may be missing from every mirror without failing the source: it is
+   * then read as empty and named in the survey. A suite the config lists must always exist.
+   */
   protected mayLack(_suite: string): boolean {
     return false;
   }
@@ -128,7 +127,7 @@ export abstract class AptFamilySource implements DistroSource {
     return (await this.survey(signal)).packages;
   }
 
-  /** When a run plans or a test inspects a mirror: the packages, and the ones left out with why. */
+  /** When a run plans or a test inspects a mirror: the packages, the default suites no mirror has, and the packages left out with why. */
   async survey(signal?: AbortSignal): Promise<AptSurvey> {
     const arch = debianArches[this.config.arch];
     const suites = this.config.suites ?? this.releaseSuites(this.config.release);

@@ -75,6 +75,13 @@ export class DebianSource extends AptFamilySource {
     return parseDebianKernelPackage(name);
   }
 
+  // -updates rarely carries a kernel (stable-updates is for what cannot wait for a point release)
+  // and partial mirrors skip it. The security suite must exist: between point releases Debian
+  // ships its new kernels there, so a mirror without it would hold the archive weeks behind.
+  protected override mayLack(suite: string): boolean {
+    return suite.endsWith("-updates");
+  }
+
   // The machine's Debian apt entries, those that list the suite first (the security suite lives
   // on its own base URL), each with the keyring its Signed-By names.
   protected override async defaultRepositories(): Promise<(suite: string) => AptRepository[]> {

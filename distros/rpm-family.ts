@@ -8,7 +8,7 @@ import type { PrimaryPackage } from "./repos/primary.ts";
 import { compareEvr, formatEvr } from "./repos/rpm-version.ts";
 import { findRepository, readPrimary, repositoryUrl } from "./repos/yum.ts";
 import type { VerifiedRepomd, YumRepository } from "./repos/yum.ts";
-import type { Arch, DistroSource, KernelPackage, SourceConfig } from "./types.ts";
+import type { Arch, DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
 
 /** `uname -m` of the packages: the name repository paths and primary's `<arch>` use. */
 export type RpmArch = "x86_64" | "aarch64";
@@ -65,7 +65,12 @@ export abstract class RpmFamilySource implements DistroSource {
     return `usr/lib/debug/lib/modules/${kernel}/vmlinux`;
   }
 
-  /** When a run plans: reads every repository of the release and returns the packages, newest first per flavor. */
+  /** When a run plans: the packages; every repository of an RPM release must exist, so none is absent. */
+  async survey(signal?: AbortSignal): Promise<SourceSurvey> {
+    return { packages: await this.discover(signal), absentSuites: [] };
+  }
+
+  /** When a test reads a mirror: every repository of the release, the packages newest first per flavor. */
   async discover(signal?: AbortSignal): Promise<KernelPackage[]> {
     const keyring = this.#keyring();
     const mirrors = this.#mirrors();

@@ -47,8 +47,10 @@ export interface SourceConfig {
   flavors?: string[] | undefined;
   /** Repository base URL(s); each suite is read from the first that has it. Default: the distro's own. */
   mirror?: string[] | undefined;
-  /** Suites to read instead of the release's defaults. */
+  /** Suites to read instead of the release's defaults; each must exist on a mirror. */
   suites?: string[] | undefined;
+  /** Ubuntu: read `<codename>-proposed` among the default suites (default true). */
+  proposed?: boolean | undefined;
   /** Keyring (binary .gpg or armored .asc) that signs the indexes. */
   keyring?: string | undefined;
   /** How many newest kernels per flavor to process; all when absent. */
@@ -68,11 +70,24 @@ export interface SourceConfig {
   checkValidUntil?: boolean | undefined;
 }
 
+/** What reading one source's indexes found. */
+export interface SourceSurvey {
+  /** The packages, newest first per flavor. */
+  packages: KernelPackage[];
+  /**
+   * Default suites that every configured mirror answered as absent (404), read as empty: the run
+   * names them so that a mirror lacking one is seen, not silently taken as having no kernels there.
+   */
+  absentSuites: string[];
+}
+
 /** A distro's way to find its debug kernel packages. */
 export interface DistroSource {
   readonly config: SourceConfig;
   /** The indexes are read without signature checks (config `insecure`): the manifest records it. */
   readonly insecure?: boolean;
-  /** When a run plans: reads the signed indexes and returns the packages, newest first per flavor. */
+  /** When a test or a benchmark wants the packages alone: `survey`'s packages. */
   discover(signal?: AbortSignal): Promise<KernelPackage[]>;
+  /** When a run plans: reads the signed indexes; the packages, and the default suites no mirror has. */
+  survey(signal?: AbortSignal): Promise<SourceSurvey>;
 }

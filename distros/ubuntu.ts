@@ -42,15 +42,21 @@ export const ubuntuStubMaxBytes = 10_000_000;
 // flavor. Meta packages carry no version and never match.
 const kernelPackage = /^linux-image-(unsigned-)?(\d+\.\d+\.\d+-\d+-([a-z][a-z0-9]*(?:-[a-z0-9]+)*))-dbgsym$/;
 
-/** When a config names no suites: the release, -updates, -security and -proposed suites of a release. */
-export function ubuntuSuites(release: string): string[] {
+/**
+ * When a config names no suites: the release, -updates, -security and, unless the config sets
+ * `proposed: false`, -proposed suites of a release.
+ */
+export function ubuntuSuites(release: string, options: { proposed?: boolean | undefined } = {}): string[] {
   const codename = ubuntuCodenames[release];
   if (codename === undefined) {
     throw new ConfigError(`Ubuntu release ${JSON.stringify(release)} is not one btfmill knows`, {
       hint: `use a VERSION_ID among ${Object.keys(ubuntuCodenames).join(", ")}, or list the suites in the config`,
     });
   }
-  return [codename, `${codename}-updates`, `${codename}-security`, `${codename}-proposed`];
+  const suites = [codename, `${codename}-updates`, `${codename}-security`];
+  // -proposed holds the kernels of the next update, a week or two before -updates: reading it has
+  // their BTF ready the day they are released, at the cost of respins that never are (README).
+  return options.proposed === false ? suites : [...suites, `${codename}-proposed`];
 }
 
 /** When an index is scanned: the kernel release and flavor a `-dbgsym` package name carries, and which form it is. */
@@ -79,7 +85,7 @@ export class UbuntuSource extends AptFamilySource {
   }
 
   protected override releaseSuites(release: string): string[] {
-    return ubuntuSuites(release);
+    return ubuntuSuites(release, { proposed: this.config.proposed });
   }
 
   protected override parseName(name: string): KernelName | undefined {
@@ -88,9 +94,10 @@ export class UbuntuSource extends AptFamilySource {
   }
 
   // ddebs publishes no -security suites (apt reports they have no Release file): security builds
-  // reach it through -updates. A mirror that has one is still read.
+  // reach it through -updates. Partial mirrors (BTFHub reads only `<codename>` and -updates) often
+  // skip -proposed too. A mirror that has either is still read.
   protected override mayLack(suite: string): boolean {
-    return suite.endsWith("-security");
+    return suite.endsWith("-security") || suite.endsWith("-proposed");
   }
 
   protected override rejectReason({ record, kernel }: AptCandidate): string | undefined {

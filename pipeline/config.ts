@@ -20,7 +20,17 @@ const sourceSchema = z.strictObject({
   insecure: z.boolean().optional(),
   checkValidUntil: z.boolean().optional(),
   kernelsWithBtf: z.enum(["first", "all"], { error: 'must be "first" or "all"' }).optional(),
-});
+  proposed: z.boolean().optional(),
+})
+  // `proposed` picks among Ubuntu's default suites: with another distro, or beside a `suites` list, it would do nothing.
+  .superRefine((source, context) => {
+    if (source.proposed === undefined) return;
+    if (source.distro !== "ubuntu") {
+      context.addIssue({ code: "custom", path: ["proposed"], message: "is an Ubuntu setting (its -proposed suite)" });
+    } else if (source.suites !== undefined) {
+      context.addIssue({ code: "custom", path: ["proposed"], message: "does nothing beside `suites`: leave the -proposed suite out of that list instead" });
+    }
+  });
 
 const paholeSchema = z.strictObject({
   /** Replaces the flags btfmill chooses per kernel (the detached output flag is always added). */

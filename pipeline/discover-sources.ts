@@ -12,6 +12,12 @@ export interface DiscoveredSource {
   packages: KernelPackage[];
 }
 
+/** A source read without some of its default suites: no configured mirror has them. */
+export interface AbsentSuites {
+  source: string;
+  suites: string[];
+}
+
 export interface SourceSelection {
   distro?: string;
   release?: string;
@@ -33,8 +39,8 @@ export function selectSources(sources: SourceConfig[], filters: SourceSelection 
     }));
 }
 
-/** What reading one source's indexes gave: its packages, or why it could not be read. */
-export type SourceOutcome = { source: SourceConfig; id: string; checkedAt: string } & ({ packages: KernelPackage[] } | { reason: string });
+/** What reading one source's indexes gave: its packages and the default suites it lacks, or why it could not be read. */
+export type SourceOutcome = { source: SourceConfig; id: string; checkedAt: string } & ({ packages: KernelPackage[]; absentSuites: string[] } | { reason: string });
 
 // Sources are independent mirrors (or suites of one): a few at a time keeps the slow ones (Ubuntu's
 // large indexes) from holding up the rest, within the per-host connection bound.
@@ -55,9 +61,9 @@ export async function discoverSources(
         const id = sourceId(source);
         const checkedAt = options.now().toISOString();
         try {
-          const packages = await createSource(source).discover(options.signal);
-          options.reporter.event({ type: "source", source: id, status: "ok", found: packages.length });
-          return { source, id, checkedAt, packages };
+          const { packages, absentSuites } = await createSource(source).survey(options.signal);
+          options.reporter.event({ type: "source", source: id, status: "ok", found: packages.length, ...(absentSuites.length > 0 ? { absentSuites } : {}) });
+          return { source, id, checkedAt, packages, absentSuites };
         } catch (error) {
           const reason = describeError(error);
           options.reporter.event({ type: "source", source: id, status: "stale", reason });
@@ -69,19 +75,24 @@ export async function discoverSources(
 }
 
 /** When the manifest is at hand: each source's state recorded in it; a stale one keeps its last refresh. */
-export function recordDiscovery(manifest: Manifest, outcomes: SourceOutcome[]): { discovered: DiscoveredSource[]; stale: { source: string; reason: string }[] } {
+export function recordDiscovery(
+  manifest: Manifest,
+  outcomes: SourceOutcome[],
+): { discovered: DiscoveredSource[]; stale: { source: string; reason: string }[]; absent: AbsentSuites[] } {
   const discovered: DiscoveredSource[] = [];
   const stale: { source: string; reason: string }[] = [];
+  const absent: AbsentSuites[] = [];
   for (const outcome of outcomes) {
     const { source, id, checkedAt } = outcome;
     const insecure = source.insecure === true ? { insecure: true } : {};
     if ("packages" in outcome) {
       discovered.push({ source, packages: outcome.packages });
+      if (outcome.absentSuites.length > 0) absent.push({ source: id, suites: outcome.absentSuites });
       manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
     } else {
       manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason: outcome.reason, checkedAt };
       stale.push({ source: id, reason: outcome.reason });
     }
   }
-  return { discovered, stale };
+  return { discovered, stale, absent };
 }

@@ -18,7 +18,8 @@ import type { StateOptions } from "./state/state-site.ts";
 export type PlannedAction = PlanReason | "unchanged" | "skip-has-btf";
 
 export interface PlanPreview {
-  sources: { source: string; status: "ok" | "stale"; reason?: string }[];
+  /** `absentSuites`: default suites no configured mirror carries, read as empty. */
+  sources: { source: string; status: "ok" | "stale"; reason?: string; absentSuites?: string[] }[];
   kernels: { kernel: string; action: PlannedAction; url: string; size: number }[];
   /** Archived kernels whose object sets are out of date: minified again from the stored BTF. */
   minify: { kernel: string; sets: string[] }[];
@@ -41,11 +42,17 @@ export async function previewRun(
     discoverSources(selected, { now: () => new Date(), reporter: silent, signal: options.signal }),
     openArchive(config.archive, options.state, options.signal),
   ]);
-  const { discovered } = recordDiscovery(manifest, outcomes);
+  const { discovered, absent } = recordDiscovery(manifest, outcomes);
+  const absentSuites = new Map(absent.map((item) => [item.source, item.suites]));
   const preview: PlanPreview = {
     sources: Object.entries(manifest.sources)
       .filter(([id]) => selected.some((source) => id === `${source.distro}/${source.release}/${source.arch}`))
-      .map(([source, state]) => ({ source, status: state.status, ...(state.reason ? { reason: state.reason } : {}) })),
+      .map(([source, state]) => ({
+        source,
+        status: state.status,
+        ...(state.reason ? { reason: state.reason } : {}),
+        ...(absentSuites.has(source) ? { absentSuites: absentSuites.get(source) } : {}),
+      })),
     kernels: [],
     minify: [],
     downloadBytes: 0,

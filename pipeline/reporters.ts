@@ -7,11 +7,16 @@ function formatMiB(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
+/** How run, plan and their summaries name the default suites a source was read without. */
+export function describeAbsentSuites(suites: string[]): string {
+  return `no mirror carries ${suites.join(", ")}, read as empty`;
+}
+
 function describeEvent(event: RunEvent): string | undefined {
   switch (event.type) {
     case "source":
       return event.status === "ok"
-        ? `source ${event.source}: ${event.found} kernel package(s) found`
+        ? `source ${event.source}: ${event.found} kernel package(s) found${event.absentSuites ? `; ${describeAbsentSuites(event.absentSuites)}` : ""}`
         : `source ${event.source}: STALE, previous entries kept: ${event.reason}`;
     case "plan":
       return `plan: ${event.todo} kernel(s) to process, ${event.unchanged} unchanged`;

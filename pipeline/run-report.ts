@@ -11,7 +11,8 @@ export interface RunReport {
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
-  sources: Record<string, { status: "ok" | "stale"; reason?: string; found?: number; kernels: Record<string, number> }>;
+  /** Per source: `absentSuites` names the default suites no configured mirror carries, read as empty. */
+  sources: Record<string, { status: "ok" | "stale"; reason?: string; found?: number; absentSuites?: string[]; kernels: Record<string, number> }>;
   /** Seconds spent in each stage, summed over kernels, and how many kernels went through it. */
   stages: Partial<Record<KernelStage, { seconds: number; kernels: number }>>;
   downloadedBytes: number;
@@ -48,7 +49,12 @@ export function runReportCollector(now: () => number = Date.now): Reporter & { w
     const at = now();
     switch (item.type) {
       case "source":
-        Object.assign(source(item.source), { status: item.status, ...(item.reason ? { reason: item.reason } : {}), ...(item.found !== undefined ? { found: item.found } : {}) });
+        Object.assign(source(item.source), {
+          status: item.status,
+          ...(item.reason ? { reason: item.reason } : {}),
+          ...(item.found !== undefined ? { found: item.found } : {}),
+          ...(item.absentSuites ? { absentSuites: item.absentSuites } : {}),
+        });
         return;
       case "stage": {
         const clock = clocks.get(item.kernel);

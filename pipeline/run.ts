@@ -9,7 +9,7 @@ import { writeManifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { Config } from "./config.ts";
-import { discoverSources, recordDiscovery, selectSources, type SourceSelection } from "./discover-sources.ts";
+import { discoverSources, recordDiscovery, selectSources, type AbsentSuites, type SourceSelection } from "./discover-sources.ts";
 import { ConfigError } from "./errors.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
@@ -50,6 +50,8 @@ export interface RunSummary {
   minified: number;
   unchanged: number;
   staleSources: { source: string; reason: string }[];
+  /** Sources read without default suites that no configured mirror carries (read as empty). */
+  absentSuites: AbsentSuites[];
 }
 
 /** When `btfmill run` is called: does the whole job and returns what happened. */
@@ -74,10 +76,11 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     openArchive(config.archive, options.state, options.signal),
   ]);
   await settleReplacements(config.archive, manifest);
-  const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [] };
+  const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [], absentSuites: [] };
 
-  const { discovered, stale } = recordDiscovery(manifest, outcomes);
+  const { discovered, stale, absent } = recordDiscovery(manifest, outcomes);
   summary.staleSources.push(...stale);
+  summary.absentSuites.push(...absent);
   const chains = flavorChains(discovered).filter((chain) => inShard(chain.unit, options.shard));
 
   const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };

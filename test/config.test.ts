@@ -54,6 +54,18 @@ describe("config", () => {
     expect(message).toContain("archive");
   });
 
+  it("takes `proposed` on an Ubuntu source only, and not beside a `suites` list it would not change", () => {
+    const ubuntu = { distro: "ubuntu", release: "20.04", arch: "x86_64", insecure: true };
+    expect(parseConfig({ sources: [{ ...ubuntu, proposed: false }] }, "ok.json", "/").sources[0]?.proposed).toBe(false);
+    expect(() => parseConfig({ sources: [{ ...ubuntu, proposed: "no" }] }, "bad.json", "/")).toThrow(/sources\.0\.proposed: /);
+    expect(() => parseConfig({ sources: [{ distro: "debian", release: "12", arch: "x86_64", proposed: false }] }, "bad.json", "/")).toThrow(
+      "sources.0.proposed: is an Ubuntu setting (its -proposed suite)",
+    );
+    expect(() => parseConfig({ sources: [{ ...ubuntu, suites: ["focal"], proposed: false }] }, "bad.json", "/")).toThrow(
+      "sources.0.proposed: does nothing beside `suites`: leave the -proposed suite out of that list instead",
+    );
+  });
+
   it("reports a config file that is not JSON, and a missing --config file", async () => {
     const dir = await mkdtemp(join(tmpdir(), "btfmill-config-"));
     await writeFile(join(dir, "broken.json"), "{ sources: [");

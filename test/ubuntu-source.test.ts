@@ -24,6 +24,11 @@ describe("ubuntuSuites", () => {
     expect(ubuntuSuites("25.10")[0]).toBe("questing");
   });
 
+  it("leaves -proposed out when the config sets `proposed: false`", () => {
+    expect(ubuntuSuites("22.04", { proposed: false })).toEqual(["jammy", "jammy-updates", "jammy-security"]);
+    expect(ubuntuSuites("22.04", { proposed: true })).toEqual(ubuntuSuites("22.04"));
+  });
+
   it("refuses a release it has no codename for, pointing at `suites`", () => {
     expect(() => ubuntuSuites("focal")).toThrow(ConfigError);
     const error = (() => {

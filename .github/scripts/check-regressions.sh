@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails the nightly when a kernel that was ok before is no longer ok: merge keeps every entry,
+# Fails the scheduled run when a kernel that was ok before is no longer ok: merge keeps every entry,
 # so a drop means something went wrong, and it must not be published quietly.
 set -euo pipefail
 before=$1

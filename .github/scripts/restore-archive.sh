@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The archive of the last nightly, from the `archive` release, so a run converts only what is
-# new. The first nightly starts empty. Its manifest is kept aside for the regression check.
+# The archive of the last published run, from the `archive` release, so a run converts only what is
+# new. The first run starts empty. Its manifest is kept aside for the regression check.
 set -euo pipefail
 if gh release view archive >/dev/null 2>&1; then
   gh release download archive --pattern btf-archive.tar.zst --output - | zstd -dc | tar -x

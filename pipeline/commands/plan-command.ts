@@ -1,6 +1,7 @@
 // `btfmill plan`: a run's work list without doing it.
 import { loadConfig } from "../config.ts";
 import { previewRun } from "../plan-preview.ts";
+import { describeAbsentSuites } from "../reporters.ts";
 import { parseShard } from "../shard.ts";
 import type { CommandContext } from "./context.ts";
 import { stateOption } from "./state-option.ts";
@@ -19,7 +20,10 @@ export async function planCommand(context: CommandContext): Promise<number> {
   if (values.json) {
     context.stdout(JSON.stringify(preview, null, 2));
   } else {
-    for (const source of preview.sources) context.stdout(`source ${source.source}: ${source.status}${source.reason ? ` (${source.reason})` : ""}`);
+    for (const source of preview.sources) {
+      const detail = source.reason ?? (source.absentSuites ? describeAbsentSuites(source.absentSuites) : undefined);
+      context.stdout(`source ${source.source}: ${source.status}${detail ? ` (${detail})` : ""}`);
+    }
     for (const kernel of preview.kernels) if (kernel.action !== "unchanged") context.stdout(`${kernel.action.padEnd(18)} ${kernel.kernel}`);
     for (const item of preview.minify) context.stdout(`${"minify".padEnd(18)} ${item.kernel} (${item.sets.join(", ")})`);
     const counts = new Map<string, number>();

@@ -2,7 +2,7 @@
 import { loadConfig } from "../config.ts";
 import { ConfigError } from "../errors.ts";
 import type { Reporter } from "../events.ts";
-import { plainReporter, ttyReporter } from "../reporters.ts";
+import { describeAbsentSuites, plainReporter, ttyReporter } from "../reporters.ts";
 import { runReportCollector } from "../run-report.ts";
 import { runPipeline, type RunFilters, type RunSummary } from "../run.ts";
 import { parseShard } from "../shard.ts";
@@ -24,6 +24,7 @@ function printSummary(summary: RunSummary, write: (line: string) => void): void 
   );
   for (const failure of summary.failed) write(`  failed ${failure.kernel}: ${failure.reason}`);
   for (const stale of summary.staleSources) write(`  stale ${stale.source}: ${stale.reason}`);
+  for (const absent of summary.absentSuites) write(`  suites absent ${absent.source}: ${describeAbsentSuites(absent.suites)}`);
 }
 
 /** The source filters `run` and `plan` share. */

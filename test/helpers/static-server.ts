@@ -1,5 +1,6 @@
 // A static file server on 127.0.0.1 for tests: GET and HEAD of files under a root, 404 for
-// anything else, and a log of what was asked, so a test can tell which mirror served what.
+// anything else, and a log of what was asked, so a test can tell which mirror served what. A test
+// may have given paths answer another status (a mirror's 500 for one file).
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -23,8 +24,13 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
+export interface StaticServerOptions {
+  /** URL path -> the status answered for it, with an empty body, instead of the file. */
+  statuses?: Record<string, number>;
+}
+
 /** When a test needs a mirror on the network: serves `root` on a random loopback port until close(). */
-export async function startStaticServer(root: string): Promise<StaticServer> {
+export async function startStaticServer(root: string, options: StaticServerOptions = {}): Promise<StaticServer> {
   const base = resolve(root);
   const requests: ServedRequest[] = [];
   const server = createServer((request, response) => {
@@ -37,6 +43,12 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
     if (method !== "GET" && method !== "HEAD") {
       answer(405);
       response.setHeader("allow", "GET, HEAD");
+      response.end();
+      return;
+    }
+    const scripted = options.statuses?.[path];
+    if (scripted !== undefined) {
+      answer(scripted);
       response.end();
       return;
     }
