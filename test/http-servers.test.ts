@@ -35,8 +35,8 @@ let python: PythonHttpServer;
 const built = new Map<string, string>();
 let runs = 0;
 
-// Eight, because each one is a chance for the crash below: under undici 7 a run of them crashed
-// five times in six against Python's server.
+// Eight, because each one is a chance for the crash described above: under undici 7 a run of
+// them crashed five times in six against Python's server.
 const debianKernels = [1, 2, 3, 4, 5, 6, 7, 8].map((abi) => `6.1.0-${abi}-amd64`);
 const suseKernels = ["5.14.21-150500.53-default", "5.14.21-150500.55.39-default"];
 const allKernels = [...debianKernels.map((kernel) => `debian/12/x86_64/${kernel}`), ...suseKernels.map((kernel) => `opensuse-leap/15.5/x86_64/${kernel}`)];
@@ -167,8 +167,10 @@ describe("btfmill run against the servers a mirror sits behind", () => {
       expectRightBytes(await runAgainst(server.url, { retry: { baseDelayMs: 10, maxDelayMs: 40 } }));
       const packages = server.requests.filter((request) => /\.(deb|rpm)$/.test(request.path));
       expect(packages.filter((request) => request.reset)).toHaveLength(allKernels.length);
-      // Each package asked for the rest with a Range request and got 206, not the whole file again.
-      expect(packages.filter((request) => request.status === 206 && request.range !== undefined)).toHaveLength(allKernels.length);
+      // A package asks for the rest with a Range request (206); one whose reset came before
+      // btfmill had read the response's headers is asked for again whole.
+      expect(packages.filter((request) => request.status === 206 && request.range !== undefined).length).toBeGreaterThan(0);
+      expect(packages).toHaveLength(2 * allKernels.length);
       expect(server.requests.filter((request) => request.path.endsWith("/InRelease")).map((request) => request.reset)).toContain(true);
       expect(server.requests.filter((request) => request.path.endsWith("/repomd.xml.asc")).map((request) => request.reset)).toContain(true);
     });
@@ -184,7 +186,8 @@ describe("btfmill run against the servers a mirror sits behind", () => {
         const entry = manifest.kernels[key]!;
         expect(entry.status).toBe("failed");
         expect(entry.transient).toBe(true);
-        expect(entry.reason).toMatch(/^FetchError: .*the download broke after \d+ of \d+ bytes.*\(gave up after 3 attempts\)/);
+        // The last of the 3 attempts decides the wording: a body that broke, or a reset before its headers.
+        expect(entry.reason).toMatch(/^FetchError: .*(the download broke after \d+ of \d+ bytes|cannot reach).*\(gave up after 3 attempts\)/);
         expect(entry.reason).toContain(`[${entry.package.url}]`);
         expect(entry.reason).toMatch(/\(the server kept failing: the next run tries again; if it lasts, use another mirror\)$/);
       }

@@ -37,7 +37,7 @@ export interface BehavingServer {
 }
 
 const redirectStatuses = [301, 302, 307, 308];
-const resetAfterMs = 50;
+const resetAfterMs = 100;
 
 /** When a test needs a mirror that behaves as `behaviour` says: serves `root` until close(). */
 export async function startBehavingServer(root: string, behaviour: Behaviour): Promise<BehavingServer> {
