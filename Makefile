@@ -5,7 +5,7 @@ NODE_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export PATH := $(CURDIR)/node_modules/node-linux-$(NODE_ARCH)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev xz-utils zstd gzip tar \
-	apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time procps chromium jq
+	apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time procps chromium jq python3
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup setup-apt run test typecheck bench clean
