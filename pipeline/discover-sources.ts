@@ -77,6 +77,8 @@ export function recordDiscovery(manifest: Manifest, outcomes: SourceOutcome[]): 
     const insecure = source.insecure === true ? { insecure: true } : {};
     if ("packages" in outcome) {
       discovered.push({ source, packages: outcome.packages });
+      // Two entries of one release and arch (a release and its backports) share a state: either one stale makes it stale.
+      if (stale.some((item) => item.source === id)) continue;
       manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
     } else {
       manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason: outcome.reason, checkedAt };
