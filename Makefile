@@ -8,7 +8,7 @@ APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev xz-utils zstd 
 	apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time procps chromium jq python3
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup setup-apt run test typecheck bench clean
+.PHONY: setup setup-apt run test typecheck bench live clean
 
 setup: setup-apt node_modules/.installed
 
@@ -41,5 +41,10 @@ bench: setup
 	node test/bench/prune.ts
 	node test/bench/pull.ts --runs=3
 
+# One kernel (the newest) of every Debian release x arch x flavor the machine's mirror carries,
+# each compared with its own .BTF; prints the table README keeps. Downloads ~21 GB: not in `test`.
+live: setup
+	./bin/btfmill.js run --config config/live.json; status=$$?; node test/bench/live-table.ts --config config/live.json && exit $$status
+
 clean:
-	rm -rf btf-archive .bench
+	rm -rf btf-archive .bench .live

@@ -52,6 +52,8 @@ const entrySchema = z.strictObject({
   /** The vmlinux carried its own `.BTF`: the kernel has BTF at /sys/kernel/btf/vmlinux. */
   kernelHasBtf: z.boolean().optional(),
   btf: digest.optional(),
+  /** The kernel's own `.BTF` (when it has one), which ours was validated against: equal digests mean identical bytes. */
+  ownBtf: digest.extend({ layouts: z.int().nonnegative() }).optional(),
   tarball: publishedFile.optional(),
   /** BTF kinds present in the output, by name. */
   kinds: z.array(z.string()).optional(),

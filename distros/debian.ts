@@ -82,8 +82,10 @@ export class DebianSource extends AptFamilySource {
     return suite.endsWith("-updates");
   }
 
-  // The machine's Debian apt entries, those that list the suite first (the security suite lives
-  // on its own base URL), each with the keyring its Signed-By names.
+  // The machine's Debian apt entries, each with the keyring its Signed-By names. The mirror they
+  // name serves every release, also those they do not list (trixie on a bookworm machine): for a
+  // suite, the entries that list it come first, then those listing a suite of its part of the
+  // archive (the security suites live on their own base URL), then the rest.
   protected override async defaultRepositories(): Promise<(suite: string) => AptRepository[]> {
     // Third-party repositories share those files; only entries listing Debian's suites are its mirrors.
     const entries = (await loadAptSources(this.#aptRoot)).filter(
@@ -95,7 +97,11 @@ export class DebianSource extends AptFamilySource {
       });
     }
     return (suite) => {
-      const ordered = [...entries.filter((entry) => entry.suites.includes(suite)), ...entries.filter((entry) => !entry.suites.includes(suite))];
+      const rank = (entry: AptSource): number => {
+        if (entry.suites.includes(suite)) return 0;
+        return entry.suites.some((listed) => archivePart(listed) === archivePart(suite)) ? 1 : 2;
+      };
+      const ordered = entries.toSorted((a, b) => rank(a) - rank(b));
       const seen = new Set<string>();
       return ordered.flatMap((entry) => {
         if (seen.has(entry.uri)) return [];
@@ -104,6 +110,14 @@ export class DebianSource extends AptFamilySource {
       });
     };
   }
+}
+
+// `-security`, `-updates`, `-backports` or the release itself (""): which part of Debian's archive
+// a suite is in, whatever its release. The security archive's suites were `<codename>/updates` until buster.
+function archivePart(suite: string): string {
+  if (suite.endsWith("-security") || suite.endsWith("/updates")) return "security";
+  const cut = suite.search(/[-/]/);
+  return cut < 0 ? "" : suite.slice(cut);
 }
 
 // Signed-By lists keyring files (absolute paths) or key fingerprints; a fingerprint names a key

@@ -88,6 +88,8 @@ export function recordDiscovery(
     if ("packages" in outcome) {
       discovered.push({ source, packages: outcome.packages });
       if (outcome.absentSuites.length > 0) absent.push({ source: id, suites: outcome.absentSuites });
+      // Two entries of one release and arch (a release and its backports) share a state: either one stale makes it stale.
+      if (stale.some((item) => item.source === id)) continue;
       manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
     } else {
       manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason: outcome.reason, checkedAt };

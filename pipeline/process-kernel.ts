@@ -123,6 +123,7 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
       status: "ok",
       kernelHasBtf: validation.kernelHasBtf,
       btf,
+      ...(validation.ownBtf ? { ownBtf: validation.ownBtf } : {}),
       tarball: { path: tarballPath, ...tarball },
       kinds: validation.kinds,
       pahole: { version: context.pahole.text, flags },

@@ -15,6 +15,8 @@ export interface RunReport {
   sources: Record<string, { status: "ok" | "stale"; reason?: string; found?: number; absentSuites?: string[]; kernels: Record<string, number> }>;
   /** Seconds spent in each stage, summed over kernels, and how many kernels went through it. */
   stages: Partial<Record<KernelStage, { seconds: number; kernels: number }>>;
+  /** Wall-clock seconds of each kernel done in this run, from its first stage to its entry. */
+  kernels: Record<string, number>;
   downloadedBytes: number;
   summary: RunSummary;
 }
@@ -35,6 +37,8 @@ export function runReportCollector(now: () => number = Date.now): Reporter & { w
   const sources: RunReport["sources"] = {};
   const stages: RunReport["stages"] = {};
   const clocks = new Map<string, KernelClock>();
+  const startedAt = new Map<string, number>();
+  const kernels: RunReport["kernels"] = {};
   let downloadedBytes = 0;
   const addTime = (stage: KernelStage, seconds: number, newKernel: boolean): void => {
     const held = stages[stage] ?? { seconds: 0, kernels: 0 };
@@ -62,6 +66,7 @@ export function runReportCollector(now: () => number = Date.now): Reporter & { w
         if (item.bytes !== undefined) {
           downloadedBytes += item.bytes - (clock?.bytes ?? 0);
         }
+        if (!startedAt.has(item.kernel)) startedAt.set(item.kernel, at);
         if (clock?.stage !== item.stage) {
           closeStage(item.kernel, at);
           addTime(item.stage, 0, true);
@@ -72,6 +77,8 @@ export function runReportCollector(now: () => number = Date.now): Reporter & { w
       case "done": {
         closeStage(item.kernel, at);
         clocks.delete(item.kernel);
+        kernels[item.kernel] = (at - (startedAt.get(item.kernel) ?? at)) / 1000;
+        startedAt.delete(item.kernel);
         const counts = source(sourceOf(item.kernel)).kernels;
         counts[item.entry.status] = (counts[item.entry.status] ?? 0) + 1;
         return;
@@ -92,6 +99,7 @@ export function runReportCollector(now: () => number = Date.now): Reporter & { w
         durationSeconds: (finished - started) / 1000,
         sources,
         stages,
+        kernels,
         downloadedBytes,
         summary,
       };

@@ -93,6 +93,9 @@ describe("DebianSource against a loopback mirror", () => {
           dbgPackage({ kernel: "6.1.0-10-arm64", version: "6.1.40-1", vmlinux, arch: "arm64" }),
         ],
         "bookworm-updates": [kernel("6.1.0-12-cloud-amd64", "6.1.55-1")],
+        "bookworm-backports": [kernel("6.12.9+bpo-cloud-amd64", "6.12.9-1~bpo12+1")],
+        trixie: [kernel("6.12.38+deb13-cloud-amd64", "6.12.38-1")],
+        "trixie-updates": [],
       },
     });
     security = await buildAptMirror(join(dir, "debian-security"), {
@@ -101,6 +104,7 @@ describe("DebianSource against a loopback mirror", () => {
       suites: {
         // A rebuild of an ABI the point release has, and a newer kernel.
         "bookworm-security": [kernel("6.1.0-11-cloud-amd64", "6.1.50-2"), kernel("6.1.0-13-cloud-amd64", "6.1.60-1"), kernel("6.1.0-13-amd64", "6.1.60-1")],
+        "trixie-security": [kernel("6.12.41+deb13-cloud-amd64", "6.12.41-1")],
       },
     });
     server = await startStaticServer(dir);
@@ -199,6 +203,29 @@ describe("DebianSource against a loopback mirror", () => {
     expect(asked).toContain("/debian-security/dists/bookworm-security/InRelease");
     expect(asked).not.toContain("/debian/dists/bookworm-security/InRelease");
     expect(asked.some((path) => path.startsWith("/vendor/"))).toBe(false);
+  });
+
+  it("reads a release the apt sources do not list from their mirrors, each suite from the base that serves its part of the archive", async () => {
+    const root = join(dir, "apt-root-bookworm");
+    await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
+    const stanza = (uri: string, suites: string) => `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
+    await writeFile(
+      join(root, "etc/apt/sources.list.d/debian.sources"),
+      `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
+    );
+    const before = server.requests.length;
+    const trixie = await new DebianSource(config({ release: "13", mirror: undefined, keyring: undefined }), { aptRoot: root }).discover();
+    expect(summary(trixie)).toEqual(["cloud-amd64 6.12.41+deb13-cloud-amd64 6.12.41-1 trixie-security", "cloud-amd64 6.12.38+deb13-cloud-amd64 6.12.38-1 trixie"]);
+    expect(trixie[0]!.url).toBe(`${server.url}/debian-security/${built(security, "linux-image-6.12.41+deb13-cloud-amd64-dbg", "trixie-security").filename}`);
+    const asked = server.requests.slice(before).map((request) => request.path);
+    expect(asked).toContain("/debian/dists/trixie/InRelease");
+    expect(asked).toContain("/debian/dists/trixie-updates/InRelease");
+    expect(asked).toContain("/debian-security/dists/trixie-security/InRelease");
+    expect(asked).not.toContain("/debian/dists/trixie-security/InRelease");
+    expect(asked).not.toContain("/debian-security/dists/trixie/InRelease");
+
+    const backports = await new DebianSource(config({ suites: ["bookworm-backports"], mirror: undefined, keyring: undefined }), { aptRoot: root }).discover();
+    expect(summary(backports)).toEqual(["cloud-amd64 6.12.9+bpo-cloud-amd64 6.12.9-1~bpo12+1 bookworm-backports"]);
   });
 
   it("rejects a suite signed by a key outside the keyring, naming the suite and the keyring", async () => {

@@ -144,8 +144,16 @@ describe("btfmill run on a Debian-format mirror", () => {
   it("compares against the kernel's own .BTF when the vmlinux has one", () => {
     expect(entry("6.1.0-1-cloud-amd64")?.kernelHasBtf).toBe(true);
     expect(entry("6.1.0-1-amd64")?.kernelHasBtf).toBe(false);
+    expect(entry("6.1.0-1-amd64")?.ownBtf).toBeUndefined();
     expect(entry("6.1.0-7-cloud-amd64")).toMatchObject({ status: "failed" });
     expect(entry("6.1.0-7-cloud-amd64")?.reason).toMatch(/struct layouts differ from the kernel's own BTF.*struct tcp_sock::srtt/);
+  });
+
+  it("records the kernel's own .BTF beside ours: its digest, as objcopy extracts it, and how many named struct/union layouts matched", async () => {
+    await execa("objcopy", ["--dump-section", `.BTF=${join(work, "own.btf")}`, join(work, "with-btf.o"), join(work, "with-btf.copy.o")]);
+    const own = await digestFile(join(work, "own.btf"));
+    expect(entry("6.1.0-1-cloud-amd64")?.ownBtf).toEqual({ ...own, layouts: expect.any(Number) });
+    expect(entry("6.1.0-1-cloud-amd64")!.ownBtf!.layouts).toBeGreaterThan(0);
   });
 
   it("gives a 5.10 kernel no BTF kind newer than 5.10", () => {
@@ -186,6 +194,10 @@ describe("btfmill run on a Debian-format mirror", () => {
     expect(report.downloadedBytes).toBeGreaterThan(0);
     expect(report.downloadedBytes).toBeLessThanOrEqual(downloaded.reduce((sum, p) => sum + p.size, 0));
     expect(report.summary.failed.map((f) => f.kernel)).toContain("debian/12/x86_64/6.1.0-2-cloud-amd64");
+    // Every kernel this run finished, ok or failed, with its own wall-clock seconds.
+    expect(Object.keys(report.kernels).sort()).toEqual(Object.keys(manifest.kernels).filter((key) => key.startsWith("debian/12/")).sort());
+    expect(Object.values(report.kernels).every((seconds) => seconds >= 0)).toBe(true);
+    expect(report.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"]).toBeGreaterThan(0);
   });
 
   it("list prints the manifest", async () => {

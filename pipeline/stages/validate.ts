@@ -6,6 +6,7 @@
 // The kernel's own .BTF is read only now, after pahole's BTF is down to its layouts, not while
 // pahole runs: its 5 MB would be held once per kernel converting, in a process whose RSS budget
 // is 250 MB, to save a read from the page cache.
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { compareLayouts, kindSupport, kindsUnsupportedBy, btfKindNames, surveyBtf, type BtfKind, type BtfSurvey } from "../../archive/btf/index.ts";
 import { hasElfSection, readElfSection } from "../../archive/elf.ts";
@@ -17,6 +18,8 @@ export interface ValidationResult {
   kernelHasBtf: boolean;
   /** Kind names present in the output, sorted. */
   kinds: string[];
+  /** The kernel's own `.BTF`, when it has one: its digest, and how many named structs/unions matched ours. */
+  ownBtf?: { sha256: string; size: number; layouts: number };
 }
 
 const kindByName = new Map(Object.entries(btfKindNames).map(([number, name]) => [name as string, Number(number) as BtfKind]));
@@ -86,6 +89,8 @@ export async function validateBtf(
   if (!kernelHasBtf) return { kernelHasBtf, kinds: checked.kinds };
   // One BTF in memory at a time: ours is down to its layouts before the kernel's is read.
   const ownSection = (await readElfSection(options.vmlinux, ".BTF")) ?? Buffer.alloc(0);
+  // Its digest lets a reader of the manifest see whether pahole wrote the very bytes the kernel's build did.
+  const ownDigest = { sha256: createHash("sha256").update(ownSection).digest("hex"), size: ownSection.byteLength };
   const reference = surveyOrExplain(ownSection, "the kernel's own .BTF section", kernel, true).layouts!;
   const mismatches = compareLayouts(checked.layouts!, reference);
   if (mismatches.length > 0) {
@@ -95,5 +100,5 @@ export async function validateBtf(
       hint: "pahole misread this kernel's DWARF; try a newer pahole (dwarves)",
     });
   }
-  return { kernelHasBtf: true, kinds: checked.kinds };
+  return { kernelHasBtf: true, kinds: checked.kinds, ownBtf: { ...ownDigest, layouts: reference.size } };
 }
