@@ -65,6 +65,17 @@ const entrySchema = z.strictObject({
   }),
   pahole: z.strictObject({ version: z.string(), flags: z.array(z.string()) }).optional(),
   bpftool: z.strictObject({ version: z.string() }).optional(),
+  /**
+   * The pinned converter toolchain pahole and bpftool came from (`btfmill toolchain`): its Debian
+   * suite and every package unpacked into it, with the sha256 its signed index gave. Absent when
+   * the config named host tools.
+   */
+  toolchain: z
+    .strictObject({
+      suite: z.string(),
+      packages: z.array(z.strictObject({ name: z.string(), version: z.string(), sha256: z.string() })),
+    })
+    .optional(),
   /** Per object set (and `all`, the union): the minified BTF and relocation coverage. */
   minified: z.record(z.string(), minifiedSchema).optional(),
   updatedAt: z.string(),
@@ -90,6 +101,14 @@ const manifestSchema = z.strictObject({
 });
 
 export type ManifestEntry = z.infer<typeof entrySchema>;
+
+/**
+ * When runs compare toolchains: what decides a conversion's bytes, the pahole version and, for
+ * the pinned toolchain, the sha256 of the package it came from (`v1.30 08b8b5...`, `v1.24 host`).
+ */
+export function toolchainIdentity(entry: Pick<ManifestEntry, "pahole" | "toolchain">): string {
+  return `${entry.pahole?.version ?? "none"} ${entry.toolchain?.packages.find((pkg) => pkg.name === "pahole")?.sha256 ?? "host"}`;
+}
 /** A file of the archive: its path under the archive root and its digest. */
 export type ArchiveFile = z.infer<typeof publishedFile>;
 export type MinifiedRecord = z.infer<typeof minifiedSchema>;

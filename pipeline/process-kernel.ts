@@ -32,6 +32,8 @@ export interface KernelContext {
   slots?: { fetch: Slot; convert: Slot };
   pahole: ToolVersion;
   bpftool: string;
+  /** The pinned toolchain the tools came from, for the manifest; undefined for host tools. */
+  toolchain?: ManifestEntry["toolchain"];
   paholeConfig: PaholeConfig;
   signal?: AbortSignal;
   onStage: (stage: KernelStage, bytes?: number, totalBytes?: number) => void;
@@ -127,6 +129,7 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
       kinds: validation.kinds,
       pahole: { version: context.pahole.text, flags },
       bpftool: { version: context.bpftool },
+      ...(context.toolchain === undefined ? {} : { toolchain: context.toolchain }),
       updatedAt: context.now().toISOString(),
     };
   } catch (error) {
