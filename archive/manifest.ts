@@ -51,6 +51,11 @@ const entrySchema = z.strictObject({
   transient: z.boolean().optional(),
   /** The vmlinux carried its own `.BTF`: the kernel has BTF at /sys/kernel/btf/vmlinux. */
   kernelHasBtf: z.boolean().optional(),
+  /**
+   * The BTF is the vmlinux's own `.BTF` section byte for byte (kernelsWithBtf "own"), what
+   * /sys/kernel/btf/vmlinux gives on that kernel; no pahole ran, so `pahole` and `toolchain` are absent.
+   */
+  ownBtf: z.literal(true).optional(),
   btf: digest.optional(),
   tarball: publishedFile.optional(),
   /** BTF kinds present in the output, by name. */

@@ -20,7 +20,7 @@ const sourceSchema = z.strictObject({
   latest: z.int().positive().optional(),
   insecure: z.boolean().optional(),
   checkValidUntil: z.boolean().optional(),
-  kernelsWithBtf: z.enum(["first", "all"], { error: 'must be "first" or "all"' }).optional(),
+  kernelsWithBtf: z.enum(["first", "all", "own"], { error: 'must be "first", "all" or "own"' }).optional(),
 });
 
 const paholeSchema = z.strictObject({

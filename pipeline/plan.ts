@@ -44,7 +44,8 @@ export async function planKernel(manifest: Manifest, pkg: KernelPackage, options
   if (entry.package.sha256 !== pkg.sha256) return "changed-package";
   if (entry.status === "ok" && (await fullBtfMissing(entry, options))) return "missing-file";
   // Another toolchain's BTF stays unless asked: it is valid, only not the bytes the current one makes.
-  if (entry.status === "ok" && options.reconvertUnless !== undefined && toolchainIdentity(entry) !== options.reconvertUnless) return "other-toolchain";
+  // The kernel's own .BTF (kernelsWithBtf "own") was made by no toolchain of ours.
+  if (entry.status === "ok" && entry.ownBtf !== true && options.reconvertUnless !== undefined && toolchainIdentity(entry) !== options.reconvertUnless) return "other-toolchain";
   if (entry.status === "failed" && entry.transient) return "retry-transient";
   if (entry.status === "failed" && options.retryFailed) return "retry-failed";
   // Reaching a skipped kernel means the reason to skip it no longer holds (config or archive changed).

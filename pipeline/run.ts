@@ -104,7 +104,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   const slots = { fetch: pLimit(jobs), convert: pLimit(kernelsAtOnce) };
   const inFlight = pLimit(kernelsAtOnce);
 
-  const convert = async (pkg: KernelPackage): Promise<ManifestEntry> => {
+  const convert = async (pkg: KernelPackage, ownBtf: boolean): Promise<ManifestEntry> => {
     const kernel = keyPath(pkg.key);
     const { pahole, bpftool, toolchain } = await tools();
     const entry = await processKernel(pkg, {
@@ -113,6 +113,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       pahole,
       bpftool,
       toolchain,
+      ownBtf,
       paholeConfig: config.pahole,
       signal: options.signal,
       now,
@@ -155,8 +156,8 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     chains.map((chain) =>
       walkChain(
         chain,
-        async (pkg) => {
-          if (planned.has(keyPath(pkg.key))) return inFlight(() => convert(pkg));
+        async (pkg, ownBtf) => {
+          if (planned.has(keyPath(pkg.key))) return inFlight(() => convert(pkg, ownBtf));
           summary.unchanged += 1;
           return manifest.kernels[keyPath(pkg.key)];
         },

@@ -64,7 +64,7 @@ function checkOurs(bytes: Buffer, kernelRelease: string, kernel: string, withLay
 /** When pahole has written `btfPath`: checks it, against the vmlinux's own `.BTF` when there is one. */
 export async function validateBtf(
   btfPath: string,
-  options: { kernel: string; kernelRelease: string; vmlinux: string; signal?: AbortSignal },
+  options: { kernel: string; kernelRelease: string; vmlinux: string; signal?: AbortSignal; own?: boolean },
 ): Promise<ValidationResult> {
   const { kernel } = options;
   // bpftool reads the file in a process of its own while ours parses it here.
@@ -75,7 +75,8 @@ export async function validateBtf(
   let kernelHasBtf: boolean;
   try {
     kernelHasBtf = await hasElfSection(options.vmlinux, ".BTF");
-    checked = checkOurs(await readFile(btfPath), options.kernelRelease, kernel, kernelHasBtf);
+    // The kernel's own .BTF needs no comparison with itself.
+    checked = checkOurs(await readFile(btfPath), options.kernelRelease, kernel, kernelHasBtf && options.own !== true);
   } catch (error) {
     // Our own verdict comes first; bpftool is not left running behind it.
     await bpftool.catch(() => {});
@@ -83,7 +84,7 @@ export async function validateBtf(
   }
   await bpftool;
 
-  if (!kernelHasBtf) return { kernelHasBtf, kinds: checked.kinds };
+  if (!kernelHasBtf || options.own === true) return { kernelHasBtf, kinds: checked.kinds };
   // One BTF in memory at a time: ours is down to its layouts before the kernel's is read.
   const ownSection = (await readElfSection(options.vmlinux, ".BTF")) ?? Buffer.alloc(0);
   const reference = surveyOrExplain(ownSection, "the kernel's own .BTF section", kernel, true).layouts!;
