@@ -92,7 +92,10 @@ export async function installToolchain(options: InstallOptions): Promise<Install
         await rm(deb);
         downloaded.push(record.package);
       }
-      await rename(temp, folder);
+      // Another install of the same packages may have finished first: its folder is as good.
+      await rename(temp, folder).catch(async (error: unknown) => {
+        if (!(await access(root).then(() => true, () => false))) throw error;
+      });
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
