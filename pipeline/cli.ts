@@ -211,7 +211,7 @@ Exit 0 when a file is found or the kernel ships its own BTF; 1 when unknown or f
 };
 
 function mainUsage(): string {
-  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`);
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(9)} ${command.summary}`);
   return `usage: btfmill <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n"btfmill <command> --help" for a command's options.`;
 }
 
