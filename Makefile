@@ -11,6 +11,8 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: setup setup-apt run test typecheck bench live clean
 
 setup: setup-apt node_modules/.installed
+	@# The pinned converter toolchain (pahole, bpftool), checked and cached; a second call downloads only indexes.
+	./bin/btfmill.js toolchain
 
 setup-apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \

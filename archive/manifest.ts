@@ -51,9 +51,14 @@ const entrySchema = z.strictObject({
   transient: z.boolean().optional(),
   /** The vmlinux carried its own `.BTF`: the kernel has BTF at /sys/kernel/btf/vmlinux. */
   kernelHasBtf: z.boolean().optional(),
+  /**
+   * The BTF is the vmlinux's own `.BTF` section byte for byte (kernelsWithBtf "own"), what
+   * /sys/kernel/btf/vmlinux gives on that kernel; no pahole ran, so `pahole` and `toolchain` are absent.
+   */
+  ownBtf: z.literal(true).optional(),
   btf: digest.optional(),
   /** The kernel's own `.BTF` (when it has one), which ours was validated against: equal digests mean identical bytes. */
-  ownBtf: digest.extend({ layouts: z.int().nonnegative() }).optional(),
+  kernelBtf: digest.extend({ layouts: z.int().nonnegative() }).optional(),
   tarball: publishedFile.optional(),
   /** BTF kinds present in the output, by name. */
   kinds: z.array(z.string()).optional(),
@@ -67,6 +72,17 @@ const entrySchema = z.strictObject({
   }),
   pahole: z.strictObject({ version: z.string(), flags: z.array(z.string()) }).optional(),
   bpftool: z.strictObject({ version: z.string() }).optional(),
+  /**
+   * The pinned converter toolchain pahole and bpftool came from (`btfmill toolchain`): its Debian
+   * suite and every package unpacked into it, with the sha256 its signed index gave. Absent when
+   * the config named host tools.
+   */
+  toolchain: z
+    .strictObject({
+      suite: z.string(),
+      packages: z.array(z.strictObject({ name: z.string(), version: z.string(), sha256: z.string() })),
+    })
+    .optional(),
   /** Per object set (and `all`, the union): the minified BTF and relocation coverage. */
   minified: z.record(z.string(), minifiedSchema).optional(),
   updatedAt: z.string(),
@@ -92,6 +108,14 @@ const manifestSchema = z.strictObject({
 });
 
 export type ManifestEntry = z.infer<typeof entrySchema>;
+
+/**
+ * When runs compare toolchains: what decides a conversion's bytes, the pahole version and, for
+ * the pinned toolchain, the sha256 of the package it came from (`v1.30 08b8b5...`, `v1.24 host`).
+ */
+export function toolchainIdentity(entry: Pick<ManifestEntry, "pahole" | "toolchain">): string {
+  return `${entry.pahole?.version ?? "none"} ${entry.toolchain?.packages.find((pkg) => pkg.name === "pahole")?.sha256 ?? "host"}`;
+}
 /** A file of the archive: its path under the archive root and its digest. */
 export type ArchiveFile = z.infer<typeof publishedFile>;
 export type MinifiedRecord = z.infer<typeof minifiedSchema>;

@@ -62,7 +62,7 @@ export interface SourceConfig {
    * up to the first kernel whose vmlinux has `.BTF` and skips the newer ones (they have BTF too);
    * `all` converts every kernel.
    */
-  kernelsWithBtf?: "first" | "all" | undefined;
+  kernelsWithBtf?: "first" | "all" | "own" | undefined;
   /**
    * apt's Check-Valid-Until (default true): false accepts Release files past their Valid-Until,
    * as the archived releases' are; their signatures are still checked.

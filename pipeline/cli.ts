@@ -44,7 +44,7 @@ const workSelection: Options = {
 const commands: Record<string, Command> = {
   run: {
     summary: "find new debug kernels, convert them to BTF, verify and archive them",
-    usage: `btfmill run [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--jobs N] [--retry-failed] [--shard I/N] [--json]
+    usage: `btfmill run [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--jobs N] [--retry-failed] [--reconvert] [--shard I/N] [--json]
 
   --config FILE    config file (default: ./btfmill.json, else built-in defaults:
                    newest Debian 12 cloud-amd64 kernel, archive in ./btf-archive)
@@ -56,6 +56,8 @@ const commands: Record<string, Command> = {
   --jobs N         kernels converted at once (default: config "jobs", 2); above 1, one
                    more kernel downloads meanwhile
   --retry-failed   also retry kernels that failed for a lasting reason
+  --reconvert      also convert again the kernels another toolchain (pahole version or package)
+                   converted; without it they keep their BTF (config: toolchain.reconvert)
   --shard I/N      only the I-th of N deterministic shares of the work (flavor chains), for a CI matrix
 ${stateUsage}
   --json           print the run summary as JSON on stdout
@@ -66,8 +68,24 @@ Exit code 0 only when every kernel and every source succeeded.`,
       ...workSelection,
       ...stateOptions,
       jobs: { type: "string", short: "j" },
+      reconvert: { type: "boolean" },
     },
     run: async (context) => (await import("./commands/run-command.ts")).runCommand(context),
+  },
+  toolchain: {
+    summary: "install the pinned converter tools (pahole, bpftool) from Debian packages, checked",
+    usage: `btfmill toolchain [--config FILE] [--dir DIR] [--json]
+
+  --dir DIR   where to install (default: config toolchain.dir, else $BTFMILL_TOOLCHAIN_DIR, else
+              $XDG_CACHE_HOME/btfmill/toolchain, else ~/.cache/btfmill/toolchain)
+  --json      what is installed: the tools' versions, the packages (version, sha256), the folder
+
+Reads the suite's signed InRelease from the Debian mirror (config toolchain.mirror, else the
+machine's apt sources), checks it with gpgv against debian-archive-keyring, the Packages index
+against its sha256, each .deb against the index's sha256, and unpacks the packages into their
+own folder. Run again with the same packages, it downloads nothing but the indexes.`,
+    options: { ...common, dir: { type: "string" } },
+    run: async (context) => (await import("./commands/toolchain-command.ts")).toolchainCommand(context),
   },
   plan: {
     summary: "show what run would do (new, changed, retried, skipped, to minify) without downloading packages",
@@ -193,7 +211,7 @@ Exit 0 when a file is found or the kernel ships its own BTF; 1 when unknown or f
 };
 
 function mainUsage(): string {
-  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(8)} ${command.summary}`);
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(9)} ${command.summary}`);
   return `usage: btfmill <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n"btfmill <command> --help" for a command's options.`;
 }
 

@@ -5,6 +5,7 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { SourceConfig } from "../distros/types.ts";
 import { ConfigError } from "./errors.ts";
+import { defaultToolchainDir } from "./toolchain/installed.ts";
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
@@ -19,7 +20,7 @@ const sourceSchema = z.strictObject({
   latest: z.int().positive().optional(),
   insecure: z.boolean().optional(),
   checkValidUntil: z.boolean().optional(),
-  kernelsWithBtf: z.enum(["first", "all"], { error: 'must be "first" or "all"' }).optional(),
+  kernelsWithBtf: z.enum(["first", "all", "own"], { error: 'must be "first", "all" or "own"' }).optional(),
   proposed: z.boolean().optional(),
 })
   // `proposed` picks among Ubuntu's default suites: with another distro, or beside a `suites` list, it would do nothing.
@@ -37,6 +38,24 @@ const paholeSchema = z.strictObject({
   flags: z.array(z.string().startsWith("-")).optional(),
   /** Added to the flags btfmill chooses. */
   extraFlags: z.array(z.string().startsWith("-")).optional(),
+  /** pahole's `-j`: "auto" (the cores free when it starts) or a count; above 1 only for pahole >= 1.29. */
+  threads: z.union([z.literal("auto"), z.int().min(1).max(256)]).optional(),
+});
+
+/** Where the converter tools come from (pipeline/toolchain/): the pinned ones, or the host's. */
+const toolchainSchema = z.strictObject({
+  /** The folder `btfmill toolchain` installs into (default: $XDG_CACHE_HOME/btfmill/toolchain). */
+  dir: z.string().min(1).optional(),
+  /** Debian mirror base URL(s) for the pinned packages (default: the machine's apt sources). */
+  mirror: z.union([httpUrl, z.array(httpUrl).min(1)]).optional(),
+  /** Keyring for that mirror's InRelease (default: debian-archive-keyring). */
+  keyring: z.string().min(1).optional(),
+  /** A host pahole (a command on PATH or a path) instead of the pinned one. */
+  pahole: z.string().min(1).optional(),
+  /** A host bpftool instead of the pinned one. */
+  bpftool: z.string().min(1).optional(),
+  /** Convert again the kernels an earlier toolchain converted (default: leave them as they are). */
+  reconvert: z.boolean().optional(),
 });
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
@@ -86,10 +105,21 @@ const configSchema = z.strictObject({
     )
     .default({}),
   pahole: paholeSchema.default({}),
+  toolchain: toolchainSchema.default({}),
   http: httpSchema.default({}),
 });
 
 export type PaholeConfig = z.infer<typeof paholeSchema>;
+
+/** The toolchain section, with paths resolved against the config's folder. */
+export interface ToolchainConfig {
+  dir: string;
+  mirror: string[] | undefined;
+  keyring: string | undefined;
+  pahole: string | undefined;
+  bpftool: string | undefined;
+  reconvert: boolean;
+}
 
 /** One registered object after parsing: where to get it and, when pinned, its sha256. */
 export type ObjectSource = { path: string; sha256?: string | undefined } | { url: string; sha256: string };
@@ -101,6 +131,7 @@ export interface Config {
   sources: SourceConfig[];
   objects: Record<string, ObjectSource[]>;
   pahole: PaholeConfig;
+  toolchain: ToolchainConfig;
   http: HttpConfig;
   /** Where the config came from, for messages. */
   origin: string;
@@ -141,9 +172,22 @@ export function parseConfig(input: unknown, origin: string, baseDir: string): Co
       ]),
     ),
     pahole: config.pahole,
+    toolchain: {
+      dir: config.toolchain.dir === undefined ? defaultToolchainDir() : resolve(baseDir, config.toolchain.dir),
+      mirror: typeof config.toolchain.mirror === "string" ? [config.toolchain.mirror] : config.toolchain.mirror,
+      keyring: config.toolchain.keyring === undefined ? undefined : resolve(baseDir, config.toolchain.keyring),
+      // A bare name is looked up on PATH; anything with a slash is a path relative to the config.
+      pahole: hostTool(config.toolchain.pahole, baseDir),
+      bpftool: hostTool(config.toolchain.bpftool, baseDir),
+      reconvert: config.toolchain.reconvert ?? false,
+    },
     http: config.http,
     origin,
   };
+}
+
+function hostTool(name: string | undefined, baseDir: string): string | undefined {
+  return name === undefined || !name.includes("/") ? name : resolve(baseDir, name);
 }
 
 /**

@@ -1,20 +1,22 @@
 // Plan: which discovered packages need work, against the manifest. A kernel whose package
 // (by sha256) was already converted, or already failed for a reason that will not change, is
 // left alone, so a second run with nothing new downloads nothing.
-import type { Manifest, ManifestEntry } from "../archive/manifest.ts";
+import { toolchainIdentity, type Manifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { ObjectSet } from "./object-registry.ts";
 import { setsToMinify } from "./prune-pass.ts";
 import type { ArchiveFiles } from "./state/archive-files.ts";
 
-export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped";
+export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped" | "other-toolchain";
 
 export interface PlanOptions {
   files: ArchiveFiles;
   /** The registered object sets: whether a kernel's full BTF is still needed depends on them. */
   sets: ObjectSet[];
   retryFailed: boolean;
+  /** With `run --reconvert`: the current toolchain's identity; kernels converted by another are done again. */
+  reconvertUnless?: string | undefined;
 }
 
 export interface PlannedKernel {
@@ -41,6 +43,9 @@ export async function planKernel(manifest: Manifest, pkg: KernelPackage, options
   if (!entry) return "new";
   if (entry.package.sha256 !== pkg.sha256) return "changed-package";
   if (entry.status === "ok" && (await fullBtfMissing(entry, options))) return "missing-file";
+  // Another toolchain's BTF stays unless asked: it is valid, only not the bytes the current one makes.
+  // The kernel's own .BTF (kernelsWithBtf "own") was made by no toolchain of ours.
+  if (entry.status === "ok" && entry.ownBtf !== true && options.reconvertUnless !== undefined && toolchainIdentity(entry) !== options.reconvertUnless) return "other-toolchain";
   if (entry.status === "failed" && entry.transient) return "retry-transient";
   if (entry.status === "failed" && options.retryFailed) return "retry-failed";
   // Reaching a skipped kernel means the reason to skip it no longer holds (config or archive changed).

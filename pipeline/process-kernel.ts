@@ -16,6 +16,7 @@ import { keyPath } from "../distros/types.ts";
 import type { PaholeConfig } from "./config.ts";
 import { FetchError, describeError } from "./errors.ts";
 import type { KernelStage } from "./events.ts";
+import { copyOwnBtf } from "./stages/own-btf.ts";
 import { convertVmlinux } from "./stages/convert.ts";
 import { fetchVmlinux } from "./stages/fetch.ts";
 import type { FetchedVmlinux } from "./stages/fetch.ts";
@@ -32,6 +33,10 @@ export interface KernelContext {
   slots?: { fetch: Slot; convert: Slot };
   pahole: ToolVersion;
   bpftool: string;
+  /** The pinned toolchain the tools came from, for the manifest; undefined for host tools. */
+  toolchain?: ManifestEntry["toolchain"];
+  /** Publish the vmlinux's own `.BTF` when it has one, instead of pahole's (kernelsWithBtf "own"). */
+  ownBtf?: boolean;
   paholeConfig: PaholeConfig;
   signal?: AbortSignal;
   onStage: (stage: KernelStage, bytes?: number, totalBytes?: number) => void;
@@ -56,8 +61,8 @@ const direct: Slot = (work) => work();
 export async function produceBtf(
   pkg: KernelPackage,
   scratch: string,
-  context: Pick<KernelContext, "pahole" | "paholeConfig" | "signal" | "onStage" | "slots">,
-): Promise<{ flags: string[]; validation: ValidationResult; fetched: FetchedVmlinux<unknown> }> {
+  context: Pick<KernelContext, "pahole" | "paholeConfig" | "signal" | "onStage" | "slots" | "ownBtf">,
+): Promise<{ flags: string[] | undefined; validation: ValidationResult; fetched: FetchedVmlinux<unknown> }> {
   const kernel = keyPath(pkg.key);
   const vmlinux = join(scratch, "vmlinux");
   const btfPath = join(scratch, btfMemberName(pkg.key));
@@ -72,7 +77,7 @@ export async function produceBtf(
   // tail's download and hash go on outside it, beside pahole.
   let decoded!: () => void;
   const vmlinuxOut = new Promise<void>((resolve) => (decoded = resolve));
-  let fetching!: Promise<FetchedVmlinux<{ flags: string[]; validation: ValidationResult }>>;
+  let fetching!: Promise<FetchedVmlinux<{ flags: string[] | undefined; validation: ValidationResult }>>;
   await slots.fetch(async () => {
     fetching = fetchVmlinux(pkg, vmlinux, {
       signal: context.signal,
@@ -83,6 +88,10 @@ export async function produceBtf(
           // A package that failed its check while this waited for a slot needs no pahole.
           signal.throwIfAborted();
           enter("convert");
+          if (context.ownBtf === true && (await copyOwnBtf(unverified, btfPath))) {
+            enter("validate");
+            return { flags: undefined, validation: await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, vmlinux: unverified, signal, own: true }) };
+          }
           const { flags } = await convertVmlinux(unverified, btfPath, {
             kernel,
             kernelRelease: pkg.key.kernel,
@@ -123,10 +132,12 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
       status: "ok",
       kernelHasBtf: validation.kernelHasBtf,
       btf,
-      ...(validation.ownBtf ? { ownBtf: validation.ownBtf } : {}),
+      ...(validation.kernelBtf ? { kernelBtf: validation.kernelBtf } : {}),
       tarball: { path: tarballPath, ...tarball },
       kinds: validation.kinds,
-      pahole: { version: context.pahole.text, flags },
+      ...(flags === undefined
+        ? { ownBtf: true as const }
+        : { pahole: { version: context.pahole.text, flags }, ...(context.toolchain === undefined ? {} : { toolchain: context.toolchain }) }),
       bpftool: { version: context.bpftool },
       updatedAt: context.now().toISOString(),
     };

@@ -5,7 +5,7 @@ import { mkdir, rmdir } from "node:fs/promises";
 import { scratchDir } from "../archive/layout.ts";
 import { removeLeftovers } from "../archive/leftovers.ts";
 import { settleReplacements } from "../archive/replacements.ts";
-import { writeManifest, type ManifestEntry } from "../archive/manifest.ts";
+import { toolchainIdentity, writeManifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { Config } from "./config.ts";
@@ -19,8 +19,7 @@ import { prunePass } from "./prune-pass.ts";
 import { planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
-import { bpftoolVersion } from "./tools/bpftool.ts";
-import { paholeVersion, type ToolVersion } from "./tools/pahole.ts";
+import { selectTools, type SelectedTools } from "./toolchain/select.ts";
 import { configureHttp } from "./net/http-settings.ts";
 import { openArchive } from "./state/open-archive.ts";
 import type { StateOptions } from "./state/state-site.ts";
@@ -31,6 +30,8 @@ export interface RunOptions {
   filters?: RunFilters;
   jobs?: number;
   retryFailed?: boolean;
+  /** Convert again the kernels another toolchain converted (default: config toolchain.reconvert). */
+  reconvert?: boolean;
   /** Only this share of the work (pipeline/shard.ts). */
   shard?: Shard;
   /** Start from a published site's manifest instead of (or on top of) the local archive's. */
@@ -83,7 +84,12 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   summary.absentSuites.push(...absent);
   const chains = flavorChains(discovered).filter((chain) => inShard(chain.unit, options.shard));
 
-  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };
+  // The tools are asked for only when something needs them; a run with nothing to do needs none.
+  let selectedTools: Promise<SelectedTools> | undefined;
+  const tools = () => (selectedTools ??= selectTools(config.toolchain, config.pahole));
+  const reconvert = options.reconvert ?? config.toolchain.reconvert;
+  const current = reconvert ? await tools().then((selected) => toolchainIdentity({ pahole: { version: selected.pahole.text, flags: [] }, toolchain: selected.toolchain })) : undefined;
+  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false, reconvertUnless: current };
   const plan = await planRun(manifest, chains.flatMap((chain) => chain.packages), planOptions);
   reporter.event({ type: "plan", todo: plan.todo.length, unchanged: plan.unchanged.length });
   // A kernel's plan cannot change before its turn in its chain: each key is decided once.
@@ -91,7 +97,6 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
 
   const recorder = manifestRecorder((written) => writeManifest(config.archive, written), manifest, now);
   const record = (kernel: string, entry: ManifestEntry) => recorder.record(kernel, entry);
-  let tools: Promise<[ToolVersion, string]> | undefined;
   const jobs = options.jobs ?? config.jobs;
   const limit = pLimit(jobs);
   // `jobs` decodes at once, and one kernel more than that in flight: the next kernel's download and
@@ -102,15 +107,16 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   const slots = { fetch: pLimit(jobs), convert: pLimit(kernelsAtOnce) };
   const inFlight = pLimit(kernelsAtOnce);
 
-  const convert = async (pkg: KernelPackage): Promise<ManifestEntry> => {
+  const convert = async (pkg: KernelPackage, ownBtf: boolean): Promise<ManifestEntry> => {
     const kernel = keyPath(pkg.key);
-    tools ??= Promise.all([paholeVersion(), bpftoolVersion()]);
-    const [pahole, bpftool] = await tools;
+    const { pahole, bpftool, toolchain } = await tools();
     const entry = await processKernel(pkg, {
       archiveRoot: config.archive,
       slots,
       pahole,
       bpftool,
+      toolchain,
+      ownBtf,
       paholeConfig: config.pahole,
       signal: options.signal,
       now,
@@ -153,8 +159,8 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     chains.map((chain) =>
       walkChain(
         chain,
-        async (pkg) => {
-          if (planned.has(keyPath(pkg.key))) return inFlight(() => convert(pkg));
+        async (pkg, ownBtf) => {
+          if (planned.has(keyPath(pkg.key))) return inFlight(() => convert(pkg, ownBtf));
           summary.unchanged += 1;
           return manifest.kernels[keyPath(pkg.key)];
         },
@@ -163,6 +169,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     ),
   );
   if (sets.length > 0) {
+    await tools();
     await prunePass(manifest, sets, {
       archiveRoot: config.archive,
       files,

@@ -107,10 +107,10 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
   const run = (args: string[], env: Record<string, string> = {}) =>
     execa(process.execPath, [cli, ...args], { reject: false, env: { CI: "true", ...env }, timeout: 90_000 });
 
-  const writeConfig = async (name: string, archive: string, mirror: string) => {
+  const writeConfig = async (name: string, archive: string, mirror: string, extra: Record<string, unknown> = {}) => {
     const path = join(work, `${name}.json`);
     const keyring = signingKey.keyring;
-    await writeFile(path, JSON.stringify({ archive, jobs: 2, sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: `${url}/${mirror}`, keyring, kernelsWithBtf: "all" }] }));
+    await writeFile(path, JSON.stringify({ archive, jobs: 2, sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: `${url}/${mirror}`, keyring, kernelsWithBtf: "all" }], ...extra }));
     return path;
   };
 
@@ -275,7 +275,8 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
   it("pahole or bpftool crashing or hanging fails the kernel with a ToolError that says so, within the tool timeout", async () => {
     const archive = join(work, "archive-tools");
     await cp(goodArchive(), archive, { recursive: true });
-    const config = await writeConfig("tools", archive, "extra");
+    // Host tools by name, looked up on PATH, so the misbehaving ones below stand in for them.
+    const config = await writeConfig("tools", archive, "extra", { toolchain: { pahole: "pahole", bpftool: "bpftool" } });
     const bin = join(work, "fake-bin");
     await mkdir(bin, { recursive: true });
     const real = { pahole: (await execa("sh", ["-c", "command -v pahole"])).stdout, bpftool: (await execa("sh", ["-c", "command -v bpftool"])).stdout };

@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { readElfSection } from "../archive/elf.ts";
 import type { Manifest } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { flavorChains } from "../pipeline/flavor-chains.ts";
@@ -33,6 +35,10 @@ describe("flavorChains", () => {
   it("makes one oldest-first chain per flavor, or one chain per kernel with kernelsWithBtf all", () => {
     const packages = [pkg("6.1.0-2-cloud-amd64", "cloud-amd64"), pkg("6.1.0-1-cloud-amd64", "cloud-amd64"), pkg("6.1.0-2-amd64", "amd64")];
     const source = { distro: "debian", release: "12", arch: "x86_64" as const };
+    expect(flavorChains([{ source: { ...source, kernelsWithBtf: "own" }, packages }]).map((chain) => [chain.stopAtBtf, chain.ownBtf, chain.packages.length])).toEqual([
+      [false, true, 2],
+      [false, true, 1],
+    ]);
     expect(flavorChains([{ source, packages }]).map((chain) => [chain.stopAtBtf, chain.packages.map((p) => p.key.kernel)])).toEqual([
       [true, ["6.1.0-1-cloud-amd64", "6.1.0-2-cloud-amd64"]],
       [true, ["6.1.0-2-amd64"]],
@@ -46,17 +52,19 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
   let mirror: AptMirror;
   let server: StaticServer;
   let configPath: string;
+  let ownSection: Buffer;
   const archive = () => join(work, "archive");
   const readManifest = async () => JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
-  const writeConfig = (kernelsWithBtf: "first" | "all") =>
+  const writeConfig = (kernelsWithBtf: "first" | "all" | "own", into = archive()) =>
     writeFile(
       configPath,
-      JSON.stringify({ archive: archive(), sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring, kernelsWithBtf }] }),
+      JSON.stringify({ archive: into, sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring, kernelsWithBtf }] }),
     );
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-chain-"));
     const withBtf = await makeVmlinux(join(work, "with-btf.o"), { withBtf: true });
+    ownSection = (await readElfSection(withBtf, ".BTF"))!;
     const plain = await makeVmlinux(join(work, "plain.o"));
     ({ mirror, server } = await serveBookwormMirror(work, [
       dbgPackage({ kernel: "5.10.0-1-cloud-amd64", version: "5.10.1-1", vmlinux: plain }),
@@ -103,5 +111,25 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     expect(all.stderr).toContain("summary: 2 ok, 0 failed, 0 skipped, 4 unchanged");
     const manifest = await readManifest();
     expect(manifest.kernels["debian/12/x86_64/6.1.0-3-cloud-amd64"]).toMatchObject({ status: "ok", kernelHasBtf: true });
+  });
+
+  it("kernelsWithBtf own converts a flavor's first kernel with BTF by pahole, then publishes the later kernels' own .BTF bytes", async () => {
+    const own = join(work, "archive-own");
+    await writeConfig("own", own);
+    const run = await runBtfmill(["run", "--config", configPath]);
+    expect(run.stderr).toContain("summary: 6 ok, 0 failed, 0 skipped, 0 unchanged");
+    const manifest = JSON.parse(await readFile(join(own, "manifest.json"), "utf8")) as Manifest;
+    const entry = (kernel: string) => manifest.kernels[`debian/12/x86_64/${kernel}`]!;
+    // The flavor's fidelity check: pahole's BTF, compared with the kernel's own.
+    expect(entry("6.1.0-1-cloud-amd64")).toMatchObject({ status: "ok", kernelHasBtf: true });
+    expect(entry("6.1.0-1-cloud-amd64").ownBtf).toBeUndefined();
+    expect(entry("6.1.0-1-cloud-amd64").pahole?.flags.length).toBeGreaterThan(0);
+    const ownDigest = createHash("sha256").update(ownSection).digest("hex");
+    for (const kernel of ["6.1.0-2-cloud-amd64", "6.1.0-3-cloud-amd64"]) {
+      expect(entry(kernel)).toMatchObject({ status: "ok", kernelHasBtf: true, ownBtf: true, btf: { sha256: ownDigest, size: ownSection.length } });
+      expect(entry(kernel).pahole).toBeUndefined();
+    }
+    // Kernels without .BTF are converted by pahole whatever their place in the chain.
+    for (const kernel of ["5.10.0-1-cloud-amd64", "6.1.0-1-amd64", "6.1.0-2-amd64"]) expect(entry(kernel).ownBtf).toBeUndefined();
   });
 });

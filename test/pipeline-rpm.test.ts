@@ -185,7 +185,7 @@ describe("btfmill run on yum repositories", () => {
 
   it("gives 4.x kernels none of the kinds pahole switches off for them", () => {
     const e = entry("centos/8/x86_64/4.18.0-147.el8.x86_64")!;
-    expect(e.pahole?.flags).toEqual(expect.arrayContaining(["--skip_encoding_btf_enum64", "--skip_encoding_btf_type_tag", "--skip_encoding_btf_decl_tag"]));
+    expect(e.pahole?.flags).toEqual([expect.not.stringMatching(/enum64|type_tag|decl_tag|float/)]);
     for (const kind of ["ENUM64", "TYPE_TAG", "DECL_TAG", "FLOAT"]) expect(e.kinds).not.toContain(kind);
     expect(e.kinds).toContain("STRUCT");
   });

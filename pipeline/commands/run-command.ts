@@ -62,6 +62,7 @@ export async function runCommand(context: CommandContext): Promise<number> {
       shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
       jobs: positiveInt("jobs", values.jobs as string | undefined),
       retryFailed: Boolean(values["retry-failed"]),
+      ...(values.reconvert ? { reconvert: true } : {}),
       state: stateOption(values),
       reporter,
       signal: controller.signal,

@@ -1,15 +1,19 @@
 // Convert stage: vmlinux (DWARF) -> detached BTF, with flags chosen for this kernel.
 import type { PaholeConfig } from "../config.ts";
 import { FormatError } from "../errors.ts";
-import { chooseFlags, kernelVersionOf } from "../pahole-flags.ts";
-import { runPahole, type ToolVersion } from "../tools/pahole.ts";
+import { chooseFlags, kernelVersionOf, threadsFlag } from "../pahole-flags.ts";
+import { freeCores, runPahole, type ToolVersion } from "../tools/pahole.ts";
 import { hasDwarf } from "../../archive/elf.ts";
 
 export interface ConvertResult {
   flags: string[];
 }
 
-/** When a vmlinux is on disk: writes `outBtf` and returns the pahole flags used. */
+/**
+ * When a vmlinux is on disk: writes `outBtf` and returns the pahole flags used. The thread count
+ * is not among them: from pahole 1.29 the bytes are the same whatever it is, so it follows the
+ * cores free when pahole starts (or the config's pahole.threads).
+ */
 export async function convertVmlinux(
   vmlinux: string,
   outBtf: string,
@@ -29,6 +33,7 @@ export async function convertVmlinux(
     });
   }
   const flags = chooseFlags(options.pahole, version, options.config);
-  await runPahole(vmlinux, outBtf, flags, { kernel: options.kernel, signal: options.signal });
+  const threads = options.config?.threads === undefined || options.config.threads === "auto" ? freeCores() : options.config.threads;
+  await runPahole(vmlinux, outBtf, [...threadsFlag(options.pahole, threads), ...flags], { kernel: options.kernel, signal: options.signal });
   return { flags };
 }

@@ -19,7 +19,7 @@ export interface ValidationResult {
   /** Kind names present in the output, sorted. */
   kinds: string[];
   /** The kernel's own `.BTF`, when it has one: its digest, and how many named structs/unions matched ours. */
-  ownBtf?: { sha256: string; size: number; layouts: number };
+  kernelBtf?: { sha256: string; size: number; layouts: number };
 }
 
 const kindByName = new Map(Object.entries(btfKindNames).map(([number, name]) => [name as string, Number(number) as BtfKind]));
@@ -67,7 +67,7 @@ function checkOurs(bytes: Buffer, kernelRelease: string, kernel: string, withLay
 /** When pahole has written `btfPath`: checks it, against the vmlinux's own `.BTF` when there is one. */
 export async function validateBtf(
   btfPath: string,
-  options: { kernel: string; kernelRelease: string; vmlinux: string; signal?: AbortSignal },
+  options: { kernel: string; kernelRelease: string; vmlinux: string; signal?: AbortSignal; own?: boolean },
 ): Promise<ValidationResult> {
   const { kernel } = options;
   // bpftool reads the file in a process of its own while ours parses it here.
@@ -78,7 +78,8 @@ export async function validateBtf(
   let kernelHasBtf: boolean;
   try {
     kernelHasBtf = await hasElfSection(options.vmlinux, ".BTF");
-    checked = checkOurs(await readFile(btfPath), options.kernelRelease, kernel, kernelHasBtf);
+    // The kernel's own .BTF needs no comparison with itself.
+    checked = checkOurs(await readFile(btfPath), options.kernelRelease, kernel, kernelHasBtf && options.own !== true);
   } catch (error) {
     // Our own verdict comes first; bpftool is not left running behind it.
     await bpftool.catch(() => {});
@@ -86,7 +87,7 @@ export async function validateBtf(
   }
   await bpftool;
 
-  if (!kernelHasBtf) return { kernelHasBtf, kinds: checked.kinds };
+  if (!kernelHasBtf || options.own === true) return { kernelHasBtf, kinds: checked.kinds };
   // One BTF in memory at a time: ours is down to its layouts before the kernel's is read.
   const ownSection = (await readElfSection(options.vmlinux, ".BTF")) ?? Buffer.alloc(0);
   // Its digest lets a reader of the manifest see whether pahole wrote the very bytes the kernel's build did.
@@ -100,5 +101,5 @@ export async function validateBtf(
       hint: "pahole misread this kernel's DWARF; try a newer pahole (dwarves)",
     });
   }
-  return { kernelHasBtf: true, kinds: checked.kinds, ownBtf: { ...ownDigest, layouts: reference.size } };
+  return { kernelHasBtf: true, kinds: checked.kinds, kernelBtf: { ...ownDigest, layouts: reference.size } };
 }

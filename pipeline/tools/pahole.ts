@@ -1,4 +1,5 @@
 // pahole: DWARF -> BTF. Which flags it takes depends on its version (REFERENCE.md section 3).
+import { availableParallelism, loadavg } from "node:os";
 import { runTool, timeoutFromEnv } from "./run-tool.ts";
 import { FormatError } from "../errors.ts";
 
@@ -17,12 +18,18 @@ export async function paholeVersion(): Promise<ToolVersion> {
   return { text, major: Number(match[1]), minor: Number(match[2]) };
 }
 
-/** When a kernel is converted: pahole, single-threaded because before 1.29 `-j` reorders types run to run. */
+/** When pahole starts with `pahole.threads` "auto": the cores the last minute's load leaves free, at least 1. */
+export function freeCores(): number {
+  const cores = availableParallelism();
+  return Math.max(1, Math.min(cores, Math.round(cores - loadavg()[0]!)));
+}
+
+/** When a kernel is converted: pahole with `flags` (a `-jN` among them only from 1.29, whose output does not depend on N). */
 export async function runPahole(vmlinux: string, outBtf: string, flags: readonly string[], options: { kernel: string; signal?: AbortSignal }): Promise<void> {
   await runTool("pahole", [...flags, `--btf_encode_detached=${outBtf}`, vmlinux], {
     timeoutMs: timeoutFromEnv("BTFMILL_PAHOLE_TIMEOUT_MS", 30 * 60_000),
     signal: options.signal,
     kernel: options.kernel,
-    hint: "check that the vmlinux carries DWARF and that pahole (dwarves) is >= 1.22",
+    hint: "check that the vmlinux carries DWARF; `btfmill toolchain` installs the pinned pahole",
   });
 }

@@ -2,6 +2,7 @@
 // exit code and the end of stderr so the failure can be fixed from the log alone.
 import { execa } from "execa";
 import { ConfigError, ToolError } from "../errors.ts";
+import { toolInvocation } from "./tool-command.ts";
 
 export interface RunToolOptions {
   timeoutMs?: number;
@@ -33,7 +34,8 @@ export function timeoutFromEnv(name: string, fallbackMs: number): number {
 
 /** When a stage calls pahole, bpftool, gpgv or xz and wants stdout, or a ToolError. */
 export async function runTool(tool: string, args: readonly string[], options: RunToolOptions = {}): Promise<string> {
-  const result = await execa(tool, args, {
+  const invocation = toolInvocation(tool, args);
+  const result = await execa(invocation.file, invocation.args, {
     reject: false,
     timeout: options.timeoutMs,
     cancelSignal: options.signal,

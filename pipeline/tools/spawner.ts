@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ToolError } from "../errors.ts";
 import { toolFailure, type RunToolOptions } from "./run-tool.ts";
+import { toolInvocation } from "./tool-command.ts";
 
 interface Reply {
   id: number;
@@ -81,7 +82,8 @@ export async function runFileTool(
     reply = await new Promise<Reply>((resolve) => {
       current.pending.set(id, resolve);
       holdOpen(current, true);
-      current.child.stdin!.write(`${JSON.stringify({ id, file: tool, args, timeoutMs: options.timeoutMs, stdoutFile: options.stdoutFile })}\n`);
+      const invocation = toolInvocation(tool, args);
+      current.child.stdin!.write(`${JSON.stringify({ id, file: invocation.file, args: invocation.args, timeoutMs: options.timeoutMs, stdoutFile: options.stdoutFile })}\n`);
     });
   } finally {
     options.signal?.removeEventListener("abort", cancel);

@@ -23,7 +23,7 @@ import { keyPath } from "../../distros/types.ts";
 import { scratchDir } from "../../archive/layout.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import { chooseFlags, kernelVersionOf } from "../../pipeline/pahole-flags.ts";
-import { paholeVersion } from "../../pipeline/tools/pahole.ts";
+import { benchPahole, paholePeakRss } from "./pinned-pahole.ts";
 import { combine, countOption, formatMeasurements, formatTable, measureCommand, median } from "./measure.ts";
 import type { Measurement } from "./measure.ts";
 
@@ -56,7 +56,8 @@ async function runBaseline(packages: KernelPackage[], dir: string): Promise<Base
   const steps: Measurement[] = [];
   const btf = new Map<string, string>();
   const vmlinuxBytes = new Map<string, number>();
-  const pahole = await paholeVersion();
+  // The pahole btfmill's run uses, without -j, as BTFHub runs it.
+  const pahole = await benchPahole();
   let floorCpuSeconds = 0;
   for (const pkg of packages) {
     await mkdir(dir, { recursive: true });
@@ -65,8 +66,8 @@ async function runBaseline(packages: KernelPackage[], dir: string): Promise<Base
     steps.push(
       await measureCommand("extract", ["sh", "-c", 'dpkg-deb --fsys-tarfile pkg.deb | tar -x "./$1"', "sh", pkg.vmlinuxPath], measured),
     );
-    const flags = chooseFlags(pahole, kernelVersionOf(pkg.key.kernel)!);
-    const converted = await measureCommand("pahole", ["pahole", ...flags, "--btf_encode_detached=vmlinux.btf", pkg.vmlinuxPath], measured);
+    const flags = chooseFlags(pahole.version, kernelVersionOf(pkg.key.kernel)!);
+    const converted = await measureCommand("pahole", [...pahole.argv, ...flags, "--btf_encode_detached=vmlinux.btf", pkg.vmlinuxPath], measured);
     steps.push(converted);
     // Outside the baseline's total: the decoding a tool must do, up to the vmlinux's end and no
     // further (tar --occurrence=1 stops there, so xz does too), single-threaded for its CPU alone.
@@ -153,11 +154,11 @@ async function main(args: string[]): Promise<void> {
       ["CPU (user+sys)", `${cpu(btfmill).toFixed(2)} s`, `${cpu(baseline).toFixed(2)} s`, ratio(cpu(btfmill), cpu(baseline)), ""],
       ["cores busy on average", busy(btfmill), busy(baseline), "", ""],
       ["floor: decode to each vmlinux + pahole, CPU / cores", `${floorWall.toFixed(2)} s`, "", ratio(floorWall, baseline.wallSeconds), ""],
-      ["btfmill / floor", ratio(btfmill.wallSeconds, floorWall), "", "", ""],
+      ["btfmill / floor", ratio(btfmill.wallSeconds, floorWall), "", "", "<= 1.10x"],
     ]),
   );
   const largestVmlinux = Math.max(...vmlinuxBytes.values());
-  const pahole = (row: Measurement) => row.peakRssByCommand["pahole"] ?? 0;
+  const pahole = (row: Measurement) => paholePeakRss(row.peakRssByCommand);
   console.log(`\nitem 3, memory and disk (largest vmlinux ${mb(largestVmlinux)}):\n`);
   console.log(
     formatTable([

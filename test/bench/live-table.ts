@@ -15,11 +15,11 @@ import type { RunReport } from "../../pipeline/run-report.ts";
 /** When a row is printed: layouts equal/total and whether the bytes are the kernel's own, or why there is no answer. */
 function comparison(entry: ManifestEntry): { layouts: string; identical: string } {
   if (entry.status !== "ok") return { layouts: "-", identical: `${entry.status}: ${entry.reason ?? "no reason recorded"}` };
-  if (entry.ownBtf === undefined || entry.btf === undefined) return { layouts: "-", identical: "kernel has no .BTF" };
+  if (entry.kernelBtf === undefined || entry.btf === undefined) return { layouts: "-", identical: "kernel has no .BTF" };
   // An ok entry passed validation, which fails a kernel on any differing layout.
-  const identical = entry.btf.sha256 === entry.ownBtf.sha256;
-  const sizes = identical ? "" : ` (${entry.btf.size} vs ${entry.ownBtf.size} bytes)`;
-  return { layouts: `${entry.ownBtf.layouts}/${entry.ownBtf.layouts}`, identical: `${identical ? "yes" : "no"}${sizes}` };
+  const identical = entry.btf.sha256 === entry.kernelBtf.sha256;
+  const sizes = identical ? "" : ` (${entry.btf.size} vs ${entry.kernelBtf.size} bytes)`;
+  return { layouts: `${entry.kernelBtf.layouts}/${entry.kernelBtf.layouts}`, identical: `${identical ? "yes" : "no"}${sizes}` };
 }
 
 // Oldest first, so a later run's seconds for a kernel replace an earlier one's.
