@@ -9,7 +9,7 @@ MACHINE_PATH := $(PATH)
 # Node 24 LTS from the npm registry (package node-linux-$(NODE_ARCH)), ahead of the machine's node.
 export PATH := $(CURDIR)/node_modules/node-linux-$(NODE_ARCH)/bin:$(CURDIR)/node_modules/.bin:$(MACHINE_PATH)
 # The pinned Node and npm unpacked from their registry tarballs, to run `npm ci` with: an older
-# node would warn that btfmill needs Node 24 (EBADENGINE), and npm before 10 leaves out the native
+# node would warn that btfmill needs Node 24 (EBADENGINE), and Debian 12's npm 9 leaves out the native
 # binding vitest needs (npm/cli#4828).
 BOOTSTRAP := .node-bootstrap
 BOOTSTRAP_READY := $(BOOTSTRAP)/node-$(NODE_PIN)-npm-$(NPM_PIN)
@@ -69,4 +69,4 @@ bench: setup
 	node test/bench/pull.ts --runs=3
 
 clean:
-	rm -rf btf-archive .bench $(BOOTSTRAP)
+	rm -rf btf-archive .bench
