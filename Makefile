@@ -1,11 +1,22 @@
 # Set-up is part of every target: a fresh Debian 12 machine needs only `make run` or `make test`.
 SHELL := /bin/bash
 NODE_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+# The pinned Node (package.json's optional node-linux-$(NODE_ARCH)) and npm (its packageManager).
+NODE_PIN := $(shell sed -n 's/^ *"node-linux-$(NODE_ARCH)": "\([^"]*\)".*/\1/p' package.json)
+NPM_PIN := $(shell sed -n 's/^ *"packageManager": "npm@\([^"]*\)".*/\1/p' package.json)
+# The machine's own PATH: its npm only fetches the bootstrap and must not run under Node 24.
+MACHINE_PATH := $(PATH)
 # Node 24 LTS from the npm registry (package node-linux-$(NODE_ARCH)), ahead of the machine's node.
-export PATH := $(CURDIR)/node_modules/node-linux-$(NODE_ARCH)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/node_modules/node-linux-$(NODE_ARCH)/bin:$(CURDIR)/node_modules/.bin:$(MACHINE_PATH)
+# The pinned Node and npm unpacked from their registry tarballs, to run `npm ci` with: an older
+# node would warn that btfmill needs Node 24 (EBADENGINE), and Debian 12's npm 9 leaves out the native
+# binding vitest needs (npm/cli#4828).
+BOOTSTRAP := .node-bootstrap
+BOOTSTRAP_READY := $(BOOTSTRAP)/node-$(NODE_PIN)-npm-$(NPM_PIN)
 
-APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev xz-utils zstd gzip tar \
-	apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time procps chromium jq python3
+APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev libbpf-dev xz-utils zstd gzip \
+	tar apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time \
+	procps chromium jq python3
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: setup setup-apt run test typecheck bench live clean
@@ -16,13 +27,29 @@ setup: setup-apt node_modules/.installed
 
 setup-apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if ! PATH="$(MACHINE_PATH)" command -v npm >/dev/null; then missing="$$missing nodejs npm"; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+# The machine's npm (Debian's, which setup-apt installs when there is none) only downloads the two
+# tarballs; the pinned npm then installs everything under the pinned Node, reading the same
+# global npmrc the machine's npm reads (registry, cafile).
+$(BOOTSTRAP_READY):
+	@echo "fetching Node $(NODE_PIN) and npm $(NPM_PIN) from the npm registry"
+	@rm -rf $(BOOTSTRAP) && mkdir -p $(BOOTSTRAP)/node $(BOOTSTRAP)/npm
+	@cd $(BOOTSTRAP) && PATH="$(MACHINE_PATH)" npm pack --loglevel=warn node-linux-$(NODE_ARCH)@$(NODE_PIN) npm@$(NPM_PIN) >/dev/null
+	@tar -xzf $(BOOTSTRAP)/node-linux-$(NODE_ARCH)-$(NODE_PIN).tgz -C $(BOOTSTRAP)/node --strip-components=1
+	@tar -xzf $(BOOTSTRAP)/npm-$(NPM_PIN).tgz -C $(BOOTSTRAP)/npm --strip-components=1
+	@PATH="$(MACHINE_PATH)" npm config get globalconfig > $(BOOTSTRAP)/globalconfig
+	@rm $(BOOTSTRAP)/*.tgz
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json $(BOOTSTRAP_READY)
+	@echo "npm ci (Node $(NODE_PIN), npm $(NPM_PIN))"
+	@PATH="$(CURDIR)/$(BOOTSTRAP)/node/bin:$(MACHINE_PATH)" node $(BOOTSTRAP)/npm/bin/npm-cli.js ci --no-audit --no-fund \
+		--globalconfig="$$(cat $(BOOTSTRAP)/globalconfig)"
 	@touch $@
 
 run: setup
