@@ -21,7 +21,7 @@ const objectCoverage = z.strictObject({
   sha256,
   total: size.describe("CO-RE relocations in the object"),
   resolved: size.describe("relocations that resolve against this kernel"),
-  guarded: size.describe("*_EXISTS relocations that do not match: the program checks them at run time"),
+  guarded: size.describe("*_EXISTS relocations that do not match, and failing reads such a check of the same program keeps from running"),
   unresolved: size.describe("relocations that fail: the program will not load as built"),
 });
 
