@@ -5,10 +5,11 @@ NODE_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export PATH := $(CURDIR)/node_modules/node-linux-$(NODE_ARCH)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev xz-utils zstd gzip tar \
-	apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time procps chromium jq
+	apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time procps chromium jq \
+	golang-go
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup setup-apt run test typecheck bench clean
+.PHONY: setup setup-apt run test typecheck bench consumer-check clean
 
 setup: setup-apt node_modules/.installed
 
@@ -31,6 +32,11 @@ typecheck: setup
 
 test: setup typecheck
 	vitest run
+
+# cilium/ebpf's CO-RE fixups on every minified file of the archive equal those on the full BTF
+# (test/consumers/cilium-check, built against Debian 13's cilium/ebpf fetched from the machine's mirror).
+consumer-check: setup
+	node test/consumers/check-archive.ts $(if $(CONFIG),--config $(CONFIG))
 
 # Issue 9's measurements, one after the other (each prints its table; ~20 min on 2 cores, ~2.9 GB
 # downloaded from the machine's Debian mirror by the first two).
