@@ -42,24 +42,38 @@ export async function runCiliumCheck(binary: string, full: string, minified: str
   return { ...(JSON.parse(result.stdout) as Omit<CiliumReport, "exitCode">), exitCode: result.exitCode };
 }
 
+/** Where cilium/ebpf and its dependencies were unpacked, and the toolchain that builds against them. */
+export type CiliumGo = { gopath: string; goVersion: string; packages: string[] } | { skip: string };
+
+let unpacked: Promise<CiliumGo> | undefined;
+
+/** When a test builds Go against cilium/ebpf: the GOPATH holding it, or why there is none here. */
+export function ciliumGo(): Promise<CiliumGo> {
+  unpacked ??= (async () => {
+    const go = await execa("go", ["version"], { reject: false });
+    if (go.exitCode !== 0) return { skip: "no Go toolchain: install golang-go (make setup-apt)" };
+    const trixie = await unpackTrixiePackages(ciliumPackages);
+    if ("skip" in trixie) return trixie;
+    return { gopath: join(trixie.root, "usr/share/gocode"), goVersion: go.stdout, packages: trixie.packages.map((record) => record.sha256) };
+  })();
+  return unpacked;
+}
+
+/** When a Go program is built for a test: GOPATH mode over `gopaths` (first wins), no module proxy. */
+export async function goBuild(main: string, out: string, gopaths: readonly string[]): Promise<void> {
+  await execa("go", ["build", "-o", out, main], {
+    env: { GOPATH: gopaths.join(":"), GO111MODULE: "off", GOPROXY: "off", GOFLAGS: "", GOCACHE: join(tmpdir(), "btfmill-cilium-check", "go-cache") },
+  });
+}
+
 async function buildChecker(): Promise<GoBuild> {
-  const go = await execa("go", ["version"], { reject: false });
-  if (go.exitCode !== 0) return { skip: "no Go toolchain: install golang-go (make setup-apt)" };
-  const unpacked = await unpackTrixiePackages(ciliumPackages);
-  if ("skip" in unpacked) return unpacked;
-  const key = sha256Hex([await readFile(source, "utf8"), go.stdout, ...unpacked.packages.map((record) => record.sha256)].join("\n"));
+  const go = await ciliumGo();
+  if ("skip" in go) return go;
+  const key = sha256Hex([await readFile(source, "utf8"), go.goVersion, ...go.packages].join("\n"));
   const binary = join(tmpdir(), "btfmill-cilium-check", `cilium-check-${key.slice(0, 16)}`);
   if (await stat(binary).then(() => true, () => false)) return { binary };
   const partial = `${binary}.${process.pid}`;
-  await execa("go", ["build", "-o", partial, source], {
-    env: {
-      GOPATH: join(unpacked.root, "usr/share/gocode"),
-      GO111MODULE: "off",
-      GOPROXY: "off",
-      GOFLAGS: "",
-      GOCACHE: join(tmpdir(), "btfmill-cilium-check", "go-cache"),
-    },
-  });
+  await goBuild(source, partial, [go.gopath]);
   await rename(partial, binary).catch(async (error) => {
     await rm(partial, { force: true });
     throw error;
