@@ -18,6 +18,8 @@ const fileRef = z
 
 const btfForm = z
   .enum(["minified", "full"])
+  // Sites published before the full form existed hold only minified files and omit the field.
+  .default("minified")
   .describe("minified: only the types the set's objects relocate against (bpftool gen min_core_btf); full: the kernel's whole BTF, served at the root when no object set is registered");
 
 const btfFileRef = fileRef.extend({ form: btfForm }).describe("a raw .btf file of the site, and which form it is");
