@@ -46,6 +46,7 @@ bench: setup
 	node test/bench/incremental.ts --runs=3
 	node test/bench/prune.ts
 	node test/bench/pull.ts --runs=3
+	node test/bench/gen.ts
 
 clean:
 	rm -rf btf-archive .bench

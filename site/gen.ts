@@ -3,16 +3,17 @@
 // clone (`tar -xJf` then `bpftool gen min_core_btf` per kernel), with coverage per kernel and
 // object, on all cores, and incremental: a kernel whose input and objects are unchanged since the
 // last run into the same folder is not minified again. Writes what `pull` writes.
-import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
 import pLimit from "p-limit";
 import { writeAtomically, writeFileAtomically } from "../archive/atomic-write.ts";
 import { openBtf } from "../archive/btf/lazy.ts";
+import { btfMemberOf } from "../archive/btf-tarball.ts";
 import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/core/index.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 import { keyPath } from "../distros/types.ts";
+import { FormatError } from "../pipeline/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import type { CdnFile } from "./cdn-manifest.ts";
 import { openGenSource, type BtfhubEndpoints, type GenInput } from "./gen-sources.ts";
@@ -31,9 +32,14 @@ export interface GenOptions {
   emitGo?: { packageName: string } | undefined;
   btfhub?: BtfhubEndpoints | undefined;
   jobs?: number | undefined;
-  /** bpftool gen min_core_btf, through the caller's tool runner. */
-  minify: (input: string, output: string, objects: readonly string[]) => Promise<void>;
+  /** The caller's tool runner: bpftool gen min_core_btf, and `xz -dc INPUT > OUTPUT`. */
+  tools: GenTools;
   signal?: AbortSignal | undefined;
+}
+
+export interface GenTools {
+  minify: (input: string, output: string, objects: readonly string[]) => Promise<void>;
+  xzDecode: (input: string, output: string) => Promise<void>;
 }
 
 export type GenCoverage = Coverage & { sha256: string };
@@ -152,18 +158,28 @@ async function minifyOne(
 ): Promise<{ file: { sha256: string; size: number }; coverage: GenCoverage[] }> {
   const fetched = await input.fetch(options.signal);
   let raw = fetched;
+  let bytes: Buffer;
   if (input.form === "tarball") {
-    raw = join(scratch, `${keyPath(input.key).replaceAll("/", "_")}.btf`);
-    // BTFHub's tarballs hold one `<kernel>.btf`; the wildcard also takes a `./`-prefixed member.
-    await execa("tar", ["-xJOf", fetched, "--wildcards", "*.btf"], { stdout: { file: raw }, cancelSignal: options.signal });
+    // xz writes the tar to a file and the member is cut out here, as the prune stage does: no tar
+    // process, no second read. BTFHub's tarballs hold one `<kernel>.btf` (some `./`-prefixed).
+    const stem = join(scratch, keyPath(input.key).replaceAll("/", "_"));
+    await options.tools.xzDecode(fetched, `${stem}.tar`);
+    const member = await btfMemberOf(await readFile(`${stem}.tar`), (name) => name.endsWith(".btf"));
+    await rm(`${stem}.tar`);
+    if (member === undefined) throw new FormatError(`${fetched} holds no .btf file`, { kernel: keyPath(input.key), hint: "BTFHub's tarballs hold one <kernel>.btf" });
+    raw = `${stem}.btf`;
+    await writeFile(raw, member);
+    bytes = member;
+  } else {
+    bytes = await readFile(raw);
   }
   try {
-    const kernel = openBtf(await readFile(raw));
+    const kernel = openBtf(bytes);
     const coverage = objects.map((object) => ({ ...computeCoverage(kernel, { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations }), sha256: object.sha256 }));
     await mkdir(join(target, ".."), { recursive: true });
-    await writeAtomically(target, (temp) => options.minify(raw, temp, objects.map((object) => object.path)), { durable: false });
-    const bytes = await readFile(target);
-    return { file: { sha256: sha256Hex(bytes), size: bytes.length }, coverage };
+    await writeAtomically(target, (temp) => options.tools.minify(raw, temp, objects.map((object) => object.path)), { durable: false });
+    const minified = await readFile(target);
+    return { file: { sha256: sha256Hex(minified), size: minified.length }, coverage };
   } finally {
     if (raw !== fetched) await rm(raw, { force: true });
   }

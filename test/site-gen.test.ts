@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readManifest, writeManifest } from "../archive/manifest.ts";
-import { minCoreBtf } from "../pipeline/tools/bpftool.ts";
+import { genTools } from "../pipeline/commands/gen-command.ts";
 import { stopSpawner } from "../pipeline/tools/spawner.ts";
 import { gen, type GenOptions } from "../site/gen.ts";
 import { gitBlobSha1 } from "../site/gen-sources.ts";
@@ -66,7 +66,7 @@ describe("btfmill gen", () => {
   let siteServer: StaticServer;
   let btfhub: Awaited<ReturnType<typeof startBtfhubServer>>;
   const run = (from: string, out: string, extra: Partial<GenOptions> = {}) =>
-    gen({ objects, from, out: join(work, out), cache: join(work, "cache"), minify: (input, output, paths) => minCoreBtf(input, output, paths), ...extra });
+    gen({ objects, from, out: join(work, out), cache: join(work, "cache"), tools: genTools, ...extra });
   const outputs = async (out: string) => {
     const index = JSON.parse(await readFile(join(work, out, "index.json"), "utf8")) as { kernels: Record<string, { path: string }> };
     return new Map(await Promise.all(Object.entries(index.kernels).map(async ([key, file]) => [key, await readFile(join(work, out, file.path))] as const)));

@@ -1,12 +1,19 @@
 // `btfmill gen`: minified BTF for any BPF objects, from any source of full BTF, registering nothing.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { gen } from "../../site/gen.ts";
+import { gen, type GenTools } from "../../site/gen.ts";
 import { btfhubDefaults } from "../../site/gen-sources.ts";
 import { ConfigError } from "../errors.ts";
 import { minCoreBtf } from "../tools/bpftool.ts";
-import { stopSpawner } from "../tools/spawner.ts";
+import { runFileTool, stopSpawner } from "../tools/spawner.ts";
 import type { CommandContext } from "./context.ts";
+
+/** gen's tools, through the spawner: forking a small helper is cheaper than forking this process per kernel. */
+export const genTools: GenTools = {
+  minify: (input, output, objects) => minCoreBtf(input, output, objects),
+  xzDecode: (input, output) =>
+    runFileTool("xz", ["-dc", "--", input], { stdoutFile: output, timeoutMs: 5 * 60_000, hint: "the tarball is damaged: fetch it again (remove it from gen's cache)" }),
+};
 
 /** When the user runs `btfmill gen --objects A.o [B.o...] --from SRC --out DIR`: exit 0 when every kernel was minified, 1 when some failed or do not resolve. */
 export async function genCommand(context: CommandContext): Promise<number> {
@@ -34,7 +41,7 @@ export async function genCommand(context: CommandContext): Promise<number> {
         raw: (values["btfhub-raw"] as string | undefined) ?? btfhubDefaults.raw,
         ref: btfhubDefaults.ref,
       },
-      minify: (input, output, paths) => minCoreBtf(input, output, paths),
+      tools: genTools,
     });
   } finally {
     await stopSpawner();
