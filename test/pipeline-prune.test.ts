@@ -120,6 +120,18 @@ describe("btfmill run with registered BPF objects", () => {
     const after = (await manifest()).kernels["debian/12/x86_64/6.1.0-1-amd64"]!.minified!;
     expect(after.net).toEqual(netBefore);
     expect(after.proc!.coverage.map((object) => object.object)).toEqual(["kprobe.o", "flavors.o"]);
+    // flavors.o's ___old read is dead code where srtt_us exists: guarded, naming the check, in the manifest and the table.
+    const flavors = after.proc!.coverage.find((object) => object.object === "flavors.o")!;
+    expect(flavors.unresolved).toEqual([]);
+    expect(flavors.guarded.find((entry) => entry.name === "struct tcp_sock___old::srtt")).toMatchObject({
+      program: "read_srtt",
+      guard: { index: 0, kind: "FIELD_EXISTS", name: "struct tcp_sock::srtt_us", value: 1 },
+    });
+    const table = await runBtfmill(["coverage", "--config", configPath, "--set", "proc"]);
+    expect(table.stdout).toMatch(/^ok +debian\/12\/x86_64\/6\.1\.0-1-amd64 +flavors\.o: 15\/17 resolve, 2 guarded$/m);
+    expect(table.stdout).toContain(
+      "guarded fentry/tcp_rcv_established FIELD_BYTE_OFFSET struct tcp_sock___old::srtt: struct tcp_sock has no member srtt; relo #0 FIELD_EXISTS struct tcp_sock::srtt_us is 1 here",
+    );
 
     const checker = await ciliumChecker();
     if ("binary" in checker) {
