@@ -15,7 +15,8 @@ import { sha256Hex } from "../archive/file-digest.ts";
 import { keyPath } from "../distros/types.ts";
 import { FormatError } from "../pipeline/errors.ts";
 import { normalizeArch } from "./arch.ts";
-import type { CdnFile } from "./cdn-manifest.ts";
+import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
+import { writeBundle } from "./publish-bundles.ts";
 import { openGenSource, type BtfhubEndpoints, type GenInput } from "./gen-sources.ts";
 import { pullIndexName } from "./pull.ts";
 import { goEmbedSource } from "./pull-go.ts";
@@ -30,6 +31,8 @@ export interface GenOptions {
   release?: string | undefined;
   arch?: string | undefined;
   emitGo?: { packageName: string } | undefined;
+  /** Also write `bundles/gen/<arch>.tar.xz`, as publish does per set. */
+  bundle?: boolean | undefined;
   btfhub?: BtfhubEndpoints | undefined;
   jobs?: number | undefined;
   /** The caller's tool runner: bpftool gen min_core_btf, and `xz -dc INPUT > OUTPUT`. */
@@ -59,6 +62,8 @@ export interface GenIndex {
   coverage: Record<string, GenCoverage[]>;
   /** Kernels on which some object has relocations that do not resolve (file kept, listed here). */
   broken: string[];
+  /** With --bundle: one solid .tar.xz per arch of the files above. */
+  bundles?: CdnBundle[];
 }
 
 export interface GenSummary {
@@ -144,6 +149,7 @@ export async function gen(options: GenOptions): Promise<GenSummary> {
     inputs: sortedRecord(index.inputs),
     coverage: sortedRecord(index.coverage),
   };
+  if (options.bundle) sorted.bundles = await bundles(options.out, sorted, summary.minified === 0 ? previous?.bundles : undefined);
   await writeFileAtomically(join(options.out, pullIndexName), `${JSON.stringify(sorted, null, 2)}\n`);
   if (options.emitGo) await writeFileAtomically(join(options.out, "btf_embed.go"), goEmbedSource(options.emitGo.packageName, sorted));
   return { ...summary, downloads: source.downloads(), index: sorted };
@@ -183,6 +189,22 @@ async function minifyOne(
   } finally {
     if (raw !== fetched) await rm(raw, { force: true });
   }
+}
+
+// A bundle is rewritten only when a kernel was minified or the set of files changed: xz -9 over
+// every file is the slowest step of a run with nothing new.
+async function bundles(out: string, index: GenIndex, unchanged: CdnBundle[] | undefined): Promise<CdnBundle[]> {
+  const written: CdnBundle[] = [];
+  for (const arch of ["x86_64", "arm64"] as const) {
+    const members = Object.entries(index.kernels)
+      .filter(([key]) => key.split("/")[2] === arch)
+      .map(([key, file]) => ({ name: `${key}.btf`, path: file.path, size: file.size }));
+    if (members.length === 0) continue;
+    const previous = unchanged?.find((bundle) => bundle.arch === arch && bundle.files === members.length);
+    if (previous !== undefined && (await current(join(out, previous.path), previous))) written.push(previous);
+    else written.push(await writeBundle(out, "gen", arch, members));
+  }
+  return written;
 }
 
 // Sized first, then hashed: a file someone altered is made again.

@@ -108,7 +108,7 @@ describe("btfmill gen", () => {
   });
 
   it("from a btfmill archive: bpftool's bytes for every kernel, coverage per kernel and object, and nothing redone the second time", async () => {
-    const first = await run(archive.root, "from-archive", { emitGo: { packageName: "btfs" } });
+    const first = await run(archive.root, "from-archive", { emitGo: { packageName: "btfs" }, bundle: true });
     expect(first).toMatchObject({ minified: 3, unchanged: 0, failed: 0, downloads: 0 });
     expect(await outputs("from-archive")).toEqual(expected);
     // The arm64 kernel is the "renamed" one: tcprtt's srtt_us read breaks there; flavors' is guarded.
@@ -117,9 +117,16 @@ describe("btfmill gen", () => {
     expect(arm64.find((object) => object.object === "tcprtt.o")!.unresolved.map((miss) => miss.name)).toEqual(["struct tcp_sock::srtt_us"]);
     expect(arm64.find((object) => object.object === "flavors.o")!.unresolved).toEqual([]);
     expect(await readFile(join(work, "from-archive", "btf_embed.go"), "utf8")).toContain("package btfs");
-    const second = await run(archive.root, "from-archive");
+    // The bundle per arch holds the same files under their root paths, as publish's bundles do.
+    expect(first.index.bundles!.map((bundle) => [bundle.path, bundle.files])).toEqual([["bundles/gen/x86_64.tar.xz", 2], ["bundles/gen/arm64.tar.xz", 1]]);
+    const listed = (await execa("tar", ["-tJf", join(work, "from-archive", "bundles/gen/x86_64.tar.xz")])).stdout.split("\n").sort();
+    expect(listed).toEqual([...expected.keys()].filter((key) => key.includes("/x86_64/")).map((key) => `${key}.btf`).sort());
+    const bundleBytes = await readFile(join(work, "from-archive", "bundles/gen/x86_64.tar.xz"));
+    const second = await run(archive.root, "from-archive", { bundle: true });
     expect(second).toMatchObject({ minified: 0, unchanged: 3, failed: 0 });
     expect(second.index.coverage).toEqual(first.index.coverage);
+    expect(second.index.bundles).toEqual(first.index.bundles);
+    expect(await readFile(join(work, "from-archive", "bundles/gen/x86_64.tar.xz"))).toEqual(bundleBytes);
   });
 
   it("every file gen writes gives cilium/ebpf the same CO-RE fixups as the full BTF", async (context) => {

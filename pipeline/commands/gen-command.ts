@@ -36,6 +36,7 @@ export async function genCommand(context: CommandContext): Promise<number> {
       release: values.release as string | undefined,
       arch: values.arch as string | undefined,
       emitGo: emit === "go" ? { packageName: (values["go-package"] as string | undefined) ?? "btfs" } : undefined,
+      bundle: values.bundle === true,
       btfhub: {
         api: (values["btfhub-api"] as string | undefined) ?? btfhubDefaults.api,
         raw: (values["btfhub-raw"] as string | undefined) ?? btfhubDefaults.raw,
