@@ -18,6 +18,7 @@ import { pull } from "../site/pull.ts";
 import { verifyManifest } from "../site/publish-signature.ts";
 import { headersFor, parseHeaderRules } from "../site/static-headers.ts";
 import { makeSiteArchive, type SiteArchive } from "./fixtures/site-archive.ts";
+import { checkArchiveMinified, ciliumChecker } from "./helpers/cilium-check.ts";
 
 async function tarMembers(xzPath: string): Promise<Map<string, Buffer>> {
   const { stdout } = await execa("xz", ["-dc", xzPath], { encoding: "buffer" });
@@ -56,6 +57,14 @@ describe("btfmill publish", () => {
   });
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("every minified file of the fixture archive gives cilium/ebpf the same CO-RE fixups as its full BTF", async (context) => {
+    const checker = await ciliumChecker();
+    context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
+    const binary = "binary" in checker ? checker.binary : "";
+    // Three ok kernels x (all, net, probes).
+    expect(await checkArchiveMinified(binary, archive.root, await readManifest(archive.root), (name) => join(work, "objects", name))).toEqual({ files: 9, failures: [] });
   });
 
   it("writes a manifest that the published JSON Schema accepts and that names every file with its true sha256", async () => {
