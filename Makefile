@@ -16,10 +16,10 @@ BOOTSTRAP_READY := $(BOOTSTRAP)/node-$(NODE_PIN)-npm-$(NPM_PIN)
 
 APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev libbpf-dev xz-utils zstd gzip \
 	tar apt-utils gpg gpg-agent gpgv rpm createrepo-c bzip2 cpio debian-archive-keyring ca-certificates curl time \
-	procps chromium jq python3
+	procps chromium jq python3 golang-go
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup setup-apt run test typecheck bench live clean
+.PHONY: setup setup-apt run test typecheck bench live consumer-check clean
 
 setup: setup-apt node_modules/.installed
 	@# The pinned converter toolchain (pahole, bpftool), checked and cached; a second call downloads only indexes.
@@ -61,6 +61,11 @@ typecheck: setup
 test: setup typecheck
 	vitest run
 
+# cilium/ebpf's CO-RE fixups on every minified file of the archive equal those on the full BTF
+# (test/consumers/cilium-check, built against Debian 13's cilium/ebpf fetched from the machine's mirror).
+consumer-check: setup
+	node test/consumers/check-archive.ts $(if $(CONFIG),--config $(CONFIG))
+
 # Issue 9's measurements, one after the other (each prints its table; ~20 min on 2 cores, ~2.9 GB
 # downloaded from the machine's Debian mirror by the first two).
 bench: setup
@@ -69,6 +74,7 @@ bench: setup
 	node test/bench/incremental.ts --runs=3
 	node test/bench/prune.ts
 	node test/bench/pull.ts --runs=3
+	node test/bench/gen.ts
 
 # One kernel (the newest) of every Debian release x arch x flavor the machine's mirror carries,
 # each compared with its own .BTF; prints the table README keeps. Downloads ~21 GB: not in `test`.

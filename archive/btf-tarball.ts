@@ -40,14 +40,15 @@ export async function writeBtfTarball(btfPath: string, memberName: string, targe
  * When a stored tarball was decompressed (the tar's bytes): the BTF member named `memberName`,
  * or undefined when the tar holds no such regular file.
  */
-export async function btfMemberOf(tarBytes: Buffer, memberName: string): Promise<Buffer | undefined> {
+export async function btfMemberOf(tarBytes: Buffer, memberName: string | ((name: string) => boolean)): Promise<Buffer | undefined> {
+  const wanted = typeof memberName === "string" ? (name: string) => name === memberName : memberName;
   const extract = tar.extract();
   Readable.from([tarBytes]).pipe(extract);
   let member: Buffer | undefined;
   for await (const entry of extract) {
     const chunks: Buffer[] = [];
     for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
-    if (member === undefined && entry.header.type === "file" && entry.header.name === memberName) {
+    if (member === undefined && entry.header.type === "file" && wanted(entry.header.name)) {
       // The member usually arrives as one slice of the tar's bytes: no copy then.
       member = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     }

@@ -75,6 +75,49 @@ export async function hasDwarf(path: string): Promise<boolean> {
   );
 }
 
+const sectionSymbolTable = 2; // SHT_SYMTAB
+const symbolFunction = 2; // STT_FUNC, the low nibble of st_info
+
+/** A function symbol: in a BPF object, one program or subprogram of its section. */
+export interface ElfFunction {
+  name: string;
+  section: string;
+  /** st_value and st_size: where in the section the function's instructions lie, in bytes. */
+  offset: number;
+  size: number;
+}
+
+/** When a BPF object is read: its function symbols, so a relocation can be told by program, not only by section. */
+export async function readElfFunctions(path: string): Promise<ElfFunction[]> {
+  return withElf(path, async (handle, elf) => {
+    const table = elf.sections.find((section) => section.type === sectionSymbolTable);
+    const names = table === undefined ? undefined : elf.sections[table.link];
+    if (table === undefined || names === undefined) return [];
+    const { is64, littleEndian: le } = elf.header;
+    const symbols = await readAt(handle, table.offset, table.size, "symbol table");
+    const strings = await readAt(handle, names.offset, names.size, "symbol names");
+    const entrySize = is64 ? 24 : 16; // Elf64_Sym, Elf32_Sym
+    const view = new DataView(symbols.buffer, symbols.byteOffset, symbols.byteLength);
+    const functions: ElfFunction[] = [];
+    for (let at = 0; at + entrySize <= symbols.length; at += entrySize) {
+      const info = view.getUint8(at + (is64 ? 4 : 12));
+      const sectionIndex = view.getUint16(at + (is64 ? 6 : 14), le);
+      const section = elf.sections[sectionIndex];
+      if ((info & 0xf) !== symbolFunction || section === undefined) continue;
+      const nameOffset = view.getUint32(at, le);
+      const end = strings.indexOf(0, nameOffset);
+      if (end < 0) throw new FormatError(`symbol at offset ${at} has a name past the symbol-name table`);
+      functions.push({
+        name: strings.toString("latin1", nameOffset, end),
+        section: section.name,
+        offset: is64 ? readU64(view, at + 8, le, "st_value") : view.getUint32(at + 4, le),
+        size: is64 ? readU64(view, at + 16, le, "st_size") : view.getUint32(at + 8, le),
+      });
+    }
+    return functions;
+  });
+}
+
 async function withElf<T>(path: string, use: (handle: FileHandle, elf: Elf) => Promise<T>): Promise<T> {
   const handle = await open(path, "r");
   try {

@@ -14,11 +14,15 @@ const publishedFile = digest.extend({ path: z.string().min(1) });
 
 const coverageEntrySchema = z.strictObject({
   section: z.string(),
+  /** The ELF function holding the relocation; absent in records written before it was kept. */
+  program: z.string().optional(),
   index: z.int(),
   kind: z.string(),
   name: z.string(),
   status: z.enum(["missing", "ambiguous"]),
   why: z.string(),
+  /** On a guarded read: the check in the same program (relo #index of the section) whose value here closes its branch. */
+  guard: z.strictObject({ index: z.int(), kind: z.string(), name: z.string(), value: z.union([z.literal(0), z.literal(1)]) }).optional(),
 });
 
 /** How one registered object's CO-RE relocations fare on this kernel. */

@@ -16,12 +16,20 @@ const fileRef = z
   .strictObject({ path: z.string().min(1).describe("relative to the site root"), sha256, size })
   .describe("a file of the site");
 
+const btfForm = z
+  .enum(["minified", "full"])
+  // Sites published before the full form existed hold only minified files and omit the field.
+  .default("minified")
+  .describe("minified: only the types the set's objects relocate against (bpftool gen min_core_btf); full: the kernel's whole BTF, served at the root when no object set is registered");
+
+const btfFileRef = fileRef.extend({ form: btfForm }).describe("a raw .btf file of the site, and which form it is");
+
 const objectCoverage = z.strictObject({
   object: z.string(),
   sha256,
   total: size.describe("CO-RE relocations in the object"),
   resolved: size.describe("relocations that resolve against this kernel"),
-  guarded: size.describe("*_EXISTS relocations that do not match: the program checks them at run time"),
+  guarded: size.describe("*_EXISTS relocations that do not match, and failing reads such a check of the same program keeps from running"),
   unresolved: size.describe("relocations that fail: the program will not load as built"),
 });
 
@@ -47,8 +55,8 @@ const kernel = z.strictObject({
   kernelHasBtf: z.boolean().describe("the kernel has BTF at /sys/kernel/btf/vmlinux: it needs no file from here"),
   btf: z.strictObject({ sha256, size }).optional().describe("the full BTF this kernel's files were made from"),
   files: z.strictObject({
-    root: fileRef.optional().describe("minified against the root set, the union of every registered object"),
-    sets: z.record(z.string(), fileRef).describe("minified against each named set"),
+    root: btfFileRef.optional().describe("the root path's raw BTF: minified against the root set (the union of every registered object), or the full BTF when no set is registered"),
+    sets: z.record(z.string(), btfFileRef).describe("minified against each named set"),
     full: fileRef.optional().describe("BTFHub's <kernel>.btf.tar.xz holding the full BTF (publish --full)"),
   }),
   coverage: z.record(z.string(), setCoverage).describe("per set name"),
@@ -68,7 +76,8 @@ const source = z.strictObject({
 const objectSet = z.strictObject({
   name: z.string(),
   prefix: z.string().describe("where its files live: empty for the root set, sets/<name>/ for the others"),
-  fingerprint: z.string().describe("sha256 over its objects' sha256s"),
+  form: btfForm,
+  fingerprint: z.string().describe("sha256 over its objects' sha256s; empty for the full form, which has no objects"),
   objects: z.array(z.strictObject({ name: z.string(), sha256 })),
 });
 

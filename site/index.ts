@@ -1,5 +1,6 @@
 // The site's public surface: publishing, serving, and what a consumer (pull, lookup) reads.
 export { publishSite, type PublishOptions, type PublishResult } from "./publish.ts";
+export { gen, type GenIndex, type GenOptions, type GenSummary, type GenTools } from "./gen.ts";
 export { siteHandler, startSiteServer } from "./serve.ts";
 export { verifyManifest } from "./publish-signature.ts";
 export {

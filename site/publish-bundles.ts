@@ -29,7 +29,8 @@ export async function writeBundles(treeRoot: string, sets: CdnSet[], kernels: Cd
   return bundles;
 }
 
-async function writeBundle(
+/** When a tree holds a set's files (publish, gen --bundle): writes `bundles/<set>/<arch>.tar.xz` of `members`, each stored under its name. */
+export async function writeBundle(
   treeRoot: string,
   set: string,
   arch: Arch,

@@ -1,8 +1,10 @@
 // Puts the archive's files into the new tree. Hard links when the archive shares the filesystem
 // (no copy, and the archive only ever replaces files by rename, so a link never sees a change),
-// a copy otherwise; either way the bytes are checked against the archive manifest's sha256.
+// a copy otherwise; the full BTF of a kernel comes out of its BTFHub tarball (tar -xJOf). Either
+// way the bytes are checked against the archive manifest's sha256.
 import { copyFile, link, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { execa } from "execa";
 import pLimit from "p-limit";
 import { digestFile } from "../archive/file-digest.ts";
 import { IntegrityError } from "../pipeline/errors.ts";
@@ -18,18 +20,27 @@ async function placeFile(archiveRoot: string, treeRoot: string, placement: Place
   const source = join(archiveRoot, placement.from);
   const target = join(treeRoot, placement.to);
   await mkdir(dirname(target), { recursive: true });
+  if (placement.extract !== undefined) {
+    await execa("tar", ["-xJOf", source, placement.extract.member], { stdout: { file: target } });
+  } else {
+    await linkOrCopy(source, target);
+  }
+  const actual = await digestFile(target);
+  if (actual.sha256 !== placement.sha256 || actual.size !== placement.size) {
+    const what = placement.extract === undefined ? source : `${placement.extract.member} in ${source}`;
+    throw new IntegrityError(
+      `${what} has sha256 ${actual.sha256} (${actual.size} bytes), the archive manifest says ${placement.sha256} (${placement.size} bytes)`,
+      { hint: 'the archive was changed behind btfmill\'s back: run "btfmill run" to redo that kernel, then publish again' },
+    );
+  }
+}
+
+async function linkOrCopy(source: string, target: string): Promise<void> {
   try {
     await link(source, target);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code !== "EXDEV" && code !== "EPERM") throw cause;
     await copyFile(source, target);
-  }
-  const actual = await digestFile(target);
-  if (actual.sha256 !== placement.sha256 || actual.size !== placement.size) {
-    throw new IntegrityError(
-      `${source} has sha256 ${actual.sha256} (${actual.size} bytes), the archive manifest says ${placement.sha256} (${placement.size} bytes)`,
-      { hint: 'the archive was changed behind btfmill\'s back: run "btfmill run" to redo that kernel, then publish again' },
-    );
   }
 }

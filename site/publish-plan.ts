@@ -1,5 +1,6 @@
 // Decides what the published tree holds, from the archive's manifest alone: the kernel records of
 // the CDN manifest and the archive files to place under their site paths. No I/O here.
+import { btfMemberName } from "../archive/layout.ts";
 import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
 import type { CdnKernel, CdnSet, CdnSetCoverage, CdnSource } from "./cdn-manifest.ts";
 import { fullTarballPath, rootSetName, setBtfPath } from "./cdn-layout.ts";
@@ -12,6 +13,8 @@ export interface Placement {
   to: string;
   sha256: string;
   size: number;
+  /** Place one member of the tarball at `from` instead of the file itself; `from`'s own digest, for fetching it. */
+  extract?: { member: string; sha256: string; size: number };
 }
 
 export interface PublishPlan {
@@ -24,9 +27,14 @@ export interface PublishPlan {
 /** When publish starts: maps the archive manifest onto the site layout. */
 export function planPublish(archive: Manifest, options: { full: boolean }): PublishPlan {
   const placements: Placement[] = [];
+  const minifiedSets = objectSets(Object.values(archive.kernels));
+  // No object set registered: the root serves each kernel's full BTF, what a consumer would
+  // otherwise download from BTFHub and minify itself.
+  const rootForm = minifiedSets.length === 0 ? "full" : "minified";
   const kernels = Object.values(archive.kernels)
-    .map((entry) => kernelRecord(entry, options.full, placements))
+    .map((entry) => kernelRecord(entry, { full: options.full, rootForm }, placements))
     .sort((a, b) => a.key.localeCompare(b.key));
+  const fullRoot: CdnSet = { name: rootSetName, prefix: "", form: "full", fingerprint: "", objects: [] };
   const sources = Object.entries(archive.sources)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([id, state]) => ({
@@ -37,10 +45,10 @@ export function planPublish(archive: Manifest, options: { full: boolean }): Publ
       ...(state.refreshedAt === undefined ? {} : { refreshedAt: state.refreshedAt }),
       checkedAt: state.checkedAt,
     }));
-  return { sources, sets: objectSets(Object.values(archive.kernels)), kernels, placements };
+  return { sources, sets: rootForm === "full" ? [fullRoot] : minifiedSets, kernels, placements };
 }
 
-function kernelRecord(entry: ManifestEntry, full: boolean, placements: Placement[]): CdnKernel {
+function kernelRecord(entry: ManifestEntry, options: { full: boolean; rootForm: "minified" | "full" }, placements: Placement[]): CdnKernel {
   const { key } = entry;
   const keyText = `${key.distro}/${key.release}/${key.arch}/${key.kernel}`;
   const files: CdnKernel["files"] = { sets: {} };
@@ -52,11 +60,17 @@ function kernelRecord(entry: ManifestEntry, full: boolean, placements: Placement
     if (!published || !record.file) continue;
     const placement = { from: record.file.path, to: setBtfPath(set, key), sha256: record.file.sha256, size: record.file.size };
     placements.push(placement);
-    const ref = { path: placement.to, sha256: placement.sha256, size: placement.size };
+    const ref = { path: placement.to, sha256: placement.sha256, size: placement.size, form: "minified" as const };
     if (set === rootSetName) files.root = ref;
     else files.sets[set] = ref;
   }
-  if (published && full && entry.tarball) {
+  if (published && options.rootForm === "full" && entry.tarball && entry.btf) {
+    const { tarball, btf } = entry;
+    const placement = { from: tarball.path, to: setBtfPath(rootSetName, key), ...btf, extract: { member: btfMemberName(key), sha256: tarball.sha256, size: tarball.size } };
+    placements.push(placement);
+    files.root = { path: placement.to, sha256: btf.sha256, size: btf.size, form: "full" };
+  }
+  if (published && options.full && entry.tarball) {
     const placement = { from: entry.tarball.path, to: fullTarballPath(key), sha256: entry.tarball.sha256, size: entry.tarball.size };
     placements.push(placement);
     files.full = { path: placement.to, sha256: placement.sha256, size: placement.size };
@@ -113,6 +127,7 @@ function objectSets(entries: ManifestEntry[]): CdnSet[] {
     .map(([name, { record }]) => ({
       name,
       prefix: name === rootSetName ? "" : `sets/${name}/`,
+      form: "minified" as const,
       fingerprint: record.fingerprint,
       objects: record.coverage.map((object) => ({ name: object.object, sha256: object.sha256 })),
     }));

@@ -44,13 +44,14 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   // Files the archive left on the state site come into the archive first, checked, then are placed like the rest.
   if (!files.complete) {
     const fetching = pLimit(8);
-    await Promise.all(plan.placements.map((placement) => fetching(() => files.materialize({ path: placement.from, sha256: placement.sha256, size: placement.size }))));
+    await Promise.all(plan.placements.map((placement) => fetching(() => files.materialize({ path: placement.from, sha256: (placement.extract ?? placement).sha256, size: (placement.extract ?? placement).size }))));
   }
   const partial = await startGeneration(options.out);
   try {
     await placeFiles(options.archive, partial, plan.placements);
     const archiveManifest = await writeJsonFile(partial, archiveManifestName, archive);
-    const bundles = await writeBundles(partial, plan.sets, plan.kernels);
+    // Full BTF is ~5 MB a kernel: no bundle of it, each file is fetched on its own.
+    const bundles = await writeBundles(partial, plan.sets.filter((set) => set.form === "minified"), plan.kernels);
     const unameIndex = await writeJsonFile(partial, unameIndexName, buildUnameIndex(plan.kernels));
     const manifest = cdnManifestSchema.parse({
       schema: cdnSchemaId,

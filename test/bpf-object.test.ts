@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBpfObject } from "../archive/core/bpf-object.ts";
 import { FormatError } from "../pipeline/errors.ts";
-import { bpfFixtures, makeCoreObject, makeKernelBtf } from "./fixtures/bpf-objects.ts";
+import { bpfFixtures, guardsFixture, makeCoreObject, makeKernelBtf } from "./fixtures/bpf-objects.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { rejection } from "./helpers/rejection.ts";
 
@@ -50,6 +50,22 @@ describe("loadBpfObject", () => {
         if (relocation.kind <= 5) expect(line).toContain(`(${relocation.accessString} @ offset`);
       }
     }
+  });
+
+  it("names the program of each relocation from the symbol table, as llvm-objdump places its instruction", async () => {
+    const path = await makeCoreObject(dir, guardsFixture);
+    const { relocations } = await loadBpfObject(path);
+    // Each `<name>:` label opens a function; instruction numbers are 8-byte slots, as insnOff counts bytes / 8.
+    const { stdout } = await execa("llvm-objdump", ["-d", "--no-show-raw-insn", path]);
+    const starts: { slot: number; name: string }[] = [];
+    for (const match of stdout.matchAll(/^([0-9a-f]{16}) <(\w+)>:\n\s+(\d+):/gm)) {
+      if (!match[2]!.startsWith("LBB")) starts.push({ slot: Number(match[3]), name: match[2]! });
+    }
+    const programAt = (insnOff: number) => starts.filter((start) => start.slot <= insnOff / 8).at(-1)!.name;
+    expect(new Set(relocations.map((relocation) => relocation.program))).toEqual(
+      new Set(["field_guard", "unguarded", "flavor_guard", "task_state", "type_guard", "type_present", "enum_guard"]),
+    );
+    for (const relocation of relocations) expect(relocation.program, `#${relocation.index}`).toBe(programAt(relocation.insnOff));
   });
 
   it("refuses an ELF for another machine, naming the file and its e_machine", async () => {

@@ -28,7 +28,7 @@ function typeId(btf: BtfSpec, kind: string, name: string): number {
 }
 
 function relocation(typeId: number, accessString: string, kind: Kind = ReloKind.FieldByteOffset): CoreRelocation {
-  return { section: "test", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId, accessString };
+  return { section: "test", program: "test", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId, accessString };
 }
 
 describe("local spec names", () => {

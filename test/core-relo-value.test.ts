@@ -21,7 +21,7 @@ const spec = specOf([
 ]);
 
 function value(accessString: string, kind: Kind) {
-  const relocation: CoreRelocation = { section: "s", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId: 4, accessString };
+  const relocation: CoreRelocation = { section: "s", program: "s", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId: 4, accessString };
   const local = parseLocalSpec(spec, relocation);
   const result = matchSpec(local, spec, spec, 4);
   if (!result.matched) throw new Error(result.why);

@@ -37,7 +37,7 @@ const kernel = specOf([
 ]);
 
 function match(typeId: number, accessString: string, kind: Kind = ReloKind.FieldByteOffset, target = typeId, into: BtfSpec = kernel) {
-  const relocation: CoreRelocation = { section: "s", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId, accessString };
+  const relocation: CoreRelocation = { section: "s", program: "s", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId, accessString };
   return matchSpec(parseLocalSpec(local, relocation), local, into, target);
 }
 

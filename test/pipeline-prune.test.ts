@@ -13,6 +13,7 @@ import { dbgPackage, type AptMirror } from "./fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "./fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "./fixtures/bpf-objects.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
+import { checkArchiveMinified, ciliumChecker } from "./helpers/cilium-check.ts";
 import { runBtfmill } from "./helpers/cli.ts";
 import type { StaticServer } from "./helpers/static-server.ts";
 
@@ -84,6 +85,14 @@ describe("btfmill run with registered BPF objects", () => {
     expect(normal.all!.file!.sha256).not.toBe(normal.proc!.file!.sha256);
   });
 
+  it("every minified file gives cilium/ebpf the same CO-RE fixups as the kernel's full BTF", async (context) => {
+    const checker = await ciliumChecker();
+    context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
+    const binary = "binary" in checker ? checker.binary : "";
+    const checked = await checkArchiveMinified(binary, archive(), await manifest(), (name) => join(work, "objects", name));
+    expect(checked).toEqual({ files: 6, failures: [] });
+  });
+
   it("coverage names the kernel and the field that is missing", async () => {
     const table = await runBtfmill(["coverage", "--config", configPath, "--set", "net"]);
     expect(table.exitCode).toBe(0);
@@ -111,6 +120,23 @@ describe("btfmill run with registered BPF objects", () => {
     const after = (await manifest()).kernels["debian/12/x86_64/6.1.0-1-amd64"]!.minified!;
     expect(after.net).toEqual(netBefore);
     expect(after.proc!.coverage.map((object) => object.object)).toEqual(["kprobe.o", "flavors.o"]);
+    // flavors.o's ___old read is dead code where srtt_us exists: guarded, naming the check, in the manifest and the table.
+    const flavors = after.proc!.coverage.find((object) => object.object === "flavors.o")!;
+    expect(flavors.unresolved).toEqual([]);
+    expect(flavors.guarded.find((entry) => entry.name === "struct tcp_sock___old::srtt")).toMatchObject({
+      program: "read_srtt",
+      guard: { index: 0, kind: "FIELD_EXISTS", name: "struct tcp_sock::srtt_us", value: 1 },
+    });
+    const table = await runBtfmill(["coverage", "--config", configPath, "--set", "proc"]);
+    expect(table.stdout).toMatch(/^ok +debian\/12\/x86_64\/6\.1\.0-1-amd64 +flavors\.o: 15\/17 resolve, 2 guarded$/m);
+    expect(table.stdout).toContain(
+      "guarded fentry/tcp_rcv_established FIELD_BYTE_OFFSET struct tcp_sock___old::srtt: struct tcp_sock has no member srtt; relo #0 FIELD_EXISTS struct tcp_sock::srtt_us is 1 here",
+    );
+
+    const checker = await ciliumChecker();
+    if ("binary" in checker) {
+      expect(await checkArchiveMinified(checker.binary, archive(), await manifest(), (name) => join(work, "objects", name))).toEqual({ files: 6, failures: [] });
+    }
 
     await writeConfig({ net: [objects.tcprtt] });
     await runBtfmill(["run", "--config", configPath]);

@@ -13,6 +13,7 @@ import type { CdnManifest } from "../site/cdn-manifest.ts";
 import { dbgPackage, type AptPackageSpec } from "./fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "./fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "./fixtures/bpf-objects.ts";
+import { checkArchiveMinified, ciliumChecker } from "./helpers/cilium-check.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { runBtfmill } from "./helpers/cli.ts";
 import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
@@ -175,6 +176,11 @@ describe("btfmill run/plan/merge/publish --state", () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toContain("summary: 3 ok, 0 failed, 0 skipped, 0 unchanged, 6 minified");
     expect(debsFetched(newMirror.server).length - debsBefore).toBe(3);
+    const checker = await ciliumChecker();
+    if ("binary" in checker) {
+      const checked = await checkArchiveMinified(checker.binary, join(work, "from-minified"), await manifestOf("from-minified"), (name) => join(work, "objects", name));
+      expect(checked).toEqual({ files: 6, failures: [] });
+    }
   });
 
   it("merges shards started from the site without their inputs holding the site's files", async () => {

@@ -13,6 +13,7 @@ import { sha256Hex } from "../archive/file-digest.ts";
 import { loadObjectSets } from "../pipeline/object-registry.ts";
 import { pruneSets } from "../pipeline/stages/prune.ts";
 import { stopSpawner } from "../pipeline/tools/spawner.ts";
+import { ciliumChecker, runCiliumCheck } from "./helpers/cilium-check.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";
 import { bpfFixtures, makeCoreObject, makeKernelBtf, type KernelVariant } from "./fixtures/bpf-objects.ts";
 
@@ -101,6 +102,15 @@ describe("minifying a set from the union's output", () => {
       expect(record.file!.sha256).toBe(sha256Hex(await readFile(direct)));
       // Every record's coverage is still computed against the full kernel BTF.
       expect(record.coverage.map((object) => object.sha256)).toEqual(set.objects.map((object) => object.sha256));
+    }
+    // And a loader agrees: cilium/ebpf's fixups on each stored file equal those on the full BTF.
+    const checker = await ciliumChecker();
+    if ("binary" in checker) {
+      for (const set of sets) {
+        const stored = join(work, "archive", records[set.name]!.file!.path);
+        const report = await runCiliumCheck(checker.binary, full, stored, set.objects.map((object) => object.path));
+        expect([set.name, report.exitCode, report.differences]).toEqual([set.name, 0, []]);
+      }
     }
     const inputs = (await readFile(log, "utf8")).trim().split("\n");
     expect(inputs.filter((input) => input === full)).toHaveLength(1);

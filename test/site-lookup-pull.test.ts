@@ -5,6 +5,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../archive/file-digest.ts";
 import { IntegrityError } from "../pipeline/errors.ts";
@@ -19,6 +21,7 @@ import { readSiteManifest, readUnameIndex } from "../site/read-manifest.ts";
 import { openSite } from "../site/site-source.ts";
 import { makeSiteArchive, type SiteArchive } from "./fixtures/site-archive.ts";
 import { runBtfmill } from "./helpers/cli.ts";
+import { ciliumGo, goBuild } from "./helpers/cilium-check.ts";
 import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";
 
 describe("os-release and arch normalisation", () => {
@@ -157,6 +160,30 @@ describe("lookup and pull on a published site", () => {
     expect(narrowed.exitCode).toBe(0);
     expect(narrowed.stderr).toContain("1 downloaded");
     expect(narrowed.stderr).toContain("2 removed");
+  });
+
+  it("the emitted btf_embed.go compiles, looks hosts up (arch aliases too) and cilium/ebpf loads what it returns", async (context) => {
+    const go = await ciliumGo();
+    context.skip("skip" in go, "skip" in go ? go.skip : "");
+    const gopath = "gopath" in go ? go.gopath : "";
+    // GOPATH mode: the pulled tree is package `btfs` under a GOPATH of its own, as a project would vendor it.
+    const project = join(work, "go-project");
+    await pull({ from: server.url, out: join(project, "src", "btfs"), publicKey, emitGo: { packageName: "btfs" } });
+    const binary = join(work, "btf-embed-lookup");
+    await goBuild(fileURLToPath(new URL("./consumers/btf-embed-lookup/main.go", import.meta.url)), binary, [project, gopath]);
+    const run = async (key: string, arch: string) => {
+      const [distro, release, , kernel] = key.split("/") as [string, string, string, string];
+      return JSON.parse((await execa(binary, [distro, release, arch, kernel, "task_struct"])).stdout) as Record<string, unknown>;
+    };
+    const pulled = JSON.parse(await readFile(join(project, "src", "btfs", "index.json"), "utf8")) as PullIndex;
+    for (const [key, arch] of [[archive.keys.x86, "x86_64"], [archive.keys.x86, "amd64"], [archive.keys.otherRelease, "amd64"], [archive.keys.arm64, "aarch64"], [archive.keys.arm64, "arm64"]] as const) {
+      const found = await run(key, arch);
+      expect(found, `${key} as ${arch}`).toMatchObject({ found: true, size: pulled.kernels[key]!.size, hasType: true });
+      expect(found.types as number, key).toBeGreaterThan(1);
+      expect(found.error, key).toBeUndefined();
+    }
+    expect(await run(archive.keys.failed, "x86_64")).toEqual({ found: false, size: 0, types: 0, hasType: false });
+    expect(await run(archive.keys.x86, "s390x")).toEqual({ found: false, size: 0, types: 0, hasType: false });
   });
 
   it("pulls the same files from the bundles as one by one, with one request per arch, and refuses an altered bundle", async () => {

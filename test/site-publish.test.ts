@@ -2,7 +2,7 @@
 // Schema (checked by ajv, not by the zod schema it was generated from), the uname index, the
 // solid bundles, `_headers`, the Ed25519 signature, and what a failed publish leaves behind.
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, utimes, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -10,13 +10,15 @@ import { execa } from "execa";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../archive/file-digest.ts";
-import { readManifest } from "../archive/manifest.ts";
+import { readManifest, writeManifest } from "../archive/manifest.ts";
 import { ConfigError, IntegrityError } from "../pipeline/errors.ts";
 import type { CdnManifest, UnameIndex } from "../site/cdn-manifest.ts";
 import { publishSite } from "../site/publish.ts";
+import { pull } from "../site/pull.ts";
 import { verifyManifest } from "../site/publish-signature.ts";
 import { headersFor, parseHeaderRules } from "../site/static-headers.ts";
 import { makeSiteArchive, type SiteArchive } from "./fixtures/site-archive.ts";
+import { checkArchiveMinified, ciliumChecker } from "./helpers/cilium-check.ts";
 
 async function tarMembers(xzPath: string): Promise<Map<string, Buffer>> {
   const { stdout } = await execa("xz", ["-dc", xzPath], { encoding: "buffer" });
@@ -55,6 +57,14 @@ describe("btfmill publish", () => {
   });
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("every minified file of the fixture archive gives cilium/ebpf the same CO-RE fixups as its full BTF", async (context) => {
+    const checker = await ciliumChecker();
+    context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
+    const binary = "binary" in checker ? checker.binary : "";
+    // Three ok kernels x (all, net, probes).
+    expect(await checkArchiveMinified(binary, archive.root, await readManifest(archive.root), (name) => join(work, "objects", name))).toEqual({ files: 9, failures: [] });
   });
 
   it("writes a manifest that the published JSON Schema accepts and that names every file with its true sha256", async () => {
@@ -195,5 +205,53 @@ describe("btfmill publish", () => {
     const left = (await readdir(dir)).sort();
     expect(left).toEqual([".site.gen-1-live.partial", ...[second.tree, third.tree].map((tree) => tree.slice(dir.length + 1)).sort(), "site"].sort());
     expect(left).not.toContain(first.tree.slice(dir.length + 1));
+  });
+});
+
+describe("btfmill publish with no object set registered", () => {
+  let work: string;
+  let archive: SiteArchive;
+  let fullOnly: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "btfmill-publish-full-"));
+    archive = await makeSiteArchive(work);
+    // The same archive as `btfmill run` leaves it with no objects in the config: no minified records.
+    fullOnly = join(work, "archive-full");
+    await cp(archive.root, fullOnly, { recursive: true });
+    const manifest = await readManifest(fullOnly);
+    for (const entry of Object.values(manifest.kernels)) delete entry.minified;
+    await writeManifest(fullOnly, manifest);
+  });
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("serves each kernel's full raw BTF at its root path, says so in the manifest, and pull fetches it", async () => {
+    const out = join(work, "site-full");
+    const { manifest } = await publishSite({ archive: fullOnly, out, full: false });
+    const archived = await readManifest(fullOnly);
+    expect(manifest.sets).toEqual([{ name: "all", prefix: "", form: "full", fingerprint: "", objects: [] }]);
+    expect(manifest.bundles).toEqual([]);
+    for (const key of [archive.keys.x86, archive.keys.otherRelease, archive.keys.arm64]) {
+      const kernel = manifest.kernels.find((entry) => entry.key === key)!;
+      const entry = archived.kernels[key]!;
+      expect(kernel.files).toEqual({ root: { path: `${key}.btf`, sha256: entry.btf!.sha256, size: entry.btf!.size, form: "full" }, sets: {} });
+      const { stdout } = await execa("tar", ["-xJOf", join(fullOnly, entry.tarball!.path)], { encoding: "buffer" });
+      expect(Buffer.compare(await readFile(join(out, `${key}.btf`)), Buffer.from(stdout)), key).toBe(0);
+      await execa("bpftool", ["btf", "dump", "file", join(out, `${key}.btf`)]);
+    }
+    for (const key of [archive.keys.failed, archive.keys.skipped]) expect(manifest.kernels.find((entry) => entry.key === key)!.files).toEqual({ sets: {} });
+
+    const pulled = join(work, "pulled-full");
+    expect(await pull({ from: out, out: pulled })).toMatchObject({ downloaded: 3 });
+    expect(await digestFile(join(pulled, `${archive.keys.x86}.btf`))).toEqual({ sha256: archived.kernels[archive.keys.x86]!.btf!.sha256, size: archived.kernels[archive.keys.x86]!.btf!.size });
+  });
+
+  it("marks the root and set files of an archive with objects as minified", async () => {
+    const { manifest } = await publishSite({ archive: archive.root, out: join(work, "site-minified"), full: false });
+    expect(manifest.sets.map((set) => [set.name, set.form])).toEqual([["all", "minified"], ["net", "minified"], ["probes", "minified"]]);
+    const kernel = manifest.kernels.find((entry) => entry.key === archive.keys.x86)!;
+    expect([kernel.files.root!.form, ...Object.values(kernel.files.sets).map((file) => file.form)]).toEqual(["minified", "minified", "minified"]);
   });
 });

@@ -6,7 +6,7 @@ import { parseBtfHeader } from "../btf/header.ts";
 import { parseBtf } from "../btf/parse.ts";
 import { parseBtfStrings } from "../btf/strings.ts";
 import type { BtfSpec } from "../btf/types.ts";
-import { readElfMachine, readElfSection } from "../elf.ts";
+import { readElfFunctions, readElfMachine, readElfSection, type ElfFunction } from "../elf.ts";
 import { isReloKind, reloKindNames, type ReloKind, type ReloKindName } from "./relo-kinds.ts";
 
 const machineBpf = 247; // EM_BPF
@@ -14,6 +14,11 @@ const machineBpf = 247; // EM_BPF
 export interface CoreRelocation {
   /** ELF section of the program (`fentry/tcp_rcv_established`); bpftool calls it the prog. */
   section: string;
+  /**
+   * The function whose instructions hold the relocation (`read_srtt`): several programs may share
+   * a section, and a guard only guards reads of its own program. The section when no symbol covers it.
+   */
+  program: string;
   /** Position among the section's records: libbpf's and bpftool's `relo #N`. */
   index: number;
   insnOff: number;
@@ -46,15 +51,16 @@ export async function loadBpfObject(path: string): Promise<BpfObject> {
       hint: "compile with clang -g so it emits BTF and CO-RE relocations",
     });
   }
+  const functions = await readElfFunctions(path);
   try {
-    return newBpfObject(btfBytes, extBytes);
+    return newBpfObject(btfBytes, extBytes, functions);
   } catch (cause) {
     if (cause instanceof FormatError) throw new FormatError(`${path}: ${cause.message}`, { cause });
     throw cause;
   }
 }
 
-function newBpfObject(btfBytes: Uint8Array, extBytes: Uint8Array): BpfObject {
+function newBpfObject(btfBytes: Uint8Array, extBytes: Uint8Array, functions: ElfFunction[]): BpfObject {
   const btf = parseBtf(btfBytes);
   const header = parseBtfHeader(btfBytes);
   const strings = parseBtfStrings(btfBytes.subarray(header.stringStart, header.stringStart + header.stringLength));
@@ -71,8 +77,12 @@ function newBpfObject(btfBytes: Uint8Array, extBytes: Uint8Array): BpfObject {
       if (!/^\d+(:\d+)*$/.test(accessString)) {
         throw new FormatError(`${where}: access string "${accessString}" is not colon-separated indexes`);
       }
+      const program = functions.find(
+        (fn) => fn.section === section && record.insnOff >= fn.offset && record.insnOff < fn.offset + fn.size,
+      );
       relocations.push({
         section,
+        program: program?.name ?? section,
         index,
         insnOff: record.insnOff,
         kind: record.kind,

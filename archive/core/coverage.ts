@@ -3,6 +3,7 @@
 // the way a developer reads it. Sorted, so the same inputs give the same record.
 import type { BtfSpec } from "../btf/types.ts";
 import type { CoreRelocation } from "./bpf-object.ts";
+import { findGuard, type GuardRef } from "./guards.ts";
 import type { ReloKindName } from "./relo-kinds.ts";
 import { resolveRelocation, type RelocationOutcome } from "./resolve.ts";
 
@@ -14,6 +15,8 @@ export interface CoverageObject {
 
 export interface CoverageEntry {
   section: string;
+  /** The ELF function (program or subprogram) the relocation is in. */
+  program: string;
   /** libbpf's `relo #N` within the section. */
   index: number;
   kind: ReloKindName;
@@ -21,13 +24,18 @@ export interface CoverageEntry {
   /** Ambiguous: several kernel types match with different results, and libbpf refuses to load. */
   status: "missing" | "ambiguous";
   why: string;
+  /** A read the program never reaches here: the check of its own that closes the branch (guards.ts). */
+  guard?: GuardRef;
 }
 
 export interface Coverage {
   object: string;
   total: number;
   resolved: number;
-  /** `*_EXISTS` / TYPE_MATCHES relocations that do not match: the program sees 0 and takes its fallback. */
+  /**
+   * `*_EXISTS` / TYPE_MATCHES relocations that do not match (the program sees 0 and takes its
+   * fallback), and failing reads such a check keeps the program from running, each with its `guard`.
+   */
   guarded: CoverageEntry[];
   /** Missing or ambiguous: the program fails to load or hits a poisoned instruction. */
   unresolved: CoverageEntry[];
@@ -38,10 +46,21 @@ export function computeCoverage(kernel: BtfSpec, object: CoverageObject): Covera
   const guarded: CoverageEntry[] = [];
   const unresolved: CoverageEntry[] = [];
   let resolved = 0;
-  for (const relocation of object.relocations) {
-    const outcome = resolveRelocation(kernel, object.btf, relocation);
-    if (outcome.status === "resolved") resolved++;
-    else (outcome.guarded && outcome.status === "missing" ? guarded : unresolved).push(entryOf(outcome));
+  const outcomes = object.relocations.map((relocation) => resolveRelocation(kernel, object.btf, relocation));
+  const byProgram = Map.groupBy(outcomes, (outcome) => `${outcome.relocation.section}\0${outcome.relocation.program}`);
+  for (const outcome of outcomes) {
+    if (outcome.status === "resolved") {
+      resolved++;
+      continue;
+    }
+    if (outcome.guarded && outcome.status === "missing") {
+      guarded.push(entryOf(outcome));
+      continue;
+    }
+    const program = byProgram.get(`${outcome.relocation.section}\0${outcome.relocation.program}`)!;
+    const guard = findGuard(object.btf, outcome, [...program].sort(byIndex));
+    if (guard === undefined) unresolved.push(entryOf(outcome));
+    else guarded.push({ ...entryOf(outcome), guard });
   }
   return {
     object: object.name,
@@ -53,8 +72,12 @@ export function computeCoverage(kernel: BtfSpec, object: CoverageObject): Covera
 }
 
 function entryOf(outcome: Exclude<RelocationOutcome, { status: "resolved" }>): CoverageEntry {
-  const { section, index, kindName } = outcome.relocation;
-  return { section, index, kind: kindName, name: outcome.name, status: outcome.status, why: outcome.why };
+  const { section, program, index, kindName } = outcome.relocation;
+  return { section, program, index, kind: kindName, name: outcome.name, status: outcome.status, why: outcome.why };
+}
+
+function byIndex(a: RelocationOutcome, b: RelocationOutcome): number {
+  return a.relocation.index - b.relocation.index;
 }
 
 function compareEntries(a: CoverageEntry, b: CoverageEntry): number {

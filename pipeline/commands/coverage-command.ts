@@ -32,6 +32,11 @@ export async function coverageCommand(context: CommandContext): Promise<number> 
       const guarded = object.guarded.length ? `, ${object.guarded.length} guarded` : "";
       context.stdout(`${status.padEnd(6)} ${kernel}  ${object.object}: ${object.resolved}/${object.total} resolve${guarded}`);
       for (const miss of object.unresolved) context.stdout(`         ${miss.section} ${miss.kind} ${miss.name}: ${miss.why}`);
+      for (const read of object.guarded) {
+        if (read.guard === undefined) continue;
+        const { index, kind, name, value } = read.guard;
+        context.stdout(`         guarded ${read.section} ${read.kind} ${read.name}: ${read.why}; relo #${index} ${kind} ${name} is ${value} here`);
+      }
     }
     if (record.error) context.stdout(`FAILED ${kernel}  minifying set ${set}: ${record.error}`);
   }

@@ -1,0 +1,73 @@
+// `btfmill gen`: minified BTF for any BPF objects, from any source of full BTF, registering nothing.
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { gen, type GenTools } from "../../site/gen.ts";
+import { btfhubDefaults } from "../../site/gen-sources.ts";
+import { ConfigError } from "../errors.ts";
+import { minCoreBtf } from "../tools/bpftool.ts";
+import { runFileTool, stopSpawner } from "../tools/spawner.ts";
+import type { CommandContext } from "./context.ts";
+
+/** gen's tools, through the spawner: forking a small helper is cheaper than forking this process per kernel. */
+export const genTools: GenTools = {
+  minify: (input, output, objects) => minCoreBtf(input, output, objects),
+  xzDecode: (input, output) =>
+    runFileTool("xz", ["-dc", "--", input], { stdoutFile: output, timeoutMs: 5 * 60_000, hint: "the tarball is damaged: fetch it again (remove it from gen's cache)" }),
+};
+
+/** When the user runs `btfmill gen --objects A.o [B.o...] --from SRC --out DIR`: exit 0 when every kernel was minified, 1 when some failed or do not resolve. */
+export async function genCommand(context: CommandContext): Promise<number> {
+  const { values } = context;
+  const objects = [...((values.objects as unknown as string[] | undefined) ?? []), ...context.positionals].map((path) => resolve(path));
+  const from = values.from as string | undefined;
+  const out = values.out as string | undefined;
+  if (objects.length === 0 || from === undefined || out === undefined) throw new ConfigError("gen needs --objects A.o [B.o...], --from SRC and --out DIR");
+  const emit = values.emit as string | undefined;
+  if (emit !== undefined && emit !== "go") throw new ConfigError(`--emit ${emit}: only "go" is supported`);
+  const cache = resolve((values.cache as string | undefined) ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "btfmill", "gen"));
+  let summary;
+  try {
+    summary = await gen({
+      objects,
+      from: from === "btfhub" || /^https?:\/\//.test(from) ? from : resolve(from),
+      out: resolve(out),
+      cache,
+      distro: values.distro as string | undefined,
+      release: values.release as string | undefined,
+      arch: values.arch as string | undefined,
+      emitGo: emit === "go" ? { packageName: (values["go-package"] as string | undefined) ?? "btfs" } : undefined,
+      bundle: values.bundle === true,
+      btfhub: {
+        api: (values["btfhub-api"] as string | undefined) ?? btfhubDefaults.api,
+        raw: (values["btfhub-raw"] as string | undefined) ?? btfhubDefaults.raw,
+        ref: btfhubDefaults.ref,
+      },
+      tools: genTools,
+    });
+  } finally {
+    await stopSpawner();
+  }
+  const { index } = summary;
+  if (values.json) {
+    const kernels = Object.fromEntries(
+      Object.entries(index.coverage).map(([key, coverage]) => [
+        key,
+        { file: index.kernels[key]?.path, objects: coverage.map(({ object, total, resolved, guarded, unresolved }) => ({ object, total, resolved, guarded, unresolved })) },
+      ]),
+    );
+    context.stdout(JSON.stringify({ minified: summary.minified, unchanged: summary.unchanged, failed: index.failed, downloads: summary.downloads, kernels }, null, 2));
+  } else {
+    for (const [key, coverage] of Object.entries(index.coverage)) {
+      for (const object of coverage) {
+        if (object.unresolved.length === 0) continue;
+        context.stdout(`BROKEN ${key}  ${object.object}: ${object.resolved}/${object.total} resolve, ${object.guarded.length} guarded`);
+        for (const miss of object.unresolved) context.stdout(`         ${miss.section} ${miss.kind} ${miss.name}: ${miss.why}`);
+      }
+    }
+    for (const [key, reason] of Object.entries(index.failed)) context.stdout(`FAILED ${key}: ${reason}`);
+    context.stderr(
+      `gen into ${resolve(out)}: ${summary.minified} minified, ${summary.unchanged} unchanged, ${summary.failed} failed, ${index.broken.length} with relocations that do not resolve; ${summary.downloads} file(s) downloaded`,
+    );
+  }
+  return summary.failed > 0 || index.broken.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,222 @@
+// `btfmill gen`: minifies any BPF objects for every kernel a source of full BTF offers (gen-sources.ts),
+// registering nothing: what Tracee's and Inspektor Gadget's build scripts do over a btfhub-archive
+// clone (`tar -xJf` then `bpftool gen min_core_btf` per kernel), with coverage per kernel and
+// object, on all cores, and incremental: a kernel whose input and objects are unchanged since the
+// last run into the same folder is not minified again. Writes what `pull` writes.
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import pLimit from "p-limit";
+import { writeAtomically, writeFileAtomically } from "../archive/atomic-write.ts";
+import { openBtf } from "../archive/btf/lazy.ts";
+import { btfMemberOf } from "../archive/btf-tarball.ts";
+import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/core/index.ts";
+import { sha256Hex } from "../archive/file-digest.ts";
+import { keyPath } from "../distros/types.ts";
+import { FormatError } from "../pipeline/errors.ts";
+import { normalizeArch } from "./arch.ts";
+import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
+import { writeBundle } from "./publish-bundles.ts";
+import { openGenSource, type BtfhubEndpoints, type GenInput } from "./gen-sources.ts";
+import { pullIndexName } from "./pull.ts";
+import { goEmbedSource } from "./pull-go.ts";
+
+export interface GenOptions {
+  objects: readonly string[];
+  from: string;
+  out: string;
+  /** Downloads by content, shared between runs and output folders. */
+  cache: string;
+  distro?: string | undefined;
+  release?: string | undefined;
+  arch?: string | undefined;
+  emitGo?: { packageName: string } | undefined;
+  /** Also write `bundles/gen/<arch>.tar.xz`, as publish does per set. */
+  bundle?: boolean | undefined;
+  btfhub?: BtfhubEndpoints | undefined;
+  jobs?: number | undefined;
+  /** The caller's tool runner: bpftool gen min_core_btf, and `xz -dc INPUT > OUTPUT`. */
+  tools: GenTools;
+  signal?: AbortSignal | undefined;
+}
+
+export interface GenTools {
+  minify: (input: string, output: string, objects: readonly string[]) => Promise<void>;
+  xzDecode: (input: string, output: string) => Promise<void>;
+}
+
+export type GenCoverage = Coverage & { sha256: string };
+
+/** `index.json`: pull's index, plus what gen needs to tell an unchanged kernel and what it reports. */
+export interface GenIndex {
+  schemaVersion: 1;
+  from: string;
+  set: "gen";
+  generatedAt: string;
+  kernels: Record<string, CdnFile>;
+  hasBtf: string[];
+  failed: Record<string, string>;
+  objects: { name: string; sha256: string }[];
+  /** Kernel key -> the digest of the full BTF it was minified from. */
+  inputs: Record<string, string>;
+  coverage: Record<string, GenCoverage[]>;
+  /** Kernels on which some object has relocations that do not resolve (file kept, listed here). */
+  broken: string[];
+  /** With --bundle: one solid .tar.xz per arch of the files above. */
+  bundles?: CdnBundle[];
+}
+
+export interface GenSummary {
+  minified: number;
+  unchanged: number;
+  failed: number;
+  downloads: number;
+  index: GenIndex;
+}
+
+/** When the user runs `btfmill gen`: the output folder brought up to date for `objects` on every kernel of `from`. */
+export async function gen(options: GenOptions): Promise<GenSummary> {
+  const objects = await Promise.all(
+    options.objects.map(async (path) => ({ path, name: path.split("/").at(-1)!, sha256: sha256Hex(await readFile(path)), parsed: await loadBpfObject(path) })),
+  );
+  const source = await openGenSource(options.from, options.cache, options.btfhub, options.signal);
+  const arch = options.arch === undefined ? undefined : normalizeArch(options.arch);
+  const inputs = source.inputs
+    .filter((input) => (options.distro === undefined || input.key.distro === options.distro) && (options.release === undefined || input.key.release === options.release) && (arch === undefined || input.key.arch === arch))
+    .sort((a, b) => keyPath(a.key).localeCompare(keyPath(b.key)));
+  const previous = await readFile(join(options.out, pullIndexName), "utf8").then(
+    (text) => JSON.parse(text) as GenIndex,
+    () => undefined,
+  );
+  const sameObjects = previous !== undefined && JSON.stringify(previous.objects) === JSON.stringify(objects.map(({ name, sha256 }) => ({ name, sha256 })));
+  const index: GenIndex = {
+    schemaVersion: 1,
+    from: options.from,
+    set: "gen",
+    generatedAt: new Date().toISOString(),
+    kernels: {},
+    hasBtf: [],
+    failed: {},
+    objects: objects.map(({ name, sha256 }) => ({ name, sha256 })),
+    inputs: {},
+    coverage: {},
+    broken: [],
+  };
+  const summary = { minified: 0, unchanged: 0, failed: 0 };
+  await mkdir(options.out, { recursive: true });
+  const scratch = await mkdtemp(join(options.out, ".gen-"));
+  const limit = pLimit(options.jobs ?? availableParallelism());
+  try {
+    await Promise.all(
+      inputs.map((input) =>
+        limit(async () => {
+          const key = keyPath(input.key);
+          const file = previous?.kernels[key];
+          if (sameObjects && file !== undefined && previous!.inputs[key] === input.digest && (await current(join(options.out, file.path), file))) {
+            index.kernels[key] = file;
+            index.inputs[key] = input.digest;
+            index.coverage[key] = previous!.coverage[key] ?? [];
+            summary.unchanged += 1;
+            return;
+          }
+          try {
+            const made = await minifyOne(input, objects, join(options.out, `${key}.btf`), scratch, options);
+            index.kernels[key] = { path: `${key}.btf`, ...made.file };
+            index.inputs[key] = input.digest;
+            index.coverage[key] = made.coverage;
+            summary.minified += 1;
+          } catch (error) {
+            index.failed[key] = error instanceof Error ? error.message : String(error);
+            summary.failed += 1;
+          }
+        }),
+      ),
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  for (const [key, file] of Object.entries(previous?.kernels ?? {})) {
+    if (index.kernels[key] === undefined) await rm(join(options.out, file.path), { force: true });
+  }
+  index.broken = Object.entries(index.coverage)
+    .filter(([, coverage]) => coverage.some((object) => object.unresolved.length > 0))
+    .map(([key]) => key)
+    .sort();
+  const sorted: GenIndex = {
+    ...index,
+    kernels: sortedRecord(index.kernels),
+    failed: sortedRecord(index.failed),
+    inputs: sortedRecord(index.inputs),
+    coverage: sortedRecord(index.coverage),
+  };
+  if (options.bundle) sorted.bundles = await bundles(options.out, sorted, summary.minified === 0 ? previous?.bundles : undefined);
+  await writeFileAtomically(join(options.out, pullIndexName), `${JSON.stringify(sorted, null, 2)}\n`);
+  if (options.emitGo) await writeFileAtomically(join(options.out, "btf_embed.go"), goEmbedSource(options.emitGo.packageName, sorted));
+  return { ...summary, downloads: source.downloads(), index: sorted };
+}
+
+async function minifyOne(
+  input: GenInput,
+  objects: { path: string; name: string; sha256: string; parsed: BpfObject }[],
+  target: string,
+  scratch: string,
+  options: GenOptions,
+): Promise<{ file: { sha256: string; size: number }; coverage: GenCoverage[] }> {
+  const fetched = await input.fetch(options.signal);
+  let raw = fetched;
+  let bytes: Buffer;
+  if (input.form === "tarball") {
+    // xz writes the tar to a file and the member is cut out here, as the prune stage does: no tar
+    // process, no second read. BTFHub's tarballs hold one `<kernel>.btf` (some `./`-prefixed).
+    const stem = join(scratch, keyPath(input.key).replaceAll("/", "_"));
+    await options.tools.xzDecode(fetched, `${stem}.tar`);
+    const member = await btfMemberOf(await readFile(`${stem}.tar`), (name) => name.endsWith(".btf"));
+    await rm(`${stem}.tar`);
+    if (member === undefined) throw new FormatError(`${fetched} holds no .btf file`, { kernel: keyPath(input.key), hint: "BTFHub's tarballs hold one <kernel>.btf" });
+    raw = `${stem}.btf`;
+    await writeFile(raw, member);
+    bytes = member;
+  } else {
+    bytes = await readFile(raw);
+  }
+  try {
+    const kernel = openBtf(bytes);
+    const coverage = objects.map((object) => ({ ...computeCoverage(kernel, { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations }), sha256: object.sha256 }));
+    await mkdir(join(target, ".."), { recursive: true });
+    await writeAtomically(target, (temp) => options.tools.minify(raw, temp, objects.map((object) => object.path)), { durable: false });
+    const minified = await readFile(target);
+    return { file: { sha256: sha256Hex(minified), size: minified.length }, coverage };
+  } finally {
+    if (raw !== fetched) await rm(raw, { force: true });
+  }
+}
+
+// A bundle is rewritten only when a kernel was minified or the set of files changed: xz -9 over
+// every file is the slowest step of a run with nothing new.
+async function bundles(out: string, index: GenIndex, unchanged: CdnBundle[] | undefined): Promise<CdnBundle[]> {
+  const written: CdnBundle[] = [];
+  for (const arch of ["x86_64", "arm64"] as const) {
+    const members = Object.entries(index.kernels)
+      .filter(([key]) => key.split("/")[2] === arch)
+      .map(([key, file]) => ({ name: `${key}.btf`, path: file.path, size: file.size }));
+    if (members.length === 0) continue;
+    const previous = unchanged?.find((bundle) => bundle.arch === arch && bundle.files === members.length);
+    if (previous !== undefined && (await current(join(out, previous.path), previous))) written.push(previous);
+    else written.push(await writeBundle(out, "gen", arch, members));
+  }
+  return written;
+}
+
+// Sized first, then hashed: a file someone altered is made again.
+async function current(path: string, file: CdnFile): Promise<boolean> {
+  try {
+    if ((await stat(path)).size !== file.size) return false;
+    return sha256Hex(await readFile(path)) === file.sha256;
+  } catch {
+    return false;
+  }
+}
+
+function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
