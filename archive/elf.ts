@@ -5,7 +5,7 @@ import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import { promisify } from "node:util";
 import { inflate, zstdDecompress } from "node:zlib";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "./errors.ts";
 
 const sectionNoBits = 8; // SHT_NOBITS: occupies no bytes in the file (.bss)
 const flagCompressed = 0x800; // SHF_COMPRESSED: data starts with an Elf_Chdr

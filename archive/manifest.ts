@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { parseJson } from "../pipeline/parse-json.ts";
+import { parseJson } from "./parse-json.ts";
 import { writeFileAtomically } from "./atomic-write.ts";
 import { manifestFileName } from "./layout.ts";
 

@@ -4,7 +4,7 @@
 // says which suites a release has, which package names are kernels, and where its mirrors are;
 // it overrides the screening or the choice between two packages of one kernel only when its
 // archive needs that, and says why.
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { findSuite, readPackages } from "./repos/apt.ts";
 import type { AptRepository } from "./repos/apt.ts";
 import { compareDebianVersions } from "./repos/deb-version.ts";

@@ -2,7 +2,7 @@
 // -updates and its security suite (on another base URL). Mirrors come from the config or, by
 // default, from the machine's apt sources, so nothing here names a mirror host. Reading and
 // choosing packages is shared with Ubuntu (apt-family.ts).
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { AptFamilySource } from "./apt-family.ts";
 import type { KernelName } from "./apt-family.ts";
 import type { AptRepository } from "./repos/apt.ts";

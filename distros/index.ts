@@ -1,5 +1,5 @@
 // The registry of distro sources, keyed by os-release ID.
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { AlmaLinuxSource } from "./almalinux.ts";
 import { AmazonLinuxSource } from "./amzn.ts";
 import { CentosSource } from "./centos.ts";

@@ -2,7 +2,7 @@
 // each, their primary lists are scanned for the debug kernel packages, and those are grouped by
 // flavor and ordered by rpm's version comparison. A distro file says where its repositories are
 // (and overrides one method when its packages differ, as openSUSE's do); nothing else.
-import { ConfigError, FetchError } from "../pipeline/errors.ts";
+import { ConfigError, FetchError } from "../archive/errors.ts";
 import { resolveMirrorList } from "./repos/mirror-list.ts";
 import type { PrimaryPackage } from "./repos/primary.ts";
 import { compareEvr, formatEvr } from "./repos/rpm-version.ts";

@@ -11,7 +11,7 @@
 // linux-signed source is a stub of a few KB. A kernel without a signed build has only the latter
 // name, and then it is the real one. HWE and cloud kernels belong to the release whose archive
 // ships them: a 5.4 kernel from bionic-updates is `ubuntu/18.04/...`.
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { AptFamilySource } from "./apt-family.ts";
 import type { AptCandidate, KernelName } from "./apt-family.ts";
 import type { AptRepository } from "./repos/apt.ts";

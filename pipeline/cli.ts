@@ -1,6 +1,6 @@
 // `btfmill <command> [options]`: argument parsing and exit codes; the work is in commands/.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { BtfmillError, describeError } from "./errors.ts";
+import { BtfmillError, describeError } from "../archive/errors.ts";
 import type { CommandContext } from "./commands/context.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { SourceConfig } from "../distros/types.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { defaultToolchainDir } from "./toolchain/installed.ts";
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
@@ -72,7 +72,7 @@ export const unionSetName = "all";
 
 const positiveMs = z.int().positive();
 
-/** Network knobs (pipeline/net/http-settings.ts); anything left out keeps its default. */
+/** Network knobs (distros/net/http-settings.ts); anything left out keeps its default. */
 const httpSchema = z.strictObject({
   connectTimeoutMs: positiveMs.optional(),
   headersTimeoutMs: positiveMs.optional(),

@@ -4,7 +4,7 @@ import pLimit from "p-limit";
 import type { Manifest } from "../archive/manifest.ts";
 import { createSource, sourceId } from "../distros/index.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
-import { describeError } from "./errors.ts";
+import { describeError } from "../archive/errors.ts";
 import type { Reporter } from "./events.ts";
 
 export interface DiscoveredSource {

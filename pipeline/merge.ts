@@ -10,8 +10,8 @@ import { pathExists } from "../archive/file-listing.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { manifestFileName } from "../archive/layout.ts";
 import { emptyManifest, readManifest, writeManifest, type ArchiveFile, type Manifest, type ManifestEntry, type SourceState } from "../archive/manifest.ts";
-import { ConfigError, IntegrityError } from "./errors.ts";
-import { openState, type StateOptions, type StateSite } from "./state/state-site.ts";
+import { ConfigError, IntegrityError } from "../archive/errors.ts";
+import { openState, type StateOptions, type StateSite } from "../site/state/state-site.ts";
 
 export interface MergeSummary {
   kernels: number;

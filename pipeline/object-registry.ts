@@ -8,8 +8,8 @@ import { digestFile, sha256Hex } from "../archive/file-digest.ts";
 import { objectCacheDir } from "../archive/layout.ts";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { unionSetName, type ObjectSource } from "./config.ts";
-import { ConfigError, IntegrityError } from "./errors.ts";
-import { fetchBytes } from "./http.ts";
+import { ConfigError, IntegrityError } from "../archive/errors.ts";
+import { fetchBytes } from "../distros/net/http.ts";
 
 export interface RegisteredObject {
   /** File name as a developer knows it (`tcprtt.bpf.o`). */

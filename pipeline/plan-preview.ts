@@ -4,16 +4,16 @@ import type { ManifestEntry } from "../archive/manifest.ts";
 import { keyPath, type KernelPackage } from "../distros/types.ts";
 import type { Config } from "./config.ts";
 import { discoverSources, recordDiscovery, selectSources, type SourceSelection } from "./discover-sources.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
 import { loadObjectSets } from "./object-registry.ts";
 import { planKernel, type PlanReason } from "./plan.ts";
 import { setsToMinify } from "./prune-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
-import { configureHttp } from "./net/http-settings.ts";
-import { openArchive } from "./state/open-archive.ts";
-import type { StateOptions } from "./state/state-site.ts";
+import { configureHttp } from "../distros/net/http-settings.ts";
+import { openArchive } from "../site/state/open-archive.ts";
+import type { StateOptions } from "../site/state/state-site.ts";
 
 export type PlannedAction = PlanReason | "unchanged" | "skip-has-btf";
 

@@ -6,7 +6,7 @@ import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { ObjectSet } from "./object-registry.ts";
 import { setsToMinify } from "./prune-pass.ts";
-import type { ArchiveFiles } from "./state/archive-files.ts";
+import type { ArchiveFiles } from "../site/state/archive-files.ts";
 
 export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped" | "other-toolchain";
 

@@ -14,7 +14,7 @@ import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { PaholeConfig } from "./config.ts";
-import { FetchError, describeError } from "./errors.ts";
+import { FetchError, describeError } from "../archive/errors.ts";
 import type { KernelStage } from "./events.ts";
 import { copyOwnBtf } from "./stages/own-btf.ts";
 import { convertVmlinux } from "./stages/convert.ts";

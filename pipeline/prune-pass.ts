@@ -8,9 +8,9 @@ import type pLimit from "p-limit";
 import { openBtf } from "../archive/btf/index.ts";
 import { btfMemberName, scratchDir } from "../archive/layout.ts";
 import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
-import { describeError } from "./errors.ts";
+import { describeError } from "../archive/errors.ts";
 import type { ObjectSet } from "./object-registry.ts";
-import type { ArchiveFiles } from "./state/archive-files.ts";
+import type { ArchiveFiles } from "../site/state/archive-files.ts";
 import { extractStoredBtf, pruneSets } from "./stages/prune.ts";
 import { stopSpawner } from "./tools/spawner.ts";
 

@@ -10,7 +10,7 @@ import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
 import type { Config } from "./config.ts";
 import { discoverSources, recordDiscovery, selectSources, type AbsentSuites, type SourceSelection } from "./discover-sources.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
 import { loadObjectSets } from "./object-registry.ts";
@@ -20,9 +20,9 @@ import { planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { selectTools, type SelectedTools } from "./toolchain/select.ts";
-import { configureHttp } from "./net/http-settings.ts";
-import { openArchive } from "./state/open-archive.ts";
-import type { StateOptions } from "./state/state-site.ts";
+import { configureHttp } from "../distros/net/http-settings.ts";
+import { openArchive } from "../site/state/open-archive.ts";
+import type { StateOptions } from "../site/state/state-site.ts";
 
 export type RunFilters = SourceSelection;
 

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { KernelKey, SourceConfig } from "../distros/types.ts";
 import { keyPath } from "../distros/types.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 
 export interface Shard {
   /** 1-based. */

@@ -10,7 +10,7 @@ import { writeAtomically } from "../archive/atomic-write.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 import { manifestSchemaVersion, readManifest } from "../archive/manifest.ts";
 import type { Arch, KernelKey } from "../distros/types.ts";
-import { ConfigError, FetchError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
 import { readSiteManifest } from "./read-manifest.ts";
 import { openSite } from "./site-source.ts";
 

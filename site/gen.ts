@@ -13,7 +13,7 @@ import { btfMemberOf } from "../archive/btf-tarball.ts";
 import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/core/index.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 import { keyPath } from "../distros/types.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
 import { writeBundle } from "./publish-bundles.ts";

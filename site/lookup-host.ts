@@ -2,7 +2,7 @@
 // otherwise, then the site's manifest and reverse index, and answers with the file's URL.
 import { readFile } from "node:fs/promises";
 import { arch as nodeArch, release as unameRelease } from "node:os";
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import { lookupKernel, type LookupResult } from "./lookup.ts";
 import { parseOsRelease } from "./os-release.ts";

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { execa } from "execa";
 import pLimit from "p-limit";
 import { digestFile } from "../archive/file-digest.ts";
-import { IntegrityError } from "../pipeline/errors.ts";
+import { IntegrityError } from "../archive/errors.ts";
 import type { Placement } from "./publish-plan.ts";
 
 /** When publish fills a new tree: places every file, verified, a few at a time. */

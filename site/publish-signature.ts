@@ -2,7 +2,7 @@
 // every sha256 the manifest names, whatever host or cache served the files.
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 
 /** When publish is given `--key`: reads a PEM Ed25519 private key. */
 export async function loadSigningKey(path: string): Promise<KeyObject> {

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir, readlink, rename, rm, stat, symlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 
 const partialSuffix = ".partial";
 // A publish takes minutes at most; a partial tree older than this was left by one that died.

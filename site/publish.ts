@@ -3,8 +3,8 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { openArchive } from "../pipeline/state/open-archive.ts";
-import type { StateOptions } from "../pipeline/state/state-site.ts";
+import { openArchive } from "./state/open-archive.ts";
+import type { StateOptions } from "./state/state-site.ts";
 import { cdnManifestJsonSchema, cdnManifestSchema, cdnSchemaId, cdnSchemaVersion, type CdnManifest } from "./cdn-manifest.ts";
 import { archiveManifestName, cdnManifestName, cdnSchemaName, publicKeyName, signatureName, unameIndexName } from "./cdn-layout.ts";
 import { writeBundles } from "./publish-bundles.ts";

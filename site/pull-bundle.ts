@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { createDecompressor } from "../distros/packages/decompress.ts";
-import { IntegrityError } from "../pipeline/errors.ts";
+import { IntegrityError } from "../archive/errors.ts";
 import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
 import type { SiteSource } from "./site-source.ts";
 import { sha256Hex } from "../archive/file-digest.ts";

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import pLimit from "p-limit";
 import { writeAtomically, writeFileAtomically } from "../archive/atomic-write.ts";
-import { ConfigError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, IntegrityError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import { rootSetName } from "./cdn-layout.ts";
 import type { CdnBundle, CdnFile, CdnKernel } from "./cdn-manifest.ts";

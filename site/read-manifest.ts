@@ -2,8 +2,8 @@
 // consumer holds the publisher's public key, against the Ed25519 signature beside it. Every
 // sha256 a consumer then trusts comes from these bytes.
 import { readFile } from "node:fs/promises";
-import { IntegrityError } from "../pipeline/errors.ts";
-import { parseJson } from "../pipeline/parse-json.ts";
+import { IntegrityError } from "../archive/errors.ts";
+import { parseJson } from "../archive/parse-json.ts";
 import { cdnManifestName, signatureName } from "./cdn-layout.ts";
 import { cdnManifestSchema, type CdnManifest, type UnameIndex } from "./cdn-manifest.ts";
 import { verifyManifest } from "./publish-signature.ts";

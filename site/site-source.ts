@@ -2,8 +2,8 @@
 // published tree). Both give the same bytes, so pull and lookup work the same on either.
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
-import { FetchError } from "../pipeline/errors.ts";
-import { fetchBytes } from "../pipeline/http.ts";
+import { FetchError } from "../archive/errors.ts";
+import { fetchBytes } from "../distros/net/http.ts";
 
 export interface SiteSource {
   /** What the user gave, for messages. */

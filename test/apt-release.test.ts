@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyDetachedRelease, verifyInRelease } from "../distros/repos/apt-signature.ts";
 import { findSuite, readSuite } from "../distros/repos/apt.ts";
 import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "../distros/repos/release.ts";
-import { ConfigError, FetchError, FormatError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, FetchError, FormatError, IntegrityError } from "../archive/errors.ts";
 import { buildAptMirror, createSigningKey, removeInRelease, suiteDir, tamperRelease } from "./fixtures/apt-mirror.ts";
 import type { AptMirror, SigningKey } from "./fixtures/apt-mirror.ts";
 import { clearsign, detachSign } from "./fixtures/signing-key.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadAptSources, parseDeb822Sources, parseOneLineSources } from "../distros/repos/apt-sources.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 
 const keyBlock = `-----BEGIN PGP PUBLIC KEY BLOCK-----
 

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ArMember } from "../distros/packages/ar.ts";
 import { readArMembers } from "../distros/packages/ar.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 
 let dir: string;
 let gnuArchive: Buffer;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBpfObject } from "../archive/core/bpf-object.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { bpfFixtures, guardsFixture, makeCoreObject, makeKernelBtf } from "./fixtures/bpf-objects.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { rejection } from "./helpers/rejection.ts";

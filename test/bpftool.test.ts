@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBtf } from "../archive/btf/load.ts";
-import { ToolError } from "../pipeline/errors.ts";
+import { ToolError } from "../archive/errors.ts";
 import { bpftoolParses, bpftoolUnmatched, minCoreBtf } from "../pipeline/tools/bpftool.ts";
 import { bpfFixtures, makeCoreObject, makeKernelBtf } from "./fixtures/bpf-objects.ts";
 import { bpftoolDump, dumpLikeBpftool } from "./helpers/btf-dump.ts";

@@ -6,7 +6,7 @@ import { parseBtfExt } from "../archive/btf/ext.ts";
 import { parseBtfHeader } from "../archive/btf/header.ts";
 import { parseBtfStrings } from "../archive/btf/strings.ts";
 import { readElfSection } from "../archive/elf.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { makeCoreObject } from "./fixtures/bpf-objects.ts";
 
 // "\0fentry/x\0" "0:1\0" "sockops\0": offsets 1, 10, 14.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseBtfHeader } from "../archive/btf/header.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { btfBytes, info, setU32 } from "./helpers/btf-bytes.ts";
 
 // One INT record: 16 bytes of types, then "\0int\0".

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BtfKind, btfKindNames, isBtfKind, kindsUnsupportedBy } from "../archive/btf/kinds.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 
 describe("BTF kinds", () => {
   it("numbers the 19 kinds 1..19 with the kernel's names", () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openBtf, typesNamedLike } from "../archive/btf/lazy.ts";
 import { parseBtf } from "../archive/btf/parse.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { makePaholeBtf } from "./fixtures/all-kinds.ts";
 import { btfBytes, info, nameOffset } from "./helpers/btf-bytes.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBtf, loadElfBtf } from "../archive/btf/load.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { btfBytes, info } from "./helpers/btf-bytes.ts";
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBtf, loadElfBtf } from "../archive/btf/load.ts";
 import { parseBtf } from "../archive/btf/parse.ts";
 import type { BtfSpec } from "../archive/btf/types.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { makeBpfObject, makePaholeBtf } from "./fixtures/all-kinds.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 import { bpftoolDump, dumpLikeBpftool } from "./helpers/btf-dump.ts";

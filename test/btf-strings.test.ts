@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseBtfStrings } from "../archive/btf/strings.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 
 const section = (text: string) => new TextEncoder().encode(text);
 

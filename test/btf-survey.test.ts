@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { structLayouts } from "../archive/btf/layout.ts";
 import { parseBtf } from "../archive/btf/parse.ts";
 import { surveyBtf } from "../archive/btf/survey.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { makePaholeBtf } from "./fixtures/all-kinds.ts";
 import { btfBytes, info, nameOffset } from "./helpers/btf-bytes.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig, parseConfig } from "../pipeline/config.ts";
-import { ConfigError } from "../pipeline/errors.ts";
-import { configureHttp, defaultHttpSettings, httpSettings } from "../pipeline/net/http-settings.ts";
+import { ConfigError } from "../archive/errors.ts";
+import { configureHttp, defaultHttpSettings, httpSettings } from "../distros/net/http-settings.ts";
 
 describe("config", () => {
   it("without a config file the built-in default is the newest Debian 12 cloud-amd64 kernel", async () => {

@@ -6,7 +6,7 @@ import type { BtfSpec } from "../archive/btf/types.ts";
 import { loadBpfObject, type BpfObject, type CoreRelocation } from "../archive/core/bpf-object.ts";
 import { parseLocalSpec } from "../archive/core/local-spec.ts";
 import { ReloKind, reloKindNames, type ReloKind as Kind } from "../archive/core/relo-kinds.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { makeCoreObject } from "./fixtures/bpf-objects.ts";
 
 let dir: string;

@@ -4,7 +4,7 @@ import { parseLocalSpec } from "../archive/core/local-spec.ts";
 import { ReloKind, reloKindNames, type ReloKind as Kind } from "../archive/core/relo-kinds.ts";
 import { relocationValue } from "../archive/core/relo-value.ts";
 import { matchSpec } from "../archive/core/spec-match.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { member, specOf } from "./helpers/btf-spec.ts";
 
 // struct bits { u8 a:6 at bit 5; int b at byte 4; u8 c[3] at byte 8; }: `a` straddles a byte.

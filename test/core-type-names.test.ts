@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { essentialName, kindsCompatible, resolveSize, skipModsAndTypedefs, typeDisplayName } from "../archive/core/type-names.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { member, specOf } from "./helpers/btf-spec.ts";
 
 const spec = specOf([

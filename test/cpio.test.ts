@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractCpioMember } from "../distros/packages/cpio.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { buildRpm } from "./fixtures/rpm-repo.ts";
 
 interface Entry {

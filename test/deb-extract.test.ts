@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractVmlinuxFromDeb } from "../distros/packages/deb.ts";
 import type { VmlinuxRequest } from "../distros/packages/index.ts";
 import { normalizeMemberPath } from "../distros/packages/tar-member.ts";
-import { FormatError, VmlinuxNotFoundError } from "../pipeline/errors.ts";
+import { FormatError, VmlinuxNotFoundError } from "../archive/errors.ts";
 import { buildKernelDeb, rewritePayload } from "./fixtures/kernel-deb.ts";
 import type { DebCompression, KernelDeb } from "./fixtures/kernel-deb.ts";
 import { childCommands } from "./helpers/child-processes.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { compareDebianVersions, parseDebianVersion } from "../distros/repos/deb-version.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 
 // Pairs whose order trips naive comparisons; expected signs checked against dpkg below as well.
 const tricky: [string, string, -1 | 0 | 1][] = [

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DebianSource, debianSuites, parseDebianKernelPackage } from "../distros/debian.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
-import { ConfigError, FetchError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
 import {
   buildAptMirror,
   corruptPackagesIndex,

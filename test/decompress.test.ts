@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compressionOf, createDecompressor } from "../distros/packages/decompress.ts";
-import { FormatError, ToolError } from "../pipeline/errors.ts";
+import { FormatError, ToolError } from "../archive/errors.ts";
 import { childCommands } from "./helpers/child-processes.ts";
 
 const context = { package: "test.deb" };

@@ -5,7 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseBtf } from "../archive/btf/parse.ts";
 import { hasDwarf, hasElfSection, readElfMachine, readElfSection } from "../archive/elf.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { makeBpfObject } from "./fixtures/all-kinds.ts";
 import { makeVmlinux } from "./fixtures/vmlinux.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FormatError, ToolError, describeError } from "../pipeline/errors.ts";
+import { FormatError, ToolError, describeError } from "../archive/errors.ts";
 
 describe("errors", () => {
   it("describe() puts the reason first, then where, then what to do", () => {

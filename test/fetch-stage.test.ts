@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FetchError, FormatError, IntegrityError, VmlinuxNotFoundError } from "../pipeline/errors.ts";
+import { FetchError, FormatError, IntegrityError, VmlinuxNotFoundError } from "../archive/errors.ts";
 import { fetchVmlinux } from "../pipeline/stages/fetch.ts";
 import type { FetchProgress } from "../pipeline/stages/fetch.ts";
 import { buildKernelDeb, kernelPackageFor, rewritePayload } from "./fixtures/kernel-deb.ts";

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fetchBytes } from "../pipeline/http.ts";
+import { fetchBytes } from "../distros/net/http.ts";
 import { fetchVmlinux } from "../pipeline/stages/fetch.ts";
 import { buildKernelDeb, kernelPackageFor } from "./fixtures/kernel-deb.ts";
 import type { KernelDeb } from "./fixtures/kernel-deb.ts";

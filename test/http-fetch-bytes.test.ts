@@ -1,9 +1,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { FetchError } from "../pipeline/errors.ts";
-import { fetchBytes, openUrl } from "../pipeline/http.ts";
-import type { HttpOverrides } from "../pipeline/net/http-settings.ts";
+import { FetchError } from "../archive/errors.ts";
+import { fetchBytes, openUrl } from "../distros/net/http.ts";
+import type { HttpOverrides } from "../distros/net/http-settings.ts";
 import { startFaultyServer } from "./helpers/faulty-server.ts";
 import type { Fault, FaultyServer } from "./helpers/faulty-server.ts";
 import { rejection } from "./helpers/rejection.ts";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { FetchError, IntegrityError } from "../pipeline/errors.ts";
-import { HttpStatusError } from "../pipeline/net/http-status-error.ts";
-import { defaultRetryPolicy, retryDelay } from "../pipeline/net/retry-policy.ts";
-import { TransientFetchError, isTransient } from "../pipeline/net/transient.ts";
+import { FetchError, IntegrityError } from "../archive/errors.ts";
+import { HttpStatusError } from "../distros/net/http-status-error.ts";
+import { defaultRetryPolicy, retryDelay } from "../distros/net/retry-policy.ts";
+import { TransientFetchError, isTransient } from "../distros/net/transient.ts";
 
 const policy = { ...defaultRetryPolicy, baseDelayMs: 1000, maxDelayMs: 5000, retryAfterCapMs: 30_000 };
 

@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { readPackages } from "../distros/repos/apt.ts";
 import { readPrimary } from "../distros/repos/yum.ts";
-import { readSized } from "../pipeline/http.ts";
-import { configureHttp } from "../pipeline/net/http-settings.ts";
+import { readSized } from "../distros/net/http.ts";
+import { configureHttp } from "../distros/net/http-settings.ts";
 import { startFaultyServer, type Fault, type FaultyServer } from "./helpers/faulty-server.ts";
 
 const content = Buffer.from(Array.from({ length: 20_000 }, (_, index) => `Package: filler-${index}\n`).join(""));

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emptyManifest, readManifest, writeManifest, type ManifestEntry } from "../archive/manifest.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 import { planRun } from "../pipeline/plan.ts";
-import { localArchiveFiles } from "../pipeline/state/archive-files.ts";
+import { localArchiveFiles } from "../site/state/archive-files.ts";
 import type { KernelPackage } from "../distros/types.ts";
 
 function pkg(kernel: string, sha: string): KernelPackage {

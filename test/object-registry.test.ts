@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IntegrityError } from "../pipeline/errors.ts";
+import { IntegrityError } from "../archive/errors.ts";
 import { loadObjectSets } from "../pipeline/object-registry.ts";
 import { makeCoreObject } from "./fixtures/bpf-objects.ts";
 import { startStaticServer, type StaticServer } from "./helpers/static-server.ts";

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parsePackagesIndex, pickPackagesIndex, readPackagesIndex } from "../distros/repos/packages-index.ts";
 import type { PackagesIndexChoice } from "../distros/repos/packages-index.ts";
 import type { AptRelease, ReleaseFileEntry } from "../distros/repos/release.ts";
-import { FormatError, IntegrityError } from "../pipeline/errors.ts";
+import { FormatError, IntegrityError } from "../archive/errors.ts";
 
 // Two stanzas as bookworm's main index spells them (descriptions trimmed), plus a meta package.
 const packagesText = `Package: linux-image-6.1.0-47-cloud-amd64-dbg

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeBtfTarball } from "../archive/btf-tarball.ts";
-import { FormatError, ToolError } from "../pipeline/errors.ts";
+import { FormatError, ToolError } from "../archive/errors.ts";
 import { extractStoredBtf } from "../pipeline/stages/prune.ts";
 import { stopSpawner } from "../pipeline/tools/spawner.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";

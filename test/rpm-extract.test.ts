@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VmlinuxRequest } from "../distros/packages/index.ts";
 import { extractVmlinuxFromRpm } from "../distros/packages/rpm.ts";
 import type { KernelPackage } from "../distros/types.ts";
-import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../pipeline/errors.ts";
+import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../archive/errors.ts";
 import { fetchVmlinux } from "../pipeline/stages/fetch.ts";
 import { buildYumRepo, kernelDebuginfo, tamperRpm } from "./fixtures/rpm-repo.ts";
 import type { BuiltRpm, RpmPayload } from "./fixtures/rpm-repo.ts";

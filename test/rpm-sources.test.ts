@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSource } from "../distros/index.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
-import { ConfigError, FetchError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
 import { buildYumRepo, createSigningKey, kernelDebuginfo } from "./fixtures/rpm-repo.ts";
 import type { KernelDebuginfoOptions, RpmSpec, SigningKey, YumRepo } from "./fixtures/rpm-repo.ts";
 import { startStaticServer } from "./helpers/static-server.ts";

@@ -1,8 +1,8 @@
 // The one way tools are run: a crash says it was a crash (not "install the tool"), a hang ends at
 // the timeout, and the timeouts tests and big hosts set through the environment are checked.
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError, ToolError } from "../pipeline/errors.ts";
-import { runTool, timeoutFromEnv } from "../pipeline/tools/run-tool.ts";
+import { ConfigError, ToolError } from "../archive/errors.ts";
+import { runTool, timeoutFromEnv } from "../archive/tools/run-tool.ts";
 import { rejection } from "./helpers/rejection.ts";
 
 describe("runTool", () => {

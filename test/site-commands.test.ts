@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandContext } from "../pipeline/commands/context.ts";
 import { publishCommand } from "../pipeline/commands/publish-command.ts";
 import { serveCommand } from "../pipeline/commands/serve-command.ts";
-import { ConfigError } from "../pipeline/errors.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { makeSiteArchive, type SiteArchive } from "./fixtures/site-archive.ts";
 
 function context(values: CommandContext["values"], positionals: string[] = []): CommandContext & { lines: string[] } {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../archive/file-digest.ts";
-import { IntegrityError } from "../pipeline/errors.ts";
+import { IntegrityError } from "../archive/errors.ts";
 import { normalizeArch } from "../site/arch.ts";
 import type { CdnManifest, UnameIndex } from "../site/cdn-manifest.ts";
 import { lookupKernel } from "../site/lookup.ts";

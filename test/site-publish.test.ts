@@ -11,7 +11,7 @@ import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../archive/file-digest.ts";
 import { readManifest, writeManifest } from "../archive/manifest.ts";
-import { ConfigError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, IntegrityError } from "../archive/errors.ts";
 import type { CdnManifest, UnameIndex } from "../site/cdn-manifest.ts";
 import { publishSite } from "../site/publish.ts";
 import { pull } from "../site/pull.ts";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ToolError } from "../pipeline/errors.ts";
+import { ToolError } from "../archive/errors.ts";
 import { runFileTool } from "../pipeline/tools/spawner.ts";
 import { rejection } from "./helpers/rejection.ts";
 

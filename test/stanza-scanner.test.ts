@@ -2,7 +2,7 @@
 // the ones its text split at blank lines gives.
 import { describe, expect, it } from "vitest";
 import { StanzaScanner } from "../distros/repos/stanza-scanner.ts";
-import { FormatError } from "../pipeline/errors.ts";
+import { FormatError } from "../archive/errors.ts";
 
 const text = `Package: linux-image-6.1.0-47-cloud-amd64-dbg
 Version: 6.1.170-3

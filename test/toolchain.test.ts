@@ -13,7 +13,7 @@ import { toolchainPackages } from "../pipeline/toolchain/pins.ts";
 import { toolchainCommand } from "../pipeline/toolchain/probe.ts";
 import { selectTools } from "../pipeline/toolchain/select.ts";
 import { runPahole } from "../pipeline/tools/pahole.ts";
-import { clearToolCommands } from "../pipeline/tools/tool-command.ts";
+import { clearToolCommands } from "../archive/tools/tool-command.ts";
 import { rejection } from "./helpers/rejection.ts";
 import { runBtfmill } from "./helpers/cli.ts";
 

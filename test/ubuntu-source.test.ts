@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyPath } from "../distros/types.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
 import { parseUbuntuKernelPackage, UbuntuSource, ubuntuStubMaxBytes, ubuntuSuites } from "../distros/ubuntu.ts";
-import { ConfigError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, IntegrityError } from "../archive/errors.ts";
 import { fetchVmlinux } from "../pipeline/stages/fetch.ts";
 import { buildAptMirror, corruptPackagesIndex, createSigningKey, dbgsymPackage, tamperPackage } from "./fixtures/apt-mirror.ts";
 import type { AptMirror, SigningKey } from "./fixtures/apt-mirror.ts";

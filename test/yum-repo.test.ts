@@ -9,7 +9,7 @@ import { parseMirrorList } from "../distros/repos/mirror-list.ts";
 import { parsePrimary } from "../distros/repos/primary.ts";
 import { parseRepomd } from "../distros/repos/repomd.ts";
 import { findRepository, readPrimary, readRepomd } from "../distros/repos/yum.ts";
-import { ConfigError, FetchError, FormatError, IntegrityError } from "../pipeline/errors.ts";
+import { ConfigError, FetchError, FormatError, IntegrityError } from "../archive/errors.ts";
 import { buildYumRepo, createSigningKey, kernelDebuginfo, rewritePrimary, signRepomd } from "./fixtures/rpm-repo.ts";
 import type { MetadataCompression, SigningKey, YumRepo } from "./fixtures/rpm-repo.ts";
 import { startStaticServer } from "./helpers/static-server.ts";

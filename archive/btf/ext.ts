@@ -6,7 +6,7 @@
 //   9feb 01 00 20000000 | func_info 0 +0x14 | line_info 0x14 +0x8c | core_relo 0xa0 +0x1c
 //   core_relo at 0x20+0xa0: rec_size 16 | sec_name_off 0x24 "fentry/tcp_rcv_established", num_info 1
 //                           | insn_off 0, type_id 6 (tcp_sock), access_str_off 0x1f5 "0:1", kind 0 (FIELD_BYTE_OFFSET)
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import type { BtfStrings } from "./strings.ts";
 
 const magic = 0xeb9f;

@@ -1,6 +1,6 @@
 // The fixed header in front of every BTF blob: byte order, version and where the type and string
 // sections sit. Layout: struct btf_header in include/uapi/linux/btf.h.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 
 const magic = 0xeb9f;
 const minHeaderLength = 24;

@@ -1,6 +1,6 @@
 // BTF kind numbers (info bits 24-28) and which kernel first accepts each one: a BTF that holds a
 // kind the target kernel predates is rejected by its verifier and confuses older libbpf.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 
 export const BtfKind = {
   Int: 1,

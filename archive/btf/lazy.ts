@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import { parseBtfHeader } from "./header.ts";
 import { countTypes, decodeType, newTypeReader, recordSize, trailingSize } from "./parse.ts";
 import type { BtfStrings } from "./strings.ts";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import type { BtfSpec, BtfType } from "./types.ts";
 
 type NameLookup = (name: string) => BtfType[];

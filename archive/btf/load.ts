@@ -1,7 +1,7 @@
 // Entry points from a file: a raw .btf (pahole --btf_encode_detached, /sys/kernel/btf/vmlinux) or
 // the .BTF section of an ELF (a vmlinux built with CONFIG_DEBUG_INFO_BTF, a BPF object).
 import { readFile } from "node:fs/promises";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import { readElfSection } from "../elf.ts";
 import { parseBtf } from "./parse.ts";
 import type { BtfSpec } from "./types.ts";

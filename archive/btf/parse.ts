@@ -1,7 +1,7 @@
 // Decodes a raw BTF blob into the model. Two passes: the first walks the 12-byte record headers to
 // check the type section's framing and count the ids, so the second can check every type
 // reference against the last id as it decodes. Wire layout: include/uapi/linux/btf.h.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import { parseBtfHeader, type BtfHeader } from "./header.ts";
 import { BtfKind, btfKindNames, isBtfKind } from "./kinds.ts";
 import { parseBtfStrings, type BtfStrings } from "./strings.ts";

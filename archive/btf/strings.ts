@@ -2,7 +2,7 @@
 // the middle of a string (pahole shares suffixes), so any offset below the length is legal as long
 // as a NUL follows it inside the section.
 import { Buffer, isAscii } from "node:buffer";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 
 export interface BtfStrings {
   readonly length: number;

@@ -1,6 +1,6 @@
 // A registered BPF object as coverage needs it: its own BTF (the local types) and every CO-RE
 // relocation from `.BTF.ext`, with kind and access string decoded.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import { parseBtfExt } from "../btf/ext.ts";
 import { parseBtfHeader } from "../btf/header.ts";
 import { parseBtf } from "../btf/parse.ts";

@@ -7,7 +7,7 @@
 //   [task_struct] "0:3:2" -> struct task_struct::comm[2]
 //   [tcp_ca_state] "4"    -> enum tcp_ca_state::TCP_CA_Loss
 //   [task_struct] "0"     -> struct task_struct           (type-based kinds)
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import { btfTypeById, type BtfArray, type BtfSpec, type BtfType } from "../btf/types.ts";
 import type { CoreRelocation } from "./bpf-object.ts";
 import { isEnumvalBased, isTypeBased, type ReloKind } from "./relo-kinds.ts";

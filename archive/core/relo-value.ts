@@ -1,7 +1,7 @@
 // The value libbpf would patch into the instruction for a matched spec (bpf_core_calc_field_relo,
 // bpf_core_calc_type_relo, bpf_core_calc_enumval_relo): coverage compares the values of several
 // matching candidates, because libbpf refuses to load when they disagree.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import { btfTypeById, type BtfSpec } from "../btf/types.ts";
 import type { LocalSpec } from "./local-spec.ts";
 import { ReloKind } from "./relo-kinds.ts";

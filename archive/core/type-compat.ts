@@ -1,7 +1,7 @@
 // The three compatibility tests libbpf applies between a local and a kernel type
 // (tools/lib/bpf/relo_core.c): bpf_core_fields_are_compat for a matched member,
 // __bpf_core_types_are_compat for type-based kinds, __bpf_core_types_match for TYPE_MATCHES.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import type { BtfSpec, BtfType } from "../btf/types.ts";
 import { essentialName, kindsCompatible, skipModsAndTypedefs } from "./type-names.ts";
 

@@ -1,6 +1,6 @@
 // Type helpers CO-RE matching shares with the naming of relocations: skipping modifiers, the
 // essential name (`tcp_sock___old` -> `tcp_sock`), sizes, and how a developer spells a type.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../errors.ts";
 import { btfTypeById, type BtfSpec, type BtfType } from "../btf/types.ts";
 
 // libbpf stops following chains at 32 hops (MAX_RESOLVE_DEPTH in btf.c); deeper is a loop.

@@ -8,7 +8,7 @@
 // Names are padded with spaces; GNU ar also ends them with "/" ("data.tar.xz/"), dpkg-deb does not.
 // Members come out one at a time, in order, as streams: nothing is buffered beyond one chunk.
 import { Readable } from "node:stream";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 import { ByteReader } from "./byte-reader.ts";
 
 const globalHeader = "!<arch>\n";

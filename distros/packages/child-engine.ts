@@ -1,7 +1,7 @@
 // A decoding tool run as a child process (`xz -dc`): stdin in, stdout out, and an exit status that
 // `classify` turns into the error to surface. Stopping kills it and waits for it to be reaped.
 import { spawn } from "node:child_process";
-import { ToolError } from "../../pipeline/errors.ts";
+import { ToolError } from "../../archive/errors.ts";
 import type { DecodeEngine } from "./relay-duplex.ts";
 
 const stderrLimit = 4096;

@@ -9,7 +9,7 @@
 // e.g. "./usr/lib/debug/lib/modules/4.18.0-147.el8.x86_64/vmlinux"; the archive ends with an
 // entry named "TRAILER!!!". Names are compared normalised, and only the wanted member is ever
 // written, to the caller's path, so no name in the archive decides where bytes land.
-import { BtfmillError, FormatError } from "../../pipeline/errors.ts";
+import { BtfmillError, FormatError } from "../../archive/errors.ts";
 import { ByteReader } from "./byte-reader.ts";
 import { writeMemberFile } from "./member-writer.ts";
 import { normalizeMemberPath } from "./tar-member.ts";

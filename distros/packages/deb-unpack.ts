@@ -7,7 +7,7 @@ import { link, mkdir, readlink, symlink, lstat, chmod } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { BtfmillError, FormatError } from "../../pipeline/errors.ts";
+import { BtfmillError, FormatError } from "../../archive/errors.ts";
 import { readArMembers } from "./ar.ts";
 import { createDecompressor } from "./decompress.ts";
 import { decodePayload } from "./payload-decoder.ts";

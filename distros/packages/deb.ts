@@ -2,7 +2,7 @@
 // and `data.tar.*`. Only the payload is decoded, and only up to the vmlinux's last byte: in
 // Debian's linux-image-6.1.0-47-cloud-amd64-dbg the vmlinux ends at 591 MB of a 1.78 GB tar, in
 // linux-image-6.12.117+deb12-cloud-amd64-dbg at 348 MB of 1.86 GB.
-import { FormatError, VmlinuxNotFoundError } from "../../pipeline/errors.ts";
+import { FormatError, VmlinuxNotFoundError } from "../../archive/errors.ts";
 import type { ArMember } from "./ar.ts";
 import { readArMembers } from "./ar.ts";
 import { createDecompressor } from "./decompress.ts";

@@ -19,7 +19,7 @@ import type { Duplex, Transform } from "node:stream";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
 import { createGunzip, createZstdDecompress } from "node:zlib";
-import { FormatError, ToolError } from "../../pipeline/errors.ts";
+import { FormatError, ToolError } from "../../archive/errors.ts";
 import { spawnEngine } from "./child-engine.ts";
 import type { ChildExit } from "./child-engine.ts";
 import { RelayDuplex } from "./relay-duplex.ts";

@@ -4,7 +4,7 @@
 import type { Duplex, Readable } from "node:stream";
 import { Transform } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 
 // Real vmlinux files are 0.3-1 GB; a header claiming more is broken or hostile, not a kernel.
 export const maxVmlinuxBytes = 4 * 1024 ** 3;

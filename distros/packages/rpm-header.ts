@@ -8,7 +8,7 @@
 //
 // A header structure is 8e ad e8 01, 4 reserved bytes, the entry count and the data size, then
 // that many 16-byte entries (tag, type, offset, count) and the data they point into.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 import type { ByteReader } from "./byte-reader.ts";
 
 export interface RpmHeader {

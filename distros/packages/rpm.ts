@@ -3,7 +3,7 @@
 // byte is decoded; what vouches for the package is its sha256 from the repository's primary,
 // checked by the caller over the whole download, so the rpm's own signatures are not read.
 import { Readable } from "node:stream";
-import { FormatError, VmlinuxNotFoundError } from "../../pipeline/errors.ts";
+import { FormatError, VmlinuxNotFoundError } from "../../archive/errors.ts";
 import { ByteReader } from "./byte-reader.ts";
 import { extractCpioMember } from "./cpio.ts";
 import { createDecoder } from "./decompress.ts";

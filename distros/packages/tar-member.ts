@@ -7,7 +7,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import type { Header } from "tar-stream";
-import { BtfmillError, FormatError } from "../../pipeline/errors.ts";
+import { BtfmillError, FormatError } from "../../archive/errors.ts";
 import { writeMemberFile } from "./member-writer.ts";
 
 export interface TarMemberRequest {

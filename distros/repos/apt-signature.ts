@@ -2,9 +2,9 @@
 // InRelease (clearsigned) and Release + Release.gpg (detached). Only bytes gpgv vouched for
 // leave this file: for InRelease that is gpgv's output, never the downloaded text, which may
 // carry unsigned lines around the signed part.
-import { IntegrityError } from "../../pipeline/errors.ts";
-import { gpgvClearsigned, gpgvDetached } from "../../pipeline/tools/gpgv.ts";
-import type { GpgvVerdict } from "../../pipeline/tools/gpgv.ts";
+import { IntegrityError } from "../../archive/errors.ts";
+import { gpgvClearsigned, gpgvDetached } from "./gpgv.ts";
+import type { GpgvVerdict } from "./gpgv.ts";
 
 export interface SignedSuite {
   suite: string;

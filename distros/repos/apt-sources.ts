@@ -9,7 +9,7 @@
 //   Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 import { fieldWords, parseDeb822 } from "./deb822.ts";
 import type { Deb822Stanza } from "./deb822.ts";
 

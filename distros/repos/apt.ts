@@ -4,8 +4,8 @@
 //   <base>/dists/<suite>/Release{,.gpg}       Release and detached signature (older mirrors)
 //   <base>/dists/<suite>/Release              alone, read unverified for an `insecure` source
 //   <base>/dists/<suite>/main/binary-<arch>/Packages.xz
-import { FetchError, IntegrityError } from "../../pipeline/errors.ts";
-import { fetchBytes, readSized, type SizedBody } from "../../pipeline/http.ts";
+import { FetchError, IntegrityError } from "../../archive/errors.ts";
+import { fetchBytes, readSized, type SizedBody } from "../net/http.ts";
 import { verifyDetachedRelease, verifyInRelease } from "./apt-signature.ts";
 import { pickPackagesIndex, readPackagesIndex } from "./packages-index.ts";
 import type { PackageRecord, PackagesIndexChoice } from "./packages-index.ts";

@@ -3,7 +3,7 @@
 // and the result is used only once the whole file matched.
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { BtfmillError, FetchError, FormatError, IntegrityError } from "../../pipeline/errors.ts";
+import { BtfmillError, FetchError, FormatError, IntegrityError } from "../../archive/errors.ts";
 import type { Checksum } from "./repomd.ts";
 
 const hint = "the mirror is mid-sync or corrupt: retry later or use another mirror";

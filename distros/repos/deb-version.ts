@@ -2,7 +2,7 @@
 // `[epoch:]upstream[-revision]`, compared part by part; within a part, non-digit runs compare
 // character by character with `~` before everything (even the end), then letters, then other
 // characters, and digit runs compare as numbers. `6.1.170-3 < 6.1.176-1`, `1.0~rc1 < 1.0`.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 
 export interface DebianVersion {
   epoch: number;

@@ -4,7 +4,7 @@
 //   Package: linux-image-6.1.0-47-cloud-amd64-dbg       -> "package" => "linux-image-6.1.0-47-cloud-amd64-dbg"
 //   SHA256:                                              -> "sha256" => "\n7ad4... 281462948 pool/..."
 //    7ad4... 281462948 pool/...
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 
 /** One stanza: lowercased field name -> value; continuation lines joined with "\n", each trimmed. */
 export type Deb822Stanza = Map<string, string>;

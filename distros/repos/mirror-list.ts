@@ -3,8 +3,8 @@
 // `http://amazonlinux.us-east-1.amazonaws.com/2/core/2.0/x86_64/<hash>` for Amazon Linux 2's
 // `.../2/core/latest/x86_64/mirror.list`. Some lists (Amazon Linux 2022's) carry yum's
 // `$basearch` for the reader to fill in (falcosecurity/kernel-crawler amazonlinux.py does too).
-import { FormatError } from "../../pipeline/errors.ts";
-import { fetchBytes } from "../../pipeline/http.ts";
+import { FormatError } from "../../archive/errors.ts";
+import { fetchBytes } from "../net/http.ts";
 
 const maxMirrorListBytes = 64 * 1024;
 

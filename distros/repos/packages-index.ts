@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import { ByteReader } from "../packages/byte-reader.ts";
 import { createDecoder } from "../packages/decompress.ts";
 import { decodePayload } from "../packages/payload-decoder.ts";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 import { CheckedDownload } from "./checked-download.ts";
 import { parseDeb822 } from "./deb822.ts";
 import type { Deb822Stanza } from "./deb822.ts";

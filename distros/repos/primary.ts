@@ -14,7 +14,7 @@
 import { StringDecoder } from "node:string_decoder";
 import { SaxesParser } from "saxes";
 import type { SaxesTagPlain } from "saxes";
-import { BtfmillError, FormatError } from "../../pipeline/errors.ts";
+import { BtfmillError, FormatError } from "../../archive/errors.ts";
 import { joinBase } from "./repomd.ts";
 
 /** One package as primary.xml describes it. */

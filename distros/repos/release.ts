@@ -8,7 +8,7 @@
 //    36712c7d...3cad   378656 main/binary-amd64/Packages.xz
 //
 // https://wiki.debian.org/DebianRepository/Format#A.22Release.22_files
-import { FormatError, IntegrityError } from "../../pipeline/errors.ts";
+import { FormatError, IntegrityError } from "../../archive/errors.ts";
 import { fieldWords, parseDeb822 } from "./deb822.ts";
 import type { Deb822Stanza } from "./deb822.ts";
 

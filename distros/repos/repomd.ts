@@ -13,7 +13,7 @@
 //
 // Older repositories name sha1 `sha`; createrepo has written sha256 by default since 2009.
 import { SaxesParser } from "saxes";
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 
 export interface Checksum {
   /** A node:crypto hash name: `sha256`, `sha512`, `sha1`. */

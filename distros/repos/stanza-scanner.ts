@@ -6,7 +6,7 @@
 // A stanza ends at a blank line: nothing but spaces, tabs and a CR (the text split
 // /\n[ \t]*\r?\n/); a blank first line of the stream ends none. The name line is ASCII, so it is
 // looked for in latin1.
-import { FormatError } from "../../pipeline/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 
 const packageLine = /^Package:[ \t]*(\S+)/im;
 

@@ -2,7 +2,7 @@
 // recorded in the manifest when each kernel was minified.
 import { readManifest } from "../../archive/manifest.ts";
 import { loadConfig, unionSetName } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../archive/errors.ts";
 import type { CommandContext } from "./context.ts";
 
 /** When the user runs `btfmill coverage [--set S] [--json]`: the kernel x object matrix of one set. */

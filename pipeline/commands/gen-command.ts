@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { gen, type GenTools } from "../../site/gen.ts";
 import { btfhubDefaults } from "../../site/gen-sources.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../archive/errors.ts";
 import { minCoreBtf } from "../tools/bpftool.ts";
 import { runFileTool, stopSpawner } from "../tools/spawner.ts";
 import type { CommandContext } from "./context.ts";

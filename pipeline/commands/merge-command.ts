@@ -1,6 +1,6 @@
 // `btfmill merge`: shard archives into one.
 import { mergeArchives } from "../merge.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../archive/errors.ts";
 import type { CommandContext } from "./context.ts";
 import { stateOption } from "./state-option.ts";
 

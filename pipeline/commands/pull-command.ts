@@ -1,6 +1,6 @@
 // `btfmill pull`: the files a project embeds, brought up to date from a published site.
 import { resolve } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../archive/errors.ts";
 import { pull, pullVias, type PullVia } from "../../site/pull.ts";
 import type { CommandContext } from "./context.ts";
 

@@ -1,6 +1,6 @@
 // `btfmill run`: the main job.
 import { loadConfig } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../archive/errors.ts";
 import type { Reporter } from "../events.ts";
 import { describeAbsentSuites, plainReporter, ttyReporter } from "../reporters.ts";
 import { runReportCollector } from "../run-report.ts";

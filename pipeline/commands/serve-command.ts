@@ -2,7 +2,7 @@
 import { once } from "node:events";
 import { resolve } from "node:path";
 import { startSiteServer } from "../../site/serve.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../archive/errors.ts";
 import type { CommandContext } from "./context.ts";
 
 /** When the user runs `btfmill serve [DIR] [--port P] [--host H]`: serves until SIGINT or SIGTERM. */

@@ -1,6 +1,6 @@
 // `--state URL|DIR [--state-public-key FILE]`, taken by run, plan, merge and publish.
-import { ConfigError } from "../errors.ts";
-import type { StateOptions } from "../state/state-site.ts";
+import { ConfigError } from "../../archive/errors.ts";
+import type { StateOptions } from "../../site/state/state-site.ts";
 import type { CommandContext } from "./context.ts";
 
 /** When a command reads its options: the state site, if one was given. */

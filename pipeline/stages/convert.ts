@@ -1,6 +1,6 @@
 // Convert stage: vmlinux (DWARF) -> detached BTF, with flags chosen for this kernel.
 import type { PaholeConfig } from "../config.ts";
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 import { chooseFlags, kernelVersionOf, threadsFlag } from "../pahole-flags.ts";
 import { freeCores, runPahole, type ToolVersion } from "../tools/pahole.ts";
 import { hasDwarf } from "../../archive/elf.ts";

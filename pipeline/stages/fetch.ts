@@ -4,9 +4,9 @@
 // matched the index's size and sha256, so a tampered package never yields an accepted vmlinux.
 //
 // A body that breaks is resumed with a range request and feeds the same hash and reader, so
-// nothing is decoded twice (pipeline/net/resumable-download.ts). When the server cannot resume,
+// nothing is decoded twice (distros/net/resumable-download.ts). When the server cannot resume,
 // the whole attempt starts over from the first byte with a fresh hash, reader and temp file;
-// resumes and restarts share one budget of attempts (pipeline/net/attempts.ts).
+// resumes and restarts share one budget of attempts (distros/net/attempts.ts).
 //
 // The caller may start work on the vmlinux as soon as it is written (`speculative`: pahole, which
 // then does not wait for the tail of the package to arrive and be hashed). That work reads the
@@ -19,12 +19,12 @@ import { tempPathFor } from "../../archive/atomic-write.ts";
 import { packageReader } from "../../distros/packages/index.ts";
 import type { ExtractedVmlinux } from "../../distros/packages/index.ts";
 import type { KernelPackage } from "../../distros/types.ts";
-import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../errors.ts";
-import { Attempts } from "../net/attempts.ts";
-import type { HttpOverrides, HttpSettings } from "../net/http-settings.ts";
-import { httpSettings } from "../net/http-settings.ts";
-import { RestartDownload, openResumable } from "../net/resumable-download.ts";
-import type { ResumableDownload } from "../net/resumable-download.ts";
+import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../../archive/errors.ts";
+import { Attempts } from "../../distros/net/attempts.ts";
+import type { HttpOverrides, HttpSettings } from "../../distros/net/http-settings.ts";
+import { httpSettings } from "../../distros/net/http-settings.ts";
+import { RestartDownload, openResumable } from "../../distros/net/resumable-download.ts";
+import type { ResumableDownload } from "../../distros/net/resumable-download.ts";
 
 export type FetchStage = "download" | "extract" | "hash";
 

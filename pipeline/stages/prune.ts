@@ -24,7 +24,7 @@ import { writeAtomically } from "../../archive/atomic-write.ts";
 import { pathExists } from "../../archive/file-listing.ts";
 import { minifiedPath } from "../../archive/layout.ts";
 import type { MinifiedRecord, ObjectCoverage } from "../../archive/manifest.ts";
-import { FormatError, describeError } from "../errors.ts";
+import { FormatError, describeError } from "../../archive/errors.ts";
 import type { ObjectSet } from "../object-registry.ts";
 import { minCoreBtf } from "../tools/bpftool.ts";
 import { runFileTool } from "../tools/spawner.ts";

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { compareLayouts, kindSupport, kindsUnsupportedBy, btfKindNames, surveyBtf, type BtfKind, type BtfSurvey } from "../../archive/btf/index.ts";
 import { hasElfSection, readElfSection } from "../../archive/elf.ts";
-import { FormatError } from "../errors.ts";
+import { FormatError } from "../../archive/errors.ts";
 import { bpftoolParses } from "../tools/bpftool.ts";
 
 export interface ValidationResult {

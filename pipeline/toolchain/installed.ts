@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { writeAtomically } from "../../archive/atomic-write.ts";
 import { z } from "zod";
-import { parseJson } from "../parse-json.ts";
+import { parseJson } from "../../archive/parse-json.ts";
 
 const toolSchema = z.strictObject({ version: z.string(), package: z.string() });
 

@@ -2,8 +2,8 @@
 // is accepted only once its pahole and bpftool start and are at least the pinned versions.
 import { join } from "node:path";
 import { execa } from "execa";
-import { ToolError } from "../errors.ts";
-import type { ToolCommand } from "../tools/tool-command.ts";
+import { ToolError } from "../../archive/errors.ts";
+import type { ToolCommand } from "../../archive/tools/tool-command.ts";
 import { hostTriplets, pinnedTools, type PinnedTool } from "./pins.ts";
 
 /** When a tool of the toolchain at `root` is started: the loader command that runs it with the toolchain's own libraries. */

@@ -3,10 +3,10 @@
 // later pahole and bpftool call goes through the selection (tools/tool-command.ts).
 import type { ManifestEntry } from "../../archive/manifest.ts";
 import type { ToolchainConfig, PaholeConfig } from "../config.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError } from "../../archive/errors.ts";
 import { bpftoolVersion } from "../tools/bpftool.ts";
 import { paholeVersion, type ToolVersion } from "../tools/pahole.ts";
-import { selectToolCommand } from "../tools/tool-command.ts";
+import { selectToolCommand } from "../../archive/tools/tool-command.ts";
 import { readInstalled } from "./installed.ts";
 import { reproducibleThreadsPahole } from "./pins.ts";
 import { toolchainCommand } from "./probe.ts";

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runTool, timeoutFromEnv } from "./run-tool.ts";
+import { runTool, timeoutFromEnv } from "../../archive/tools/run-tool.ts";
 import { runFileTool } from "./spawner.ts";
 
 // BTFMILL_BPFTOOL_TIMEOUT_MS (run-tool.ts) replaces both defaults below when set.

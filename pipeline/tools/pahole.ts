@@ -1,7 +1,7 @@
 // pahole: DWARF -> BTF. Which flags it takes depends on its version (REFERENCE.md section 3).
 import { availableParallelism, loadavg } from "node:os";
-import { runTool, timeoutFromEnv } from "./run-tool.ts";
-import { FormatError } from "../errors.ts";
+import { runTool, timeoutFromEnv } from "../../archive/tools/run-tool.ts";
+import { FormatError } from "../../archive/errors.ts";
 
 export interface ToolVersion {
   /** As the tool prints it (`v1.24`). */

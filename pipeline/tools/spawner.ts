@@ -8,9 +8,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { ToolError } from "../errors.ts";
-import { toolFailure, type RunToolOptions } from "./run-tool.ts";
-import { toolInvocation } from "./tool-command.ts";
+import { ToolError } from "../../archive/errors.ts";
+import { toolFailure, type RunToolOptions } from "../../archive/tools/run-tool.ts";
+import { toolInvocation } from "../../archive/tools/tool-command.ts";
 
 interface Reply {
   id: number;

@@ -27,7 +27,7 @@ import { emptyManifest, readManifest, writeManifest, type ManifestEntry } from "
 import { createSource } from "../../distros/index.ts";
 import { keyPath, type KernelKey } from "../../distros/types.ts";
 import { loadConfig } from "../../pipeline/config.ts";
-import { configureHttp } from "../../pipeline/net/http-settings.ts";
+import { configureHttp } from "../../distros/net/http-settings.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
 import { pruneSets } from "../../pipeline/stages/prune.ts";
 import { buildAptMirror, createSigningKey, writeListedSuite, type ListedAptPackage } from "../fixtures/apt-mirror.ts";

@@ -10,7 +10,7 @@ import { sha256Hex } from "../../archive/file-digest.ts";
 import { loadAptSources } from "../../distros/repos/apt-sources.ts";
 import { findSuite, readPackages } from "../../distros/repos/apt.ts";
 import type { PackageRecord } from "../../distros/repos/packages-index.ts";
-import { fetchBytes } from "../../pipeline/http.ts";
+import { fetchBytes } from "../../distros/net/http.ts";
 
 const suite = "trixie";
 const defaultKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";

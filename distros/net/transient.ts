@@ -1,7 +1,7 @@
 // Which failures another attempt may cure: a connection refused, reset or timed out, a body cut
 // short, and a server's passing trouble (HttpStatusError with a retryable status). Errors wrapped
 // with context are told by their cause chain, where undici and node:net leave a `code`.
-import { FetchError } from "../errors.ts";
+import { FetchError } from "../../archive/errors.ts";
 import type { HttpSettings } from "./http-settings.ts";
 import { HttpStatusError, isRetryableStatus } from "./http-status-error.ts";
 

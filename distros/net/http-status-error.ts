@@ -2,7 +2,7 @@
 // trouble and worth another attempt (after Retry-After when it sent one); any other 4xx is an
 // answer that another attempt would only repeat.
 import type { IncomingHttpHeaders } from "node:http";
-import { FetchError } from "../errors.ts";
+import { FetchError } from "../../archive/errors.ts";
 
 export class HttpStatusError extends FetchError {
   readonly status: number;

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
-import { ConfigError, ToolError } from "../errors.ts";
-import { runTool } from "./run-tool.ts";
+import { ConfigError, ToolError } from "../../archive/errors.ts";
+import { runTool } from "../../archive/tools/run-tool.ts";
 
 export interface GpgvVerdict {
   /** At least one good signature from a key in the keyring, and no bad one. */

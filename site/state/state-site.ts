@@ -3,10 +3,10 @@
 // digest, tool versions, full coverage) and where each file the archive had is published, so a
 // fresh machine knows what is done and can fetch any file it needs by its sha256.
 import { parseManifest, type ArchiveFile, type Manifest } from "../../archive/manifest.ts";
-import type { CdnFile, CdnManifest } from "../../site/cdn-manifest.ts";
-import { readSiteManifest } from "../../site/read-manifest.ts";
-import { openSite, type SiteSource } from "../../site/site-source.ts";
-import { FetchError, FormatError, IntegrityError } from "../errors.ts";
+import type { CdnFile, CdnManifest } from "../cdn-manifest.ts";
+import { readSiteManifest } from "../read-manifest.ts";
+import { openSite, type SiteSource } from "../site-source.ts";
+import { FetchError, FormatError, IntegrityError } from "../../archive/errors.ts";
 import { sha256Hex } from "../../archive/file-digest.ts";
 
 export interface StateOptions {

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { writeAtomically } from "../../archive/atomic-write.ts";
 import { fileListing, pathExists, type FileListing } from "../../archive/file-listing.ts";
 import type { ArchiveFile } from "../../archive/manifest.ts";
-import { IntegrityError } from "../errors.ts";
+import { IntegrityError } from "../../archive/errors.ts";
 import type { StateSite } from "./state-site.ts";
 
 export interface ArchiveFiles {

@@ -1,15 +1,15 @@
 // HTTP for indexes and packages: timeouts on connect, headers and idle bodies, retries with
-// backoff for what a mirror gets over (pipeline/net/), bounded buffers, and bodies handed out as
+// backoff for what a mirror gets over (distros/net/), bounded buffers, and bodies handed out as
 // streams so a package never sits whole in memory.
 import type { Readable } from "node:stream";
-import { FetchError } from "./errors.ts";
-import { Attempts } from "./net/attempts.ts";
-import type { HttpOverrides, HttpSettings } from "./net/http-settings.ts";
-import { httpSettings } from "./net/http-settings.ts";
-import { HttpStatusError } from "./net/http-status-error.ts";
-import { contentLength, requestWithRetries } from "./net/send-request.ts";
-import { RestartDownload, openResumable } from "./net/resumable-download.ts";
-import { describeNetworkFailure } from "./net/transient.ts";
+import { FetchError } from "../../archive/errors.ts";
+import { Attempts } from "./attempts.ts";
+import type { HttpOverrides, HttpSettings } from "./http-settings.ts";
+import { httpSettings } from "./http-settings.ts";
+import { HttpStatusError } from "./http-status-error.ts";
+import { contentLength, requestWithRetries } from "./send-request.ts";
+import { RestartDownload, openResumable } from "./resumable-download.ts";
+import { describeNetworkFailure } from "./transient.ts";
 
 export interface HttpBody {
   body: Readable;

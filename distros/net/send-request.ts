@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import { request } from "undici";
-import { FetchError } from "../errors.ts";
+import { FetchError } from "../../archive/errors.ts";
 import { agentFor } from "./agents.ts";
 import type { Attempts } from "./attempts.ts";
 import type { HttpSettings } from "./http-settings.ts";

@@ -5,7 +5,7 @@
 // or 416 to the range, a Content-Range or validator that does not fit) it throws RestartDownload,
 // because bytes already consumed cannot be taken back: the caller starts over with fresh state.
 import type { IncomingHttpHeaders } from "node:http";
-import { FetchError } from "../errors.ts";
+import { FetchError } from "../../archive/errors.ts";
 import type { Attempts } from "./attempts.ts";
 import type { HttpSettings } from "./http-settings.ts";
 import { HttpStatusError } from "./http-status-error.ts";

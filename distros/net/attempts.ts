@@ -2,7 +2,7 @@
 // file, resumes it or starts it over, and all waits between them share one budget: a failing
 // mirror costs at most `attempts` requests and `maxWaitMs` of waiting per file.
 import { setTimeout as sleep } from "node:timers/promises";
-import { BtfmillError, FetchError } from "../errors.ts";
+import { BtfmillError, FetchError } from "../../archive/errors.ts";
 import { HttpStatusError } from "./http-status-error.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
 import { retryDelay } from "./retry-policy.ts";
