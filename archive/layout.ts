@@ -1,7 +1,7 @@
 // Where things live in the archive folder (DESIGN.md, Contracts: Layout).
 import { join } from "node:path";
-import type { KernelKey } from "../distros/types.ts";
-import { keyPath } from "../distros/types.ts";
+import type { KernelKey } from "./kernel-key.ts";
+import { keyPath } from "./kernel-key.ts";
 
 export const manifestFileName = "manifest.json";
 

@@ -9,7 +9,8 @@ import { findSuite, readPackages } from "./repos/apt.ts";
 import type { AptRepository } from "./repos/apt.ts";
 import { compareDebianVersions } from "./repos/deb-version.ts";
 import type { PackageRecord } from "./repos/packages-index.ts";
-import type { Arch, DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
+import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
+import type { Arch } from "../archive/kernel-key.ts";
 
 /** Debian's architecture names, which Ubuntu shares. */
 export const debianArches: Readonly<Record<Arch, string>> = { x86_64: "amd64", arm64: "arm64" };

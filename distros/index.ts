@@ -42,5 +42,5 @@ export function sourceId(config: SourceConfig): string {
   return `${config.distro}/${config.release}/${config.arch}`;
 }
 
-export type { Arch, DistroSource, KernelKey, KernelPackage, SourceConfig } from "./types.ts";
-export { keyPath } from "./types.ts";
+export type { DistroSource, KernelPackage, SourceConfig } from "./types.ts";
+export { keyPath, type Arch, type KernelKey } from "../archive/kernel-key.ts";

@@ -8,7 +8,8 @@ import type { PrimaryPackage } from "./repos/primary.ts";
 import { compareEvr, formatEvr } from "./repos/rpm-version.ts";
 import { findRepository, readPrimary, repositoryUrl } from "./repos/yum.ts";
 import type { VerifiedRepomd, YumRepository } from "./repos/yum.ts";
-import type { Arch, DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
+import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
+import type { Arch } from "../archive/kernel-key.ts";
 
 /** `uname -m` of the packages: the name repository paths and primary's `<arch>` use. */
 export type RpmArch = "x86_64" | "aarch64";

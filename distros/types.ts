@@ -1,15 +1,5 @@
 // The common interface between distro sources and the pipeline.
-
-/** Architecture names as BTFHub and consumers use them (`uname -m`, with aarch64 -> arm64). */
-export type Arch = "x86_64" | "arm64";
-
-/** Where a kernel's files live: `<distro>/<release>/<arch>/<kernel>` (os-release ID, VERSION_ID, arch, uname -r). */
-export interface KernelKey {
-  distro: string;
-  release: string;
-  arch: Arch;
-  kernel: string;
-}
+import type { Arch, KernelKey } from "../archive/kernel-key.ts";
 
 export type PackageFormat = "deb" | "rpm";
 
@@ -31,10 +21,6 @@ export interface KernelPackage {
   vmlinuxPath: string;
   /** Which index it came from (`bookworm-security`), for provenance. */
   origin: string;
-}
-
-export function keyPath(key: KernelKey): string {
-  return `${key.distro}/${key.release}/${key.arch}/${key.kernel}`;
 }
 
 /** One entry of the config's `sources`, as validated by pipeline/config.ts. */

@@ -8,7 +8,7 @@
 // flavor's fidelity check.
 import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
-import { keyPath } from "../distros/types.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import { shardUnit } from "./shard.ts";
 
 export interface FlavorChain {

@@ -3,7 +3,7 @@
 // left alone, so a second run with nothing new downloads nothing.
 import { toolchainIdentity, type Manifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
-import { keyPath } from "../distros/types.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import type { ObjectSet } from "./object-registry.ts";
 import { setsToMinify } from "./prune-pass.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";

@@ -12,7 +12,7 @@ import { noteReplacement } from "../archive/replacements.ts";
 import { archiveTarballPath, btfMemberName, scratchDir } from "../archive/layout.ts";
 import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
-import { keyPath } from "../distros/types.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import type { PaholeConfig } from "./config.ts";
 import { FetchError, describeError } from "../archive/errors.ts";
 import type { KernelStage } from "./events.ts";

@@ -7,7 +7,7 @@ import { removeLeftovers } from "../archive/leftovers.ts";
 import { settleReplacements } from "../archive/replacements.ts";
 import { toolchainIdentity, writeManifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
-import { keyPath } from "../distros/types.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import type { Config } from "./config.ts";
 import { discoverSources, recordDiscovery, selectSources, type AbsentSuites, type SourceSelection } from "./discover-sources.ts";
 import { ConfigError } from "../archive/errors.ts";

@@ -3,8 +3,9 @@
 // flavor must stay on one machine for the "stop at the first kernel with BTF" rule; with
 // `kernelsWithBtf: "all"` each kernel is its own unit.
 import { createHash } from "node:crypto";
-import type { KernelKey, SourceConfig } from "../distros/types.ts";
-import { keyPath } from "../distros/types.ts";
+import type { SourceConfig } from "../distros/types.ts";
+import type { KernelKey } from "../archive/kernel-key.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import { ConfigError } from "../archive/errors.ts";
 
 export interface Shard {

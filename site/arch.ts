@@ -1,6 +1,6 @@
 // Architecture names as `uname -m`, Debian, Go and Node spell them, folded to the two the
 // archive uses (BTFHub's): consumers keep tripping over `aarch64` vs `arm64`.
-import type { Arch } from "../distros/types.ts";
+import type { Arch } from "../archive/kernel-key.ts";
 
 const aliases: Readonly<Record<string, Arch>> = {
   x86_64: "x86_64",

@@ -1,7 +1,7 @@
 // Where things live in the published tree (DESIGN.md, Contracts: Layout). The root serves the
 // `all` set as raw BTF, the path libbpf's btf_custom_path and cilium's btf.LoadSpec take as is.
-import type { Arch, KernelKey } from "../distros/types.ts";
-import { keyPath } from "../distros/types.ts";
+import type { Arch, KernelKey } from "../archive/kernel-key.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 
 export const cdnManifestName = "manifest.json";
 export const cdnSchemaName = "manifest.schema.json";

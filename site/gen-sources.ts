@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 import { manifestSchemaVersion, readManifest } from "../archive/manifest.ts";
-import type { Arch, KernelKey } from "../distros/types.ts";
+import type { Arch, KernelKey } from "../archive/kernel-key.ts";
 import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
 import { readSiteManifest } from "./read-manifest.ts";
 import { openSite } from "./site-source.ts";

@@ -12,13 +12,13 @@ import { openBtf } from "../archive/btf/lazy.ts";
 import { btfMemberOf } from "../archive/btf-tarball.ts";
 import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/core/index.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
-import { keyPath } from "../distros/types.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import { FormatError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
 import { writeBundle } from "./publish-bundles.ts";
 import { openGenSource, type BtfhubEndpoints, type GenInput } from "./gen-sources.ts";
-import { pullIndexName } from "./pull.ts";
+import { pullIndexName } from "./pull-index.ts";
 import { goEmbedSource } from "./pull-go.ts";
 
 export interface GenOptions {

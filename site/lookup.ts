@@ -2,7 +2,7 @@
 // way Tracee and Inspektor Gadget key their embedded files. When the os-release names a distro
 // the kernel does not belong to (a container reading its own os-release, a rolling release
 // without VERSION_ID), the reverse index from uname -r finds where the kernel really lives.
-import type { Arch } from "../distros/types.ts";
+import type { Arch } from "../archive/kernel-key.ts";
 import { rootSetName } from "./cdn-layout.ts";
 import type { CdnFile, CdnKernel, CdnManifest, UnameIndex } from "./cdn-manifest.ts";
 import type { OsRelease } from "./os-release.ts";

@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import tar from "tar-stream";
 import { digestFile } from "../archive/file-digest.ts";
-import type { Arch } from "../distros/types.ts";
+import type { Arch } from "../archive/kernel-key.ts";
 import type { CdnBundle, CdnKernel, CdnSet } from "./cdn-manifest.ts";
 import { bundlePath, rootSetName } from "./cdn-layout.ts";
 

@@ -1,7 +1,7 @@
 // `btfmill pull --emit go`: a Go file beside the pulled tree that embeds it (//go:embed) and
 // looks a host up the way Tracee and Inspektor Gadget do: os-release ID and VERSION_ID, arch,
 // uname -r. The caller uses it only when /sys/kernel/btf/vmlinux is absent.
-import type { PullIndex } from "./pull.ts";
+import type { PullIndex } from "./pull-index.ts";
 
 /** When pull is asked for Go: the source of `btf_embed.go` for the files in `index`. */
 export function goEmbedSource(packageName: string, index: PullIndex): string {

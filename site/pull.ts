@@ -13,6 +13,7 @@ import { rootSetName } from "./cdn-layout.ts";
 import type { CdnBundle, CdnFile, CdnKernel } from "./cdn-manifest.ts";
 import { pullFromBundle, type BundleWant } from "./pull-bundle.ts";
 import { goEmbedSource } from "./pull-go.ts";
+import { pullIndexName, type PullIndex } from "./pull-index.ts";
 import { readSiteManifest } from "./read-manifest.ts";
 import { openSite } from "./site-source.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
@@ -34,20 +35,6 @@ export interface PullOptions {
   onFile?: (key: string, action: "downloaded" | "unchanged") => void;
 }
 
-export interface PullIndex {
-  schemaVersion: 1;
-  from: string;
-  set: string;
-  /** When the site's manifest was generated. */
-  generatedAt: string;
-  /** Kernel key -> its file in this folder. */
-  kernels: Record<string, CdnFile>;
-  /** Kernels that ship their own BTF: no file needed. */
-  hasBtf: string[];
-  /** Kernels btfmill could not make BTF for, with the reason. */
-  failed: Record<string, string>;
-}
-
 export interface PullSummary {
   downloaded: number;
   unchanged: number;
@@ -60,7 +47,6 @@ export interface PullSummary {
   index: PullIndex;
 }
 
-export const pullIndexName = "index.json";
 
 export const pullVias = ["auto", "bundle", "files"] as const;
 export type PullVia = (typeof pullVias)[number];

@@ -7,7 +7,7 @@ import { loadBtf } from "../archive/btf/load.ts";
 import type { BtfSpec } from "../archive/btf/types.ts";
 import { loadBpfObject, type BpfObject } from "../archive/core/bpf-object.ts";
 import { computeCoverage, type CoverageEntry } from "../archive/core/coverage.ts";
-import { bpftoolUnmatched } from "../pipeline/tools/bpftool.ts";
+import { bpftoolUnmatched } from "./helpers/bpftool-unmatched.ts";
 import { bpfFixtures, guardsFixture, makeCoreObject, makeKernelBtf, type BpfFixture, type KernelVariant } from "./fixtures/bpf-objects.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "./helpers/host-kernel-btf.ts";
 

@@ -6,7 +6,7 @@ import { execa } from "execa";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractVmlinuxFromDeb } from "../distros/packages/deb.ts";
-import type { VmlinuxRequest } from "../distros/packages/index.ts";
+import type { VmlinuxRequest } from "../distros/packages/vmlinux-request.ts";
 import { normalizeMemberPath } from "../distros/packages/tar-member.ts";
 import { FormatError, VmlinuxNotFoundError } from "../archive/errors.ts";
 import { buildKernelDeb, rewritePayload } from "./fixtures/kernel-deb.ts";

@@ -7,7 +7,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { VmlinuxRequest } from "../distros/packages/index.ts";
+import type { VmlinuxRequest } from "../distros/packages/vmlinux-request.ts";
 import { extractVmlinuxFromRpm } from "../distros/packages/rpm.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../archive/errors.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keyPath } from "../distros/types.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
 import { parseUbuntuKernelPackage, UbuntuSource, ubuntuStubMaxBytes, ubuntuSuites } from "../distros/ubuntu.ts";
 import { ConfigError, IntegrityError } from "../archive/errors.ts";

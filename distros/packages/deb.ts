@@ -6,7 +6,7 @@ import { FormatError, VmlinuxNotFoundError } from "../../archive/errors.ts";
 import type { ArMember } from "./ar.ts";
 import { readArMembers } from "./ar.ts";
 import { createDecompressor } from "./decompress.ts";
-import type { ExtractedVmlinux, VmlinuxRequest } from "./index.ts";
+import type { ExtractedVmlinux, VmlinuxRequest } from "./vmlinux-request.ts";
 import { decodePayload, maxVmlinuxBytes, payloadLimit } from "./payload-decoder.ts";
 import { extractTarMember } from "./tar-member.ts";
 

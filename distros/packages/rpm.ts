@@ -8,7 +8,7 @@ import { ByteReader } from "./byte-reader.ts";
 import { extractCpioMember } from "./cpio.ts";
 import { createDecoder } from "./decompress.ts";
 import type { Compression } from "./decompress.ts";
-import type { ExtractedVmlinux, VmlinuxRequest } from "./index.ts";
+import type { ExtractedVmlinux, VmlinuxRequest } from "./vmlinux-request.ts";
 import { decodePayload, maxVmlinuxBytes, payloadLimit } from "./payload-decoder.ts";
 import { headerString, readHeader, readLead } from "./rpm-header.ts";
 import type { RpmContext, RpmHeader } from "./rpm-header.ts";

@@ -17,7 +17,7 @@ import type { Hash } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
 import { tempPathFor } from "../../archive/atomic-write.ts";
 import { packageReader } from "../../distros/packages/index.ts";
-import type { ExtractedVmlinux } from "../../distros/packages/index.ts";
+import type { ExtractedVmlinux } from "../../distros/packages/vmlinux-request.ts";
 import type { KernelPackage } from "../../distros/types.ts";
 import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../../archive/errors.ts";
 import { Attempts } from "../../distros/net/attempts.ts";

@@ -19,7 +19,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DebianSource } from "../../distros/debian.ts";
 import type { KernelPackage } from "../../distros/types.ts";
-import { keyPath } from "../../distros/types.ts";
+import { keyPath } from "../../archive/kernel-key.ts";
 import { scratchDir } from "../../archive/layout.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import { chooseFlags, kernelVersionOf } from "../../pipeline/pahole-flags.ts";

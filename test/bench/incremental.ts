@@ -25,7 +25,7 @@ import { digestFile } from "../../archive/file-digest.ts";
 import { archiveTarballPath } from "../../archive/layout.ts";
 import { emptyManifest, readManifest, writeManifest, type ManifestEntry } from "../../archive/manifest.ts";
 import { createSource } from "../../distros/index.ts";
-import { keyPath, type KernelKey } from "../../distros/types.ts";
+import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { loadConfig } from "../../pipeline/config.ts";
 import { configureHttp } from "../../distros/net/http-settings.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";

@@ -42,7 +42,7 @@ import { essentialName } from "../../archive/core/type-names.ts";
 import { digestFile } from "../../archive/file-digest.ts";
 import { archiveTarballPath, btfMemberName } from "../../archive/layout.ts";
 import { emptyManifest, readManifest, writeManifest, type Manifest } from "../../archive/manifest.ts";
-import { keyPath, type KernelKey } from "../../distros/types.ts";
+import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject, type BpfFixture } from "../fixtures/bpf-objects.ts";
 import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";

@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { loadBtf } from "../../archive/btf/index.ts";
 import { minifiedPath } from "../../archive/layout.ts";
 import { emptyManifest, writeManifest, type MinifiedRecord } from "../../archive/manifest.ts";
-import { keyPath, type KernelKey } from "../../distros/types.ts";
+import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
 import { pruneSets } from "../../pipeline/stages/prune.ts";
 import { publishSite } from "../../site/publish.ts";
