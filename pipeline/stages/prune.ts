@@ -14,7 +14,7 @@
 //   when they were stored: the same bytes pass the same checks. Kernels of one series share most
 //   minified files, so most outputs of a large run are already stored.
 // Reproducibility needs no run-time check: bpftool's output depends only on its inputs (pinned
-// by test/bpftool.test.ts), and the stored name is the sha256 of the bytes.
+// by test/pipeline/tools/bpftool.test.ts), and the stored name is the sha256 of the bytes.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { btfMemberOf } from "../../archive/btf-tarball.ts";
@@ -61,7 +61,7 @@ export async function extractStoredBtf(tarball: string, fullBtf: string, options
 // when there is one: bpftool keeps a type (and a member) only when a relocation of the objects
 // reaches it, and keeps them in the input's order, so the larger output holds everything the
 // set's relocations reach, in the full BTF's order, and the result is the same bytes (checked on
-// real kernel BTF by test/prune-derived.test.ts). bpftool then parses a few KB instead of the
+// real kernel BTF by test/pipeline/stages/prune-derived.test.ts). bpftool then parses a few KB instead of the
 // full 3-8 MB: ~2 ms instead of ~35 (the union set `all` holds every object, so each other set
 // costs a fraction of a full run).
 function smallestSource(set: ObjectSet, done: { set: ObjectSet; output: string }[]): string | undefined {

@@ -1,0 +1,232 @@
+// Discovery for every RPM distro, against loopback mirrors laid out as each distro's real ones
+// are (paths, mirror lists, flat and tree repositories), built with rpmbuild and createrepo_c.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSource } from "../../distros/index.ts";
+import type { KernelPackage, SourceConfig } from "../../distros/types.ts";
+import { ConfigError, FetchError, IntegrityError } from "../../archive/errors.ts";
+import { buildYumRepo, createSigningKey, kernelDebuginfo } from "../fixtures/rpm-repo.ts";
+import type { KernelDebuginfoOptions, RpmSpec, SigningKey, YumRepo } from "../fixtures/rpm-repo.ts";
+import { startStaticServer } from "../helpers/static-server.ts";
+import type { StaticServer } from "../helpers/static-server.ts";
+
+let work: string;
+let mirror: string;
+let key: SigningKey;
+let server: StaticServer;
+const repos: Record<string, YumRepo> = {};
+
+const small = (options: KernelDebuginfoOptions): RpmSpec => kernelDebuginfo({ trailingBytes: 0, ...options });
+const suse = (flavor: string, version: string, release: string, arch = "x86_64"): RpmSpec => small({ name: `kernel-${flavor}-debuginfo`, version, release, arch });
+
+async function repo(path: string, specs: RpmSpec[], options: { key?: SigningKey; compression?: "gz" | "xz" | "zst"; packagesDir?: string } = {}): Promise<void> {
+  repos[path] = await buildYumRepo(join(mirror, path), specs, options);
+}
+
+async function mirrorList(path: string, target: string): Promise<void> {
+  await mkdir(dirname(join(mirror, path)), { recursive: true });
+  await writeFile(join(mirror, path), `${target}\n`);
+}
+
+async function discover(config: Omit<SourceConfig, "arch"> & { arch?: SourceConfig["arch"] }): Promise<KernelPackage[]> {
+  return createSource({ arch: "x86_64", insecure: true, ...config }).discover();
+}
+
+const kernels = (packages: KernelPackage[]) => packages.map((pkg) => `${pkg.flavor} ${pkg.key.kernel} ${pkg.origin}`);
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "btfmill-rpm-sources-"));
+  mirror = join(work, "mirror");
+  await mkdir(join(work, "keys"));
+  key = await createSigningKey(join(work, "keys"));
+  server = await startStaticServer(mirror);
+  await Promise.all([
+    // Fedora: the release tree on one host, updates on another (as the archive host splits them).
+    repo("fedora-a/releases/31/Everything/x86_64/debug/tree", [
+      small({ version: "5.3.7", release: "301.fc31" }),
+      small({ name: "kernel-debuginfo-common-x86_64", version: "5.3.7", release: "301.fc31" }),
+    ], { packagesDir: "Packages/k", compression: "zst" }),
+    repo("fedora-b/updates/31/Everything/x86_64/debug", [small({ version: "5.8.18", release: "100.fc31" }), small({ version: "5.8.15", release: "101.fc31" })], {
+      packagesDir: "Packages/k",
+      compression: "xz",
+    }),
+    // CentOS 8 and Stream 8 side by side on debuginfo.centos.org.
+    repo("centos/8/x86_64", [small({ version: "4.18.0", release: "147.el8" }), small({ version: "4.18.0", release: "193.el8" })], { compression: "xz" }),
+    repo("centos/8-stream/x86_64", [small({ version: "4.18.0", release: "240.el8" }), small({ version: "4.18.0", release: "193.el8", arch: "aarch64" })]),
+    // Oracle: one flat repository, both families and arches.
+    repo("oracle/ol7/debuginfo", [
+      small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek" }),
+      small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "1902.300.11.el7uek" }),
+      small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek", arch: "aarch64" }),
+      small({ version: "3.10.0", release: "1160.el7" }),
+      small({ name: "kernel-debuginfo-common-x86_64", version: "3.10.0", release: "1160.el7" }),
+    ], { packagesDir: "" }),
+    // Amazon Linux 2: repositories behind mirror lists, one of them with yum's $basearch.
+    repo("amazon/2/core/2.0/debuginfo/x86_64/5f6c2a", [small({ version: "4.14.243", release: "185.433.amzn2" })]),
+    repo("amazon/2/extras/kernel-5.10/stable/debuginfo/x86_64/e1", [small({ version: "5.10.50", release: "44.132.amzn2" })]),
+    repo("amazon/2/extras/kernel-5.4/stable/debuginfo/x86_64/e2", []),
+    repo("amazon/2/extras/kernel-5.15/stable/debuginfo/x86_64/e3", []),
+    // openSUSE Leap 15.5: signed, zstd metadata, kernels from SLE in the sle update repository.
+    repo("opensuse/debug/distribution/leap/15.5/repo/oss", [suse("default", "5.14.21", "150500.53.2"), suse("default-base", "5.14.21", "150500.53.2")], { key, compression: "zst" }),
+    repo("opensuse/debug/update/leap/15.5/oss", [], { key, compression: "zst" }),
+    repo("opensuse/debug/update/leap/15.5/sle", [suse("default", "5.14.21", "150500.55.39.1"), suse("azure", "5.14.21", "150500.33.20.1"), suse("default", "5.14.21", "150500.55.39.1", "aarch64")], {
+      key,
+      compression: "zst",
+    }),
+    repo("rocky-vault/9.2/BaseOS/x86_64/debug/tree", [small({ version: "5.14.0", release: "284.11.1.el9_2" })]),
+    repo("alma/9/BaseOS/debug/x86_64", [small({ version: "5.14.0", release: "70.13.1.el9_0" })]),
+    repo("rhel-8-baseos-debug", [small({ version: "4.18.0", release: "305.el8" })]),
+  ]);
+  await mirrorList("amazon/2/core/latest/debuginfo/x86_64/mirror.list", `${server.url}/amazon/2/core/2.0/debuginfo/$basearch/5f6c2a/`);
+  for (const [extra, id] of [["kernel-5.10", "e1"], ["kernel-5.4", "e2"], ["kernel-5.15", "e3"]]) {
+    await mirrorList(`amazon/2/extras/${extra}/latest/debuginfo/x86_64/mirror.list`, `${server.url}/amazon/2/extras/${extra}/stable/debuginfo/x86_64/${id}`);
+  }
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe("Fedora", () => {
+  it("reads the release and updates trees, each from the first mirror that has it, newest first", async () => {
+    const packages = await discover({ distro: "fedora", release: "31", mirror: [`${server.url}/fedora-a`, `${server.url}/fedora-b`] });
+    expect(kernels(packages)).toEqual(["default 5.8.18-100.fc31.x86_64 updates", "default 5.8.15-101.fc31.x86_64 updates", "default 5.3.7-301.fc31.x86_64 releases"]);
+    const built = repos["fedora-a/releases/31/Everything/x86_64/debug/tree"]!.packages[0]!;
+    expect(packages[2]).toEqual({
+      key: { distro: "fedora", release: "31", arch: "x86_64", kernel: "5.3.7-301.fc31.x86_64" },
+      flavor: "default",
+      name: "kernel-debuginfo",
+      version: "5.3.7-301.fc31",
+      url: `${server.url}/fedora-a/releases/31/Everything/x86_64/debug/tree/Packages/k/kernel-debuginfo-5.3.7-301.fc31.x86_64.rpm`,
+      sha256: built.sha256,
+      size: built.size,
+      format: "rpm",
+      vmlinuxPath: "usr/lib/debug/lib/modules/5.3.7-301.fc31.x86_64/vmlinux",
+      origin: "releases",
+    });
+  });
+
+  it("keeps only the `latest` newest", async () => {
+    const packages = await discover({ distro: "fedora", release: "31", latest: 1, mirror: [`${server.url}/fedora-a`, `${server.url}/fedora-b`] });
+    expect(kernels(packages)).toEqual(["default 5.8.18-100.fc31.x86_64 updates"]);
+  });
+
+  it("fails as a whole, naming the mirrors, when a repository is on none of them", async () => {
+    const error = await discover({ distro: "fedora", release: "31", mirror: [`${server.url}/fedora-a`] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(FetchError);
+    expect((error as Error).message).toBe(`repository fedora 31 x86_64 updates was found on none of the mirrors tried: ${server.url}/fedora-a/updates/31/Everything/x86_64/debug (absent)`);
+  });
+});
+
+describe("CentOS", () => {
+  it("reads CentOS 8 and Stream 8 together for release 8, the given arch only", async () => {
+    const packages = await discover({ distro: "centos", release: "8", mirror: [`${server.url}/centos`] });
+    expect(kernels(packages)).toEqual(["default 4.18.0-240.el8.x86_64 8-stream", "default 4.18.0-193.el8.x86_64 debuginfo", "default 4.18.0-147.el8.x86_64 debuginfo"]);
+    const arm = await discover({ distro: "centos", release: "8", arch: "arm64", mirror: [`${server.url}/centos`] }).catch((caught: unknown) => caught);
+    // The arm64 tree of CentOS 8 is not on this mirror.
+    expect(arm).toBeInstanceOf(FetchError);
+  });
+
+  it("refuses a release CentOS never had", async () => {
+    await expect(discover({ distro: "centos", release: "6", mirror: [`${server.url}/centos`] })).rejects.toThrow(ConfigError);
+  });
+});
+
+describe("Oracle Linux", () => {
+  it("keeps UEK and RHCK apart as flavors, skips the -common package and other arches", async () => {
+    const packages = await discover({ distro: "ol", release: "7", mirror: [`${server.url}/oracle`] });
+    expect(kernels(packages)).toEqual([
+      "rhck 3.10.0-1160.el7.x86_64 debuginfo",
+      "uek 4.14.35-2047.502.5.el7uek.x86_64 debuginfo",
+      "uek 4.14.35-1902.300.11.el7uek.x86_64 debuginfo",
+    ]);
+    expect(packages[1]?.url).toBe(`${server.url}/oracle/ol7/debuginfo/kernel-uek-debuginfo-4.14.35-2047.502.5.el7uek.x86_64.rpm`);
+  });
+
+  it("limits `latest` per family and filters flavors", async () => {
+    const packages = await discover({ distro: "ol", release: "7", latest: 1, flavors: ["uek"], mirror: [`${server.url}/oracle`] });
+    expect(kernels(packages)).toEqual(["uek 4.14.35-2047.502.5.el7uek.x86_64 debuginfo"]);
+    const error = await discover({ distro: "ol", release: "7", flavors: ["rt"], mirror: [`${server.url}/oracle`] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe("ol 7 x86_64 has no debug kernels of flavor rt");
+    expect((error as ConfigError).hint).toBe("flavors found: rhck, uek");
+  });
+});
+
+describe("Amazon Linux", () => {
+  it("resolves each repository through its mirror.list", async () => {
+    const packages = await discover({ distro: "amzn", release: "2", mirror: [`${server.url}/amazon`] });
+    expect(kernels(packages)).toEqual(["default 5.10.50-44.132.amzn2.x86_64 extras/kernel-5.10", "default 4.14.243-185.433.amzn2.x86_64 core"]);
+    expect(packages[1]?.url).toBe(`${server.url}/amazon/2/core/2.0/debuginfo/x86_64/5f6c2a/Packages/kernel-debuginfo-4.14.243-185.433.amzn2.x86_64.rpm`);
+  });
+
+  it("says which mirror list is missing", async () => {
+    await expect(discover({ distro: "amzn", release: "2", arch: "arm64", mirror: [`${server.url}/amazon`] })).rejects.toThrow(
+      /the mirror list of amzn 2 arm64 core was found on none of the mirrors tried: .*aarch64\/mirror.list \(absent\)/,
+    );
+  });
+});
+
+describe("openSUSE Leap", () => {
+  it("reads the signed oss and update repositories, with SUSE's kernel names and vmlinux path", async () => {
+    const packages = await discover({ distro: "opensuse-leap", release: "15.5", insecure: false, keyring: key.keyring, mirror: [`${server.url}/opensuse`] });
+    expect(kernels(packages)).toEqual([
+      "azure 5.14.21-150500.33.20-azure update/sle",
+      "default 5.14.21-150500.55.39-default update/sle",
+      "default 5.14.21-150500.53-default distribution/oss",
+    ]);
+    expect(packages[1]).toMatchObject({ name: "kernel-default-debuginfo", version: "5.14.21-150500.55.39.1", vmlinuxPath: "usr/lib/debug/boot/vmlinux-5.14.21-150500.55.39-default.debug" });
+  });
+
+  it("refuses the repositories when their signatures come from another key", async () => {
+    await mkdir(join(work, "other"), { recursive: true });
+    const other = await createSigningKey(join(work, "other"), "someone else");
+    await expect(discover({ distro: "opensuse-leap", release: "15.5", insecure: false, keyring: other.keyring, mirror: [`${server.url}/opensuse`] })).rejects.toThrow(IntegrityError);
+  });
+});
+
+describe("Rocky, AlmaLinux, RHEL", () => {
+  it("reads Rocky's vault for a minor release", async () => {
+    const packages = await discover({ distro: "rocky", release: "9.2", mirror: [`${server.url}/rocky-pub`, `${server.url}/rocky-vault`] });
+    expect(kernels(packages)).toEqual(["default 5.14.0-284.11.1.el9_2.x86_64 BaseOS-debug"]);
+  });
+
+  it("reads AlmaLinux's BaseOS debug repository", async () => {
+    const packages = await discover({ distro: "almalinux", release: "9", mirror: [`${server.url}/alma`] });
+    expect(kernels(packages)).toEqual(["default 5.14.0-70.13.1.el9_0.x86_64 BaseOS-debug"]);
+  });
+
+  it("reads RHEL only from the mirror the config names", async () => {
+    const packages = await discover({ distro: "rhel", release: "8", mirror: [`${server.url}/rhel-8-baseos-debug`] });
+    expect(kernels(packages)).toEqual(["default 4.18.0-305.el8.x86_64 debug"]);
+    const error = await discover({ distro: "rhel", release: "8" }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe("rhel 8 x86_64 has no public mirror");
+  });
+
+  it("reads the repositories `suites` names instead of the release's", async () => {
+    const packages = await discover({ distro: "rhel", release: "8", mirror: [server.url], suites: ["rhel-8-baseos-debug", "/alma/9/BaseOS/debug/x86_64/"] });
+    expect(kernels(packages)).toEqual(["default 5.14.0-70.13.1.el9_0.x86_64 alma/9/BaseOS/debug/x86_64", "default 4.18.0-305.el8.x86_64 rhel-8-baseos-debug"]);
+  });
+});
+
+describe("signature policy", () => {
+  it("refuses a source with neither a keyring nor `insecure`", async () => {
+    const error = await discover({ distro: "fedora", release: "31", insecure: undefined, mirror: [`${server.url}/fedora-a`] }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe("fedora 31 x86_64: no keyring to verify repomd.xml signatures with");
+    expect((error as ConfigError).hint).toMatch(/`insecure: true`/);
+  });
+
+  it("says so when a keyring is given but the repository is unsigned", async () => {
+    await expect(discover({ distro: "almalinux", release: "9", insecure: false, keyring: key.keyring, mirror: [`${server.url}/alma`] })).rejects.toThrow(/is unsigned/);
+  });
+
+  it("marks an unverified source as insecure for the manifest", () => {
+    expect(createSource({ distro: "fedora", release: "31", arch: "x86_64", insecure: true }).insecure).toBe(true);
+    expect(createSource({ distro: "opensuse-leap", release: "15.5", arch: "x86_64", keyring: key.keyring }).insecure).toBe(false);
+  });
+});

@@ -1,0 +1,75 @@
+// A run's manifest writes: a converted kernel is on disk as soon as its record resolves, a
+// prune pass's burst of records shares a few writes instead of one each, and the end of a run
+// does not wait out the interval.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { emptyManifest, readManifest, writeManifest, type Manifest, type ManifestEntry } from "../../archive/manifest.ts";
+import { manifestRecorder } from "../../pipeline/manifest-recorder.ts";
+
+const entry = (kernel: string): ManifestEntry => ({
+  key: { distro: "debian", release: "12", arch: "x86_64", kernel },
+  flavor: "cloud-amd64",
+  status: "skipped",
+  reason: "test",
+  package: { name: `linux-image-${kernel}-dbg`, version: "1", url: `http://127.0.0.1/${kernel}.deb`, sha256: "0".repeat(64), size: 1, origin: "test" },
+  updatedAt: new Date(0).toISOString(),
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("manifest recorder", () => {
+  let dir: string;
+  let writes: number;
+  const write = async (manifest: Manifest) => {
+    writes++;
+    await writeManifest(dir, manifest);
+  };
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "btfmill-recorder-"));
+    writes = 0;
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it("has a converted kernel on disk when its record resolves", async () => {
+    const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 60_000);
+    await recorder.record("debian/12/x86_64/a", entry("a"));
+    expect(Object.keys((await readManifest(dir)).kernels)).toEqual(["debian/12/x86_64/a"]);
+    // Another converted kernel right after is not held back by the interval either.
+    const started = Date.now();
+    await recorder.record("debian/12/x86_64/b", entry("b"));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Object.keys((await readManifest(dir)).kernels)).toHaveLength(2);
+  });
+
+  it("writes a burst of 40 prune records in a few writes, every record included", async () => {
+    const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 300);
+    const recorded: Promise<void>[] = [];
+    for (let index = 0; index < 40; index++) {
+      recorded.push(recorder.record(`debian/12/x86_64/k${index}`, entry(`k${index}`), { lazy: true }));
+      await sleep(10);
+    }
+    await Promise.all(recorded);
+    // 40 records over ~400 ms with writes at least 300 ms apart: at most 3 writes, not 40.
+    expect(writes).toBeLessThanOrEqual(3);
+    expect(Object.keys((await readManifest(dir)).kernels)).toHaveLength(40);
+  });
+
+  it("lets a converted kernel or the end of the run cut a prune record's wait short", async () => {
+    const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 60_000);
+    await recorder.record("debian/12/x86_64/first", entry("first"), { lazy: true });
+    const started = Date.now();
+    const lazy = recorder.record("debian/12/x86_64/pruned", entry("pruned"), { lazy: true });
+    await sleep(50);
+    expect((await readManifest(dir)).kernels["debian/12/x86_64/pruned"]).toBeUndefined();
+    await recorder.flush();
+    await lazy;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await readManifest(dir)).kernels["debian/12/x86_64/pruned"]).toBeDefined();
+    const converted = recorder.record("debian/12/x86_64/late", entry("late"), { lazy: true });
+    await sleep(20);
+    await recorder.record("debian/12/x86_64/converted", entry("converted"));
+    await converted;
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
