@@ -2,6 +2,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 
+/** A sha256 as btfmill writes and reads it everywhere: 64 lowercase hex digits. */
+export const sha256Pattern = /^[0-9a-f]{64}$/;
+
 export interface FileDigest {
   sha256: string;
   size: number;

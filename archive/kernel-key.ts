@@ -23,6 +23,11 @@ export function keyPath(key: KernelKey): string {
   return `${key.distro}/${key.release}/${key.arch}/${key.kernel}`;
 }
 
+/** `debian/12/x86_64`: how a source (and its kernels' keys) is named in the manifest and in messages. */
+export function sourceId(source: Pick<KernelKey, "distro" | "release" | "arch">): string {
+  return `${source.distro}/${source.release}/${source.arch}`;
+}
+
 /** The key a string form names; undefined unless it has four non-empty parts and a known arch. */
 export function parseKeyPath(text: string): KernelKey | undefined {
   const parts = text.split("/");

@@ -6,10 +6,12 @@ import { z } from "zod";
 import { parseJson } from "./parse-json.ts";
 import { writeFileAtomically } from "./atomic-write.ts";
 import { manifestFileName } from "./layout.ts";
+import { sha256Pattern } from "./file-digest.ts";
+import { arches } from "./kernel-key.ts";
 
 export const manifestSchemaVersion = 1;
 
-const digest = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.int().nonnegative() });
+const digest = z.strictObject({ sha256: z.string().regex(sha256Pattern), size: z.int().nonnegative() });
 const publishedFile = digest.extend({ path: z.string().min(1) });
 
 const coverageEntrySchema = z.strictObject({
@@ -35,6 +37,9 @@ const objectCoverageSchema = z.strictObject({
   unresolved: z.array(coverageEntrySchema),
 });
 
+/** The set every registered object belongs to (the union of all sets): what the CDN root serves. */
+export const unionSetName = "all";
+
 /** The kernel's BTF minified for one object set, or why that failed. */
 const minifiedSchema = z.strictObject({
   /** sha256 over the set's object digests: when it changes, the set is minified again. */
@@ -45,7 +50,7 @@ const minifiedSchema = z.strictObject({
 });
 
 const entrySchema = z.strictObject({
-  key: z.strictObject({ distro: z.string(), release: z.string(), arch: z.enum(["x86_64", "arm64"]), kernel: z.string() }),
+  key: z.strictObject({ distro: z.string(), release: z.string(), arch: z.enum(arches), kernel: z.string() }),
   flavor: z.string(),
   /** `skipped`: not converted on purpose (an older kernel of its flavor already ships BTF). */
   status: z.enum(["ok", "failed", "skipped"]),

@@ -10,7 +10,7 @@ import type { AptRepository } from "./repos/apt.ts";
 import { compareDebianVersions } from "./repos/deb-version.ts";
 import type { PackageRecord } from "./repos/packages-index.ts";
 import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
-import type { Arch } from "../archive/kernel-key.ts";
+import { sourceId, type Arch } from "../archive/kernel-key.ts";
 
 /** Debian's architecture names, which Ubuntu shares. */
 export const debianArches: Readonly<Record<Arch, string>> = { x86_64: "amd64", arm64: "arm64" };
@@ -64,7 +64,7 @@ export abstract class AptFamilySource implements DistroSource {
   readonly #profile: AptFamilyProfile;
 
   protected constructor(config: SourceConfig, profile: AptFamilyProfile) {
-    const id = `${config.distro}/${config.release}/${config.arch}`;
+    const id = sourceId(config);
     if (config.distro !== profile.distro) {
       throw new ConfigError(`the ${profile.label} source got a config for ${JSON.stringify(config.distro)}`, {
         hint: "the source registry maps distros to sources",

@@ -37,10 +37,5 @@ export function createSource(config: SourceConfig): DistroSource {
   return create(config);
 }
 
-/** `debian/12/x86_64`: how a source is named in the manifest and in messages. */
-export function sourceId(config: SourceConfig): string {
-  return `${config.distro}/${config.release}/${config.arch}`;
-}
-
 export type { DistroSource, KernelPackage, SourceConfig } from "./types.ts";
-export { keyPath, type Arch, type KernelKey } from "../archive/kernel-key.ts";
+export { keyPath, sourceId, type Arch, type KernelKey } from "../archive/kernel-key.ts";

@@ -5,6 +5,9 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { SourceConfig } from "../distros/types.ts";
 import { ConfigError } from "../archive/errors.ts";
+import { sha256Pattern } from "../archive/file-digest.ts";
+import { arches } from "../archive/kernel-key.ts";
+import { unionSetName } from "../archive/manifest.ts";
 import { defaultToolchainDir } from "./toolchain/installed.ts";
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
@@ -12,7 +15,7 @@ const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" })
 const sourceSchema = z.strictObject({
   distro: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be an os-release ID such as debian"),
   release: z.string().regex(/^[0-9a-z.]+$/, "must be an os-release VERSION_ID such as 12"),
-  arch: z.enum(["x86_64", "arm64"], { error: 'must be "x86_64" or "arm64"' }),
+  arch: z.enum(arches, { error: `must be ${arches.map((arch) => JSON.stringify(arch)).join(" or ")}` }),
   flavors: z.array(z.string().min(1)).min(1).optional(),
   mirror: z.union([httpUrl, z.array(httpUrl).min(1)]).optional(),
   suites: z.array(z.string().min(1)).min(1).optional(),
@@ -58,7 +61,7 @@ const toolchainSchema = z.strictObject({
   reconvert: z.boolean().optional(),
 });
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+const sha256Hex = z.string().regex(sha256Pattern, "must be a lowercase hex sha256");
 
 /** A registered BPF object: a local path (optionally pinned), or a URL that must be pinned. */
 const objectSchema = z.union([
@@ -66,9 +69,6 @@ const objectSchema = z.union([
   z.strictObject({ path: z.string().min(1), sha256: sha256Hex.optional() }),
   z.strictObject({ url: httpUrl, sha256: sha256Hex }),
 ]);
-
-/** The set every registered object belongs to: what the CDN root serves. */
-export const unionSetName = "all";
 
 const positiveMs = z.int().positive();
 

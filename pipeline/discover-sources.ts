@@ -2,7 +2,8 @@
 // entries and is marked stale with the reason; the others go on.
 import pLimit from "p-limit";
 import type { Manifest } from "../archive/manifest.ts";
-import { createSource, sourceId } from "../distros/index.ts";
+import { createSource } from "../distros/index.ts";
+import { sourceId } from "../archive/kernel-key.ts";
 import type { KernelPackage, SourceConfig } from "../distros/types.ts";
 import { describeError } from "../archive/errors.ts";
 import type { Reporter } from "./events.ts";

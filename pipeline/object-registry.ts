@@ -7,7 +7,8 @@ import { loadBpfObject, type BpfObject } from "../archive/core/index.ts";
 import { digestFile, sha256Hex } from "../archive/file-digest.ts";
 import { objectCacheDir } from "../archive/layout.ts";
 import { writeAtomically } from "../archive/atomic-write.ts";
-import { unionSetName, type ObjectSource } from "./config.ts";
+import type { ObjectSource } from "./config.ts";
+import { unionSetName } from "../archive/manifest.ts";
 import { ConfigError, IntegrityError } from "../archive/errors.ts";
 import { fetchBytes } from "../distros/net/http.ts";
 

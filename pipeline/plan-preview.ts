@@ -2,7 +2,7 @@
 // indexes and the manifest alone: no package is downloaded and nothing is written.
 import type { ManifestEntry } from "../archive/manifest.ts";
 import { type KernelPackage } from "../distros/types.ts";
-import { keyPath } from "../archive/kernel-key.ts";
+import { keyPath, sourceId } from "../archive/kernel-key.ts";
 import type { Config } from "./config.ts";
 import { discoverSources, recordDiscovery, selectSources, type SourceSelection } from "./discover-sources.ts";
 import { ConfigError } from "../archive/errors.ts";
@@ -47,7 +47,7 @@ export async function previewRun(
   const absentSuites = new Map(absent.map((item) => [item.source, item.suites]));
   const preview: PlanPreview = {
     sources: Object.entries(manifest.sources)
-      .filter(([id]) => selected.some((source) => id === `${source.distro}/${source.release}/${source.arch}`))
+      .filter(([id]) => selected.some((source) => id === sourceId(source)))
       .map(([source, state]) => ({
         source,
         status: state.status,

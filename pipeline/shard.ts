@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { SourceConfig } from "../distros/types.ts";
 import type { KernelKey } from "../archive/kernel-key.ts";
-import { keyPath } from "../archive/kernel-key.ts";
+import { keyPath, sourceId } from "../archive/kernel-key.ts";
 import { ConfigError } from "../archive/errors.ts";
 
 export interface Shard {
@@ -27,7 +27,7 @@ export function parseShard(text: string): Shard {
 
 /** The unit a kernel is shared out with: its flavor chain, or itself when each kernel stands alone. */
 export function shardUnit(key: KernelKey, flavor: string, perKernel: boolean): string {
-  return perKernel ? keyPath(key) : `${key.distro}/${key.release}/${key.arch}/${flavor}`;
+  return perKernel ? keyPath(key) : `${sourceId(key)}/${flavor}`;
 }
 
 /** When a sharded run filters its work: whether `unit` belongs to `shard` (no shard: everything does). */

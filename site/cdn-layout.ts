@@ -1,7 +1,7 @@
 // Where things live in the published tree (DESIGN.md, Contracts: Layout). The root serves the
 // `all` set as raw BTF, the path libbpf's btf_custom_path and cilium's btf.LoadSpec take as is.
-import type { Arch, KernelKey } from "../archive/kernel-key.ts";
-import { keyPath } from "../archive/kernel-key.ts";
+import { keyPath, parseKeyPath, type Arch, type KernelKey } from "../archive/kernel-key.ts";
+import { unionSetName } from "../archive/manifest.ts";
 
 export const cdnManifestName = "manifest.json";
 export const cdnSchemaName = "manifest.schema.json";
@@ -12,12 +12,9 @@ export const unameIndexName = "index/uname.json";
 export const archiveManifestName = "archive-manifest.json";
 export const headersName = "_headers";
 
-/** The set the root serves: the union of every registered object (pipeline/config.ts). */
-export const rootSetName = "all";
-
 /** `<distro>/<release>/<arch>/<kernel>.btf` for the root set, `sets/<name>/...` for the others. */
 export function setBtfPath(set: string, key: KernelKey): string {
-  return set === rootSetName ? `${keyPath(key)}.btf` : `sets/${set}/${keyPath(key)}.btf`;
+  return set === unionSetName ? `${keyPath(key)}.btf` : `sets/${set}/${keyPath(key)}.btf`;
 }
 
 /** BTFHub's full form, published only with `--full`. */
@@ -32,7 +29,9 @@ export function bundlePath(set: string, arch: Arch): string {
 
 /** Parses a request path that names one kernel's BTF (`[sets/<name>/]<d>/<r>/<a>/<k>.btf`), else undefined. */
 export function parseKernelPath(path: string): { set: string; key: string } | undefined {
-  const match = /^(?:sets\/([^/]+)\/)?([^/]+\/[^/]+\/(?:x86_64|arm64)\/[^/]+)\.btf$/.exec(path);
-  if (!match?.[2]) return undefined;
-  return { set: match[1] ?? rootSetName, key: match[2] };
+  if (!path.endsWith(".btf")) return undefined;
+  const body = path.slice(0, -".btf".length);
+  const inSet = /^sets\/([^/]+)\/(.*)$/s.exec(body);
+  if (inSet?.[1] !== undefined && inSet[2] !== undefined && parseKeyPath(inSet[2]) !== undefined) return { set: inSet[1], key: inSet[2] };
+  return parseKeyPath(body) === undefined ? undefined : { set: unionSetName, key: body };
 }

@@ -4,13 +4,15 @@
 // The JSON Schema published beside it is generated from this definition, so the two cannot drift;
 // the descriptions below are the field documentation a schema reader sees.
 import { z } from "zod";
+import { sha256Pattern } from "../archive/file-digest.ts";
+import { arches } from "../archive/kernel-key.ts";
 
 export const cdnSchemaId = "btfmill-cdn-manifest";
 export const cdnSchemaVersion = 1;
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const sha256 = z.string().regex(sha256Pattern);
 const size = z.int().nonnegative();
-const arch = z.enum(["x86_64", "arm64"]).describe("uname -m, with aarch64 as arm64");
+const arch = z.enum(arches).describe("uname -m, with aarch64 as arm64");
 
 const fileRef = z
   .strictObject({ path: z.string().min(1).describe("relative to the site root"), sha256, size })

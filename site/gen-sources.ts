@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 import { manifestSchemaVersion, readManifest } from "../archive/manifest.ts";
-import type { Arch, KernelKey } from "../archive/kernel-key.ts";
+import { parseKeyPath, type KernelKey } from "../archive/kernel-key.ts";
 import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
 import { readSiteManifest } from "./read-manifest.ts";
 import { openSite } from "./site-source.ts";
@@ -50,8 +50,6 @@ export const btfhubDefaults: BtfhubEndpoints = {
 
 const maxFileBytes = 256 * 1024 * 1024;
 const maxIndexBytes = 512 * 1024 * 1024;
-const arches: readonly string[] = ["x86_64", "arm64"];
-
 /** When gen starts: what `from` is (`btfhub`, a URL, or a folder) and every kernel it offers. */
 export async function openGenSource(from: string, cacheDir: string, btfhub: BtfhubEndpoints = btfhubDefaults, signal?: AbortSignal): Promise<GenSource> {
   const counter = { downloads: 0 };
@@ -110,10 +108,10 @@ async function btfhubFolderInputs(root: string): Promise<GenInput[]> {
   return inputs;
 }
 
+const tarballSuffix = ".btf.tar.xz";
+
 function keyFromPath(path: string): KernelKey | undefined {
-  const match = /^([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\.btf\.tar\.xz$/.exec(path);
-  if (match === null || !arches.includes(match[3]!)) return undefined;
-  return { distro: match[1]!, release: match[2]!, arch: match[3] as Arch, kernel: match[4]! };
+  return path.endsWith(tarballSuffix) ? parseKeyPath(path.slice(0, -tarballSuffix.length)) : undefined;
 }
 
 // A site's root serves full BTF when it was published with no object set; `--full` adds the tarballs.

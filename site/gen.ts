@@ -12,7 +12,7 @@ import { openBtf } from "../archive/btf/lazy.ts";
 import { btfMemberOf } from "../archive/btf-tarball.ts";
 import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/core/index.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
-import { keyPath } from "../archive/kernel-key.ts";
+import { arches, keyPath } from "../archive/kernel-key.ts";
 import { FormatError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
@@ -195,7 +195,7 @@ async function minifyOne(
 // every file is the slowest step of a run with nothing new.
 async function bundles(out: string, index: GenIndex, unchanged: CdnBundle[] | undefined): Promise<CdnBundle[]> {
   const written: CdnBundle[] = [];
-  for (const arch of ["x86_64", "arm64"] as const) {
+  for (const arch of arches) {
     const members = Object.entries(index.kernels)
       .filter(([key]) => key.split("/")[2] === arch)
       .map(([key, file]) => ({ name: `${key}.btf`, path: file.path, size: file.size }));

@@ -22,8 +22,8 @@ export {
   fullTarballPath,
   parseKernelPath,
   publicKeyName,
-  rootSetName,
   setBtfPath,
   signatureName,
   unameIndexName,
 } from "./cdn-layout.ts";
+export { unionSetName } from "../archive/manifest.ts";

@@ -3,7 +3,7 @@
 // the kernel does not belong to (a container reading its own os-release, a rolling release
 // without VERSION_ID), the reverse index from uname -r finds where the kernel really lives.
 import type { Arch } from "../archive/kernel-key.ts";
-import { rootSetName } from "./cdn-layout.ts";
+import { unionSetName } from "../archive/manifest.ts";
 import type { CdnFile, CdnKernel, CdnManifest, UnameIndex } from "./cdn-manifest.ts";
 import type { OsRelease } from "./os-release.ts";
 
@@ -23,7 +23,7 @@ export type LookupResult =
   | { status: "unknown"; tried: string[]; hint: string };
 
 function fileFor(entry: CdnKernel, set: string): CdnFile | undefined {
-  return set === rootSetName ? entry.files.root : entry.files.sets[set];
+  return set === unionSetName ? entry.files.root : entry.files.sets[set];
 }
 
 function classify(entry: CdnKernel, set: string, viaUnameIndex: boolean, note: string | undefined): LookupResult {
@@ -55,7 +55,7 @@ function rankCandidates(keys: string[], query: LookupQuery, byKey: Map<string, C
 
 /** When a consumer asks for its kernel's BTF: the file, or why there is none. */
 export function lookupKernel(manifest: CdnManifest, unameIndex: UnameIndex | undefined, query: LookupQuery): LookupResult {
-  const set = query.set ?? rootSetName;
+  const set = query.set ?? unionSetName;
   const byKey = new Map(manifest.kernels.map((entry) => [entry.key, entry]));
   const tried: string[] = [];
   const { osRelease } = query;

@@ -8,17 +8,18 @@ import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import tar from "tar-stream";
 import { digestFile } from "../archive/file-digest.ts";
-import type { Arch } from "../archive/kernel-key.ts";
+import { arches, type Arch } from "../archive/kernel-key.ts";
 import type { CdnBundle, CdnKernel, CdnSet } from "./cdn-manifest.ts";
-import { bundlePath, rootSetName } from "./cdn-layout.ts";
+import { bundlePath } from "./cdn-layout.ts";
+import { unionSetName } from "../archive/manifest.ts";
 
 /** When publish has placed the files: writes every set x arch bundle and returns their records. */
 export async function writeBundles(treeRoot: string, sets: CdnSet[], kernels: CdnKernel[]): Promise<CdnBundle[]> {
   const bundles: CdnBundle[] = [];
   for (const set of sets) {
-    for (const arch of ["x86_64", "arm64"] as const) {
+    for (const arch of arches) {
       const members = kernels.flatMap((kernel) => {
-        const file = set.name === rootSetName ? kernel.files.root : kernel.files.sets[set.name];
+        const file = set.name === unionSetName ? kernel.files.root : kernel.files.sets[set.name];
         // Inside the bundle a file sits at its root path, the layout Tracee and Inspektor Gadget embed.
         return kernel.arch === arch && file ? [{ name: `${kernel.key}.btf`, path: file.path, size: file.size }] : [];
       });

@@ -1,9 +1,11 @@
 // Decides what the published tree holds, from the archive's manifest alone: the kernel records of
 // the CDN manifest and the archive files to place under their site paths. No I/O here.
 import { btfMemberName } from "../archive/layout.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
 import type { CdnKernel, CdnSet, CdnSetCoverage, CdnSource } from "./cdn-manifest.ts";
-import { fullTarballPath, rootSetName, setBtfPath } from "./cdn-layout.ts";
+import { fullTarballPath, setBtfPath } from "./cdn-layout.ts";
+import { unionSetName } from "../archive/manifest.ts";
 
 /** One archive file to place in the tree, with the digest the archive vouches for. */
 export interface Placement {
@@ -34,7 +36,7 @@ export function planPublish(archive: Manifest, options: { full: boolean }): Publ
   const kernels = Object.values(archive.kernels)
     .map((entry) => kernelRecord(entry, { full: options.full, rootForm }, placements))
     .sort((a, b) => a.key.localeCompare(b.key));
-  const fullRoot: CdnSet = { name: rootSetName, prefix: "", form: "full", fingerprint: "", objects: [] };
+  const fullRoot: CdnSet = { name: unionSetName, prefix: "", form: "full", fingerprint: "", objects: [] };
   const sources = Object.entries(archive.sources)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([id, state]) => ({
@@ -50,7 +52,7 @@ export function planPublish(archive: Manifest, options: { full: boolean }): Publ
 
 function kernelRecord(entry: ManifestEntry, options: { full: boolean; rootForm: "minified" | "full" }, placements: Placement[]): CdnKernel {
   const { key } = entry;
-  const keyText = `${key.distro}/${key.release}/${key.arch}/${key.kernel}`;
+  const keyText = keyPath(key);
   const files: CdnKernel["files"] = { sets: {} };
   const coverage: Record<string, CdnSetCoverage> = {};
   // A failed or skipped entry keeps no files even if an older run left some in the archive.
@@ -61,12 +63,12 @@ function kernelRecord(entry: ManifestEntry, options: { full: boolean; rootForm: 
     const placement = { from: record.file.path, to: setBtfPath(set, key), sha256: record.file.sha256, size: record.file.size };
     placements.push(placement);
     const ref = { path: placement.to, sha256: placement.sha256, size: placement.size, form: "minified" as const };
-    if (set === rootSetName) files.root = ref;
+    if (set === unionSetName) files.root = ref;
     else files.sets[set] = ref;
   }
   if (published && options.rootForm === "full" && entry.tarball && entry.btf) {
     const { tarball, btf } = entry;
-    const placement = { from: tarball.path, to: setBtfPath(rootSetName, key), ...btf, extract: { member: btfMemberName(key), sha256: tarball.sha256, size: tarball.size } };
+    const placement = { from: tarball.path, to: setBtfPath(unionSetName, key), ...btf, extract: { member: btfMemberName(key), sha256: tarball.sha256, size: tarball.size } };
     placements.push(placement);
     files.root = { path: placement.to, sha256: btf.sha256, size: btf.size, form: "full" };
   }
@@ -123,10 +125,10 @@ function objectSets(entries: ManifestEntry[]): CdnSet[] {
     }
   }
   return [...newest.entries()]
-    .sort(([a], [b]) => (a === rootSetName ? -1 : b === rootSetName ? 1 : a.localeCompare(b)))
+    .sort(([a], [b]) => (a === unionSetName ? -1 : b === unionSetName ? 1 : a.localeCompare(b)))
     .map(([name, { record }]) => ({
       name,
-      prefix: name === rootSetName ? "" : `sets/${name}/`,
+      prefix: name === unionSetName ? "" : `sets/${name}/`,
       form: "minified" as const,
       fingerprint: record.fingerprint,
       objects: record.coverage.map((object) => ({ name: object.object, sha256: object.sha256 })),

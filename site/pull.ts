@@ -9,7 +9,7 @@ import pLimit from "p-limit";
 import { writeAtomically, writeFileAtomically } from "../archive/atomic-write.ts";
 import { ConfigError, IntegrityError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
-import { rootSetName } from "./cdn-layout.ts";
+import { unionSetName } from "../archive/manifest.ts";
 import type { CdnBundle, CdnFile, CdnKernel } from "./cdn-manifest.ts";
 import { pullFromBundle, type BundleWant } from "./pull-bundle.ts";
 import { goEmbedSource } from "./pull-go.ts";
@@ -84,7 +84,7 @@ async function previousIndex(out: string): Promise<PullIndex | undefined> {
 export async function pull(options: PullOptions): Promise<PullSummary> {
   const site = openSite(options.from);
   const manifest = await readSiteManifest(site, { publicKey: options.publicKey, signal: options.signal });
-  const set = options.set ?? rootSetName;
+  const set = options.set ?? unionSetName;
   if (!manifest.sets.some((known) => known.name === set)) {
     throw new ConfigError(`the site has no object set "${set}"`, { hint: `sets published: ${manifest.sets.map((known) => known.name).join(", ") || "none"}` });
   }
@@ -96,7 +96,7 @@ export async function pull(options: PullOptions): Promise<PullSummary> {
       (options.release === undefined || entry.release === options.release) &&
       (arch === undefined || entry.arch === arch),
   );
-  const fileOf = (entry: CdnKernel): CdnFile | undefined => (set === rootSetName ? entry.files.root : entry.files.sets[set]);
+  const fileOf = (entry: CdnKernel): CdnFile | undefined => (set === unionSetName ? entry.files.root : entry.files.sets[set]);
   const index: PullIndex = { schemaVersion: 1, from: site.origin, set, generatedAt: manifest.generatedAt, kernels: {}, hasBtf: [], failed: {} };
   for (const entry of selected) {
     const file = fileOf(entry);

@@ -3,7 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CdnManifest, UnameIndex } from "./cdn-manifest.ts";
-import { cdnManifestName, rootSetName, unameIndexName } from "./cdn-layout.ts";
+import { cdnManifestName, unameIndexName } from "./cdn-layout.ts";
+import { unionSetName } from "../archive/manifest.ts";
 
 export interface KernelNotFound {
   error: "unknown kernel" | "kernel failed" | "kernel has BTF" | "no file for set";
@@ -33,7 +34,7 @@ export async function explainMissingKernel(root: string, key: string, set: strin
   const uname = key.split("/").at(-1) ?? "";
   const index = await readJson<UnameIndex>(join(root, unameIndexName));
   const candidates = (index?.kernels[uname] ?? []).map((entry) => entry.key);
-  const where = set === rootSetName ? "" : `sets/${set}/`;
+  const where = set === unionSetName ? "" : `sets/${set}/`;
   return {
     error: "unknown kernel",
     key,

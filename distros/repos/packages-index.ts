@@ -19,6 +19,7 @@ import { parseDeb822 } from "./deb822.ts";
 import type { Deb822Stanza } from "./deb822.ts";
 import type { AptRelease, ReleaseFileEntry } from "./release.ts";
 import { StanzaScanner } from "./stanza-scanner.ts";
+import { sha256Pattern } from "../../archive/file-digest.ts";
 
 export type IndexCompression = "xz" | "gz" | "none";
 
@@ -154,7 +155,7 @@ function packageRecord(stanza: Deb822Stanza, where: string): PackageRecord {
       hint: "the index is malformed; report it to whoever publishes it",
     });
   }
-  if (!/^[0-9a-f]{64}$/.test(record.sha256)) {
+  if (!sha256Pattern.test(record.sha256)) {
     throw new FormatError(`${where}: package ${record.package} has SHA256 ${JSON.stringify(record.sha256)}`, {
       hint: "the index is malformed; report it to whoever publishes it",
     });

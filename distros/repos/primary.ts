@@ -16,6 +16,7 @@ import { SaxesParser } from "saxes";
 import type { SaxesTagPlain } from "saxes";
 import { BtfmillError, FormatError } from "../../archive/errors.ts";
 import { joinBase } from "./repomd.ts";
+import { sha256Pattern } from "../../archive/file-digest.ts";
 
 /** One package as primary.xml describes it. */
 export interface PrimaryPackage {
@@ -143,7 +144,7 @@ function completePackage(draft: Draft, fail: (message: string) => FormatError): 
   if (draft.checksumType !== "sha256") {
     throw fail(`package ${name}-${version}-${release}.${arch} is vouched for by a ${draft.checksumType ?? "missing"} checksum; btfmill verifies packages by sha256`);
   }
-  if (!/^[0-9a-f]{64}$/.test(sha256)) throw fail(`package ${name} has sha256 ${JSON.stringify(sha256.slice(0, 80))}`);
+  if (!sha256Pattern.test(sha256)) throw fail(`package ${name} has sha256 ${JSON.stringify(sha256.slice(0, 80))}`);
   if (!Number.isSafeInteger(size) || size < 0) throw fail(`package ${name} has size ${size}`);
   if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0)) throw fail(`package ${name} has epoch ${epoch}`);
   checkHref(name, href, fail);

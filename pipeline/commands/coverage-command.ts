@@ -1,7 +1,8 @@
 // `btfmill coverage`: which registered objects' CO-RE relocations fail on which kernels, as
 // recorded in the manifest when each kernel was minified.
 import { readManifest } from "../../archive/manifest.ts";
-import { loadConfig, unionSetName } from "../config.ts";
+import { loadConfig } from "../config.ts";
+import { unionSetName } from "../../archive/manifest.ts";
 import { ConfigError } from "../../archive/errors.ts";
 import type { CommandContext } from "./context.ts";
 

@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { writeAtomically } from "../../archive/atomic-write.ts";
 import { z } from "zod";
 import { parseJson } from "../../archive/parse-json.ts";
+import { sha256Pattern } from "../../archive/file-digest.ts";
 
 const toolSchema = z.strictObject({ version: z.string(), package: z.string() });
 
@@ -15,7 +16,7 @@ const packageSchema = z.strictObject({
   name: z.string(),
   version: z.string(),
   architecture: z.string(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256: z.string().regex(sha256Pattern),
   size: z.int().nonnegative(),
 });
 
