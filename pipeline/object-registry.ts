@@ -3,7 +3,7 @@
 // fingerprint changes exactly when one of its objects does, which is what triggers re-minifying.
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { loadBpfObject, type BpfObject } from "../archive/core/index.ts";
+import { loadBpfObject, type BpfObject } from "../archive/co-re/index.ts";
 import { digestFile, sha256Hex } from "../archive/file-digest.ts";
 import { objectCacheDir } from "../archive/layout.ts";
 import { writeAtomically } from "../archive/atomic-write.ts";

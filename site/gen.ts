@@ -10,7 +10,7 @@ import pLimit from "p-limit";
 import { writeAtomically, writeFileAtomically } from "../archive/atomic-write.ts";
 import { openBtf } from "../archive/btf/lazy.ts";
 import { btfMemberOf } from "../archive/btf-tarball.ts";
-import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/core/index.ts";
+import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/co-re/index.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 import { arches, keyPath } from "../archive/kernel-key.ts";
 import { FormatError } from "../archive/errors.ts";

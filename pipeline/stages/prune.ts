@@ -19,7 +19,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { btfMemberOf } from "../../archive/btf-tarball.ts";
 import { parseBtf, type BtfSpec } from "../../archive/btf/index.ts";
-import { computeCoverage } from "../../archive/core/index.ts";
+import { computeCoverage } from "../../archive/co-re/index.ts";
 import { writeAtomically } from "../../archive/atomic-write.ts";
 import { pathExists } from "../../archive/file-listing.ts";
 import { minifiedPath } from "../../archive/layout.ts";

@@ -3,7 +3,7 @@ import { machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadBpfObject } from "../../../archive/core/bpf-object.ts";
+import { loadBpfObject } from "../../../archive/co-re/bpf-object.ts";
 import { FormatError } from "../../../archive/errors.ts";
 import { bpfFixtures, guardsFixture, makeCoreObject, makeKernelBtf } from "../../fixtures/bpf-objects.ts";
 import { makeVmlinux } from "../../fixtures/vmlinux.ts";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { CoreRelocation } from "../../../archive/core/bpf-object.ts";
-import { parseLocalSpec } from "../../../archive/core/local-spec.ts";
-import { ReloKind, reloKindNames, type ReloKind as Kind } from "../../../archive/core/relo-kinds.ts";
-import { relocationValue } from "../../../archive/core/relo-value.ts";
-import { matchSpec } from "../../../archive/core/spec-match.ts";
+import type { CoreRelocation } from "../../../archive/co-re/bpf-object.ts";
+import { parseLocalSpec } from "../../../archive/co-re/local-spec.ts";
+import { ReloKind, reloKindNames, type ReloKind as Kind } from "../../../archive/co-re/relo-kinds.ts";
+import { relocationValue } from "../../../archive/co-re/relo-value.ts";
+import { matchSpec } from "../../../archive/co-re/spec-match.ts";
 import { FormatError } from "../../../archive/errors.ts";
 import { member, specOf } from "../../helpers/btf-spec.ts";
 

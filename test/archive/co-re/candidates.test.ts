@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findCandidates } from "../../../archive/core/candidates.ts";
+import { findCandidates } from "../../../archive/co-re/candidates.ts";
 import { member, specOf } from "../../helpers/btf-spec.ts";
 
 const kernel = specOf([

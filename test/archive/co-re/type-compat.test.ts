@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldsAreCompat, typesAreCompat, typesMatch } from "../../../archive/core/type-compat.ts";
+import { fieldsAreCompat, typesAreCompat, typesMatch } from "../../../archive/co-re/type-compat.ts";
 import { member, specOf, type TypeRecord } from "../../helpers/btf-spec.ts";
 
 // The same ids in both specs mean the same C types, except where a comment says otherwise.

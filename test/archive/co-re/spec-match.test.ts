@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { BtfSpec } from "../../../archive/btf/types.ts";
-import type { CoreRelocation } from "../../../archive/core/bpf-object.ts";
-import { parseLocalSpec } from "../../../archive/core/local-spec.ts";
-import { ReloKind, reloKindNames, type ReloKind as Kind } from "../../../archive/core/relo-kinds.ts";
-import { matchSpec } from "../../../archive/core/spec-match.ts";
+import type { CoreRelocation } from "../../../archive/co-re/bpf-object.ts";
+import { parseLocalSpec } from "../../../archive/co-re/local-spec.ts";
+import { ReloKind, reloKindNames, type ReloKind as Kind } from "../../../archive/co-re/relo-kinds.ts";
+import { matchSpec } from "../../../archive/co-re/spec-match.ts";
 import { member, specOf } from "../../helpers/btf-spec.ts";
 
 const local = specOf([

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BtfSpec } from "../../../archive/btf/types.ts";
-import { loadBpfObject, type BpfObject, type CoreRelocation } from "../../../archive/core/bpf-object.ts";
-import { parseLocalSpec } from "../../../archive/core/local-spec.ts";
-import { ReloKind, reloKindNames, type ReloKind as Kind } from "../../../archive/core/relo-kinds.ts";
+import { loadBpfObject, type BpfObject, type CoreRelocation } from "../../../archive/co-re/bpf-object.ts";
+import { parseLocalSpec } from "../../../archive/co-re/local-spec.ts";
+import { ReloKind, reloKindNames, type ReloKind as Kind } from "../../../archive/co-re/relo-kinds.ts";
 import { FormatError } from "../../../archive/errors.ts";
 import { makeCoreObject } from "../../fixtures/bpf-objects.ts";
 

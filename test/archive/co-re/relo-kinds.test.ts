@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReloKind, isEnumvalBased, isFieldBased, isGuarded, isReloKind, isTypeBased, reloKindNames } from "../../../archive/core/relo-kinds.ts";
+import { ReloKind, isEnumvalBased, isFieldBased, isGuarded, isReloKind, isTypeBased, reloKindNames } from "../../../archive/co-re/relo-kinds.ts";
 
 const all = Object.values(ReloKind);
 

@@ -5,9 +5,9 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadBtf } from "../../../archive/btf/load.ts";
 import type { BtfSpec } from "../../../archive/btf/types.ts";
-import { loadBpfObject, type BpfObject } from "../../../archive/core/bpf-object.ts";
-import { ReloKind } from "../../../archive/core/relo-kinds.ts";
-import { resolveRelocation } from "../../../archive/core/resolve.ts";
+import { loadBpfObject, type BpfObject } from "../../../archive/co-re/bpf-object.ts";
+import { ReloKind } from "../../../archive/co-re/relo-kinds.ts";
+import { resolveRelocation } from "../../../archive/co-re/resolve.ts";
 import { bpfFixtures, makeCoreObject, makeKernelBtf } from "../../fixtures/bpf-objects.ts";
 import { specOf } from "../../helpers/btf-spec.ts";
 
