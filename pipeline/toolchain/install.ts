@@ -48,11 +48,32 @@ export async function installToolchain(options: InstallOptions): Promise<Install
   if (host === undefined) {
     throw new ConfigError(`the pinned toolchain has no build for ${process.arch}`, { hint: "name a host pahole and bpftool in the config's toolchain section" });
   }
-  const repositories = await toolchainRepositories(options);
-  const suite = await findSuite(repositories, toolchainSuite, options.signal);
-  const wanted = new Set(toolchainPackages);
-  const records = await readPackages(suite, "main", host.debArch, { accept: (name) => wanted.has(name), signal: options.signal });
-  const chosen = toolchainPackages.map((name) => newest(records, name, host.debArch, suite.repository.base));
+  const installed = await installDebianPackages({
+    dir: options.dir,
+    repositories: await toolchainRepositories(options),
+    suite: toolchainSuite,
+    debArch: host.debArch,
+    packages: toolchainPackages,
+    signal: options.signal,
+    onPackage: options.onPackage,
+    check: checkPins,
+  });
+  const packages: ToolchainPackage[] = installed.records.map((record) => ({
+    name: record.package,
+    version: record.version,
+    architecture: record.architecture,
+    sha256: record.sha256,
+    size: record.size,
+  }));
+  const previous = await readInstalled(options.dir);
+  const tools = await probeToolchain(installed.root);
+  const record: InstalledToolchain = { suite: toolchainSuite, tools, packages, root: installed.root };
+  if (installed.downloaded.length > 0 || JSON.stringify(previous) !== JSON.stringify(record)) await writeInstalled(options.dir, record);
+  return { record, downloaded: installed.downloaded };
+}
+
+// The suite must offer each pinned tool at its minimum version or newer.
+function checkPins(chosen: readonly PackageRecord[]): void {
   for (const [tool, pin] of Object.entries(pinnedTools)) {
     const record = chosen.find((candidate) => candidate.package === pin.package)!;
     const upstream = /^(\d+)\.(\d+)/.exec(parseDebianVersion(record.version).upstream);
@@ -63,31 +84,60 @@ export async function installToolchain(options: InstallOptions): Promise<Install
       });
     }
   }
-  const packages: ToolchainPackage[] = chosen.map((record) => ({
-    name: record.package,
-    version: record.version,
-    architecture: record.architecture,
-    sha256: record.sha256,
-    size: record.size,
-  }));
+}
+
+export interface DebianPackagesRequest {
+  /** Cache folder: the packages unpack into `<dir>/<id>/root`, `id` from their names, versions and sha256s. */
+  dir: string;
+  /** Mirrors to read the suite from, the first that has it. */
+  repositories: readonly AptRepository[];
+  suite: string;
+  /** Debian's name for the architecture (`amd64`); `all` packages are taken too. */
+  debArch: string;
+  packages: readonly string[];
+  signal?: AbortSignal | undefined;
+  onPackage?: ((name: string, action: "download" | "present") => void) | undefined;
+  /** Throws when the chosen packages will not do, before anything is downloaded. */
+  check?: (chosen: readonly PackageRecord[]) => void;
+}
+
+export interface InstalledPackages {
+  /** The folder the packages are unpacked in. */
+  root: string;
+  /** The newest record of each package, in the order asked. */
+  records: PackageRecord[];
+  /** Packages downloaded by this call (empty when the same packages were unpacked already). */
+  downloaded: string[];
+}
+
+/**
+ * When btfmill or a test needs Debian packages: the newest of each in `suite`, through the same
+ * apt chain as the kernels (InRelease verified, Packages index and each .deb checked against
+ * signed sha256s), unpacked with btfmill's own deb reader; found in place when already there.
+ */
+export async function installDebianPackages(request: DebianPackagesRequest): Promise<InstalledPackages> {
+  const suite = await findSuite(request.repositories, request.suite, request.signal);
+  const wanted = new Set(request.packages);
+  const records = await readPackages(suite, "main", request.debArch, { accept: (name) => wanted.has(name), signal: request.signal });
+  const chosen = request.packages.map((name) => newest(records, name, request.suite, request.debArch, suite.repository.base));
+  request.check?.(chosen);
   const id = createHash("sha256")
-    .update(packages.map((pkg) => `${pkg.name} ${pkg.version} ${pkg.sha256}\n`).sort().join(""))
+    .update(chosen.map((record) => `${record.package} ${record.version} ${record.sha256}\n`).sort().join(""))
     .digest("hex")
     .slice(0, 16);
-  const folder = join(options.dir, id);
+  const folder = join(request.dir, id);
   const root = join(folder, "root");
-  const previous = await readInstalled(options.dir);
   const present = await access(root).then(() => true, () => false);
   const downloaded: string[] = [];
   if (!present) {
-    await mkdir(options.dir, { recursive: true });
-    const temp = join(options.dir, `.${id}.${randomBytes(4).toString("hex")}.tmp`);
+    await mkdir(request.dir, { recursive: true });
+    const temp = join(request.dir, `.${id}.${randomBytes(4).toString("hex")}.tmp`);
     try {
       await mkdir(join(temp, "root"), { recursive: true });
       for (const record of chosen) {
-        options.onPackage?.(record.package, "download");
+        request.onPackage?.(record.package, "download");
         const deb = join(temp, `${record.package}.deb`);
-        await downloadChecked(`${suite.repository.base}/${record.filename}`, record, deb, options.signal);
+        await downloadChecked(`${suite.repository.base}/${record.filename}`, record, deb, request.signal);
         await unpackDeb(createReadStream(deb), join(temp, "root"), record.package);
         await rm(deb);
         downloaded.push(record.package);
@@ -100,12 +150,9 @@ export async function installToolchain(options: InstallOptions): Promise<Install
       await rm(temp, { recursive: true, force: true });
     }
   } else {
-    for (const record of chosen) options.onPackage?.(record.package, "present");
+    for (const record of chosen) request.onPackage?.(record.package, "present");
   }
-  const tools = await probeToolchain(root);
-  const record: InstalledToolchain = { suite: toolchainSuite, tools, packages, root };
-  if (downloaded.length > 0 || JSON.stringify(previous) !== JSON.stringify(record)) await writeInstalled(options.dir, record);
-  return { record, downloaded };
+  return { root, records: chosen, downloaded };
 }
 
 // The config's mirrors, else every machine apt entry that lists one of Debian's own suites (the
@@ -126,11 +173,11 @@ async function toolchainRepositories(options: InstallOptions): Promise<AptReposi
   });
 }
 
-function newest(records: readonly PackageRecord[], name: string, arch: string, base: string): PackageRecord {
+function newest(records: readonly PackageRecord[], name: string, suite: string, arch: string, base: string): PackageRecord {
   const candidates = records.filter((record) => record.package === name && (record.architecture === arch || record.architecture === "all"));
   const best = candidates.sort((a, b) => compareDebianVersions(b.version, a.version))[0];
   if (best === undefined) {
-    throw new FetchError(`${toolchainSuite}/main/binary-${arch} at ${base} lists no ${name}`, { package: name, hint: "use a complete Debian mirror" });
+    throw new FetchError(`${suite}/main/binary-${arch} at ${base} lists no ${name}`, { package: name, hint: "use a complete Debian mirror" });
   }
   return best;
 }
