@@ -72,7 +72,7 @@ bench: setup
 	node test/bench/one-kernel.ts --quick
 	node test/bench/batch.ts
 	node test/bench/incremental.ts --runs=3
-	node test/bench/prune.ts
+	node test/bench/minify.ts
 	node test/bench/pull.ts --runs=3
 	node test/bench/gen.ts
 

@@ -10,7 +10,7 @@ export interface FileListing {
   has(path: string): Promise<boolean>;
 }
 
-/** When a plan or a prune pass is about to check many archive files: a fresh snapshot, listed lazily. */
+/** When a plan or a minify pass is about to check many archive files: a fresh snapshot, listed lazily. */
 export function fileListing(archiveRoot: string): FileListing {
   const folders = new Map<string, Promise<Set<string>>>();
   return {

@@ -9,7 +9,7 @@ export type RunEvent =
   | { type: "plan"; todo: number; unchanged: number }
   | { type: "stage"; kernel: string; stage: KernelStage; bytes?: number; totalBytes?: number }
   | { type: "done"; kernel: string; entry: ManifestEntry; keptPrevious: boolean }
-  | { type: "pruned"; kernel: string; set: string; record: MinifiedRecord };
+  | { type: "minified"; kernel: string; set: string; record: MinifiedRecord };
 
 export interface Reporter {
   event(event: RunEvent): void;

@@ -1,11 +1,11 @@
 // How a run writes its manifest as results come in. Writes are chained, so two kernels finishing
 // together cannot interleave them, and a write not yet started takes every entry recorded
 // meanwhile. A converted kernel is written at once (it cost a download and a pahole run). A
-// re-minified one is cheap to redo and comes every few tens of ms in a prune pass, while each
+// re-minified one is cheap to redo and comes every few tens of ms in a minify pass, while each
 // write of the whole manifest costs more as the archive grows (6-7 KB per kernel: 1,000 kernels
 // make 6.6 MB to stringify): its write waits until `lazyIntervalMs` after the previous one, so
 // a pass over N kernels costs about (pass time / interval) writes instead of N. A crash then
-// loses at most that interval of prune results, which the next run redoes.
+// loses at most that interval of minify results, which the next run redoes.
 import type { Manifest, ManifestEntry } from "../archive/manifest.ts";
 
 export interface ManifestRecorder {

@@ -10,7 +10,7 @@ import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
 import { loadObjectSets } from "./object-registry.ts";
 import { planKernel, type PlanReason } from "./plan.ts";
-import { setsToMinify } from "./prune-pass.ts";
+import { setsToMinify } from "./minify-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { configureHttp } from "../distros/net/http-settings.ts";
 import { openArchive } from "../site/state/open-archive.ts";

@@ -5,7 +5,7 @@ import { toolchainIdentity, type Manifest, type ManifestEntry } from "../archive
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../archive/kernel-key.ts";
 import type { ObjectSet } from "./object-registry.ts";
-import { setsToMinify } from "./prune-pass.ts";
+import { setsToMinify } from "./minify-pass.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
 
 export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped" | "other-toolchain";

@@ -22,7 +22,7 @@ function describeEvent(event: RunEvent): string | undefined {
       return `plan: ${event.todo} kernel(s) to process, ${event.unchanged} unchanged`;
     case "stage":
       return undefined;
-    case "pruned": {
+    case "minified": {
       const { record } = event;
       if (record.error !== undefined) return `FAILED minify ${event.kernel} for set ${event.set}: ${record.error}`;
       const unresolved = record.coverage.reduce((sum, object) => sum + object.unresolved.length, 0);

@@ -83,7 +83,7 @@ export function runReportCollector(now: () => number = Date.now): Reporter & { w
         counts[item.entry.status] = (counts[item.entry.status] ?? 0) + 1;
         return;
       }
-      case "pruned":
+      case "minified":
       case "plan":
         return;
     }

@@ -15,7 +15,7 @@ import type { Reporter } from "./events.ts";
 import { flavorChains, walkChain } from "./flavor-chains.ts";
 import { loadObjectSets } from "./object-registry.ts";
 import { manifestRecorder } from "./manifest-recorder.ts";
-import { prunePass } from "./prune-pass.ts";
+import { minifyPass } from "./minify-pass.ts";
 import { planRun } from "./plan.ts";
 import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
@@ -170,7 +170,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   );
   if (sets.length > 0) {
     await tools();
-    await prunePass(manifest, sets, {
+    await minifyPass(manifest, sets, {
       archiveRoot: config.archive,
       files,
       include: (entry) => inShard(entryShardUnit(entry, config.sources), options.shard),
@@ -178,10 +178,10 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       signal: options.signal,
       // A new updatedAt, so merge prefers this shard's re-minified entry over another shard's older copy.
       record: (kernel, entry) => recorder.record(kernel, { ...entry, updatedAt: now().toISOString() }, { lazy: true }),
-      onPruned: (kernel, set, minified) => {
+      onMinified: (kernel, set, minified) => {
         if (minified.error === undefined) summary.minified += 1;
         else summary.failed.push({ kernel: `${kernel} [set ${set}]`, reason: minified.error });
-        reporter.event({ type: "pruned", kernel, set, record: minified });
+        reporter.event({ type: "minified", kernel, set, record: minified });
       },
     });
   }

@@ -166,7 +166,7 @@ async function minifyOne(
   let raw = fetched;
   let bytes: Buffer;
   if (input.form === "tarball") {
-    // xz writes the tar to a file and the member is cut out here, as the prune stage does: no tar
+    // xz writes the tar to a file and the member is cut out here, as the minify stage does: no tar
     // process, no second read. BTFHub's tarballs hold one `<kernel>.btf` (some `./`-prefixed).
     const stem = join(scratch, keyPath(input.key).replaceAll("/", "_"));
     await options.tools.xzDecode(fetched, `${stem}.tar`);

@@ -114,7 +114,7 @@ function summarizeCoverage(record: MinifiedRecord): CdnSetCoverage {
   };
 }
 
-// A set's current fingerprint is the newest kernel's: the prune pass re-minifies every kernel when
+// A set's current fingerprint is the newest kernel's: the minify pass re-minifies every kernel when
 // it changes, so older fingerprints only remain on kernels a failed pass left behind.
 function objectSets(entries: ManifestEntry[]): CdnSet[] {
   const newest = new Map<string, { updatedAt: string; record: MinifiedRecord }>();

@@ -1,7 +1,7 @@
 // A large BTF opened for lookups instead of decoded whole. Coverage asks a kernel's 5 MB BTF
 // (~127k types) for a few dozen names and the types they lead to; decoding every type for that
 // took ~70 ms and building a name index over all of them ~60 ms more, per kernel (measured on
-// /sys/kernel/btf/vmlinux of a 6.x kernel, test/bench/prune.ts). Here the framing of every record
+// /sys/kernel/btf/vmlinux of a 6.x kernel, test/bench/minify.ts). Here the framing of every record
 // is still checked up front (parse.ts countTypes), but a type is decoded, with all its checks,
 // on first access, and names are found through a hash of each type's name bytes.
 import { Buffer } from "node:buffer";
@@ -36,7 +36,7 @@ export function openBtf(bytes: Uint8Array): BtfSpec {
     offset += recordSize + trailingSize((info >>> 24) & 0x1f, info & 0xffff);
   }
   const reader = newTypeReader(view, le, strings, count);
-  // Decoded types live in a Map, not in a 127k-slot array: a kernel's spec is opened per prune
+  // Decoded types live in a Map, not in a 127k-slot array: a kernel's spec is opened per minify
   // and should cost about the bytes it wraps, since every MB this process holds makes each
   // fork of bpftool slower (the page tables are copied).
   const decoded = new Map<number, BtfType>();

@@ -1,4 +1,4 @@
-// bpftool: the second, independent parser every published BTF must satisfy, and the pruner that
+// bpftool: the second, independent parser every published BTF must satisfy, and the minifier that
 // minifies a kernel's BTF to what a set of BPF objects relocates against.
 import { runTool, timeoutFromEnv } from "../../archive/tools/run-tool.ts";
 import { runFileTool } from "./spawner.ts";
@@ -29,7 +29,7 @@ export interface MinCoreBtfOptions {
   kernel?: string;
 }
 
-/** When a kernel's BTF is pruned for an object set: writes the types the objects' relocations touch to `outBtf`. */
+/** When a kernel's BTF is minified for an object set: writes the types the objects' relocations touch to `outBtf`. */
 export async function minCoreBtf(
   inBtf: string,
   outBtf: string,

@@ -1,4 +1,4 @@
-// Starting the tools the prune pass runs thousands of times (bpftool, xz), through a small
+// Starting the tools the minify pass runs thousands of times (bpftool, xz), through a small
 // helper process (spawner-child.ts). Node starts a child by fork, which copies the parent's page
 // tables: measured on a 2-vCPU VM, each spawn costs ~1.5 ms of CPU at 70 MB of RSS and ~5 ms at
 // 240 MB, and a run's btfmill holds 200+ MB, so at 4 spawns per kernel the forks alone were as

@@ -8,7 +8,7 @@
 //
 // --cpu-prof writes a V8 CPU profile of each btfmill command to .bench/profiles/ (kept).
 // The archive is real where plan and run look: the manifest by the archive's own writer, one
-// object set minified by the prune stage (bpftool), and a BTFHub tarball at every entry's path
+// object set minified by the minify stage (bpftool), and a BTFHub tarball at every entry's path
 // (hard links to one real tarball: a plan checks that each exists, not what it holds). The mirror's
 // Packages lists 10,000 -dbg packages that were never built; fetching one would be a 404, and the
 // server counts every request by path. Scratch space is .bench/ in the repository, removed at the end.
@@ -29,7 +29,7 @@ import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { loadConfig } from "../../pipeline/config.ts";
 import { configureHttp } from "../../distros/net/http-settings.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
-import { pruneSets } from "../../pipeline/stages/prune.ts";
+import { minifySets } from "../../pipeline/stages/minify.ts";
 import { buildAptMirror, createSigningKey, writeListedSuite, type ListedAptPackage } from "../fixtures/apt-mirror.ts";
 import { makeCoreObject, makeKernelBtf } from "../fixtures/bpf-objects.ts";
 import { startStaticServer, type ServedRequest } from "../helpers/static-server.ts";
@@ -95,10 +95,10 @@ async function buildArchive(work: string, archive: string, kernels: Listed[], mi
   const tarballDigest = await digestFile(tarball);
   const sets = await loadObjectSets({ net: [{ path: object }] }, archive);
   const spec = await loadBtf(btf);
-  const dir = join(scratch, "prune");
+  const dir = join(scratch, "minify");
   await mkdir(dir);
   // Minified files are stored by content, so every kernel with this BTF shares them, as in a real archive.
-  const minified = await pruneSets(btf, spec, sets, { archiveRoot: archive, scratch: dir, kernel: "template" });
+  const minified = await minifySets(btf, spec, sets, { archiveRoot: archive, scratch: dir, kernel: "template" });
   const btfDigest = await digestFile(btf);
   const manifest = emptyManifest();
   const now = new Date().toISOString();

@@ -10,7 +10,7 @@
 // pay (what `--via auto` decides on).
 //
 // The site is published by btfmill's own publish from a synthetic archive: 3/4 of the kernels
-// x86_64, 1/4 arm64, each minified for one object set (and the root set) by the prune stage from
+// x86_64, 1/4 arm64, each minified for one object set (and the root set) by the minify stage from
 // one of four kernel.c variants. Real minified files differ from kernel to kernel yet share most
 // of their types, so each kernel's file is its variant's with ~16 KB of type-like names added to
 // its string table, a third of them its own: sizes, and what a solid xz finds to share, stay
@@ -26,7 +26,7 @@ import { minifiedPath } from "../../archive/layout.ts";
 import { emptyManifest, writeManifest, type MinifiedRecord } from "../../archive/manifest.ts";
 import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
-import { pruneSets } from "../../pipeline/stages/prune.ts";
+import { minifySets } from "../../pipeline/stages/minify.ts";
 import { publishSite } from "../../site/publish.ts";
 import { makeCoreObject, makeKernelBtf, type KernelVariant } from "../fixtures/bpf-objects.ts";
 import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
@@ -69,14 +69,14 @@ async function buildArchive(work: string, archive: string, count: number): Promi
   await mkdir(scratch, { recursive: true });
   const object = await makeCoreObject(scratch, "tcprtt");
   const sets = await loadObjectSets({ net: [{ path: object }] }, archive);
-  // Per variant: its full BTF's digest and, per set, the minified record made by the prune stage.
+  // Per variant: its full BTF's digest and, per set, the minified record made by the minify stage.
   const templates: { btf: { sha256: string; size: number }; minified: Record<string, MinifiedRecord> }[] = [];
   for (const variant of variants) {
     const btf = await makeKernelBtf(scratch, variant);
     const spec = await loadBtf(btf);
-    const dir = join(scratch, `prune-${variant}`);
+    const dir = join(scratch, `minify-${variant}`);
     await mkdir(dir);
-    const minified = await pruneSets(btf, spec, sets, { archiveRoot: archive, scratch: dir, kernel: variant });
+    const minified = await minifySets(btf, spec, sets, { archiveRoot: archive, scratch: dir, kernel: variant });
     const bytes = await readFile(btf);
     templates.push({ btf: { sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length }, minified });
   }
@@ -91,7 +91,7 @@ async function buildArchive(work: string, archive: string, count: number): Promi
     const template = templates[index % templates.length]!;
     const minified: Record<string, MinifiedRecord> = {};
     for (const [set, record] of Object.entries(template.minified)) {
-      if (record.file === undefined) throw new Error(`the prune stage made no file for set ${set}: ${record.error}`);
+      if (record.file === undefined) throw new Error(`the minify stage made no file for set ${set}: ${record.error}`);
       const bytes = withStrings(await readFile(join(archive, record.file.path)), `${key.kernel}\0${typeNames(index)}`);
       const sha256 = createHash("sha256").update(bytes).digest("hex");
       const path = minifiedPath(sha256);

@@ -1,5 +1,5 @@
 // A run's manifest writes: a converted kernel is on disk as soon as its record resolves, a
-// prune pass's burst of records shares a few writes instead of one each, and the end of a run
+// minify pass's burst of records shares a few writes instead of one each, and the end of a run
 // does not wait out the interval.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -42,7 +42,7 @@ describe("manifest recorder", () => {
     expect(Object.keys((await readManifest(dir)).kernels)).toHaveLength(2);
   });
 
-  it("writes a burst of 40 prune records in a few writes, every record included", async () => {
+  it("writes a burst of 40 minify records in a few writes, every record included", async () => {
     const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 300);
     const recorded: Promise<void>[] = [];
     for (let index = 0; index < 40; index++) {
@@ -55,7 +55,7 @@ describe("manifest recorder", () => {
     expect(Object.keys((await readManifest(dir)).kernels)).toHaveLength(40);
   });
 
-  it("lets a converted kernel or the end of the run cut a prune record's wait short", async () => {
+  it("lets a converted kernel or the end of the run cut a minify record's wait short", async () => {
     const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 60_000);
     await recorder.record("debian/12/x86_64/first", entry("first"), { lazy: true });
     const started = Date.now();

@@ -218,7 +218,7 @@ describe("coverage records", () => {
     expect(computeCoverage(kernel, shuffled)).toEqual(coverageOf(kernel, "flavors"));
   });
 
-  it("are the same on a kernel opened lazily (openBtf, as the prune pass does) as on one parsed whole", async () => {
+  it("are the same on a kernel opened lazily (openBtf, as the minify pass does) as on one parsed whole", async () => {
     for (const variant of variants) {
       const lazy = openBtf(await readFile(kernelPaths.get(variant)!));
       for (const fixture of fixtures) expect(coverageOf(lazy, fixture), `${variant} ${fixture}`).toEqual(coverageOf(kernels.get(variant)!, fixture));

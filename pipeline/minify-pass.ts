@@ -11,10 +11,10 @@ import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifes
 import { describeError } from "../archive/errors.ts";
 import type { ObjectSet } from "./object-registry.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
-import { extractStoredBtf, pruneSets } from "./stages/prune.ts";
+import { extractStoredBtf, minifySets } from "./stages/minify.ts";
 import { stopSpawner } from "./tools/spawner.ts";
 
-export interface PrunePassOptions {
+export interface MinifyPassOptions {
   archiveRoot: string;
   files: ArchiveFiles;
   /** Which archived kernels this run looks after (a `--shard` run: its share). */
@@ -22,10 +22,10 @@ export interface PrunePassOptions {
   limit: ReturnType<typeof pLimit>;
   signal?: AbortSignal;
   record: (kernel: string, entry: ManifestEntry) => Promise<void>;
-  onPruned: (kernel: string, set: string, record: MinifiedRecord) => void;
+  onMinified: (kernel: string, set: string, record: MinifiedRecord) => void;
 }
 
-/** When the prune pass or a plan asks which sets of an archived kernel are out of date. */
+/** When the minify pass or a plan asks which sets of an archived kernel are out of date. */
 export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], files: ArchiveFiles): Promise<ObjectSet[]> {
   const due: ObjectSet[] = [];
   for (const set of sets) {
@@ -37,7 +37,7 @@ export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], file
 }
 
 /** When a run has converted its kernels and objects are registered: minifies what is due. */
-export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: PrunePassOptions): Promise<void> {
+export async function minifyPass(manifest: Manifest, sets: ObjectSet[], options: MinifyPassOptions): Promise<void> {
   const configured = new Set(sets.map((set) => set.name));
   // Conversions of this run wrote files since the plan looked.
   options.files.rescan();
@@ -48,7 +48,7 @@ export async function prunePass(manifest: Manifest, sets: ObjectSet[], options: 
   }
 }
 
-async function minifyDue(manifest: Manifest, sets: ObjectSet[], configured: Set<string>, options: PrunePassOptions): Promise<void> {
+async function minifyDue(manifest: Manifest, sets: ObjectSet[], configured: Set<string>, options: MinifyPassOptions): Promise<void> {
   await Promise.all(
     Object.entries(manifest.kernels).map(async ([kernel, entry]) => {
       if (entry.status !== "ok" || entry.tarball === undefined || !options.include(entry)) return;
@@ -62,13 +62,13 @@ async function minifyDue(manifest: Manifest, sets: ObjectSet[], configured: Set<
       // The manifest is written outside the job slot: the next kernel need not wait for it.
       const minified = await options.limit(async () => {
         await mkdir(scratchDir(options.archiveRoot), { recursive: true });
-        const scratch = await mkdtemp(join(scratchDir(options.archiveRoot), "prune-"));
+        const scratch = await mkdtemp(join(scratchDir(options.archiveRoot), "minify-"));
         try {
           try {
             await options.files.materialize(entry.tarball!, options.signal);
           } catch (error) {
             // Without its full BTF the entry stays as it is, out of date, so the next run tries again.
-            for (const set of due) options.onPruned(kernel, set.name, { fingerprint: set.fingerprint, coverage: [], error: describeError(error) });
+            for (const set of due) options.onMinified(kernel, set.name, { fingerprint: set.fingerprint, coverage: [], error: describeError(error) });
             return;
           }
           // The stored tarball is the full BTF: minifying again needs no package download.
@@ -76,8 +76,8 @@ async function minifyDue(manifest: Manifest, sets: ObjectSet[], configured: Set<
           const bytes = await extractStoredBtf(join(options.archiveRoot, entry.tarball!.path), fullBtf, { kernel, signal: options.signal });
           // Coverage looks a few types up: the spec decodes lazily, the full parse cost ~70 ms.
           const spec = openBtf(bytes);
-          const made = await pruneSets(fullBtf, spec, due, { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal }, (set, record) =>
-            options.onPruned(kernel, set.name, record),
+          const made = await minifySets(fullBtf, spec, due, { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal }, (set, record) =>
+            options.onMinified(kernel, set.name, record),
           );
           return { ...kept, ...made };
         } finally {

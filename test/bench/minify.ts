@@ -1,7 +1,7 @@
 // Benchmark (issue 9, item 5): minifying an archive of N kernels for 3 object sets with
 // `btfmill run`, against the bare `bpftool gen min_core_btf` calls that do the same minifying.
 //
-//   node test/bench/prune.ts [--kernels=N] [--runs=N] [--variants=V] [--btf=FILE] [--no-decode-baseline] [--keep]
+//   node test/bench/minify.ts [--kernels=N] [--runs=N] [--variants=V] [--btf=FILE] [--no-decode-baseline] [--keep]
 //
 // The archive: N kernels (default 1000), each a real `<kernel>.btf.tar.xz` written by
 // archive/btf-tarball.ts and a manifest entry without minified files, so `btfmill run` finds
@@ -10,7 +10,7 @@
 // bpftool's cost and btfmill's (xz decoding, parsing) grow with the BTF, so a small stand-in would
 // misstate the ratio. Compressing a 5.5 MB BTF with the tarball writer's `xz -6 -T1` takes ~4 s,
 // so N distinct tarballs would take over an hour: V variants (default 8) are written (cached in
-// .bench/prune-cache across runs) and kernel i hard-links variant i % V's tarball under a name of
+// .bench/minify-cache across runs) and kernel i hard-links variant i % V's tarball under a name of
 // its own (release `r<i / V>`). Each variant changes the sizes of the structs the objects
 // relocate against, so every variant minifies to different bytes. btfmill keeps no cache across
 // kernels, so sharing tarball bytes helps it no more than the page cache helps the baseline.
@@ -26,7 +26,7 @@
 // - decode + baseline, 2-way: what a BTFHub consumer does per kernel (`tar -xJf`, then the 3
 //   calls), which shows what the stored form's xz decoding costs by itself.
 // - btfmill: `bin/btfmill.js run` on the archive, its one source a loopback apt mirror with no
-//   packages (a run needs a source), so the run is discovery of nothing plus the prune pass.
+//   packages (a run needs a source), so the run is discovery of nothing plus the minify pass.
 // After btfmill's run the bench checks every kernel x set was minified with no error and that
 // btfmill published exactly the bytes the baseline's bpftool calls wrote.
 import { createHash } from "node:crypto";
@@ -247,8 +247,8 @@ async function checkBtfmill(bench: Bench, baselineOut: string): Promise<string> 
 
 async function main(args: string[]): Promise<void> {
   const options = parseArgs(args);
-  const work = join(repoRoot, ".bench", `prune-${process.pid}`);
-  const cache = join(repoRoot, ".bench", "prune-cache");
+  const work = join(repoRoot, ".bench", `minify-${process.pid}`);
+  const cache = join(repoRoot, ".bench", "minify-cache");
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   let server: Awaited<ReturnType<typeof serveBookwormMirror>>["server"] | undefined;
@@ -291,7 +291,7 @@ async function main(args: string[]): Promise<void> {
         rows.decode!.push(await measureCommand("tar -xJf + bare bpftool calls, 2 at a time", ["xargs", "-a", decode.lines, "-L", "1", "-P", "2", "sh", decode.script]));
       }
       await resetArchive(bench);
-      rows.btfmill!.push(await measureCommand("btfmill run (prune pass, jobs 2)", [process.execPath, cli, "run", "--config", bench.config]));
+      rows.btfmill!.push(await measureCommand("btfmill run (minify pass, jobs 2)", [process.execPath, cli, "run", "--config", bench.config]));
       check = await checkBtfmill(bench, baselineOut);
       console.log(`  run ${run}: ${check}; load average ${load()}`);
     }

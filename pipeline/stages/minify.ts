@@ -1,9 +1,9 @@
-// Prune stage: one kernel's full BTF minified for each object set with `bpftool gen min_core_btf`,
+// Minify stage: one kernel's full BTF minified for each object set with `bpftool gen min_core_btf`,
 // with the coverage bpftool does not report (it drops unsatisfiable relocations silently).
 // The output is stored once by content, whichever kernels and sets share it.
 //
 // What is checked, and how often. Decoding the stored full BTF and one bpftool run on it are the
-// unavoidable cost (~110 and ~35 ms of CPU on a 5.5 MB kernel BTF); the prune pass must stay
+// unavoidable cost (~110 and ~35 ms of CPU on a 5.5 MB kernel BTF); the minify pass must stay
 // within 20% of the bare bpftool runs (issue 9), and a bpftool process on a tiny file costs
 // ~2-6 ms by itself, so checks that spawn run only where they add something:
 // - Our reader parses every output: an independent parser, in memory, well under a millisecond.
@@ -30,7 +30,7 @@ import { minCoreBtf } from "../tools/bpftool.ts";
 import { runFileTool } from "../tools/spawner.ts";
 import { sha256Hex } from "../../archive/file-digest.ts";
 
-export interface PruneContext {
+export interface MinifyContext {
   archiveRoot: string;
   /** A folder of this kernel's own, removed by the caller. */
   scratch: string;
@@ -61,7 +61,7 @@ export async function extractStoredBtf(tarball: string, fullBtf: string, options
 // when there is one: bpftool keeps a type (and a member) only when a relocation of the objects
 // reaches it, and keeps them in the input's order, so the larger output holds everything the
 // set's relocations reach, in the full BTF's order, and the result is the same bytes (checked on
-// real kernel BTF by test/pipeline/stages/prune-derived.test.ts). bpftool then parses a few KB instead of the
+// real kernel BTF by test/pipeline/stages/minify-derived.test.ts). bpftool then parses a few KB instead of the
 // full 3-8 MB: ~2 ms instead of ~35 (the union set `all` holds every object, so each other set
 // costs a fraction of a full run).
 function smallestSource(set: ObjectSet, done: { set: ObjectSet; output: string }[]): string | undefined {
@@ -77,14 +77,14 @@ function smallestSource(set: ObjectSet, done: { set: ObjectSet; output: string }
 /**
  * When a kernel's full BTF is at hand and sets need (re-)minifying: never throws, records each
  * set's error instead. `kernelSpec` may be a lazily opened one (openBtf): coverage reads few types.
- * Returns the records in `sets`' order; `onPruned` hears of each as it is made.
+ * Returns the records in `sets`' order; `onMinified` hears of each as it is made.
  */
-export async function pruneSets(
+export async function minifySets(
   fullBtf: string,
   kernelSpec: BtfSpec,
   sets: readonly ObjectSet[],
-  context: PruneContext,
-  onPruned?: (set: ObjectSet, record: MinifiedRecord) => void,
+  context: MinifyContext,
+  onMinified?: (set: ObjectSet, record: MinifiedRecord) => void,
 ): Promise<Record<string, MinifiedRecord>> {
   const records = new Map<string, MinifiedRecord>();
   const done: { set: ObjectSet; output: string }[] = [];
@@ -102,15 +102,15 @@ export async function pruneSets(
   // Larger sets first, so the smaller ones can start from their outputs.
   for (const set of [...sets].sort((a, b) => b.objects.length - a.objects.length)) {
     const output = join(context.scratch, `${set.name}.btf`);
-    const record = await pruneForSet(smallestSource(set, done) ?? fullBtf, output, coverageOf(set), set, context);
+    const record = await minifyForSet(smallestSource(set, done) ?? fullBtf, output, coverageOf(set), set, context);
     if (record.file !== undefined) done.push({ set, output });
     records.set(set.name, record);
-    onPruned?.(set, record);
+    onMinified?.(set, record);
   }
   return Object.fromEntries(sets.map((set) => [set.name, records.get(set.name)!]));
 }
 
-async function pruneForSet(input: string, out: string, coverage: ObjectCoverage[], set: ObjectSet, context: PruneContext): Promise<MinifiedRecord> {
+async function minifyForSet(input: string, out: string, coverage: ObjectCoverage[], set: ObjectSet, context: MinifyContext): Promise<MinifiedRecord> {
   const objects = set.objects.map((object) => object.path);
   try {
     await minCoreBtf(input, out, objects, { kernel: context.kernel, signal: context.signal });
@@ -136,7 +136,7 @@ async function pruneForSet(input: string, out: string, coverage: ObjectCoverage[
 
 // bpftool reads the output back (libbpf's parser, the one consumers use) and minifies it to the
 // same bytes: the file is well formed for libbpf and holds all the objects relocate against.
-async function checkFixedPoint(out: string, bytes: Buffer, set: ObjectSet, objects: string[], context: PruneContext): Promise<void> {
+async function checkFixedPoint(out: string, bytes: Buffer, set: ObjectSet, objects: string[], context: MinifyContext): Promise<void> {
   const again = join(context.scratch, `${set.name}.again.btf`);
   await minCoreBtf(out, again, objects, { kernel: context.kernel, signal: context.signal });
   if (!bytes.equals(await readFile(again))) {

@@ -1,4 +1,4 @@
-// The prune pass reads a stored kernel's full BTF back from its BTFHub-form tarball: the same
+// The minify pass reads a stored kernel's full BTF back from its BTFHub-form tarball: the same
 // bytes that were packed, and a clear error naming the kernel for a tarball that is damaged or
 // holds another member.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeBtfTarball } from "../../../archive/btf-tarball.ts";
 import { FormatError, ToolError } from "../../../archive/errors.ts";
-import { extractStoredBtf } from "../../../pipeline/stages/prune.ts";
+import { extractStoredBtf } from "../../../pipeline/stages/minify.ts";
 import { stopSpawner } from "../../../pipeline/tools/spawner.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "../../helpers/host-kernel-btf.ts";
 

@@ -1,4 +1,4 @@
-// The prune stage minifies a set from the output of a larger set of the same kernel (the union
+// The minify stage minifies a set from the output of a larger set of the same kernel (the union
 // `all` holds every object) instead of from the full BTF. That is only right if bpftool makes
 // the same bytes either way: checked here with the real bpftool on the machine's own kernel BTF
 // and on the fixture kernels whose CO-RE candidates are renamed, missing, moved or ambiguous,
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openBtf } from "../../../archive/btf/index.ts";
 import { sha256Hex } from "../../../archive/file-digest.ts";
 import { loadObjectSets } from "../../../pipeline/object-registry.ts";
-import { pruneSets } from "../../../pipeline/stages/prune.ts";
+import { minifySets } from "../../../pipeline/stages/minify.ts";
 import { stopSpawner } from "../../../pipeline/tools/spawner.ts";
 import { ciliumChecker, runCiliumCheck } from "../../helpers/cilium-check.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "../../helpers/host-kernel-btf.ts";
@@ -69,7 +69,7 @@ describe("minifying a set from the union's output", () => {
     expect(compared).toBeGreaterThanOrEqual((hostHasKernelBtf ? 4 : 3) * 15);
   });
 
-  it.skipIf(!hostHasKernelBtf)("pruneSets stores for each set the bytes bpftool makes from the full BTF, reading the full BTF once", async () => {
+  it.skipIf(!hostHasKernelBtf)("minifySets stores for each set the bytes bpftool makes from the full BTF, reading the full BTF once", async () => {
     const full = hostKernelBtf;
     const sets = await loadObjectSets(
       { net: [{ path: objects[0]! }, { path: objects[1]! }], proc: [{ path: objects[2]! }, { path: objects[3]! }], one: [{ path: objects[2]! }] },
@@ -88,7 +88,7 @@ describe("minifying a set from the union's output", () => {
     await mkdir(scratch);
     let records;
     try {
-      records = await pruneSets(full, openBtf(await readFile(full)), sets, { archiveRoot: join(work, "archive"), scratch, kernel: "machine" });
+      records = await minifySets(full, openBtf(await readFile(full)), sets, { archiveRoot: join(work, "archive"), scratch, kernel: "machine" });
     } finally {
       await stopSpawner();
       process.env.PATH = path;

@@ -37,7 +37,7 @@ describe("btfmill run with registered BPF objects", () => {
     );
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), "btfmill-prune-"));
+    work = await mkdtemp(join(tmpdir(), "btfmill-minify-"));
     await mkdir(join(work, "objects"));
     objects = {
       tcprtt: await makeCoreObject(join(work, "objects"), "tcprtt"),
