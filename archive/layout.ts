@@ -1,4 +1,4 @@
-// Where things live in the archive folder (DESIGN.md, Contracts: Layout).
+// Where things live in the archive folder: BTFHub's layout, which consumers and the site read.
 import { join } from "node:path";
 import type { KernelKey } from "./kernel-key.ts";
 import { keyPath } from "./kernel-key.ts";

@@ -1,4 +1,4 @@
-// Where things live in the published tree (DESIGN.md, Contracts: Layout). The root serves the
+// Where things live in the published tree, the paths consumers fetch. The root serves the
 // `all` set as raw BTF, the path libbpf's btf_custom_path and cilium's btf.LoadSpec take as is.
 import { keyPath, parseKeyPath, type Arch, type KernelKey } from "../archive/kernel-key.ts";
 import { unionSetName } from "../archive/manifest.ts";

@@ -42,5 +42,5 @@ export const hostTriplets: Readonly<Record<string, { debArch: string; libDir: st
   arm64: { debArch: "arm64", libDir: "usr/lib/aarch64-linux-gnu", loader: "ld-linux-aarch64.so.1" },
 };
 
-/** pahole's first version whose output does not depend on `-j` (REFERENCE.md section 3). */
+/** pahole's first version whose output does not depend on `-j` (before 1.29, `-j` changes the type order run to run). */
 export const reproducibleThreadsPahole = { major: 1, minor: 29 };

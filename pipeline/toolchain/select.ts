@@ -1,6 +1,6 @@
 // Which pahole and bpftool a run uses: the pinned toolchain `btfmill toolchain` installed, unless
 // the config names a host tool. Selected once per run, before the first kernel converts; every
-// later pahole and bpftool call goes through the selection (tools/tool-command.ts).
+// later pahole and bpftool call goes through the selection (archive/tools/tool-command.ts).
 import type { ManifestEntry } from "../../archive/manifest.ts";
 import type { ToolchainConfig, PaholeConfig } from "../config.ts";
 import { ConfigError } from "../../archive/errors.ts";

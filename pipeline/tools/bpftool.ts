@@ -3,7 +3,7 @@
 import { runTool, timeoutFromEnv } from "../../archive/tools/run-tool.ts";
 import { runFileTool } from "./spawner.ts";
 
-// BTFMILL_BPFTOOL_TIMEOUT_MS (run-tool.ts) replaces both defaults below when set.
+// BTFMILL_BPFTOOL_TIMEOUT_MS (archive/tools/run-tool.ts) replaces both defaults below when set.
 const timeoutVariable = "BTFMILL_BPFTOOL_TIMEOUT_MS";
 
 /** When a run starts: the installed bpftool's version line (`bpftool v7.1.0`). */
@@ -36,7 +36,7 @@ export async function minCoreBtf(
   objects: readonly string[],
   options: MinCoreBtfOptions = {},
 ): Promise<void> {
-  // A few tens of ms per run on a 5.5 MB kernel BTF (REFERENCE.md section 5); a minute means a hang.
+  // A few tens of ms per run on a 5.5 MB kernel BTF (test/bench/minify.ts); a minute means a hang.
   // Run once per kernel and set: started through the spawner, whose forks are cheap.
   await runFileTool("bpftool", ["gen", "min_core_btf", inBtf, outBtf, ...objects], {
     timeoutMs: options.timeoutMs ?? timeoutFromEnv(timeoutVariable, 60_000),

@@ -1,4 +1,4 @@
-// pahole: DWARF -> BTF. Which flags it takes depends on its version (REFERENCE.md section 3).
+// pahole: DWARF -> BTF. Which flags it takes depends on its version (chooseFlags, pipeline/pahole-flags.ts).
 import { availableParallelism, loadavg } from "node:os";
 import { runTool, timeoutFromEnv } from "../../archive/tools/run-tool.ts";
 import { FormatError } from "../../archive/errors.ts";

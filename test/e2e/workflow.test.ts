@@ -113,3 +113,16 @@ describe("scheduled workflow", () => {
     }
   });
 });
+
+describe("pull-request workflow", () => {
+  const testWorkflow = join(root, ".github/workflows/test.yml");
+
+  it("passes the workflow linter and runs .ci/run as root in Debian 12 on every pull request", async () => {
+    expect((await execa(validator, [testWorkflow], { reject: false })).exitCode).toBe(0);
+    const text = await readFile(testWorkflow, "utf8");
+    expect(text).toMatch(/\non:\n  pull_request:\n/);
+    expect(text).toContain("image: debian:bookworm");
+    expect(text).toContain("options: --privileged");
+    expect(text).toContain("run: bash .ci/run");
+  });
+});
