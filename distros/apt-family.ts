@@ -8,6 +8,7 @@ import { ConfigError } from "../archive/errors.ts";
 import { findSuite, readPackages } from "./repos/apt.ts";
 import type { AptRepository } from "./repos/apt.ts";
 import { compareDebianVersions } from "./repos/deb-version.ts";
+import { selectKernels } from "./kernel-selection.ts";
 import type { PackageRecord } from "./repos/packages-index.ts";
 import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
 import { sourceId, type Arch } from "../archive/kernel-key.ts";
@@ -178,32 +179,14 @@ export abstract class AptFamilySource implements DistroSource {
 
   // One package per kernel, then the configured flavors, newest first, `latest` of each.
   #select(candidates: AptCandidate[]): KernelPackage[] {
-    const byKernel = new Map<string, AptCandidate>();
-    for (const candidate of candidates) {
-      const held = byKernel.get(candidate.kernel);
-      if (held === undefined || this.comparePackages(candidate, held) > 0) byKernel.set(candidate.kernel, candidate);
-    }
-    const byFlavor = new Map<string, AptCandidate[]>();
-    for (const candidate of byKernel.values()) {
-      const group = byFlavor.get(candidate.flavor);
-      if (group === undefined) byFlavor.set(candidate.flavor, [candidate]);
-      else group.push(candidate);
-    }
     const { label, packageSuffix } = this.#profile;
-    const wanted = this.config.flavors ?? [...byFlavor.keys()];
-    const missing = wanted.filter((flavor) => !byFlavor.has(flavor));
-    if (missing.length > 0) {
-      throw new ConfigError(`${label} ${this.config.release} ${this.config.arch} has no ${packageSuffix} kernels of flavor ${missing.join(", ")}`, {
-        hint: `flavors found: ${[...byFlavor.keys()].sort().join(", ") || "none"}`,
-      });
-    }
-    return [...new Set(wanted)].sort().flatMap((flavor) =>
-      byFlavor
-        .get(flavor)!
-        .sort((a, b) => compareDebianVersions(b.record.version, a.record.version) || (a.kernel < b.kernel ? 1 : -1))
-        .slice(0, this.config.latest ?? Infinity)
-        .map((candidate) => this.#kernelPackage(candidate)),
-    );
+    return selectKernels(candidates, {
+      preferred: (a, b) => this.comparePackages(a, b),
+      newer: (a, b) => compareDebianVersions(a.record.version, b.record.version),
+      flavors: this.config.flavors,
+      latest: this.config.latest,
+      missingFlavors: (missing) => `${label} ${this.config.release} ${this.config.arch} has no ${packageSuffix} kernels of flavor ${missing.join(", ")}`,
+    }).map((candidate) => this.#kernelPackage(candidate));
   }
 
   #kernelPackage({ record, kernel, flavor, base, suite }: AptCandidate): KernelPackage {

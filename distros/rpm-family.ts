@@ -6,6 +6,7 @@ import { ConfigError, FetchError } from "../archive/errors.ts";
 import { resolveMirrorList } from "./repos/mirror-list.ts";
 import type { PrimaryPackage } from "./repos/primary.ts";
 import { compareEvr, formatEvr } from "./repos/rpm-version.ts";
+import { selectKernels } from "./kernel-selection.ts";
 import { findRepository, readPrimary, repositoryUrl } from "./repos/yum.ts";
 import type { VerifiedRepomd, YumRepository } from "./repos/yum.ts";
 import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
@@ -105,27 +106,13 @@ export abstract class RpmFamilySource implements DistroSource {
   // One package per kernel (the highest version: a rebuild in updates replaces the release's),
   // then the configured flavors, newest first, `latest` of each.
   #select(candidates: Candidate[]): KernelPackage[] {
-    const byKernel = new Map<string, Candidate>();
-    for (const candidate of candidates) {
-      const held = byKernel.get(candidate.kernel);
-      if (held === undefined || compareEvr(candidate.pkg, held.pkg) > 0) byKernel.set(candidate.kernel, candidate);
-    }
-    const byFlavor = new Map<string, Candidate[]>();
-    for (const candidate of byKernel.values()) byFlavor.set(candidate.flavor, [...(byFlavor.get(candidate.flavor) ?? []), candidate]);
-    const wanted = this.config.flavors ?? [...byFlavor.keys()];
-    const missing = wanted.filter((flavor) => !byFlavor.has(flavor));
-    if (missing.length > 0) {
-      throw new ConfigError(`${this.#name()} has no debug kernels of flavor ${missing.join(", ")}`, {
-        hint: `flavors found: ${[...byFlavor.keys()].sort().join(", ") || "none"}`,
-      });
-    }
-    return [...new Set(wanted)].sort().flatMap((flavor) =>
-      byFlavor
-        .get(flavor)!
-        .sort((a, b) => compareEvr(b.pkg, a.pkg) || (a.kernel < b.kernel ? 1 : -1))
-        .slice(0, this.config.latest ?? Infinity)
-        .map((candidate) => this.#kernelPackage(candidate)),
-    );
+    return selectKernels(candidates, {
+      preferred: (a, b) => compareEvr(a.pkg, b.pkg),
+      newer: (a, b) => compareEvr(a.pkg, b.pkg),
+      flavors: this.config.flavors,
+      latest: this.config.latest,
+      missingFlavors: (missing) => `${this.#name()} has no debug kernels of flavor ${missing.join(", ")}`,
+    }).map((candidate) => this.#kernelPackage(candidate));
   }
 
   #kernelPackage({ pkg, flavor, kernel, url, origin }: Candidate): KernelPackage {

@@ -29,13 +29,7 @@ export function flavorChains(discovered: { source: SourceConfig; packages: Kerne
       chains.push(...packages.map((pkg) => ({ packages: [pkg], stopAtBtf: false, ownBtf: false, unit: shardUnit(pkg.key, pkg.flavor, true) })));
       continue;
     }
-    const byFlavor = new Map<string, KernelPackage[]>();
-    for (const pkg of packages) {
-      const group = byFlavor.get(pkg.flavor);
-      if (group === undefined) byFlavor.set(pkg.flavor, [pkg]);
-      else group.push(pkg);
-    }
-    for (const newestFirst of byFlavor.values()) {
+    for (const newestFirst of Map.groupBy(packages, (pkg) => pkg.flavor).values()) {
       const oldestFirst = [...newestFirst].reverse();
       const own = source.kernelsWithBtf === "own";
       chains.push({ packages: oldestFirst, stopAtBtf: !own, ownBtf: own, unit: shardUnit(oldestFirst[0]!.key, oldestFirst[0]!.flavor, false) });
