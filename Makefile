@@ -19,7 +19,7 @@ APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev libbpf-dev xz-
 	procps chromium jq python3 golang-go
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup setup-apt run test typecheck bench live consumer-check clean
+.PHONY: setup setup-apt run test typecheck lint bench live consumer-check clean
 
 setup: setup-apt node_modules/.installed
 	@# The pinned converter toolchain (pahole, bpftool), checked and cached; a second call downloads only indexes.
@@ -58,7 +58,11 @@ run: setup
 typecheck: setup
 	tsc --noEmit
 
-test: setup typecheck
+# Biome's linter (biome.jsonc); warnings fail too.
+lint: setup
+	biome lint --error-on-warnings
+
+test: setup typecheck lint
 	vitest run
 
 # cilium/ebpf's CO-RE fixups on every minified file of the archive equal those on the full BTF

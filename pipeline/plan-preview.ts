@@ -1,7 +1,7 @@
 // `btfmill plan`: what `btfmill run` would do with the same config, filters and shard, from the
 // indexes and the manifest alone: no package is downloaded and nothing is written.
 import type { ManifestEntry } from "../archive/manifest.ts";
-import { type KernelPackage } from "../distros/types.ts";
+import type { KernelPackage } from "../distros/types.ts";
 import { keyPath, sourceId } from "../archive/kernel-key.ts";
 import type { Config } from "./config.ts";
 import { discoverSources, recordDiscovery, selectSources, type SourceSelection } from "./discover-sources.ts";

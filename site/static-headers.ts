@@ -33,7 +33,7 @@ export function siteHeaderRules(distros: string[]): HeaderRule[] {
 
 /** When publish writes `_headers`. */
 export function renderHeaderRules(rules: HeaderRule[]): string {
-  return rules.map((rule) => [rule.pattern, ...Object.entries(rule.headers).map(([name, value]) => `  ${name}: ${value}`)].join("\n")).join("\n\n") + "\n";
+  return `${rules.map((rule) => [rule.pattern, ...Object.entries(rule.headers).map(([name, value]) => `  ${name}: ${value}`)].join("\n")).join("\n\n")}\n`;
 }
 
 /** When serve starts on a tree: reads its `_headers` back, so local serving behaves like the host. */

@@ -116,7 +116,7 @@ function sourcesOfStanza(stanza: Deb822Stanza, file: string): AptSource[] {
       components: fieldWords(stanza, "components"),
       signedBy: embedded ? [] : splitList(signedBy),
       // Continuation lines of an embedded key keep "." for its blank line (deb822 escaping).
-      signedByKey: embedded ? signedBy.trim().split("\n").map((line) => (line === "." ? "" : line)).join("\n") + "\n" : undefined,
+      signedByKey: embedded ? `${signedBy.trim().split("\n").map((line) => (line === "." ? "" : line)).join("\n")}\n` : undefined,
       architectures: fieldWords(stanza, "architectures"),
       file,
     })),

@@ -24,6 +24,7 @@ export function seedFromState(local: Manifest, state: Manifest): { manifest: Man
     seeded += 1;
   }
   const sources = { ...state.sources, ...local.sources };
+  // biome-ignore lint/complexity/useMathMinMax: ISO dates are strings, which Math.max does not compare
   const updatedAt = local.updatedAt > state.updatedAt ? local.updatedAt : state.updatedAt;
   return { manifest: { ...local, updatedAt, sources, kernels }, seeded };
 }

@@ -163,7 +163,7 @@ async function main(args: string[]): Promise<void> {
   console.log(
     formatTable([
       ["", "btfmill run", "baseline", "target"],
-      ["peak RSS, btfmill process (node)", mb(btfmill.peakRssByCommand["node"] ?? 0), "-", "< 250 MB"],
+      ["peak RSS, btfmill process (node)", mb(btfmill.peakRssByCommand.node ?? 0), "-", "< 250 MB"],
       ["peak RSS, one pahole", mb(pahole(btfmill)), mb(pahole(baseline)), "reported"],
       ["peak RSS, whole process tree", mb(btfmill.peakTreeRssBytes), mb(baseline.peakTreeRssBytes), ""],
       [

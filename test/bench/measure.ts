@@ -178,7 +178,6 @@ async function processTree(root: number): Promise<TreeProcess[]> {
       }
     } catch {
       // Gone, or a zombie whose exe can no longer be read: it holds no memory any more.
-      continue;
     }
   }
   return found;

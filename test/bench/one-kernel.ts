@@ -223,7 +223,7 @@ async function main(args: string[]): Promise<void> {
     console.log(
       formatTable([
         ["", "btfmill", "baseline", "btfmill / baseline", "target"],
-        ["peak RSS, btfmill process (node)", mb(ours.peakRssByCommand["node"] ?? 0), "-", "", "< 250 MB"],
+        ["peak RSS, btfmill process (node)", mb(ours.peakRssByCommand.node ?? 0), "-", "", "< 250 MB"],
         ["peak RSS, pahole", mb(paholePeak(ours)), mb(paholePeak(baseline)), ratio(paholePeak(ours), paholePeak(baseline)), "reported"],
         ["peak RSS, whole process tree", mb(ours.peakTreeRssBytes), mb(baseline.peakTreeRssBytes), ratio(ours.peakTreeRssBytes, baseline.peakTreeRssBytes), ""],
         [
