@@ -3,6 +3,7 @@
 // flavor and ordered by rpm's version comparison. A distro file says where its repositories are
 // (and overrides one method when its packages differ, as openSUSE's do); nothing else.
 import { ConfigError, FetchError } from "../archive/errors.ts";
+import { searchMirrors } from "./repos/first-mirror.ts";
 import { resolveMirrorList } from "./repos/mirror-list.ts";
 import type { PrimaryPackage } from "./repos/primary.ts";
 import { compareEvr, formatEvr } from "./repos/rpm-version.ts";
@@ -136,17 +137,16 @@ export abstract class RpmFamilySource implements DistroSource {
     const what = `${this.#name()} ${spec.origin}`;
     const under = (mirror: string) => (spec.path === "" ? mirror : `${mirror}/${spec.path}`);
     if (!spec.mirrorList) return findRepository(mirrors.map((mirror): YumRepository => ({ base: under(mirror), keyring })), what, signal);
-    const tried: string[] = [];
-    for (const mirror of mirrors) {
-      try {
+    const { found, tried } = await searchMirrors(
+      mirrors,
+      under,
+      async (mirror) => {
         const base = await resolveMirrorList(under(mirror), arch, signal);
-        if (base !== undefined) return await findRepository([{ base, keyring }], what, signal);
-        tried.push(`${under(mirror)} (absent)`);
-      } catch (error) {
-        if (!(error instanceof FetchError) || signal.aborted) throw error;
-        tried.push(`${under(mirror)} (${error.message})`);
-      }
-    }
+        return base === undefined ? undefined : findRepository([{ base, keyring }], what, signal);
+      },
+      signal,
+    );
+    if (found !== undefined) return found;
     throw new FetchError(`the mirror list of ${what} was found on none of the mirrors tried: ${tried.join(", ")}`, {
       hint: "check the release and arch in the config, or set `mirror`",
     });

@@ -10,6 +10,7 @@ import { verifyDetachedRelease, verifyInRelease } from "./apt-signature.ts";
 import { pickPackagesIndex, readPackagesIndex } from "./packages-index.ts";
 import type { PackageRecord, PackagesIndexChoice } from "./packages-index.ts";
 import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "./release.ts";
+import { searchMirrors } from "./first-mirror.ts";
 import type { AptRelease } from "./release.ts";
 
 /** A mirror base URL and what its Release files must satisfy. */
@@ -57,21 +58,8 @@ export async function findSuite(
   signal?: AbortSignal,
   options: { optional: boolean } = { optional: false },
 ): Promise<VerifiedSuite | undefined> {
-  const tried: string[] = [];
-  let unreachable = false;
-  for (const repository of repositories) {
-    try {
-      const found = await readSuite(repository, suite, signal);
-      if (found !== undefined) return found;
-      tried.push(`${repository.base} (absent)`);
-    } catch (error) {
-      // An unreachable mirror is skipped; a bad signature or stale Release stops the search, so
-      // a tampered mirror is reported rather than papered over by the next one. So does a cancel.
-      if (!(error instanceof FetchError) || signal?.aborted) throw error;
-      tried.push(`${repository.base} (${error.message})`);
-      unreachable = true;
-    }
-  }
+  const { found, tried, unreachable } = await searchMirrors(repositories, (repository) => repository.base, (repository) => readSuite(repository, suite, signal), signal);
+  if (found !== undefined) return found;
   // Only a suite that every mirror answered as absent may be left out: an unreachable one may have it.
   if (options.optional && !unreachable && repositories.length > 0) return undefined;
   throw new FetchError(`suite ${suite} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`, {

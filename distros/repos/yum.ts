@@ -17,6 +17,7 @@ import { CheckedDownload } from "./checked-download.ts";
 import { parsePrimary } from "./primary.ts";
 import type { PrimaryPackage } from "./primary.ts";
 import { maxRepomdBytes, parseRepomd } from "./repomd.ts";
+import { searchMirrors } from "./first-mirror.ts";
 import type { RepomdRecord } from "./repomd.ts";
 
 /** A repository (the folder holding repodata/) and what its repomd.xml must be signed with. */
@@ -48,19 +49,8 @@ const suffixes: ReadonlyArray<[string, Compression]> = [
 
 /** When a source reads a repository: the verified repomd.xml from the first mirror that has it. */
 export async function findRepository(repositories: readonly YumRepository[], what: string, signal?: AbortSignal): Promise<VerifiedRepomd> {
-  const tried: string[] = [];
-  for (const repository of repositories) {
-    try {
-      const found = await readRepomd(repository, signal);
-      if (found !== undefined) return found;
-      tried.push(`${repository.base} (absent)`);
-    } catch (error) {
-      // An unreachable mirror is skipped; a bad signature stops the search, so a tampered mirror
-      // is reported rather than papered over by the next one. So does a cancel.
-      if (!(error instanceof FetchError) || signal?.aborted) throw error;
-      tried.push(`${repository.base} (${error.message})`);
-    }
-  }
+  const { found, tried } = await searchMirrors(repositories, (repository) => repository.base, (repository) => readRepomd(repository, signal), signal);
+  if (found !== undefined) return found;
   throw new FetchError(`repository ${what} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`, {
     hint: "check the release and arch in the config, or point `mirror` at a tree that carries it (old releases move to archive hosts)",
   });
