@@ -6,7 +6,7 @@
 // on first access, and names are found through a hash of each type's name bytes.
 import { Buffer } from "node:buffer";
 import { parseBtfHeader } from "./header.ts";
-import { countTypes, decodeType, newTypeReader, recordSize, trailingSize } from "./parse.ts";
+import { countTypes, decodeType, forEachTypeRecord, newTypeReader } from "./parse.ts";
 import type { BtfStrings } from "./strings.ts";
 import { FormatError } from "../errors.ts";
 import type { BtfSpec, BtfType } from "./types.ts";
@@ -29,12 +29,10 @@ export function openBtf(bytes: Uint8Array): BtfSpec {
   const count = countTypes(view, header);
   const offsets = new Uint32Array(count);
   const nameOffsets = new Uint32Array(count);
-  for (let index = 0, offset = header.typeStart; index < count; index++) {
-    const info = view.getUint32(offset + 4, le);
-    offsets[index] = offset;
-    nameOffsets[index] = view.getUint32(offset, le);
-    offset += recordSize + trailingSize((info >>> 24) & 0x1f, info & 0xffff);
-  }
+  forEachTypeRecord(view, header, count, (id, offset) => {
+    offsets[id - 1] = offset;
+    nameOffsets[id - 1] = view.getUint32(offset, le);
+  });
   const reader = newTypeReader(view, le, strings, count);
   // Decoded types live in a Map, not in a 127k-slot array: a kernel's spec is opened per minify
   // and should cost about the bytes it wraps, since every MB this process holds makes each

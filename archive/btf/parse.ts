@@ -17,7 +17,7 @@ import {
 } from "./types.ts";
 
 /** Bytes of the fixed part of every type record. */
-export const recordSize = 12;
+const recordSize = 12;
 // kind bits 24-28, kind_flag bit 31, vlen bits 0-15; the kernel rejects anything else set.
 const reservedInfoBits = 0x60ff0000;
 
@@ -29,13 +29,20 @@ export function parseBtf(bytes: Uint8Array): BtfSpec {
   const count = countTypes(view, header);
   const types = new Array<BtfType>(count);
   const reader = newTypeReader(view, header.littleEndian, strings, count);
+  forEachTypeRecord(view, header, count, (id, offset, info) => {
+    types[id - 1] = decodeType(reader, id, offset, info);
+  });
+  return { header, types };
+}
+
+/** When a type section is walked (its framing checked by countTypes): `visit` gets each type's id, record offset and info word. */
+export function forEachTypeRecord(view: DataView, header: BtfHeader, count: number, visit: (id: number, offset: number, info: number) => void): void {
   let offset = header.typeStart;
   for (let id = 1; id <= count; id++) {
     const info = view.getUint32(offset + 4, header.littleEndian);
-    types[id - 1] = decodeType(reader, id, offset, info);
+    visit(id, offset, info);
     offset += recordSize + trailingSize((info >>> 24) & 0x1f, info & 0xffff);
   }
-  return { header, types };
 }
 
 /** When one type is decoded: its record, or a FormatError that says which type and where. */

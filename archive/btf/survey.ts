@@ -7,7 +7,7 @@
 // the layouts outlives its type.
 import { parseBtfHeader } from "./header.ts";
 import { layoutKinds, structLayoutsOf, type LayoutSignature } from "./layout.ts";
-import { countTypes, decodeType, newTypeReader, recordSize, trailingSize } from "./parse.ts";
+import { countTypes, decodeType, forEachTypeRecord, newTypeReader } from "./parse.ts";
 import { parseBtfStrings } from "./strings.ts";
 import type { BtfType } from "./types.ts";
 
@@ -30,17 +30,14 @@ export function surveyBtf(bytes: Uint8Array, options: { layouts: boolean }): Btf
   // By id, the record offset of each type layouts reach (0 for the others: no record starts at 0).
   const offsets = options.layouts ? new Uint32Array(count + 1) : undefined;
   const named: number[] = [];
-  let offset = header.typeStart;
-  for (let id = 1; id <= count; id++) {
-    const info = view.getUint32(offset + 4, le);
+  forEachTypeRecord(view, header, count, (id, offset, info) => {
     const type = decodeType(reader, id, offset, info);
     kinds.add(type.kind);
     if (offsets !== undefined && layoutKinds.has(type.kind)) {
       offsets[id] = offset;
       if (type.name !== "" && (type.kind === "STRUCT" || type.kind === "UNION")) named.push(id);
     }
-    offset += recordSize + trailingSize((info >>> 24) & 0x1f, info & 0xffff);
-  }
+  });
   if (offsets === undefined) return { kinds: [...kinds].sort(), layouts: undefined };
   // Already checked above, so decoding again cannot fail.
   const typeAt = (id: number): BtfType | undefined => {
