@@ -4,16 +4,13 @@ import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath, sourceId } from "../archive/kernel-key.ts";
 import type { Config } from "./config.ts";
-import { discoverSources, recordDiscovery, selectSources, type SourceSelection } from "./discover-sources.ts";
-import { ConfigError } from "../archive/errors.ts";
+import type { SourceSelection } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
-import { flavorChains, walkChain } from "./flavor-chains.ts";
-import { loadObjectSets } from "./object-registry.ts";
+import { walkChain } from "./flavor-chains.ts";
 import { planKernel, type PlanReason } from "./plan.ts";
+import { prepareWork } from "./prepare-work.ts";
 import { setsToMinify } from "./minify-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
-import { configureHttp } from "../distros/net/http-settings.ts";
-import { openArchive } from "../site/state/open-archive.ts";
 import type { StateOptions } from "../site/state/state-site.ts";
 
 export type PlannedAction = PlanReason | "unchanged" | "skip-has-btf";
@@ -35,15 +32,7 @@ export async function previewRun(
   config: Config,
   options: { filters?: SourceSelection; shard?: Shard; retryFailed?: boolean; state?: StateOptions; signal?: AbortSignal },
 ): Promise<PlanPreview> {
-  const selected = selectSources(config.sources, options.filters);
-  if (selected.length === 0) throw new ConfigError(`no source in ${config.origin} matches the filters ${JSON.stringify(options.filters ?? {})}`);
-  configureHttp(config.http);
-  const sets = await loadObjectSets(config.objects, config.archive, options.signal);
-  const [outcomes, { manifest, files }] = await Promise.all([
-    discoverSources(selected, { now: () => new Date(), reporter: silent, signal: options.signal }),
-    openArchive(config.archive, options.state, options.signal),
-  ]);
-  const { discovered, absent } = recordDiscovery(manifest, outcomes);
+  const { selected, sets, manifest, files, absent, chains } = await prepareWork(config, options, { now: () => new Date(), reporter: silent });
   const absentSuites = new Map(absent.map((item) => [item.source, item.suites]));
   const preview: PlanPreview = {
     sources: Object.entries(manifest.sources)
@@ -63,7 +52,7 @@ export async function previewRun(
     preview.kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
     if (action !== "unchanged" && action !== "skip-has-btf") preview.downloadBytes += pkg.size;
   };
-  for (const chain of flavorChains(discovered).filter((item) => inShard(item.unit, options.shard))) {
+  for (const chain of chains) {
     await walkChain(
       chain,
       async (pkg): Promise<ManifestEntry | undefined> => {

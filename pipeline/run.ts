@@ -9,19 +9,16 @@ import { toolchainIdentity, writeManifest, type ManifestEntry } from "../archive
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../archive/kernel-key.ts";
 import type { Config } from "./config.ts";
-import { discoverSources, recordDiscovery, selectSources, type AbsentSuites, type SourceSelection } from "./discover-sources.ts";
-import { ConfigError } from "../archive/errors.ts";
+import type { AbsentSuites, SourceSelection } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
-import { flavorChains, walkChain } from "./flavor-chains.ts";
-import { loadObjectSets } from "./object-registry.ts";
+import { walkChain } from "./flavor-chains.ts";
 import { manifestRecorder } from "./manifest-recorder.ts";
 import { minifyPass } from "./minify-pass.ts";
 import { planRun } from "./plan.ts";
+import { prepareWork } from "./prepare-work.ts";
 import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { selectTools, type SelectedTools } from "./toolchain/select.ts";
-import { configureHttp } from "../distros/net/http-settings.ts";
-import { openArchive } from "../site/state/open-archive.ts";
 import type { StateOptions } from "../site/state/state-site.ts";
 
 export type RunFilters = SourceSelection;
@@ -59,30 +56,21 @@ export interface RunSummary {
 export async function runPipeline(config: Config, options: RunOptions): Promise<RunSummary> {
   const now = options.now ?? (() => new Date());
   const { reporter } = options;
-  const selected = selectSources(config.sources, options.filters);
-  if (selected.length === 0) {
-    throw new ConfigError(`no source in ${config.origin} matches the filters ${JSON.stringify(options.filters ?? {})}`, {
-      hint: "check --distro/--release/--arch against the config's sources",
-    });
-  }
-  configureHttp(config.http);
-  await mkdir(config.archive, { recursive: true });
-  // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
-  await removeLeftovers(config.archive);
-  // Objects are checked before any download: a bad registry is a config error, not 1,000 failures.
-  const sets = await loadObjectSets(config.objects, config.archive, options.signal);
-  // The indexes download while a large manifest is read and checked: neither needs the other.
-  const [outcomes, { manifest, files }] = await Promise.all([
-    discoverSources(selected, { now, reporter, signal: options.signal }),
-    openArchive(config.archive, options.state, options.signal),
-  ]);
-  await settleReplacements(config.archive, manifest);
+  const { sets, manifest, files, stale, absent, chains } = await prepareWork(config, options, {
+    now,
+    reporter,
+    beforeReading: async () => {
+      await mkdir(config.archive, { recursive: true });
+      // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
+      await removeLeftovers(config.archive);
+    },
+    afterOpening: async (opened) => {
+      await settleReplacements(config.archive, opened);
+    },
+  });
   const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [], absentSuites: [] };
-
-  const { discovered, stale, absent } = recordDiscovery(manifest, outcomes);
   summary.staleSources.push(...stale);
   summary.absentSuites.push(...absent);
-  const chains = flavorChains(discovered).filter((chain) => inShard(chain.unit, options.shard));
 
   // The tools are asked for only when something needs them; a run with nothing to do needs none.
   let selectedTools: Promise<SelectedTools> | undefined;
