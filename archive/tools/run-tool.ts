@@ -53,13 +53,14 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
       exitCode: result.exitCode,
       stderr: String(result.stderr ?? ""),
       spawnError: result.exitCode === undefined && result.signal === undefined && !result.timedOut && !result.isCanceled ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined,
+      overflowBytes: result.isMaxBuffer ? maxBuffer : undefined,
       cause: result.cause,
     }, options);
   }
   return String((options.withStderr ? result.all : result.stdout) ?? "");
 }
 
-/** How a tool run ended when it did not succeed, whoever started it (execa here, or spawner.ts). */
+/** How a tool run ended when it did not succeed, whoever started it (execa here, spawner.ts, gpgv.ts). */
 export interface ToolOutcome {
   timedOut: boolean;
   cancelled: boolean;
@@ -68,21 +69,25 @@ export interface ToolOutcome {
   stderr: string;
   /** Set when the tool could not be started at all (not installed). */
   spawnError?: string | undefined;
+  /** Set when the tool was stopped for printing more than this many bytes. */
+  overflowBytes?: number | undefined;
   cause?: unknown;
 }
 
 /** When a tool run failed: the ToolError that says how, with the end of its stderr. */
 export function toolFailure(tool: string, outcome: ToolOutcome, options: Pick<RunToolOptions, "timeoutMs" | "kernel" | "hint">): ToolError {
   const stderrTail = outcome.stderr.slice(-2000).trim();
-  const what = outcome.timedOut
-    ? `timed out after ${options.timeoutMs} ms`
-    : outcome.cancelled
-      ? "was cancelled"
-      : outcome.signal !== undefined
-        ? `was killed by ${outcome.signal}`
-        : outcome.spawnError !== undefined
-          ? `could not run (${outcome.spawnError})`
-          : `exited with ${outcome.exitCode}`;
+  const what = outcome.overflowBytes !== undefined
+    ? `printed more than ${outcome.overflowBytes} bytes`
+    : outcome.timedOut
+      ? `timed out after ${options.timeoutMs} ms`
+      : outcome.cancelled
+        ? "was cancelled"
+        : outcome.signal !== undefined
+          ? `was killed by ${outcome.signal}`
+          : outcome.spawnError !== undefined
+            ? `could not run (${outcome.spawnError})`
+            : `exited with ${outcome.exitCode}`;
   return new ToolError(tool, `${what}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
     exitCode: outcome.exitCode,
     stderrTail,

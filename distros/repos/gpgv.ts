@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
-import { ConfigError, ToolError } from "../../archive/errors.ts";
-import { runTool } from "../../archive/tools/run-tool.ts";
+import { ConfigError } from "../../archive/errors.ts";
+import { runTool, toolFailure } from "../../archive/tools/run-tool.ts";
 
 export interface GpgvVerdict {
   /** At least one good signature from a key in the keyring, and no bad one. */
@@ -98,14 +98,22 @@ async function runGpgv(args: string[], signal: AbortSignal | undefined): Promise
     stripFinalNewline: false,
   });
   const stderr = Buffer.from(result.stderr).toString("utf8");
+  // gpgv's exit code is part of its verdict (judge reads the status lines); only a run that did not end on its own fails.
   if (result.exitCode === undefined || result.timedOut || result.isCanceled || result.isMaxBuffer) {
-    const stderrTail = stderr.slice(-2000).trim();
-    throw new ToolError("gpgv", result.isMaxBuffer ? `output exceeds ${MAX_OUTPUT} bytes` : (result.shortMessage ?? "failed"), {
-      exitCode: result.exitCode,
-      stderrTail,
-      cause: result.cause,
-      hint: result.exitCode === undefined && !result.timedOut && !result.isCanceled ? "install gpgv" : undefined,
-    });
+    throw toolFailure(
+      "gpgv",
+      {
+        timedOut: result.timedOut,
+        cancelled: result.isCanceled,
+        signal: result.signal,
+        exitCode: result.exitCode,
+        stderr,
+        spawnError: result.exitCode === undefined && result.signal === undefined && !result.timedOut && !result.isCanceled && !result.isMaxBuffer ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined,
+        overflowBytes: result.isMaxBuffer ? MAX_OUTPUT : undefined,
+        cause: result.cause,
+      },
+      { timeoutMs: TIMEOUT_MS },
+    );
   }
   return { ...judge(stderr), output: Buffer.from(result.stdout) };
 }

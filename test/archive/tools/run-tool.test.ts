@@ -2,7 +2,7 @@
 // the timeout, and the timeouts tests and big hosts set through the environment are checked.
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, ToolError } from "../../../archive/errors.ts";
-import { runTool, timeoutFromEnv } from "../../../archive/tools/run-tool.ts";
+import { runTool, timeoutFromEnv, toolFailure } from "../../../archive/tools/run-tool.ts";
 import { rejection } from "../../helpers/rejection.ts";
 
 describe("runTool", () => {
@@ -30,6 +30,14 @@ describe("runTool", () => {
     const error = await rejection(runTool("btfmill-no-such-tool", []));
     expect(error.message).toMatch(/^btfmill-no-such-tool: could not run/);
     expect((error as ToolError).hint).toBe("install btfmill-no-such-tool (make setup)");
+  });
+});
+
+describe("toolFailure", () => {
+  it("says a tool stopped for printing too much was stopped for that, whatever signal ended it", () => {
+    const error = toolFailure("gpgv", { timedOut: false, cancelled: false, signal: "SIGTERM", stderr: "", overflowBytes: 4096 }, {});
+    expect(error.message).toBe("gpgv: printed more than 4096 bytes");
+    expect(error.hint).toBeUndefined();
   });
 });
 
