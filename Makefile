@@ -81,7 +81,7 @@ bench: setup
 	node test/bench/gen.ts
 
 # One kernel (the newest) of every Debian release x arch x flavor the machine's mirror carries,
-# each compared with its own .BTF; prints the table README keeps. Downloads ~21 GB: not in `test`.
+# each compared with its own .BTF; prints the table docs/live.md keeps. Downloads ~21 GB: not in `test`.
 live: setup
 	./bin/btfmill.js run --config config/live.json; status=$$?; node test/bench/live-table.ts --config config/live.json && exit $$status
 

@@ -55,7 +55,7 @@ export function ubuntuSuites(release: string, options: { proposed?: boolean | un
   }
   const suites = [codename, `${codename}-updates`, `${codename}-security`];
   // -proposed holds the kernels of the next update, a week or two before -updates: reading it has
-  // their BTF ready the day they are released, at the cost of respins that never are (README).
+  // their BTF ready the day they are released, at the cost of respins that never are (docs/configuration.md).
   return options.proposed === false ? suites : [...suites, `${codename}-proposed`];
 }
 

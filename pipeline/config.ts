@@ -149,7 +149,7 @@ export function parseConfig(input: unknown, origin: string, baseDir: string): Co
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(top level)"}: ${issue.message}`);
     throw new ConfigError(`${origin} is not a valid config:\n  ${problems.join("\n  ")}`, {
-      hint: "see README.md, section Configuration",
+      hint: "see docs/configuration.md",
     });
   }
   const config = parsed.data;

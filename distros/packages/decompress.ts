@@ -1,7 +1,7 @@
 // The decompressor for a package member, chosen by its suffix (`data.tar.xz` -> xz).
 //
 // Chosen by measurement (test/bench/one-kernel.ts without --quick, which decodes the whole payload
-// with each candidate; README, Performance, item 1 keeps its latest figures) on Debian's
+// with each candidate; docs/performance.md, item 1 keeps its latest figures) on Debian's
 // linux-image-6.12.117+deb12-cloud-amd64-dbg: data.tar.xz is 318 MB, one xz stream of 74
 // independent 24 MiB blocks, 1.86 GB of tar.
 // - xz: `xz -dc -T2` decodes the whole stream in 12.3 s wall (23.7 s CPU), `-T1` in 22.2 s: two

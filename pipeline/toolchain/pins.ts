@@ -1,7 +1,6 @@
 // The converter toolchain btfmill pins: which Debian suite its packages come from, which packages
 // (the tools and their library closure, from the packages' Depends), and the lowest tool versions
-// accepted. This is the one place to change when the pinned version moves (README, "The converter
-// toolchain").
+// accepted. This is the one place to change when the pinned version moves (docs/toolchain.md).
 //
 // Debian 13's pahole 1.30 gives the same bytes whatever `-j` is (since 1.29) and speaks
 // `--btf_features`; its bpftool 7.5 / libbpf 1.5 read every kind pahole writes. Both run on any
