@@ -5,9 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
+import type { ManifestEntry } from "../../archive/manifest.ts";
 import { DebianSource } from "../../distros/debian.ts";
 import { compareDebianVersions } from "../../distros/repos/deb-version.ts";
 import { loadAptSources } from "../../distros/repos/apt-sources.ts";
+import type { KernelPackage } from "../../distros/types.ts";
 import { processKernel } from "../../pipeline/process-kernel.ts";
 import { bpftoolVersion } from "../../pipeline/tools/bpftool.ts";
 import { paholeVersion } from "../../pipeline/tools/pahole.ts";
@@ -52,25 +54,8 @@ describe("DebianSource against the machine's Debian mirror", () => {
     const newest61 = found
       .filter((item) => /^6\.1\.\d+-\d+-cloud-amd64$/.test(item.key.kernel))
       .sort((a, b) => compareDebianVersions(b.version, a.version))[0]!;
-    const archiveRoot = await mkdtemp(join(tmpdir(), "btfmill-live-"));
-    try {
-      const entry = await processKernel(newest61, {
-        archiveRoot,
-        pahole: await paholeVersion(),
-        bpftool: await bpftoolVersion(),
-        paholeConfig: {},
-        onStage: () => {},
-        now: () => new Date(),
-      });
-      expect(entry.reason).toBeUndefined();
-      expect(entry).toMatchObject({ status: "ok", kernelHasBtf: true });
-      expect(entry.kernelBtf!.layouts).toBeGreaterThan(1_000);
-      expect(entry.kinds).toEqual(expect.arrayContaining(["STRUCT", "FUNC", "ENUM64", "FLOAT"]));
-      expect(entry.btf!.size).toBeGreaterThan(3_000_000);
-      expect(await digestFile(join(archiveRoot, entry.tarball!.path))).toEqual({ sha256: entry.tarball!.sha256, size: entry.tarball!.size });
-    } finally {
-      await rm(archiveRoot, { recursive: true, force: true });
-    }
+    const entry = await convertChecked(newest61);
+    expect(entry.kinds).toEqual(expect.arrayContaining(["STRUCT", "FUNC", "ENUM64", "FLOAT"]));
   });
   // pahole reads the foreign-arch ELF, so an arm64 kernel is converted and checked on any host.
   // The smallest arm64 package of Debian 11 (bullseye's main suite: its security pool answers
@@ -83,23 +68,32 @@ describe("DebianSource against the machine's Debian mirror", () => {
     ];
     const smallest = found.reduce((a, b) => (b.size < a.size ? b : a));
     expect(smallest.url).toMatch(/_arm64\.deb$/);
-    const archiveRoot = await mkdtemp(join(tmpdir(), "btfmill-live-"));
-    try {
-      const entry = await processKernel(smallest, {
-        archiveRoot,
-        pahole: await paholeVersion(),
-        bpftool: await bpftoolVersion(),
-        paholeConfig: {},
-        onStage: () => {},
-        now: () => new Date(),
-      });
-      expect(entry.reason).toBeUndefined();
-      expect(entry).toMatchObject({ status: "ok", kernelHasBtf: true, key: { arch: "arm64" } });
-      expect(entry.kernelBtf!.layouts).toBeGreaterThan(1_000);
-      expect(entry.btf!.size).toBeGreaterThan(3_000_000);
-      expect(await digestFile(join(archiveRoot, entry.tarball!.path))).toEqual({ sha256: entry.tarball!.sha256, size: entry.tarball!.size });
-    } finally {
-      await rm(archiveRoot, { recursive: true, force: true });
-    }
+    const entry = await convertChecked(smallest);
+    expect(entry.key.arch).toBe("arm64");
   });
 });
+
+// Converts one real package into a scratch archive, as a run does, and checks what every real
+// kernel must give: an ok entry whose BTF matched the kernel's own .BTF, and a stored tarball
+// whose bytes are the entry's.
+async function convertChecked(pkg: KernelPackage): Promise<ManifestEntry> {
+  const archiveRoot = await mkdtemp(join(tmpdir(), "btfmill-live-"));
+  try {
+    const entry = await processKernel(pkg, {
+      archiveRoot,
+      pahole: await paholeVersion(),
+      bpftool: await bpftoolVersion(),
+      paholeConfig: {},
+      onStage: () => {},
+      now: () => new Date(),
+    });
+    expect(entry.reason).toBeUndefined();
+    expect(entry).toMatchObject({ status: "ok", kernelHasBtf: true });
+    expect(entry.kernelBtf!.layouts).toBeGreaterThan(1_000);
+    expect(entry.btf!.size).toBeGreaterThan(3_000_000);
+    expect(await digestFile(join(archiveRoot, entry.tarball!.path))).toEqual({ sha256: entry.tarball!.sha256, size: entry.tarball!.size });
+    return entry;
+  } finally {
+    await rm(archiveRoot, { recursive: true, force: true });
+  }
+}

@@ -5,9 +5,9 @@
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join, normalize, resolve, sep } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { listenOnLoopback } from "./loopback-listen.ts";
 
 export type Behaviour =
   /** HTTP/1.1 with Content-Length and `Connection: close`: the socket closes after every body. */
@@ -112,20 +112,7 @@ export async function startBehavingServer(root: string, behaviour: Behaviour): P
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }
 
 // Waits for the client to take the chunk, or to go away.

@@ -4,9 +4,9 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join, normalize, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { listenOnLoopback } from "./loopback-listen.ts";
 
 export interface ServedRequest {
   method: string;
@@ -82,22 +82,7 @@ export async function startStaticServer(root: string, options: StaticServerOptio
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        // Clients keep connections alive; without this close() waits for them to time out.
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }
 
 function safeDecode(path: string): string | undefined {
