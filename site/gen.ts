@@ -13,7 +13,7 @@ import { btfMemberOf } from "../archive/btf-tarball.ts";
 import { computeCoverage, loadBpfObject, type BpfObject, type Coverage } from "../archive/co-re/index.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 import { arches, keyPath } from "../archive/kernel-key.ts";
-import { FormatError } from "../archive/errors.ts";
+import { ConfigError, FormatError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
 import { writeBundle } from "./publish-bundles.ts";
@@ -77,7 +77,7 @@ export interface GenSummary {
 /** When the user runs `btfmill gen`: the output folder brought up to date for `objects` on every kernel of `from`. */
 export async function gen(options: GenOptions): Promise<GenSummary> {
   const objects = await Promise.all(
-    options.objects.map(async (path) => ({ path, name: path.split("/").at(-1)!, sha256: sha256Hex(await readFile(path)), parsed: await loadBpfObject(path) })),
+    options.objects.map(async (path) => ({ path, name: path.split("/").at(-1)!, sha256: sha256Hex(await readObject(path)), parsed: await loadBpfObject(path) })),
   );
   const source = await openGenSource(options.from, options.cache, options.btfhub, options.signal);
   const arch = options.arch === undefined ? undefined : normalizeArch(options.arch);
@@ -219,4 +219,16 @@ async function current(path: string, file: CdnFile): Promise<boolean> {
 
 function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+// A path that names no file is the user's to fix, not a crash: say which and what is wanted.
+async function readObject(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    throw new ConfigError(`cannot read the BPF object ${path}: ${(cause as Error).message}`, {
+      cause,
+      hint: "give --objects the paths of compiled BPF objects with BTF (clang -target bpf -g -O2 -c prog.bpf.c)",
+    });
+  }
 }

@@ -183,4 +183,13 @@ describe("btfmill gen", () => {
     expect(text.exitCode).toBe(0);
     expect(text.stderr).toContain("3 minified, 0 unchanged, 0 failed, 0 with relocations that do not resolve");
   });
+
+  it("an object path that names no file is a ConfigError naming it, and nothing is written", async () => {
+    const missing = join(work, "missing.o");
+    const cli = await runBtfmill(["gen", "--objects", objects[0]!, missing, "--from", btfhubFolder, "--out", join(work, "cli-missing")]);
+    expect(cli.exitCode).toBe(2);
+    expect(cli.stderr).toContain(`ConfigError: cannot read the BPF object ${missing}`);
+    expect(cli.stderr).toContain("give --objects the paths of compiled BPF objects");
+    await expect(readdir(join(work, "cli-missing"))).rejects.toThrow(/ENOENT/);
+  });
 });
