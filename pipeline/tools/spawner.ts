@@ -1,8 +1,8 @@
 // Starting the tools the minify pass runs thousands of times (bpftool, xz), through a small
 // helper process (spawner-child.ts). Node starts a child by fork, which copies the parent's page
-// tables: measured on a 2-vCPU VM, each spawn costs ~1.5 ms of CPU at 70 MB of RSS and ~5 ms at
-// 240 MB, and a run's btfmill holds 200+ MB, so at 4 spawns per kernel the forks alone were as
-// much CPU as a bpftool run. The helper holds ~45 MB and forks for it. Output is not returned
+// tables, so a spawn costs more CPU the larger the process: from a run's btfmill, the forks of 4
+// spawns per kernel were as much CPU as a bpftool run (docs/performance.md, "Measured without a
+// bench"). The small helper forks for it. Output is not returned
 // (these tools write files, or their stdout goes to one); failures come back as runTool's
 // ToolErrors, word for word, from the same builder (toolFailure).
 import { spawn, type ChildProcess } from "node:child_process";
