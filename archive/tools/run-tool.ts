@@ -79,6 +79,8 @@ export interface ToolOutcome {
 /** What a ToolError names besides the tool: the kernel or package concerned, the advice, and the words for a tool that did not start. */
 export interface ToolFailureContext extends Pick<RunToolOptions, "timeoutMs" | "kernel" | "hint"> {
   package?: string;
+  /** What the tool was doing, said after how it ended (`decoding data.tar.xz`). */
+  doing?: string;
   /** How to say the tool could not be started, where a caller's messages word it their own way (default: `could not run (<why>)`). */
   notStarted?: (why: string) => string;
 }
@@ -100,7 +102,8 @@ export function toolFailure(tool: string, outcome: ToolOutcome, options: ToolFai
           : outcome.spawnError !== undefined
             ? notStarted(outcome.spawnError)
             : `exited with ${outcome.exitCode}`;
-  return new ToolError(tool, `${what}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
+  const during = options.doing === undefined ? "" : ` ${options.doing}`;
+  return new ToolError(tool, `${what}${during}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
     exitCode: outcome.exitCode,
     stderrTail,
     kernel: options.kernel,

@@ -15,7 +15,8 @@ import type { Duplex, Transform } from "node:stream";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
 import { createGunzip, createZstdDecompress } from "node:zlib";
-import { FormatError, ToolError } from "../../archive/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
+import { toolFailure } from "../../archive/tools/run-tool.ts";
 import { spawnEngine } from "./child-engine.ts";
 import type { ChildExit } from "./child-engine.ts";
 import { RelayDuplex } from "./relay-duplex.ts";
@@ -86,12 +87,11 @@ function classifyExit(tool: string, memberName: string, exit: ChildExit, context
   if (isDataProblem(tool, exit)) {
     return new FormatError(`${memberName} is not valid ${tool} data: ${lastLine}`, { package: context.package });
   }
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with ${exit.exitCode}`;
-  return new ToolError(tool, `${how} decoding ${memberName}${lastLine ? `: ${lastLine}` : ""}`, {
-    package: context.package,
-    exitCode: exit.exitCode ?? undefined,
-    stderrTail: exit.stderrTail,
-  });
+  return toolFailure(
+    tool,
+    { timedOut: false, cancelled: false, signal: exit.signal ?? undefined, exitCode: exit.exitCode ?? undefined, stderr: exit.stderrTail },
+    { package: context.package, doing: `decoding ${memberName}` },
+  );
 }
 
 function zlibEngine(stream: Transform, format: string, memberName: string, context: { package: string }): DecodeEngine {
