@@ -4,7 +4,7 @@
 // A package streams through the process as some 10,000 Buffers of 64 KiB (the HTTP body, then
 // xz's output). Their memory lives outside the V8 heap and is freed only when a scavenge of the
 // young generation finds their small JS handles dead; with the default 16 MiB semi-space that
-// takes so long that V8 keeps forcing full mark-compacts for the external memory instead. Measured
-// on linux-image-6.12.117+deb12-cloud-amd64-dbg (pipeline/process-kernel.ts produceBtf, 2 vCPUs):
-// 34 mark-compacts -> 1, GC time 2.0 s -> 0.9 s, the process's peak RSS 279 MB -> 194 MB.
+// takes so long that V8 keeps forcing full mark-compacts for the external memory instead. A
+// semi-space of 1 MiB lets scavenges free them: fewer mark-compacts, less GC time and a lower peak
+// RSS (docs/performance.md, "Measured without a bench").
 export const nodeFlags: readonly string[] = ["--max-semi-space-size=1"];

@@ -60,7 +60,7 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
   return String((options.withStderr ? result.all : result.stdout) ?? "");
 }
 
-/** How a tool run ended when it did not succeed, whoever started it (execa here, spawner.ts, gpgv.ts). */
+/** How a tool run ended when it did not succeed, whoever started it (execa here, spawner.ts, gpgv.ts, child-engine.ts). */
 export interface ToolOutcome {
   timedOut: boolean;
   cancelled: boolean;
@@ -71,13 +71,27 @@ export interface ToolOutcome {
   spawnError?: string | undefined;
   /** Set when the tool was stopped for printing more than this many bytes. */
   overflowBytes?: number | undefined;
+  /** Set when what ran the tool (spawner.ts's helper process) went away before it reported. */
+  runnerLost?: string | undefined;
   cause?: unknown;
 }
 
+/** What a ToolError names besides the tool: the kernel or package concerned, the advice, and the words for a tool that did not start. */
+export interface ToolFailureContext extends Pick<RunToolOptions, "timeoutMs" | "kernel" | "hint"> {
+  package?: string;
+  /** What the tool was doing, said after how it ended (`decoding data.tar.xz`). */
+  doing?: string;
+  /** How to say the tool could not be started, where a caller's messages word it their own way (default: `could not run (<why>)`). */
+  notStarted?: (why: string) => string;
+}
+
 /** When a tool run failed: the ToolError that says how, with the end of its stderr. */
-export function toolFailure(tool: string, outcome: ToolOutcome, options: Pick<RunToolOptions, "timeoutMs" | "kernel" | "hint">): ToolError {
+export function toolFailure(tool: string, outcome: ToolOutcome, options: ToolFailureContext): ToolError {
   const stderrTail = outcome.stderr.slice(-2000).trim();
-  const what = outcome.overflowBytes !== undefined
+  const notStarted = options.notStarted ?? ((why: string) => `could not run (${why})`);
+  const what = outcome.runnerLost !== undefined
+    ? outcome.runnerLost
+    : outcome.overflowBytes !== undefined
     ? `printed more than ${outcome.overflowBytes} bytes`
     : outcome.timedOut
       ? `timed out after ${options.timeoutMs} ms`
@@ -86,12 +100,14 @@ export function toolFailure(tool: string, outcome: ToolOutcome, options: Pick<Ru
         : outcome.signal !== undefined
           ? `was killed by ${outcome.signal}`
           : outcome.spawnError !== undefined
-            ? `could not run (${outcome.spawnError})`
+            ? notStarted(outcome.spawnError)
             : `exited with ${outcome.exitCode}`;
-  return new ToolError(tool, `${what}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
+  const during = options.doing === undefined ? "" : ` ${options.doing}`;
+  return new ToolError(tool, `${what}${during}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
     exitCode: outcome.exitCode,
     stderrTail,
     kernel: options.kernel,
+    package: options.package,
     hint: options.hint ?? (outcome.spawnError !== undefined ? `install ${tool} (make setup)` : undefined),
     cause: outcome.cause,
   });

@@ -1,7 +1,7 @@
 // A decoding tool run as a child process (`xz -dc`): stdin in, stdout out, and an exit status that
 // `classify` turns into the error to surface. Stopping kills it and waits for it to be reaped.
 import { spawn } from "node:child_process";
-import { ToolError } from "../../archive/errors.ts";
+import { toolFailure } from "../../archive/tools/run-tool.ts";
 import type { DecodeEngine } from "./relay-duplex.ts";
 
 const stderrLimit = 4096;
@@ -33,11 +33,11 @@ export function spawnEngine(
   });
   const done = exited.then(({ exitCode, signal, spawnError }) => {
     if (spawnError) {
-      throw new ToolError(command, `cannot run: ${spawnError.message}`, {
-        package: context.package,
-        hint: `install ${command}`,
-        cause: spawnError,
-      });
+      throw toolFailure(
+        command,
+        { timedOut: false, cancelled: false, stderr: "", spawnError: spawnError.message, cause: spawnError },
+        { package: context.package, hint: `install ${command}`, notStarted: (why) => `cannot run: ${why}` },
+      );
     }
     if (stopping || exitCode === 0) return;
     throw classify({ exitCode, signal, stderrTail: stderrTail.trim() });

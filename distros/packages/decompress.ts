@@ -1,18 +1,13 @@
 // The decompressor for a package member, chosen by its suffix (`data.tar.xz` -> xz).
 //
-// Chosen by measurement (test/bench/one-kernel.ts without --quick, which decodes the whole payload
-// with each candidate; docs/performance.md, item 1 keeps its latest figures) on Debian's
-// linux-image-6.12.117+deb12-cloud-amd64-dbg: data.tar.xz is 318 MB, one xz stream of 74
-// independent 24 MiB blocks, 1.86 GB of tar.
-// - xz: `xz -dc -T2` decodes the whole stream in 12.3 s wall (23.7 s CPU), `-T1` in 22.2 s: two
-//   blocks decode at once. Through this module (node reading xz's stdout) 14.6 s. Fetching the
-//   vmlinux (the first 348 MB of tar) takes 5.5 s with -T2 and 8.4 s with -T1, so -T2 is the
-//   default. Node has no xz decoder; the wasm one in the npm package xz-decompress 0.2.3 (tried
-//   outside the project) takes 35.2 s, single-threaded, and would be a new dependency.
-// - zstd (Ubuntu's payloads; the same tar recompressed at level 3, 512 MB): node's
-//   zlib.createZstdDecompress 4.9 s wall / 5.8 s CPU, `zstd -dc` through node 4.2 s / 6.4 s (7
-//   alternating runs). The pipeline converts kernels side by side, where CPU is the bound, and the
-//   in-process decoder needs no zstd binary and no child to reap: zlib it is.
+// Chosen by measurement: test/bench/one-kernel.ts without --quick decodes a whole payload with
+// each candidate (its figures: docs/performance.md, item 1).
+// - xz: an `xz -dc -T2` child. Two blocks of Debian's multi-block streams decode at once, which
+//   also brings the vmlinux out sooner; node has no xz decoder, and the wasm one of the npm
+//   package xz-decompress is slower than -T1 and would be a new dependency.
+// - zstd (Ubuntu's payloads): node's zlib.createZstdDecompress. It takes about the wall time of
+//   `zstd -dc` with less CPU, and kernels convert side by side where CPU is the bound; it needs no
+//   zstd binary and no child to reap.
 // - gzip: node's zlib (older packages only).
 // - bzip2: `bzip2 -dc` as a child, like xz (old rpm payloads and primary.xml.bz2 only; node has
 //   no bzip2 decoder).
@@ -20,7 +15,8 @@ import type { Duplex, Transform } from "node:stream";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
 import { createGunzip, createZstdDecompress } from "node:zlib";
-import { FormatError, ToolError } from "../../archive/errors.ts";
+import { FormatError } from "../../archive/errors.ts";
+import { toolFailure } from "../../archive/tools/run-tool.ts";
 import { spawnEngine } from "./child-engine.ts";
 import type { ChildExit } from "./child-engine.ts";
 import { RelayDuplex } from "./relay-duplex.ts";
@@ -91,12 +87,11 @@ function classifyExit(tool: string, memberName: string, exit: ChildExit, context
   if (isDataProblem(tool, exit)) {
     return new FormatError(`${memberName} is not valid ${tool} data: ${lastLine}`, { package: context.package });
   }
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with ${exit.exitCode}`;
-  return new ToolError(tool, `${how} decoding ${memberName}${lastLine ? `: ${lastLine}` : ""}`, {
-    package: context.package,
-    exitCode: exit.exitCode ?? undefined,
-    stderrTail: exit.stderrTail,
-  });
+  return toolFailure(
+    tool,
+    { timedOut: false, cancelled: false, signal: exit.signal ?? undefined, exitCode: exit.exitCode ?? undefined, stderr: exit.stderrTail },
+    { package: context.package, doing: `decoding ${memberName}` },
+  );
 }
 
 function zlibEngine(stream: Transform, format: string, memberName: string, context: { package: string }): DecodeEngine {

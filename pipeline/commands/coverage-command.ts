@@ -5,11 +5,12 @@ import { loadConfig } from "../config.ts";
 import { unionSetName } from "../../archive/manifest.ts";
 import { ConfigError } from "../../archive/errors.ts";
 import type { CommandContext } from "./context.ts";
+import type { coverageSpec } from "./coverage-options.ts";
 
 /** When the user runs `btfmill coverage [--set S] [--json]`: the kernel x object matrix of one set. */
-export async function coverageCommand(context: CommandContext): Promise<number> {
-  const config = await loadConfig(context.values.config as string | undefined);
-  const set = (context.values.set as string | undefined) ?? unionSetName;
+export async function coverageCommand(context: CommandContext<typeof coverageSpec.options>): Promise<number> {
+  const config = await loadConfig(context.values.config);
+  const set = (context.values.set) ?? unionSetName;
   const manifest = await readManifest(config.archive);
   const rows = Object.entries(manifest.kernels).flatMap(([kernel, entry]) => {
     const record = entry.minified?.[set];

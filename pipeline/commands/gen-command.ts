@@ -7,6 +7,7 @@ import { ConfigError } from "../../archive/errors.ts";
 import { minCoreBtf } from "../tools/bpftool.ts";
 import { runFileTool, stopSpawner } from "../tools/spawner.ts";
 import type { CommandContext } from "./context.ts";
+import type { genSpec } from "./gen-options.ts";
 
 /** gen's tools, through the spawner: forking a small helper is cheaper than forking this process per kernel. */
 export const genTools: GenTools = {
@@ -16,15 +17,15 @@ export const genTools: GenTools = {
 };
 
 /** When the user runs `btfmill gen --objects A.o [B.o...] --from SRC --out DIR`: exit 0 when every kernel was minified, 1 when some failed or do not resolve. */
-export async function genCommand(context: CommandContext): Promise<number> {
+export async function genCommand(context: CommandContext<typeof genSpec.options>): Promise<number> {
   const { values } = context;
-  const objects = [...((values.objects as unknown as string[] | undefined) ?? []), ...context.positionals].map((path) => resolve(path));
-  const from = values.from as string | undefined;
-  const out = values.out as string | undefined;
+  const objects = [...((values.objects) ?? []), ...context.positionals].map((path) => resolve(path));
+  const from = values.from;
+  const out = values.out;
   if (objects.length === 0 || from === undefined || out === undefined) throw new ConfigError("gen needs --objects A.o [B.o...], --from SRC and --out DIR");
-  const emit = values.emit as string | undefined;
+  const emit = values.emit;
   if (emit !== undefined && emit !== "go") throw new ConfigError(`--emit ${emit}: only "go" is supported`);
-  const cache = resolve((values.cache as string | undefined) ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "btfmill", "gen"));
+  const cache = resolve((values.cache) ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "btfmill", "gen"));
   let summary;
   try {
     summary = await gen({
@@ -32,14 +33,14 @@ export async function genCommand(context: CommandContext): Promise<number> {
       from: from === "btfhub" || /^https?:\/\//.test(from) ? from : resolve(from),
       out: resolve(out),
       cache,
-      distro: values.distro as string | undefined,
-      release: values.release as string | undefined,
-      arch: values.arch as string | undefined,
-      emitGo: emit === "go" ? { packageName: (values["go-package"] as string | undefined) ?? "btfs" } : undefined,
+      distro: values.distro,
+      release: values.release,
+      arch: values.arch,
+      emitGo: emit === "go" ? { packageName: (values["go-package"]) ?? "btfs" } : undefined,
       bundle: values.bundle === true,
       btfhub: {
-        api: (values["btfhub-api"] as string | undefined) ?? btfhubDefaults.api,
-        raw: (values["btfhub-raw"] as string | undefined) ?? btfhubDefaults.raw,
+        api: (values["btfhub-api"]) ?? btfhubDefaults.api,
+        raw: (values["btfhub-raw"]) ?? btfhubDefaults.raw,
         ref: btfhubDefaults.ref,
       },
       tools: genTools,

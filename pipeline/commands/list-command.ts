@@ -2,10 +2,11 @@
 import { readManifest } from "../../archive/manifest.ts";
 import { loadConfig } from "../config.ts";
 import type { CommandContext } from "./context.ts";
+import type { listSpec } from "./list-options.ts";
 
 /** When the user runs `btfmill list`: one line per kernel, or the entries as JSON. */
-export async function listCommand(context: CommandContext): Promise<number> {
-  const config = await loadConfig(context.values.config as string | undefined);
+export async function listCommand(context: CommandContext<typeof listSpec.options>): Promise<number> {
+  const config = await loadConfig(context.values.config);
   const manifest = await readManifest(config.archive);
   const entries = Object.entries(manifest.kernels);
   if (context.values.json) {

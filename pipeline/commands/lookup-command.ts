@@ -1,17 +1,18 @@
 // `btfmill lookup`: which published BTF this host (or the one described) needs.
 import { lookup } from "../../site/lookup-host.ts";
 import type { CommandContext } from "./context.ts";
+import type { lookupSpec } from "./lookup-options.ts";
 
 /** When the user runs `btfmill lookup`: exit 0 when a file is found or none is needed, 1 otherwise. */
-export async function lookupCommand(context: CommandContext): Promise<number> {
+export async function lookupCommand(context: CommandContext<typeof lookupSpec.options>): Promise<number> {
   const { values } = context;
   const result = await lookup({
-    from: (values.from as string | undefined) ?? "btf-site",
-    osReleaseFile: values["os-release"] as string | undefined,
-    kernel: values.kernel as string | undefined,
-    arch: values.arch as string | undefined,
-    set: values.set as string | undefined,
-    publicKey: values["public-key"] as string | undefined,
+    from: (values.from) ?? "btf-site",
+    osReleaseFile: values["os-release"],
+    kernel: values.kernel,
+    arch: values.arch,
+    set: values.set,
+    publicKey: values["public-key"],
   });
   if (values.json) {
     context.stdout(JSON.stringify(result, null, 2));

@@ -2,11 +2,12 @@
 import { mergeArchives } from "../merge.ts";
 import { ConfigError } from "../../archive/errors.ts";
 import type { CommandContext } from "./context.ts";
+import type { mergeSpec } from "./merge-options.ts";
 import { stateOption } from "./state-option.ts";
 
 /** When the user runs `btfmill merge ARCHIVE... --out DIR`. */
-export async function mergeCommand(context: CommandContext): Promise<number> {
-  const out = context.values.out as string | undefined;
+export async function mergeCommand(context: CommandContext<typeof mergeSpec.options>): Promise<number> {
+  const out = context.values.out;
   if (out === undefined) throw new ConfigError("merge needs --out DIR");
   const state = stateOption(context.values);
   const summary = await mergeArchives(context.positionals, out, state === undefined ? {} : { state });

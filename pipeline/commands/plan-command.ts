@@ -4,16 +4,17 @@ import { previewRun } from "../plan-preview.ts";
 import { describeAbsentSuites } from "../reporters.ts";
 import { parseShard } from "../shard.ts";
 import type { CommandContext } from "./context.ts";
+import type { planSpec } from "./plan-options.ts";
 import { stateOption } from "./state-option.ts";
 import { runFilters } from "./run-command.ts";
 
 /** When the user runs `btfmill plan [--json]`: exit 0 unless a source could not be read. */
-export async function planCommand(context: CommandContext): Promise<number> {
+export async function planCommand(context: CommandContext<typeof planSpec.options>): Promise<number> {
   const { values } = context;
-  const config = await loadConfig(values.config as string | undefined);
+  const config = await loadConfig(values.config);
   const preview = await previewRun(config, {
     filters: runFilters(values),
-    shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
+    shard: values.shard === undefined ? undefined : parseShard(values.shard),
     retryFailed: Boolean(values["retry-failed"]),
     state: stateOption(values),
   });

@@ -3,17 +3,18 @@ import { resolve } from "node:path";
 import { publishSite } from "../../site/publish.ts";
 import { loadConfig } from "../config.ts";
 import type { CommandContext } from "./context.ts";
+import type { publishSpec } from "./publish-options.ts";
 import { stateOption } from "./state-option.ts";
 
 /** When the user runs `btfmill publish [--out DIR] [--full] [--key FILE]`. */
-export async function publishCommand(context: CommandContext): Promise<number> {
-  const config = await loadConfig(context.values.config as string | undefined);
-  const out = resolve((context.values.out as string | undefined) ?? "btf-site");
+export async function publishCommand(context: CommandContext<typeof publishSpec.options>): Promise<number> {
+  const config = await loadConfig(context.values.config);
+  const out = resolve((context.values.out) ?? "btf-site");
   const { tree, manifest } = await publishSite({
     archive: config.archive,
     out,
     full: context.values.full === true,
-    keyFile: context.values.key as string | undefined,
+    keyFile: context.values.key,
     state: stateOption(context.values),
   });
   const counts = { ok: 0, failed: 0, skipped: 0 };

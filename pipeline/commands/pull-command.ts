@@ -3,31 +3,32 @@ import { resolve } from "node:path";
 import { ConfigError } from "../../archive/errors.ts";
 import { pull, pullVias, type PullVia } from "../../site/pull.ts";
 import type { CommandContext } from "./context.ts";
+import type { pullSpec } from "./pull-options.ts";
 
 function isPullVia(value: string): value is PullVia {
   return (pullVias as readonly string[]).includes(value);
 }
 
 /** When the user runs `btfmill pull --from URL|DIR --out DIR`: exit 0 once every wanted file is verified in place. */
-export async function pullCommand(context: CommandContext): Promise<number> {
+export async function pullCommand(context: CommandContext<typeof pullSpec.options>): Promise<number> {
   const { values } = context;
-  const from = values.from as string | undefined;
-  const out = values.out as string | undefined;
+  const from = values.from;
+  const out = values.out;
   if (from === undefined || out === undefined) throw new ConfigError("pull needs --from URL|DIR and --out DIR");
-  const emit = values.emit as string | undefined;
+  const emit = values.emit;
   if (emit !== undefined && emit !== "go") throw new ConfigError(`--emit ${emit}: only "go" is supported`);
-  const via = (values.via as string | undefined) ?? "auto";
+  const via = (values.via) ?? "auto";
   if (!isPullVia(via)) throw new ConfigError(`--via ${via}: use ${pullVias.join(", ")}`);
   const summary = await pull({
     from,
     out: resolve(out),
-    set: values.set as string | undefined,
-    distro: values.distro as string | undefined,
-    release: values.release as string | undefined,
-    arch: values.arch as string | undefined,
+    set: values.set,
+    distro: values.distro,
+    release: values.release,
+    arch: values.arch,
     via,
-    publicKey: values["public-key"] as string | undefined,
-    emitGo: emit === "go" ? { packageName: (values["go-package"] as string | undefined) ?? "btfs" } : undefined,
+    publicKey: values["public-key"],
+    emitGo: emit === "go" ? { packageName: (values["go-package"]) ?? "btfs" } : undefined,
   });
   const { index } = summary;
   if (values.json) {

@@ -6,7 +6,8 @@ import { describeAbsentSuites, plainReporter, ttyReporter } from "../reporters.t
 import { runReportCollector } from "../run-report.ts";
 import { runPipeline, type RunFilters, type RunSummary } from "../run.ts";
 import { parseShard } from "../shard.ts";
-import type { CommandContext } from "./context.ts";
+import type { CommandContext, OptionValues } from "./context.ts";
+import type { runSpec, workSelection } from "./run-options.ts";
 import { stateOption } from "./state-option.ts";
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -28,20 +29,20 @@ function printSummary(summary: RunSummary, write: (line: string) => void): void 
 }
 
 /** The source filters `run` and `plan` share. */
-export function runFilters(values: CommandContext["values"]): RunFilters {
+export function runFilters(values: OptionValues<typeof workSelection>): RunFilters {
   return {
-    distro: values.distro as string | undefined,
-    release: values.release as string | undefined,
-    arch: values.arch as string | undefined,
-    flavor: values.flavor as string | undefined,
-    latest: positiveInt("latest", values.latest as string | undefined),
+    distro: values.distro,
+    release: values.release,
+    arch: values.arch,
+    flavor: values.flavor,
+    latest: positiveInt("latest", values.latest),
   };
 }
 
 /** When the user runs `btfmill run`: exit code 0 only when every kernel and source succeeded. */
-export async function runCommand(context: CommandContext): Promise<number> {
+export async function runCommand(context: CommandContext<typeof runSpec.options>): Promise<number> {
   const { values } = context;
-  const config = await loadConfig(values.config as string | undefined);
+  const config = await loadConfig(values.config);
   const display = process.stderr.isTTY && !values.json ? ttyReporter() : plainReporter();
   const collector = runReportCollector();
   const reporter: Reporter = {
@@ -59,8 +60,8 @@ export async function runCommand(context: CommandContext): Promise<number> {
   try {
     summary = await runPipeline(config, {
       filters: runFilters(values),
-      shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
-      jobs: positiveInt("jobs", values.jobs as string | undefined),
+      shard: values.shard === undefined ? undefined : parseShard(values.shard),
+      jobs: positiveInt("jobs", values.jobs),
       retryFailed: Boolean(values["retry-failed"]),
       ...(values.reconvert ? { reconvert: true } : {}),
       state: stateOption(values),

@@ -3,11 +3,12 @@ import { resolve } from "node:path";
 import { loadConfig } from "../config.ts";
 import { installToolchain } from "../toolchain/install.ts";
 import type { CommandContext } from "./context.ts";
+import type { toolchainSpec } from "./toolchain-options.ts";
 
 /** When the user (or `make setup`) runs `btfmill toolchain`. */
-export async function toolchainCommand(context: CommandContext): Promise<number> {
-  const config = await loadConfig(context.values.config as string | undefined);
-  const dir = context.values.dir === undefined ? config.toolchain.dir : resolve(context.values.dir as string);
+export async function toolchainCommand(context: CommandContext<typeof toolchainSpec.options>): Promise<number> {
+  const config = await loadConfig(context.values.config);
+  const dir = context.values.dir === undefined ? config.toolchain.dir : resolve(context.values.dir);
   const { record, downloaded } = await installToolchain({
     dir,
     mirrors: config.toolchain.mirror,

@@ -3,9 +3,9 @@
 // The output is stored once by content, whichever kernels and sets share it.
 //
 // What is checked, and how often. Decoding the stored full BTF and one bpftool run on it are the
-// unavoidable cost (~110 and ~35 ms of CPU on a 5.5 MB kernel BTF); the minify pass must stay
-// within 20% of the bare bpftool runs (issue 9), and a bpftool process on a tiny file costs
-// ~2-6 ms by itself, so checks that spawn run only where they add something:
+// unavoidable cost; the minify pass must stay within 20% of the bare bpftool runs, and even on a
+// tiny file a bpftool process costs a good part of a full run (figures: test/bench/minify.ts,
+// docs/performance.md item 5), so checks that spawn run only where they add something:
 // - Our reader parses every output: an independent parser, in memory, well under a millisecond.
 // - bpftool accepts the file and minifying it again changes nothing (the fixed point): checked
 //   by one more `gen min_core_btf` run with the output as input (libbpf's btf__parse reads it, as
@@ -45,10 +45,9 @@ export interface MinifyContext {
 export async function extractStoredBtf(tarball: string, fullBtf: string, options: { kernel: string; signal?: AbortSignal }): Promise<Buffer> {
   const memberName = basename(fullBtf);
   const hint = `the stored tarball is damaged or does not hold ${memberName}: restore it from the published site or a backup`;
-  // xz decoding (~110 ms of CPU for a 5.5 MB BTF on a 2-vCPU VM) is most of it. xz writes the
-  // tar straight to a file and the member is cut out here: `tar -xJf` would add a process and a
-  // pipe that copies every byte (~15 ms), and reading the tar here costs no more than reading
-  // the extracted BTF did.
+  // xz decoding is most of it (test/bench/minify.ts). xz writes the tar straight to a file and
+  // the member is cut out here: `tar -xJf` would add a process and a pipe that copies every
+  // byte, and reading the tar here costs no more than reading the extracted BTF did.
   const decoded = `${fullBtf}.tar`;
   await runFileTool("xz", ["-dc", "--", tarball], { stdoutFile: decoded, timeoutMs: 5 * 60_000, kernel: options.kernel, signal: options.signal, hint });
   const member = await btfMemberOf(await readFile(decoded), memberName);
@@ -61,9 +60,9 @@ export async function extractStoredBtf(tarball: string, fullBtf: string, options
 // when there is one: bpftool keeps a type (and a member) only when a relocation of the objects
 // reaches it, and keeps them in the input's order, so the larger output holds everything the
 // set's relocations reach, in the full BTF's order, and the result is the same bytes (checked on
-// real kernel BTF by test/pipeline/stages/minify-derived.test.ts). bpftool then parses a few KB instead of the
-// full 3-8 MB: ~2 ms instead of ~35 (the union set `all` holds every object, so each other set
-// costs a fraction of a full run).
+// real kernel BTF by test/pipeline/stages/minify-derived.test.ts). bpftool then parses a few KB
+// instead of the full 3-8 MB, a fraction of a full run (test/bench/minify.ts; the union set
+// `all` holds every object, so every other set can start from its output).
 function smallestSource(set: ObjectSet, done: { set: ObjectSet; output: string }[]): string | undefined {
   const wanted = set.objects.map((object) => object.sha256);
   const holders = done.filter((source) => {

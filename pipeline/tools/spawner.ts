@@ -1,14 +1,13 @@
 // Starting the tools the minify pass runs thousands of times (bpftool, xz), through a small
 // helper process (spawner-child.ts). Node starts a child by fork, which copies the parent's page
-// tables: measured on a 2-vCPU VM, each spawn costs ~1.5 ms of CPU at 70 MB of RSS and ~5 ms at
-// 240 MB, and a run's btfmill holds 200+ MB, so at 4 spawns per kernel the forks alone were as
-// much CPU as a bpftool run. The helper holds ~45 MB and forks for it. Output is not returned
+// tables, so a spawn costs more CPU the larger the process: from a run's btfmill, the forks of 4
+// spawns per kernel were as much CPU as a bpftool run (docs/performance.md, "Measured without a
+// bench"). The small helper forks for it. Output is not returned
 // (these tools write files, or their stdout goes to one); failures come back as runTool's
-// ToolErrors, word for word.
+// ToolErrors, word for word, from the same builder (toolFailure).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { ToolError } from "../../archive/errors.ts";
 import { toolFailure, type RunToolOptions } from "../../archive/tools/run-tool.ts";
 import { toolInvocation } from "../../archive/tools/tool-command.ts";
 
@@ -89,7 +88,7 @@ export async function runFileTool(
     options.signal?.removeEventListener("abort", cancel);
   }
   if (reply.exitCode === 0 && reply.signal === undefined && !reply.timedOut && !reply.cancelled) return;
-  if (reply.id === 0) throw new ToolError(tool, reply.spawnError ?? "the spawner process was lost", { kernel: options.kernel });
+  if (reply.id === 0) throw toolFailure(tool, { timedOut: false, cancelled: false, stderr: "", runnerLost: reply.spawnError ?? "the spawner process was lost" }, { kernel: options.kernel });
   throw toolFailure(tool, { ...reply, cancelled: reply.cancelled || options.signal?.aborted === true }, options);
 }
 

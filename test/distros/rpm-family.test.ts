@@ -1,14 +1,16 @@
-// Discovery for every RPM distro, against loopback mirrors laid out as each distro's real ones
+// Discovery for every RPM distro, and what the family base gives each, against loopback mirrors laid out as each distro's real ones
 // are (paths, mirror lists, flat and tree repositories), built with rpmbuild and createrepo_c.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSource } from "../../distros/index.ts";
+import { RpmFamilySource, unknownRelease, type RpmArch, type RpmRepositorySpec } from "../../distros/rpm-family.ts";
 import type { KernelPackage, SourceConfig } from "../../distros/types.ts";
 import { ConfigError, FetchError, IntegrityError } from "../../archive/errors.ts";
 import { buildYumRepo, createSigningKey, kernelDebuginfo } from "../fixtures/rpm-repo.ts";
 import type { KernelDebuginfoOptions, RpmSpec, SigningKey, YumRepo } from "../fixtures/rpm-repo.ts";
+import { emptyRepositories, readLayout } from "../helpers/rpm-layout.ts";
 import { startStaticServer } from "../helpers/static-server.ts";
 import type { StaticServer } from "../helpers/static-server.ts";
 
@@ -228,5 +230,43 @@ describe("signature policy", () => {
   it("marks an unverified source as insecure for the manifest", () => {
     expect(createSource({ distro: "fedora", release: "31", arch: "x86_64", insecure: true }).insecure).toBe(true);
     expect(createSource({ distro: "opensuse-leap", release: "15.5", arch: "x86_64", keyring: key.keyring }).insecure).toBe(false);
+  });
+});
+
+// What RpmFamilySource gives a distro file that says only where its repositories are.
+class MinimalRpmSource extends RpmFamilySource {
+  protected defaultMirrors(): readonly string[] {
+    return [];
+  }
+  protected repositories(release: string, arch: RpmArch): RpmRepositorySpec[] {
+    if (release !== "1") throw unknownRelease(this.config, "1");
+    return [{ path: `os/${release}/${arch}/debug`, origin: "os" }];
+  }
+}
+
+describe("RpmFamilySource", () => {
+  const minimal = (config: Partial<SourceConfig>) => new MinimalRpmSource({ distro: "minimal", release: "1", arch: "arm64", insecure: true, ...config });
+
+  it("takes kernel-debuginfo of the arch as flavor default, named `version-release.arch`, vmlinux in the debuginfo tree; mirrors may end in a slash", async () => {
+    const { read, packages } = await readLayout(
+      { "os/1/aarch64/debug": [{ version: "6.1.0", release: "1.m1", arch: "aarch64" }, { version: "6.1.0", release: "1.m1" }, { name: "kernel-debuginfo-common-aarch64", version: "6.1.0", release: "1.m1", arch: "aarch64" }] },
+      (base) => minimal({ mirror: [`${base}//`] }),
+    );
+    expect(read).toEqual(["os/1/aarch64/debug"]);
+    expect(packages.map(({ key, flavor, name, version, vmlinuxPath }) => ({ kernel: key.kernel, flavor, name, version, vmlinuxPath }))).toEqual([
+      { kernel: "6.1.0-1.m1.aarch64", flavor: "default", name: "kernel-debuginfo", version: "6.1.0-1.m1", vmlinuxPath: "usr/lib/debug/lib/modules/6.1.0-1.m1.aarch64/vmlinux" },
+    ]);
+  });
+
+  it("reads a `suites` path ending in mirror.list through the list", async () => {
+    const { read } = await readLayout(emptyRepositories(["elsewhere/mirror.list"]), (base) => minimal({ mirror: [base], suites: ["/elsewhere/mirror.list"] }));
+    expect(read).toEqual(["elsewhere/mirror.list"]);
+  });
+
+  it("says which releases it knows, and that `suites` can name the repositories instead", async () => {
+    const error = await minimal({ release: "2", mirror: ["http://127.0.0.1:1"] }).discover().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe('minimal release "2" is not one btfmill knows');
+    expect((error as ConfigError).hint).toBe("use a VERSION_ID among 1, or list the repository paths under the mirror in `suites`");
   });
 });

@@ -117,6 +117,25 @@ describe("createDecompressor", () => {
     expect(await childCommands()).not.toContain("xz");
   });
 
+  it("reports xz failing for its own reason (a memory limit) as a ToolError that says what it was decoding", async () => {
+    const defaults = process.env.XZ_DEFAULTS;
+    process.env.XZ_DEFAULTS = "--memlimit-decompress=1";
+    let decompressor;
+    try {
+      decompressor = createDecompressor("data.tar.xz", context);
+    } finally {
+      if (defaults === undefined) delete process.env.XZ_DEFAULTS;
+      else process.env.XZ_DEFAULTS = defaults;
+    }
+    decompressor.end(compressed.xz);
+    decompressor.resume();
+    const [error] = (await once(decompressor, "error").catch((caught: unknown) => [caught])) as [unknown];
+    expect(error).toBeInstanceOf(ToolError);
+    expect((error as ToolError).message).toMatch(/^xz: exited with 1 decoding data\.tar\.xz: .*Memory usage limit reached/);
+    expect((error as ToolError).package).toBe("test.deb");
+    expect((error as ToolError).exitCode).toBe(1);
+  });
+
   it("reports a missing xz as a ToolError naming the tool", async () => {
     const path = process.env.PATH;
     process.env.PATH = "/nonexistent";

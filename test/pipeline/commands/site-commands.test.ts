@@ -4,15 +4,14 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CommandContext } from "../../../pipeline/commands/context.ts";
 import { publishCommand } from "../../../pipeline/commands/publish-command.ts";
 import { serveCommand } from "../../../pipeline/commands/serve-command.ts";
 import { ConfigError } from "../../../archive/errors.ts";
 import { makeSiteArchive, type SiteArchive } from "../../fixtures/site-archive.ts";
 
-function context(values: CommandContext["values"], positionals: string[] = []): CommandContext & { lines: string[] } {
+function context<V>(values: V, positionals: string[] = []) {
   const lines: string[] = [];
-  return { values, positionals, stdout: (line) => void lines.push(line), stderr: (line) => void lines.push(line), lines };
+  return { values, positionals, stdout: (line: string) => void lines.push(line), stderr: (line: string) => void lines.push(line), lines };
 }
 
 describe("publish and serve commands", () => {
