@@ -12,12 +12,19 @@
 // then does not wait for the tail of the package to arrive and be hashed). That work reads the
 // unverified temp file; it is aborted when the package fails its check, and its result is
 // returned only once the package matched, so nothing built on a tampered package is ever accepted.
+//
+// A package whose source selects modules (`KernelPackage.modules`) is decoded on past the vmlinux
+// to the last selected module's debug file (to the payload's end for "all"); those files go to a
+// temp folder renamed to `<destination>.modules/` once the package matched, like the vmlinux.
+// Without modules, decoding stops at the vmlinux as before.
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { tempPathFor } from "../../archive/atomic-write.ts";
 import { packageReader } from "../../distros/packages/index.ts";
 import type { ExtractedVmlinux } from "../../distros/packages/vmlinux-request.ts";
+import type { ExtractedModule } from "../../distros/packages/module-members.ts";
 import type { KernelPackage } from "../../distros/types.ts";
 import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../../archive/errors.ts";
 import { Attempts } from "../../distros/net/attempts.ts";
@@ -57,6 +64,15 @@ export interface FetchedVmlinux<T = undefined> {
   requests: number;
   /** What `speculative` returned, for a package that passed its check. */
   speculative?: T;
+  /** The selected modules' debug files, in `<destination>.modules/`, by name. */
+  modules: ExtractedModule[];
+  /** Selected modules the package does not carry. */
+  missingModules: string[];
+}
+
+/** Where the fetch stage leaves a kernel's selected modules: beside its vmlinux. */
+export function modulesDirFor(destination: string): string {
+  return `${destination}.modules`;
 }
 
 /** When a planned kernel is processed: downloads its package and leaves the verified vmlinux at `destination`. */
@@ -88,6 +104,7 @@ async function fetchOnce<T>(
 ): Promise<FetchedVmlinux<T>> {
   const readPackage = packageReader(pkg.format);
   const temp = tempPathFor(destination);
+  const modulesTemp = pkg.modules === undefined ? undefined : `${temp}.modules`;
   let resumable: ResumableDownload | undefined;
   let accepted = false;
   try {
@@ -99,6 +116,7 @@ async function fetchOnce<T>(
       });
     }
     const download = new HashedDownload(resumable.chunks(), pkg, options.onProgress);
+    if (modulesTemp !== undefined) await mkdir(modulesTemp);
     let extracted: ExtractedVmlinux | undefined;
     let failure: unknown;
     try {
@@ -110,6 +128,7 @@ async function fetchOnce<T>(
         signal: options.signal,
         xzThreads: options.xzThreads,
         onFound: () => download.enter("extract"),
+        ...(modulesTemp === undefined ? {} : { modules: { kernel: pkg.key.kernel, select: pkg.modules!, dir: modulesTemp } }),
       });
     } catch (error) {
       failure = error;
@@ -132,6 +151,8 @@ async function fetchOnce<T>(
     if (extracted === undefined) throw failure;
     const speculative = await early?.result;
     await rename(temp, destination);
+    const modulesDir = modulesDirFor(destination);
+    if (modulesTemp !== undefined) await rename(modulesTemp, modulesDir);
     accepted = true;
     return {
       vmlinuxBytes: extracted.vmlinuxBytes,
@@ -139,11 +160,16 @@ async function fetchOnce<T>(
       sha256: download.sha256,
       payloadBytes: extracted.payloadBytes,
       requests: attempts.made,
+      modules: extracted.modules.map((module) => ({ ...module, path: join(modulesDir, basename(module.path)) })),
+      missingModules: extracted.missingModules,
       ...(early === undefined ? {} : { speculative }),
     };
   } finally {
     resumable?.close();
-    if (!accepted) await rm(temp, { force: true });
+    if (!accepted) {
+      await rm(temp, { force: true });
+      if (modulesTemp !== undefined) await rm(modulesTemp, { recursive: true, force: true });
+    }
   }
 }
 
