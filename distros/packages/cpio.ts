@@ -27,6 +27,8 @@ export interface CpioMemberRequest {
   maxBytes: number;
   /** Called when the member's header is read, before its bytes. */
   onFound?: () => void;
+  /** Called once the member is written, when decoding goes on to modules. */
+  onWritten?: () => void;
 }
 
 interface CpioEntry {
@@ -70,6 +72,7 @@ export async function extractCpioMember(payload: AsyncIterable<Buffer>, request:
         request.onFound?.();
         vmlinuxBytes = await writeMemberFile(memberData(reader, entry, request), request.output);
         if (modules === undefined || modules.complete) return vmlinuxBytes;
+        request.onWritten?.();
         await skipExactly(reader, padding(entry.size), request);
         continue;
       }

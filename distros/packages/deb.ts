@@ -56,6 +56,7 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
       package: request.package,
       maxBytes: maxVmlinuxBytes,
       onFound: request.onFound,
+      onWritten: request.onWritten,
     }, modules);
     if (size === undefined) {
       throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in ${member.name}`, {

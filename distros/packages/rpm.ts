@@ -44,6 +44,7 @@ export async function extractVmlinuxFromRpm(source: AsyncIterable<Buffer>, reque
       package: request.package,
       maxBytes: maxVmlinuxBytes,
       onFound: request.onFound,
+      onWritten: request.onWritten,
     }, modules);
     if (size === undefined) {
       throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in the rpm's payload`, {

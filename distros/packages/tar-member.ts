@@ -25,6 +25,8 @@ export interface TarMemberRequest {
   maxBytes: number;
   /** Called when the member's header is read, before its bytes. */
   onFound?: () => void;
+  /** Called once the member is written, when decoding goes on to modules. */
+  onWritten?: () => void;
 }
 
 /** When a tar member is wanted: `./a/b`, `/a/b` and `a/b` all name `a/b`. */
@@ -50,6 +52,7 @@ export async function extractTarMember(payload: Readable, request: TarMemberRequ
         request.onFound?.();
         vmlinuxBytes = await writeWhole(entry, name, request.output, request);
         if (modules === undefined || modules.complete) return vmlinuxBytes;
+        request.onWritten?.();
         continue;
       }
       const module = modules?.claim(name);

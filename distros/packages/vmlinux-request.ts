@@ -13,6 +13,8 @@ export interface VmlinuxRequest {
   signal?: AbortSignal;
   /** Called when the vmlinux's header is reached, before its bytes. */
   onFound?: () => void;
+  /** Called once the vmlinux is whole on disk, while decoding goes on to the selected modules. */
+  onWritten?: () => void;
   /** Threads for `xz -T` (default 2). */
   xzThreads?: number;
   /** Also write these modules' debug files, decoding on past the vmlinux as far as the last of them. */

@@ -117,38 +117,45 @@ async function fetchOnce<T>(
     }
     const download = new HashedDownload(resumable.chunks(), pkg, options.onProgress);
     if (modulesTemp !== undefined) await mkdir(modulesTemp);
+    let early: { result: Promise<T>; abort: (reason: unknown) => void } | undefined;
+    const startEarly = () => {
+      if (options.speculative !== undefined && early === undefined) early = startSpeculative(options.speculative, temp, options.signal);
+    };
     let extracted: ExtractedVmlinux | undefined;
-    let failure: unknown;
     try {
-      extracted = await readPackage(download.chunks, {
-        vmlinuxPath: pkg.vmlinuxPath,
-        output: temp,
-        package: pkg.url,
-        packageSize: pkg.size,
-        signal: options.signal,
-        xzThreads: options.xzThreads,
-        onFound: () => download.enter("extract"),
-        ...(modulesTemp === undefined ? {} : { modules: { kernel: pkg.key.kernel, select: pkg.modules!, dir: modulesTemp } }),
-      });
-    } catch (error) {
-      failure = error;
-    }
-    // When the download itself failed, that is the reason, whatever the reader made of the bytes it missed.
-    if (download.failure !== undefined) throw download.failure;
-    // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
-    if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
-    download.enter("hash");
-    const early = extracted !== undefined && options.speculative !== undefined ? startSpeculative(options.speculative, temp, options.signal) : undefined;
-    try {
+      let failure: unknown;
+      try {
+        extracted = await readPackage(download.chunks, {
+          vmlinuxPath: pkg.vmlinuxPath,
+          output: temp,
+          package: pkg.url,
+          packageSize: pkg.size,
+          signal: options.signal,
+          xzThreads: options.xzThreads,
+          onFound: () => download.enter("extract"),
+          // With modules to decode after it, the work on the vmlinux need not wait for them.
+          ...(modulesTemp === undefined
+            ? {}
+            : { onWritten: startEarly, modules: { kernel: pkg.key.kernel, select: pkg.modules!, dir: modulesTemp } }),
+        });
+      } catch (error) {
+        failure = error;
+      }
+      // When the download itself failed, that is the reason, whatever the reader made of the bytes it missed.
+      if (download.failure !== undefined) throw download.failure;
+      // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
+      if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
+      download.enter("hash");
+      if (extracted !== undefined) startEarly();
       await download.drain();
       download.verify(failure);
+      if (extracted === undefined) throw failure;
     } catch (error) {
       // Whatever the work made of a package that failed its check is thrown away with it.
       early?.abort(error);
       await early?.result.catch(() => {});
       throw error;
     }
-    if (extracted === undefined) throw failure;
     const speculative = await early?.result;
     await rename(temp, destination);
     const modulesDir = modulesDirFor(destination);

@@ -68,6 +68,16 @@ describe("fetchVmlinux with modules", () => {
     expect(all.modules.map((extracted) => extracted.name)).toEqual(["kvm_intel", "module_0", "module_1", "module_2", "module_3", "nf_conntrack", "xfs"]);
   });
 
+  it("starts the work on the vmlinux as soon as it is written, while the modules after it still decode", async () => {
+    const result = await fetchVmlinux({ ...kernelPackageFor(deb, urlOf("kernel.deb")), modules: "all" }, await destinationFor("early-work"), {
+      // The unverified modules are written beside the unverified vmlinux, in `<vmlinux>.modules`.
+      speculative: async (vmlinux) => ({ modulesAtStart: await readdir(`${vmlinux}.modules`), vmlinux: await readFile(vmlinux) }),
+    });
+    expect(result.speculative!.vmlinux.equals(deb.vmlinux)).toBe(true);
+    expect(result.speculative!.modulesAtStart).not.toContain("xfs.ko");
+    expect(result.modules.at(-1)?.name).toBe("xfs");
+  });
+
   it("keeps no module of a package altered after them", async () => {
     const bytes = await readFile(deb.path);
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 1;
