@@ -79,13 +79,20 @@ export async function produceBtf(
   };
   // The fetch slot covers the decoding, the part that costs CPU: once the vmlinux is out, the
   // tail's download and hash go on outside it, beside pahole.
+  // With modules, decoding goes on after the vmlinux (and pahole starts on it): the slot is held
+  // until the reader is done, when the fetch enters its `hash` stage.
   let decoded!: () => void;
   const vmlinuxOut = new Promise<void>((resolve) => (decoded = resolve));
+  let modulesOut: (() => void) | undefined;
+  const decodingDone = pkg.modules === undefined ? vmlinuxOut : new Promise<void>((resolve) => (modulesOut = resolve));
   let fetching!: Promise<FetchedVmlinux<{ flags: string[] | undefined; validation: ValidationResult }>>;
   await slots.fetch(async () => {
     fetching = fetchVmlinux(pkg, vmlinux, {
       signal: context.signal,
-      onProgress: (progress) => context.onStage(stage ?? progress.stage, progress.downloadedBytes, progress.totalBytes),
+      onProgress: (progress) => {
+        if (progress.stage === "hash") modulesOut?.();
+        context.onStage(stage ?? progress.stage, progress.downloadedBytes, progress.totalBytes);
+      },
       speculative: (unverified, signal) => {
         decoded();
         return slots.convert(async () => {
@@ -109,7 +116,7 @@ export async function produceBtf(
         });
       },
     });
-    await Promise.race([vmlinuxOut, fetching.catch(() => {})]);
+    await Promise.race([decodingDone, fetching.catch(() => {})]);
   });
   const fetched = await fetching;
   const produced = fetched.speculative!;
