@@ -9,6 +9,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
+import { publishSite } from "../../site/publish.ts";
 import { buildAptMirror, createSigningKey, dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { makeModule, makeVmlinux } from "../fixtures/vmlinux.ts";
 import { runBtfmill } from "../helpers/cli.ts";
@@ -121,6 +122,16 @@ describe("btfmill run with modules selected", () => {
     expect(second.stderr).toMatch(/summary: 2 ok, 1 failed/);
     const rerun = JSON.parse(await readFile(join(again, "manifest.json"), "utf8")) as Manifest;
     for (const [key, e] of Object.entries(manifest.kernels)) if (e.status === "ok") expect(rerun.kernels[key]!.modules).toEqual(e.modules);
+  });
+
+  it("publishes the modules tarball under full/ beside the kernel's, with --full only", async () => {
+    const { manifest: cdn } = await publishSite({ archive: archive(), out: join(work, "site"), full: true });
+    const kernel = cdn.kernels.find((k) => k.kernel === "6.1.0-1-cloud-amd64")!;
+    const modules = entry("6.1.0-1-cloud-amd64").modules!.tarball!;
+    expect(kernel.files.modules).toEqual({ path: "full/debian/12/x86_64/6.1.0-1-cloud-amd64.modules.btf.tar.xz", sha256: modules.sha256, size: modules.size });
+    expect(await digestFile(join(work, "site", kernel.files.modules!.path))).toEqual({ sha256: modules.sha256, size: modules.size });
+    const lite = await publishSite({ archive: archive(), out: join(work, "site-lite"), full: false });
+    expect(lite.manifest.kernels.some((k) => k.files.modules !== undefined)).toBe(false);
   });
 
   it("converts a kernel again when the selection changes, and not when it stays", async () => {
