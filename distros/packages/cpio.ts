@@ -85,7 +85,7 @@ export async function extractCpioMember(payload: AsyncIterable<Buffer>, request:
       checkRegularFile(entry, name, request, maxModuleBytes);
       const bytes = await writeMemberFile(memberData(reader, entry, request), module.output);
       await skipExactly(reader, padding(entry.size), request);
-      modules!.add({ ...module, path: module.output, bytes });
+      modules!.add({ name: module.name, path: module.output, bytes });
       if (vmlinuxBytes !== undefined && modules!.complete) return vmlinuxBytes;
     }
   } catch (error) {

@@ -62,7 +62,7 @@ export async function extractTarMember(payload: Readable, request: TarMemberRequ
         continue;
       }
       checkRegularFile(entry.header, name, request, maxModuleBytes);
-      modules!.add({ ...module, path: module.output, bytes: await writeWhole(entry, name, module.output, request) });
+      modules!.add({ name: module.name, path: module.output, bytes: await writeWhole(entry, name, module.output, request) });
       if (vmlinuxBytes !== undefined && modules!.complete) return vmlinuxBytes;
     }
     return vmlinuxBytes;
