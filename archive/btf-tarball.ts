@@ -1,5 +1,6 @@
 // BTFHub's `<kernel>.btf.tar.xz`, made reproducible: one member, owner 0, mode a=r, mtime 0,
-// compressed by single-threaded xz so the same BTF always gives the same bytes.
+// compressed by single-threaded xz so the same BTF always gives the same bytes. A kernel's
+// modules' split BTF go the same way into `<kernel>.modules.btf.tar.xz`, one member per module.
 import { createReadStream, createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
@@ -10,29 +11,36 @@ import { writeAtomically } from "./atomic-write.ts";
 
 /** When a converted kernel is stored: packs `btfPath` as `memberName` into `target`. */
 export async function writeBtfTarball(btfPath: string, memberName: string, target: string): Promise<void> {
-  const { size } = await stat(btfPath);
+  await writeBtfsTarball([{ path: btfPath, name: memberName }], target);
+}
+
+/** When a kernel's modules are stored: packs each file under its name, in name order, into `target`. */
+export async function writeBtfsTarball(members: readonly { path: string; name: string }[], target: string): Promise<void> {
+  const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sizes = await Promise.all(sorted.map(async (member) => (await stat(member.path)).size));
   await writeAtomically(target, async (temp) => {
     const pack = tar.pack();
     // -T1: multi-threaded xz splits the stream into blocks, which changes the bytes.
     const xz = execa("xz", ["-6", "--threads=1", "--check=crc64", "-c"], { stdin: "pipe", stdout: "pipe", buffer: false });
-    const entry = pack.entry({
-      name: memberName,
-      size,
-      mode: 0o444,
-      uid: 0,
-      gid: 0,
-      uname: "",
-      gname: "",
-      mtime: new Date(0),
-      type: "file",
-    });
+    const packing = (async () => {
+      for (const [index, member] of sorted.entries()) {
+        const entry = pack.entry({
+          name: member.name,
+          size: sizes[index]!,
+          mode: 0o444,
+          uid: 0,
+          gid: 0,
+          uname: "",
+          gname: "",
+          mtime: new Date(0),
+          type: "file",
+        });
+        await pipeline(createReadStream(member.path), entry);
+      }
+      pack.finalize();
+    })();
     const written = pipeline(xz.stdout!, createWriteStream(temp));
-    await Promise.all([
-      pipeline(createReadStream(btfPath), entry).then(() => pack.finalize()),
-      pipeline(pack, xz.stdin!),
-      written,
-      xz,
-    ]);
+    await Promise.all([packing, pipeline(pack, xz.stdin!), written, xz]);
   });
 }
 

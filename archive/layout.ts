@@ -10,6 +10,16 @@ export function archiveTarballPath(key: KernelKey): string {
   return `${keyPath(key)}.btf.tar.xz`;
 }
 
+/** `<distro>/<release>/<arch>/<kernel>.modules.btf.tar.xz`: the kernel's modules' split BTF, `<module>.btf` each. */
+export function modulesTarballPath(key: KernelKey): string {
+  return `${keyPath(key)}.modules.btf.tar.xz`;
+}
+
+/** A module's file name inside the modules tarball. */
+export function moduleMemberName(module: string): string {
+  return `${module}.btf`;
+}
+
 /** The file name inside the tarball, as BTFHub has it. */
 export function btfMemberName(key: KernelKey): string {
   return `${key.kernel}.btf`;

@@ -49,6 +49,18 @@ const minifiedSchema = z.strictObject({
   error: z.string().optional(),
 });
 
+/** A kernel's modules: split BTF against the kernel's `btf` (its base), packed in one tarball. */
+const modulesSchema = z.strictObject({
+  /** The source's `modules` when converted, lsmod spelling, sorted: a changed selection converts the kernel again. */
+  selected: z.union([z.literal("all"), z.array(z.string())]),
+  /** `<kernel>.modules.btf.tar.xz`, absent when the package carried none of the selected modules. */
+  tarball: publishedFile.optional(),
+  /** By lsmod name: the `<name>.btf` member's digest, and the module's own `.BTF` it was validated against, when it has one. */
+  files: z.record(z.string(), digest.extend({ ownBtf: digest.extend({ layouts: z.int().nonnegative() }).optional() })),
+  /** Selected modules the package does not carry (built into the kernel, or not built at all). */
+  missing: z.array(z.string()).optional(),
+});
+
 const entrySchema = z.strictObject({
   key: z.strictObject({ distro: z.string(), release: z.string(), arch: z.enum(arches), kernel: z.string() }),
   flavor: z.string(),
@@ -69,6 +81,8 @@ const entrySchema = z.strictObject({
   /** The kernel's own `.BTF` (when it has one), which ours was validated against: equal digests mean identical bytes. */
   kernelBtf: digest.extend({ layouts: z.int().nonnegative() }).optional(),
   tarball: publishedFile.optional(),
+  /** The source's selected modules, split BTF whose base is this entry's `btf`. */
+  modules: modulesSchema.optional(),
   /** BTF kinds present in the output, by name. */
   kinds: z.array(z.string()).optional(),
   package: z.strictObject({
@@ -127,6 +141,7 @@ export function toolchainIdentity(entry: Pick<ManifestEntry, "pahole" | "toolcha
 }
 /** A file of the archive: its path under the archive root and its digest. */
 export type ArchiveFile = z.infer<typeof publishedFile>;
+export type ModulesRecord = z.infer<typeof modulesSchema>;
 export type MinifiedRecord = z.infer<typeof minifiedSchema>;
 export type ObjectCoverage = z.infer<typeof objectCoverageSchema>;
 export type SourceState = z.infer<typeof sourceStateSchema>;

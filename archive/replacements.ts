@@ -27,7 +27,10 @@ export async function settleReplacements(archiveRoot: string, manifest: Manifest
   const notes = await readdir(notesDir(archiveRoot)).catch(() => [] as string[]);
   if (notes.length === 0) return [];
   const named = new Map<string, string>();
-  for (const entry of Object.values(manifest.kernels)) if (entry.tarball) named.set(entry.tarball.path, entry.tarball.sha256);
+  for (const entry of Object.values(manifest.kernels)) {
+    if (entry.tarball) named.set(entry.tarball.path, entry.tarball.sha256);
+    if (entry.modules?.tarball) named.set(entry.modules.tarball.path, entry.modules.tarball.sha256);
+  }
   const removed: string[] = [];
   for (const note of notes) {
     const notePath = join(notesDir(archiveRoot), note);

@@ -3,6 +3,9 @@ import type { Arch, KernelKey } from "../archive/kernel-key.ts";
 
 export type PackageFormat = "deb" | "rpm";
 
+/** Kernel modules to convert as well: names as lsmod prints them (`nf_conntrack`), or every module. */
+export type ModuleSelection = readonly string[] | "all";
+
 /** One debug kernel package that a repository index says exists, with what vouches for it. */
 export interface KernelPackage {
   key: KernelKey;
@@ -21,6 +24,8 @@ export interface KernelPackage {
   vmlinuxPath: string;
   /** Which index it came from (`bookworm-security`), for provenance. */
   origin: string;
+  /** Modules whose split BTF is made too (the source's `modules`); none when absent. */
+  modules?: ModuleSelection | undefined;
 }
 
 /** One entry of the config's `sources`, as validated by pipeline/config.ts. */
@@ -54,6 +59,8 @@ export interface SourceConfig {
    * as the archived releases' are; their signatures are still checked.
    */
   checkValidUntil?: boolean | undefined;
+  /** Modules to convert to split BTF beside each kernel: lsmod names, or "all"; none when absent. */
+  modules?: ModuleSelection | undefined;
 }
 
 /** What reading one source's indexes found. */

@@ -25,6 +25,10 @@ const sourceSchema = z.strictObject({
   checkValidUntil: z.boolean().optional(),
   kernelsWithBtf: z.enum(["first", "all", "own"], { error: 'must be "first", "all" or "own"' }).optional(),
   proposed: z.boolean().optional(),
+  /** Kernel modules whose split BTF is made beside each kernel's: names as lsmod prints them, or "all". */
+  modules: z
+    .union([z.literal("all"), z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, "must be a module name as lsmod prints it, such as nf_conntrack")).min(1)])
+    .optional(),
 })
   // `proposed` picks among Ubuntu's default suites: with another distro, or beside a `suites` list, it would do nothing.
   .superRefine((source, context) => {

@@ -24,7 +24,8 @@ export interface FlavorChain {
 /** When discovery is done: the chains to run, from each source's packages (newest first per flavor). */
 export function flavorChains(discovered: { source: SourceConfig; packages: KernelPackage[] }[]): FlavorChain[] {
   const chains: FlavorChain[] = [];
-  for (const { source, packages } of discovered) {
+  for (const { source, packages: found } of discovered) {
+    const packages = source.modules === undefined ? found : found.map((pkg) => ({ ...pkg, modules: source.modules }));
     if (source.kernelsWithBtf === "all") {
       chains.push(...packages.map((pkg) => ({ packages: [pkg], stopAtBtf: false, ownBtf: false, unit: shardUnit(pkg.key, pkg.flavor, true) })));
       continue;

@@ -39,7 +39,7 @@ function mergeSource(candidate: SourceState, held: SourceState | undefined): Sou
 
 function filesOf(entry: ManifestEntry): ArchiveFile[] {
   const minified = Object.values(entry.minified ?? {}).flatMap((record) => (record.file ? [record.file] : []));
-  return [...(entry.tarball ? [entry.tarball] : []), ...minified];
+  return [...(entry.tarball ? [entry.tarball] : []), ...(entry.modules?.tarball ? [entry.modules.tarball] : []), ...minified];
 }
 
 

@@ -1,6 +1,7 @@
 // Plan: which discovered packages need work, against the manifest. A kernel whose package
 // (by sha256) was already converted, or already failed for a reason that will not change, is
 // left alone, so a second run with nothing new downloads nothing.
+import { moduleSelectionKey } from "./module-selection.ts";
 import { toolchainIdentity, type Manifest, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../archive/kernel-key.ts";
@@ -8,7 +9,7 @@ import type { ObjectSet } from "./object-registry.ts";
 import { setsToMinify } from "./minify-pass.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
 
-export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped" | "other-toolchain";
+export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped" | "other-toolchain" | "modules-changed";
 
 export interface PlanOptions {
   files: ArchiveFiles;
@@ -37,6 +38,12 @@ async function fullBtfMissing(entry: ManifestEntry, options: PlanOptions): Promi
   return options.files.complete || (await setsToMinify(entry, options.sets, options.files)).length > 0;
 }
 
+// A kernel converted with other modules than the source now selects is converted again.
+function sameModuleSelection(recorded: "all" | string[] | undefined, wanted: KernelPackage["modules"]): boolean {
+  if (recorded === undefined || wanted === undefined) return recorded === undefined && wanted === undefined;
+  return JSON.stringify(recorded) === JSON.stringify(moduleSelectionKey(wanted));
+}
+
 /** When a kernel comes up: why it needs work, or undefined when its manifest entry is current. */
 export async function planKernel(manifest: Manifest, pkg: KernelPackage, options: PlanOptions): Promise<PlanReason | undefined> {
   const entry = manifest.kernels[keyPath(pkg.key)];
@@ -46,6 +53,7 @@ export async function planKernel(manifest: Manifest, pkg: KernelPackage, options
   // Another toolchain's BTF stays unless asked: it is valid, only not the bytes the current one makes.
   // The kernel's own .BTF (kernelsWithBtf "own") was made by no toolchain of ours.
   if (entry.status === "ok" && entry.ownBtf !== true && options.reconvertUnless !== undefined && toolchainIdentity(entry) !== options.reconvertUnless) return "other-toolchain";
+  if (entry.status === "ok" && !sameModuleSelection(entry.modules?.selected, pkg.modules)) return "modules-changed";
   if (entry.status === "failed" && entry.transient) return "retry-transient";
   if (entry.status === "failed" && options.retryFailed) return "retry-failed";
   // Reaching a skipped kernel means the reason to skip it no longer holds (config or archive changed).

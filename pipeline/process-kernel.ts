@@ -3,22 +3,26 @@
 //
 // pahole starts as soon as the vmlinux is written, while the rest of the package still downloads
 // and is hashed (pipeline/stages/fetch.ts, `speculative`); its BTF counts only once the package
-// matched its index.
+// matched its index. The source's selected modules are converted after that, against the kernel's
+// BTF, and stored beside it in one tarball (pipeline/stages/modules.ts).
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { writeBtfTarball } from "../archive/btf-tarball.ts";
+import { writeBtfTarball, writeBtfsTarball } from "../archive/btf-tarball.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { noteReplacement } from "../archive/replacements.ts";
-import { archiveTarballPath, btfMemberName, scratchDir } from "../archive/layout.ts";
-import type { ManifestEntry } from "../archive/manifest.ts";
+import { archiveTarballPath, btfMemberName, moduleMemberName, modulesTarballPath, scratchDir } from "../archive/layout.ts";
+import type { ManifestEntry, ModulesRecord } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../archive/kernel-key.ts";
 import type { PaholeConfig } from "./config.ts";
-import { FetchError, describeError } from "../archive/errors.ts";
+import { FetchError, FormatError, describeError } from "../archive/errors.ts";
 import type { KernelStage } from "./events.ts";
 import { copyOwnBtf } from "./stages/own-btf.ts";
 import { convertVmlinux } from "./stages/convert.ts";
-import { fetchVmlinux } from "./stages/fetch.ts";
+import { fetchVmlinux, modulesDirFor } from "./stages/fetch.ts";
+import { convertModules, type ConvertedModule } from "./stages/modules.ts";
+import { chooseFlags, kernelVersionOf } from "./pahole-flags.ts";
+import { moduleSelectionKey } from "./module-selection.ts";
 import type { FetchedVmlinux } from "./stages/fetch.ts";
 import { validateBtf } from "./stages/validate.ts";
 import type { ValidationResult } from "./stages/validate.ts";
@@ -62,7 +66,7 @@ export async function produceBtf(
   pkg: KernelPackage,
   scratch: string,
   context: Pick<KernelContext, "pahole" | "paholeConfig" | "signal" | "onStage" | "slots" | "ownBtf">,
-): Promise<{ flags: string[] | undefined; validation: ValidationResult; fetched: FetchedVmlinux<unknown> }> {
+): Promise<{ flags: string[] | undefined; validation: ValidationResult; fetched: FetchedVmlinux<unknown>; modules: ConvertedModule[] }> {
   const kernel = keyPath(pkg.key);
   const vmlinux = join(scratch, "vmlinux");
   const btfPath = join(scratch, btfMemberName(pkg.key));
@@ -75,13 +79,20 @@ export async function produceBtf(
   };
   // The fetch slot covers the decoding, the part that costs CPU: once the vmlinux is out, the
   // tail's download and hash go on outside it, beside pahole.
+  // With modules, decoding goes on after the vmlinux (and pahole starts on it): the slot is held
+  // until the reader is done, when the fetch enters its `hash` stage.
   let decoded!: () => void;
   const vmlinuxOut = new Promise<void>((resolve) => (decoded = resolve));
+  let modulesOut: (() => void) | undefined;
+  const decodingDone = pkg.modules === undefined ? vmlinuxOut : new Promise<void>((resolve) => (modulesOut = resolve));
   let fetching!: Promise<FetchedVmlinux<{ flags: string[] | undefined; validation: ValidationResult }>>;
   await slots.fetch(async () => {
     fetching = fetchVmlinux(pkg, vmlinux, {
       signal: context.signal,
-      onProgress: (progress) => context.onStage(stage ?? progress.stage, progress.downloadedBytes, progress.totalBytes),
+      onProgress: (progress) => {
+        if (progress.stage === "hash") modulesOut?.();
+        context.onStage(stage ?? progress.stage, progress.downloadedBytes, progress.totalBytes);
+      },
       speculative: (unverified, signal) => {
         decoded();
         return slots.convert(async () => {
@@ -105,11 +116,57 @@ export async function produceBtf(
         });
       },
     });
-    await Promise.race([vmlinuxOut, fetching.catch(() => {})]);
+    await Promise.race([decodingDone, fetching.catch(() => {})]);
   });
   const fetched = await fetching;
-  await rm(vmlinux, { force: true });
-  return { ...fetched.speculative!, fetched };
+  const produced = fetched.speculative!;
+  try {
+    const modules =
+      fetched.modules.length === 0
+        ? []
+        : await slots.convert(async () => {
+            enter("convert");
+            const outDir = join(scratch, "modules");
+            await mkdir(outDir);
+            return await convertModules(fetched.modules, {
+              kernel,
+              kernelRelease: pkg.key.kernel,
+              base: btfPath,
+              vmlinux,
+              flags: produced.flags ?? moduleFlags(pkg, context),
+              outDir,
+              signal: context.signal,
+            });
+          });
+    return { ...produced, fetched, modules };
+  } finally {
+    await rm(vmlinux, { force: true });
+    await rm(modulesDirFor(vmlinux), { recursive: true, force: true });
+  }
+}
+
+// A kernel that kept its own `.BTF` ran no pahole: its modules take the flags pahole would have had.
+function moduleFlags(pkg: KernelPackage, context: Pick<KernelContext, "pahole" | "paholeConfig">): string[] {
+  const version = kernelVersionOf(pkg.key.kernel);
+  if (!version) {
+    throw new FormatError(`cannot tell the kernel version from release "${pkg.key.kernel}" to convert its modules`, {
+      kernel: keyPath(pkg.key),
+      hint: "set pahole.flags in the config to convert it anyway",
+    });
+  }
+  return chooseFlags(context.pahole, version, context.paholeConfig);
+}
+
+// Packs the converted modules beside the kernel's tarball; the record the manifest keeps of them.
+async function storeModules(pkg: KernelPackage, modules: readonly ConvertedModule[], missing: string[], archiveRoot: string): Promise<ModulesRecord> {
+  const files = Object.fromEntries(modules.map((module) => [module.name, { ...module.btf, ...(module.ownBtf === undefined ? {} : { ownBtf: module.ownBtf }) }]));
+  const record: ModulesRecord = { selected: moduleSelectionKey(pkg.modules!), files, ...(missing.length === 0 ? {} : { missing }) };
+  if (modules.length === 0) return record;
+  const path = modulesTarballPath(pkg.key);
+  const target = join(archiveRoot, path);
+  await noteReplacement(archiveRoot, path);
+  await writeBtfsTarball(modules.map((module) => ({ path: module.path, name: moduleMemberName(module.name) })), target);
+  return { tarball: { path, ...(await digestFile(target)) }, ...record };
 }
 
 /** When the orchestrator runs a planned kernel: returns its manifest entry, ok or failed, never throws. */
@@ -119,7 +176,7 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
   const scratch = await mkdtemp(join(scratchDir(context.archiveRoot), "kernel-"));
   try {
     const btfPath = join(scratch, btfMemberName(pkg.key));
-    const { flags, validation } = await produceBtf(pkg, scratch, context);
+    const { flags, validation, modules, fetched } = await produceBtf(pkg, scratch, context);
     context.onStage("store");
     const tarballPath = archiveTarballPath(pkg.key);
     const tarballTarget = join(context.archiveRoot, tarballPath);
@@ -127,6 +184,7 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
     await noteReplacement(context.archiveRoot, tarballPath);
     await writeBtfTarball(btfPath, btfMemberName(pkg.key), tarballTarget);
     const [btf, tarball] = await Promise.all([digestFile(btfPath), digestFile(tarballTarget)]);
+    const modulesRecord = pkg.modules === undefined ? undefined : await storeModules(pkg, modules, fetched.missingModules, context.archiveRoot);
     return {
       ...base,
       status: "ok",
@@ -134,6 +192,7 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
       btf,
       ...(validation.kernelBtf ? { kernelBtf: validation.kernelBtf } : {}),
       tarball: { path: tarballPath, ...tarball },
+      ...(modulesRecord === undefined ? {} : { modules: modulesRecord }),
       kinds: validation.kinds,
       ...(flags === undefined
         ? { ownBtf: true as const }

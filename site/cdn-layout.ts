@@ -22,6 +22,11 @@ export function fullTarballPath(key: KernelKey): string {
   return `full/${keyPath(key)}.btf.tar.xz`;
 }
 
+/** Beside the full tarball: the kernel's modules' split BTF, `<module>.btf` each. */
+export function fullModulesTarballPath(key: KernelKey): string {
+  return `full/${keyPath(key)}.modules.btf.tar.xz`;
+}
+
 /** One solid archive of every file of a set for one arch, for projects that embed them all. */
 export function bundlePath(set: string, arch: Arch): string {
   return `bundles/${set}/${arch}.tar.xz`;

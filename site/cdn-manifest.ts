@@ -60,6 +60,9 @@ const kernel = z.strictObject({
     root: btfFileRef.optional().describe("the root path's raw BTF: minified against the root set (the union of every registered object), or the full BTF when no set is registered"),
     sets: z.record(z.string(), btfFileRef).describe("minified against each named set"),
     full: fileRef.optional().describe("BTFHub's <kernel>.btf.tar.xz holding the full BTF (publish --full)"),
+    modules: fileRef
+      .optional()
+      .describe("<kernel>.modules.btf.tar.xz: the source's selected modules, one <module>.btf each, split BTF whose base is the full BTF (publish --full)"),
   }),
   coverage: z.record(z.string(), setCoverage).describe("per set name"),
   package: z.strictObject({ name: z.string(), version: z.string() }).describe("the debug package the BTF was made from"),

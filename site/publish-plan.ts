@@ -4,7 +4,7 @@ import { btfMemberName } from "../archive/layout.ts";
 import { keyPath } from "../archive/kernel-key.ts";
 import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
 import type { CdnKernel, CdnSet, CdnSetCoverage, CdnSource } from "./cdn-manifest.ts";
-import { fullTarballPath, setBtfPath } from "./cdn-layout.ts";
+import { fullModulesTarballPath, fullTarballPath, setBtfPath } from "./cdn-layout.ts";
 import { unionSetName } from "../archive/manifest.ts";
 
 /** One archive file to place in the tree, with the digest the archive vouches for. */
@@ -76,6 +76,12 @@ function kernelRecord(entry: ManifestEntry, options: { full: boolean; rootForm: 
     const placement = { from: entry.tarball.path, to: fullTarballPath(key), sha256: entry.tarball.sha256, size: entry.tarball.size };
     placements.push(placement);
     files.full = { path: placement.to, sha256: placement.sha256, size: placement.size };
+    const modules = entry.modules?.tarball;
+    if (modules !== undefined) {
+      const modulesPlacement = { from: modules.path, to: fullModulesTarballPath(key), sha256: modules.sha256, size: modules.size };
+      placements.push(modulesPlacement);
+      files.modules = { path: modulesPlacement.to, sha256: modulesPlacement.sha256, size: modulesPlacement.size };
+    }
   }
   return {
     key: keyText,

@@ -18,8 +18,12 @@ export interface BtfHeader {
   stringLength: number;
 }
 
-/** When a BTF blob is opened: reads and checks the header before any type is decoded. */
-export function parseBtfHeader(bytes: Uint8Array): BtfHeader {
+/**
+ * When a BTF blob is opened: reads and checks the header before any type is decoded. `split`
+ * reads a split BTF (a module's), whose strings continue its base's, so its section may start
+ * mid-string.
+ */
+export function parseBtfHeader(bytes: Uint8Array, options: { split?: boolean } = {}): BtfHeader {
   if (bytes.length < minHeaderLength) {
     throw new FormatError(`BTF header truncated: ${bytes.length} bytes, need at least ${minHeaderLength}`);
   }
@@ -50,11 +54,11 @@ export function parseBtfHeader(bytes: Uint8Array): BtfHeader {
     stringStart: headerLength + view.getUint32(16, littleEndian),
     stringLength: view.getUint32(20, littleEndian),
   };
-  checkSections(header, bytes);
+  checkSections(header, bytes, options.split === true);
   return header;
 }
 
-function checkSections(header: BtfHeader, bytes: Uint8Array): void {
+function checkSections(header: BtfHeader, bytes: Uint8Array, split: boolean): void {
   const { typeStart, typeLength, stringStart, stringLength } = header;
   const typeEnd = typeStart + typeLength;
   const stringEnd = stringStart + stringLength;
@@ -75,6 +79,10 @@ function checkSections(header: BtfHeader, bytes: Uint8Array): void {
   }
   // Offset 0 must name the empty string (anonymous types) and every string must end inside the
   // section, as libbpf's btf_parse_str_sec demands of a base (non-split) BTF.
+  if (split) {
+    if (stringLength > 0 && bytes[stringEnd - 1] !== 0) throw new FormatError(`split BTF string section does not end with NUL at offset ${stringEnd - 1}`);
+    return;
+  }
   if (stringLength === 0) throw new FormatError("BTF string section is empty: offset 0 must hold the empty string");
   if (bytes[stringStart] !== 0) {
     throw new FormatError(`BTF string section at offset ${stringStart} does not start with NUL`, {

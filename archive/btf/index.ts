@@ -6,6 +6,7 @@ export { compareLayouts, layoutOf, layoutSignature, structLayouts, type LayoutSi
 export { openBtf, typesNamedLike } from "./lazy.ts";
 export { loadBtf, loadElfBtf } from "./load.ts";
 export { parseBtf } from "./parse.ts";
+export { joinSplitBtf } from "./split.ts";
 export { surveyBtf, type BtfSurvey } from "./survey.ts";
 export {
   IntEncoding,

@@ -13,6 +13,8 @@ import { BtfmillError, FormatError } from "../../archive/errors.ts";
 import { ByteReader } from "./byte-reader.ts";
 import { writeMemberFile } from "./member-writer.ts";
 import { normalizeMemberPath } from "./tar-member.ts";
+import type { ModuleMembers } from "./module-members.ts";
+import { maxModuleBytes } from "./module-members.ts";
 
 export interface CpioMemberRequest {
   /** Path inside the archive, normalised or not. */
@@ -25,6 +27,8 @@ export interface CpioMemberRequest {
   maxBytes: number;
   /** Called when the member's header is read, before its bytes. */
   onFound?: () => void;
+  /** Called once the member is written, when decoding goes on to modules. */
+  onWritten?: () => void;
 }
 
 interface CpioEntry {
@@ -49,23 +53,40 @@ const typeNames: Readonly<Record<number, string>> = {
   0o140000: "a socket",
 };
 
-/** When a package's payload is decoding: writes the wanted member, returns its size, or undefined when the archive lacks it. */
-export async function extractCpioMember(payload: AsyncIterable<Buffer>, request: CpioMemberRequest): Promise<number | undefined> {
+/**
+ * When a package's payload is decoding: writes the wanted member (and the selected `modules`'
+ * debug files, wherever they sit), returns its size, or undefined when the archive lacks it.
+ */
+export async function extractCpioMember(payload: AsyncIterable<Buffer>, request: CpioMemberRequest, modules?: ModuleMembers): Promise<number | undefined> {
   const wanted = normalizeMemberPath(request.path);
   const reader = new ByteReader(payload);
+  let vmlinuxBytes: number | undefined;
   try {
     for (;;) {
       const entry = await readEntry(reader, request);
-      if (entry.name === trailer) return undefined;
+      if (entry.name === trailer) return vmlinuxBytes;
       const name = normalizeMemberPath(entry.name);
       // A `..` segment never names the wanted file, whatever the path around it.
-      if (name !== wanted || name.split("/").includes("..")) {
+      if (name === wanted && !name.split("/").includes("..")) {
+        checkRegularFile(entry, name, request, request.maxBytes);
+        request.onFound?.();
+        vmlinuxBytes = await writeMemberFile(memberData(reader, entry, request), request.output);
+        if (modules === undefined || modules.complete) return vmlinuxBytes;
+        request.onWritten?.();
+        await skipExactly(reader, padding(entry.size), request);
+        continue;
+      }
+      const module = modules?.claim(name);
+      // Anything but a regular file with its data here is not a module's debug file.
+      if (module === undefined || (entry.mode & fileType) !== regularFile || entry.size === 0) {
         await skipData(reader, entry, request);
         continue;
       }
-      checkRegularFile(entry, name, request);
-      request.onFound?.();
-      return await writeMemberFile(memberData(reader, entry, request), request.output);
+      checkRegularFile(entry, name, request, maxModuleBytes);
+      const bytes = await writeMemberFile(memberData(reader, entry, request), module.output);
+      await skipExactly(reader, padding(entry.size), request);
+      modules!.add({ name: module.name, path: module.output, bytes });
+      if (vmlinuxBytes !== undefined && modules!.complete) return vmlinuxBytes;
     }
   } catch (error) {
     // File-system errors (ENOSPC, EACCES) are the host's trouble, not the package's.
@@ -117,7 +138,7 @@ async function readEntry(reader: ByteReader, request: CpioMemberRequest): Promis
   return { name: nameBytes.toString("utf8", 0, nameSize - 1), mode, nlink, size };
 }
 
-function checkRegularFile(entry: CpioEntry, name: string, request: CpioMemberRequest): void {
+function checkRegularFile(entry: CpioEntry, name: string, request: CpioMemberRequest, maxBytes: number): void {
   const type = entry.mode & fileType;
   if (type !== regularFile) {
     throw new FormatError(`${name} in the rpm payload is ${typeNames[type] ?? `of file type 0o${type.toString(8)}`}, not a regular file`, {
@@ -128,8 +149,8 @@ function checkRegularFile(entry: CpioEntry, name: string, request: CpioMemberReq
   if (entry.nlink > 1 && entry.size === 0) {
     throw new FormatError(`${name} in the rpm payload is a hard link whose data lies with another name`, { package: request.package });
   }
-  if (entry.size > request.maxBytes) {
-    throw new FormatError(`${name} in the rpm payload claims ${entry.size} bytes, over the limit of ${request.maxBytes}`, {
+  if (entry.size > maxBytes) {
+    throw new FormatError(`${name} in the rpm payload claims ${entry.size} bytes, over the limit of ${maxBytes}`, {
       package: request.package,
     });
   }

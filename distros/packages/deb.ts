@@ -9,6 +9,7 @@ import { createDecompressor } from "./decompress.ts";
 import type { ExtractedVmlinux, VmlinuxRequest } from "./vmlinux-request.ts";
 import { decodePayload, maxVmlinuxBytes, payloadLimit } from "./payload-decoder.ts";
 import { extractTarMember } from "./tar-member.ts";
+import { ModuleMembers } from "./module-members.ts";
 
 const maxDebianBinaryBytes = 64;
 
@@ -46,6 +47,7 @@ async function checkDebianBinary(member: ArMember, pkg: string): Promise<void> {
 // The payload's sha256 is checked by the caller over the whole package (decodePayload says why).
 async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
   const decompressor = createDecompressor(member.name, { package: request.package, xzThreads: request.xzThreads });
+  const modules = request.modules === undefined ? undefined : new ModuleMembers(request.modules);
   const { result: vmlinuxBytes, payloadBytes } = await decodePayload(member.body, decompressor, request.signal, async (decoded) => {
     const size = await extractTarMember(decoded, {
       path: request.vmlinuxPath,
@@ -54,7 +56,8 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
       package: request.package,
       maxBytes: maxVmlinuxBytes,
       onFound: request.onFound,
-    });
+      onWritten: request.onWritten,
+    }, modules);
     if (size === undefined) {
       throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in ${member.name}`, {
         package: request.package,
@@ -63,5 +66,5 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
     }
     return size;
   }, { maxBytes: payloadLimit(member.size), name: member.name, package: request.package });
-  return { vmlinuxBytes, payloadBytes };
+  return { vmlinuxBytes, payloadBytes, modules: modules?.extracted() ?? [], missingModules: modules?.missing() ?? [] };
 }

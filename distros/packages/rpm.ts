@@ -10,6 +10,7 @@ import { createDecoder } from "./decompress.ts";
 import type { Compression } from "./decompress.ts";
 import type { ExtractedVmlinux, VmlinuxRequest } from "./vmlinux-request.ts";
 import { decodePayload, maxVmlinuxBytes, payloadLimit } from "./payload-decoder.ts";
+import { ModuleMembers } from "./module-members.ts";
 import { headerString, readHeader, readLead } from "./rpm-header.ts";
 import type { RpmContext, RpmHeader } from "./rpm-header.ts";
 
@@ -35,6 +36,7 @@ export async function extractVmlinuxFromRpm(source: AsyncIterable<Buffer>, reque
   const compressor = payloadCompressor(await readHeader(reader, "header", context), context);
   const decoder = createDecoder(compressors[compressor]!, `the ${compressor} payload`, { package: request.package, xzThreads: request.xzThreads });
   const payload = Readable.from(reader.rest(readSize), { objectMode: false });
+  const modules = request.modules === undefined ? undefined : new ModuleMembers(request.modules);
   const { result: vmlinuxBytes, payloadBytes } = await decodePayload(payload, decoder, request.signal, async (decoded) => {
     const size = await extractCpioMember(decoded, {
       path: request.vmlinuxPath,
@@ -42,7 +44,8 @@ export async function extractVmlinuxFromRpm(source: AsyncIterable<Buffer>, reque
       package: request.package,
       maxBytes: maxVmlinuxBytes,
       onFound: request.onFound,
-    });
+      onWritten: request.onWritten,
+    }, modules);
     if (size === undefined) {
       throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in the rpm's payload`, {
         package: request.package,
@@ -51,7 +54,7 @@ export async function extractVmlinuxFromRpm(source: AsyncIterable<Buffer>, reque
     }
     return size;
   }, { maxBytes: payloadLimit(request.packageSize), name: `the ${compressor} payload`, package: request.package });
-  return { vmlinuxBytes, payloadBytes };
+  return { vmlinuxBytes, payloadBytes, modules: modules?.extracted() ?? [], missingModules: modules?.missing() ?? [] };
 }
 
 // Packages from old builders lack the tags: rpm2cpio then assumes a gzip'd cpio, and so does this.

@@ -1,4 +1,5 @@
 // What a package reader is asked for, and what it reports: shared by every package format.
+import type { ExtractedModule, ModuleRequest } from "./module-members.ts";
 
 export interface VmlinuxRequest {
   /** Path of the vmlinux inside the payload (`usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64`). */
@@ -12,12 +13,20 @@ export interface VmlinuxRequest {
   signal?: AbortSignal;
   /** Called when the vmlinux's header is reached, before its bytes. */
   onFound?: () => void;
+  /** Called once the vmlinux is whole on disk, while decoding goes on to the selected modules. */
+  onWritten?: () => void;
   /** Threads for `xz -T` (default 2). */
   xzThreads?: number;
+  /** Also write these modules' debug files, decoding on past the vmlinux as far as the last of them. */
+  modules?: ModuleRequest;
 }
 
 export interface ExtractedVmlinux {
   vmlinuxBytes: number;
   /** Decoded payload bytes produced before decoding stopped (the vmlinux's end, plus buffers). */
   payloadBytes: number;
+  /** The selected modules written, by name (empty when none were asked for). */
+  modules: ExtractedModule[];
+  /** Selected modules the package does not carry. */
+  missingModules: string[];
 }

@@ -12,12 +12,19 @@
 // then does not wait for the tail of the package to arrive and be hashed). That work reads the
 // unverified temp file; it is aborted when the package fails its check, and its result is
 // returned only once the package matched, so nothing built on a tampered package is ever accepted.
+//
+// A package whose source selects modules (`KernelPackage.modules`) is decoded on past the vmlinux
+// to the last selected module's debug file (to the payload's end for "all"); those files go to a
+// temp folder renamed to `<destination>.modules/` once the package matched, like the vmlinux.
+// Without modules, decoding stops at the vmlinux as before.
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
-import { rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { tempPathFor } from "../../archive/atomic-write.ts";
 import { packageReader } from "../../distros/packages/index.ts";
 import type { ExtractedVmlinux } from "../../distros/packages/vmlinux-request.ts";
+import type { ExtractedModule } from "../../distros/packages/module-members.ts";
 import type { KernelPackage } from "../../distros/types.ts";
 import { FormatError, IntegrityError, VmlinuxNotFoundError } from "../../archive/errors.ts";
 import { Attempts } from "../../distros/net/attempts.ts";
@@ -57,6 +64,15 @@ export interface FetchedVmlinux<T = undefined> {
   requests: number;
   /** What `speculative` returned, for a package that passed its check. */
   speculative?: T;
+  /** The selected modules' debug files, in `<destination>.modules/`, by name. */
+  modules: ExtractedModule[];
+  /** Selected modules the package does not carry. */
+  missingModules: string[];
+}
+
+/** Where the fetch stage leaves a kernel's selected modules: beside its vmlinux. */
+export function modulesDirFor(destination: string): string {
+  return `${destination}.modules`;
 }
 
 /** When a planned kernel is processed: downloads its package and leaves the verified vmlinux at `destination`. */
@@ -88,6 +104,7 @@ async function fetchOnce<T>(
 ): Promise<FetchedVmlinux<T>> {
   const readPackage = packageReader(pkg.format);
   const temp = tempPathFor(destination);
+  const modulesTemp = pkg.modules === undefined ? undefined : `${temp}.modules`;
   let resumable: ResumableDownload | undefined;
   let accepted = false;
   try {
@@ -99,39 +116,50 @@ async function fetchOnce<T>(
       });
     }
     const download = new HashedDownload(resumable.chunks(), pkg, options.onProgress);
+    if (modulesTemp !== undefined) await mkdir(modulesTemp);
+    let early: { result: Promise<T>; abort: (reason: unknown) => void } | undefined;
+    const startEarly = () => {
+      if (options.speculative !== undefined && early === undefined) early = startSpeculative(options.speculative, temp, options.signal);
+    };
     let extracted: ExtractedVmlinux | undefined;
-    let failure: unknown;
     try {
-      extracted = await readPackage(download.chunks, {
-        vmlinuxPath: pkg.vmlinuxPath,
-        output: temp,
-        package: pkg.url,
-        packageSize: pkg.size,
-        signal: options.signal,
-        xzThreads: options.xzThreads,
-        onFound: () => download.enter("extract"),
-      });
-    } catch (error) {
-      failure = error;
-    }
-    // When the download itself failed, that is the reason, whatever the reader made of the bytes it missed.
-    if (download.failure !== undefined) throw download.failure;
-    // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
-    if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
-    download.enter("hash");
-    const early = extracted !== undefined && options.speculative !== undefined ? startSpeculative(options.speculative, temp, options.signal) : undefined;
-    try {
+      let failure: unknown;
+      try {
+        extracted = await readPackage(download.chunks, {
+          vmlinuxPath: pkg.vmlinuxPath,
+          output: temp,
+          package: pkg.url,
+          packageSize: pkg.size,
+          signal: options.signal,
+          xzThreads: options.xzThreads,
+          onFound: () => download.enter("extract"),
+          // With modules to decode after it, the work on the vmlinux need not wait for them.
+          ...(modulesTemp === undefined
+            ? {}
+            : { onWritten: startEarly, modules: { kernel: pkg.key.kernel, select: pkg.modules!, dir: modulesTemp } }),
+        });
+      } catch (error) {
+        failure = error;
+      }
+      // When the download itself failed, that is the reason, whatever the reader made of the bytes it missed.
+      if (download.failure !== undefined) throw download.failure;
+      // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
+      if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
+      download.enter("hash");
+      if (extracted !== undefined) startEarly();
       await download.drain();
       download.verify(failure);
+      if (extracted === undefined) throw failure;
     } catch (error) {
       // Whatever the work made of a package that failed its check is thrown away with it.
       early?.abort(error);
       await early?.result.catch(() => {});
       throw error;
     }
-    if (extracted === undefined) throw failure;
     const speculative = await early?.result;
     await rename(temp, destination);
+    const modulesDir = modulesDirFor(destination);
+    if (modulesTemp !== undefined) await rename(modulesTemp, modulesDir);
     accepted = true;
     return {
       vmlinuxBytes: extracted.vmlinuxBytes,
@@ -139,11 +167,16 @@ async function fetchOnce<T>(
       sha256: download.sha256,
       payloadBytes: extracted.payloadBytes,
       requests: attempts.made,
+      modules: extracted.modules.map((module) => ({ ...module, path: join(modulesDir, basename(module.path)) })),
+      missingModules: extracted.missingModules,
       ...(early === undefined ? {} : { speculative }),
     };
   } finally {
     resumable?.close();
-    if (!accepted) await rm(temp, { force: true });
+    if (!accepted) {
+      await rm(temp, { force: true });
+      if (modulesTemp !== undefined) await rm(modulesTemp, { recursive: true, force: true });
+    }
   }
 }
 

@@ -8,7 +8,7 @@
 // is 250 MB, to save a read from the page cache.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { compareLayouts, kindSupport, kindsUnsupportedBy, btfKindNames, surveyBtf, type BtfKind, type BtfSurvey } from "../../archive/btf/index.ts";
+import { compareLayouts, joinSplitBtf, kindSupport, kindsUnsupportedBy, btfKindNames, surveyBtf, type BtfKind, type BtfSurvey } from "../../archive/btf/index.ts";
 import { hasElfSection, readElfSection } from "../../archive/elf.ts";
 import { FormatError } from "../../archive/errors.ts";
 import { bpftoolParses } from "../tools/bpftool.ts";
@@ -102,4 +102,61 @@ export async function validateBtf(
     });
   }
   return { kernelHasBtf: true, kinds: checked.kinds, kernelBtf: { ...ownDigest, layouts: reference.size } };
+}
+
+export interface ModuleValidation {
+  /** The module's own `.BTF` (split against the kernel's own), when it has one, and how many named structs/unions matched ours. */
+  ownBtf?: { sha256: string; size: number; layouts: number };
+}
+
+/**
+ * When pahole has written a module's split BTF against `base`: bpftool and our reader (on base and
+ * module joined) must read it, with kinds the kernel understands; when the .ko carries its own
+ * `.BTF`, every named struct/union of kernel and module, joined as the kernel's build made them,
+ * has the same layout in ours.
+ */
+export async function validateModuleBtf(
+  moduleBtf: string,
+  options: { kernel: string; kernelRelease: string; module: string; base: string; ko: string; vmlinux: string; signal?: AbortSignal },
+): Promise<ModuleValidation> {
+  const { kernel, module } = options;
+  const bpftool = bpftoolParses(moduleBtf, { kernel, signal: options.signal, base: options.base });
+  bpftool.catch(() => {});
+  let ours: BtfSurvey;
+  let ownSection: Buffer | undefined;
+  try {
+    ownSection = await readElfSection(options.ko, ".BTF");
+    const joined = joinOrExplain(await readFile(options.base), await readFile(moduleBtf), `module ${module}'s split BTF`, kernel);
+    ours = checkOurs(joined, options.kernelRelease, kernel, ownSection !== undefined);
+  } catch (error) {
+    await bpftool.catch(() => {});
+    throw error;
+  }
+  await bpftool;
+  if (ownSection === undefined) return {};
+  const ownDigest = { sha256: createHash("sha256").update(ownSection).digest("hex"), size: ownSection.byteLength };
+  const kernelSection = await readElfSection(options.vmlinux, ".BTF");
+  if (kernelSection === undefined) {
+    throw new FormatError(`module ${module} carries its own .BTF but the vmlinux has none to be its base`, {
+      kernel,
+      hint: "the package mixes modules and a vmlinux of different builds",
+    });
+  }
+  const reference = surveyOrExplain(joinOrExplain(kernelSection, ownSection, `module ${module}'s own .BTF`, kernel), `module ${module}'s own .BTF`, kernel, true).layouts!;
+  const mismatches = compareLayouts(ours.layouts!, reference);
+  if (mismatches.length > 0) {
+    throw new FormatError(`module ${module}: struct layouts differ from its own BTF in ${mismatches.length} place(s): ${mismatches.slice(0, 5).join("; ")}`, {
+      kernel,
+      hint: "pahole misread this module's DWARF; try a newer pahole (dwarves)",
+    });
+  }
+  return { ownBtf: { ...ownDigest, layouts: reference.size } };
+}
+
+function joinOrExplain(base: Buffer, split: Buffer, what: string, kernel: string): Buffer {
+  try {
+    return joinSplitBtf(base, split);
+  } catch (cause) {
+    throw new FormatError(`${what} does not parse against its base: ${(cause as Error).message}`, { kernel, cause });
+  }
 }

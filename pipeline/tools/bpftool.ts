@@ -12,9 +12,10 @@ export async function bpftoolVersion(): Promise<string> {
   return text.split("\n")[0]?.trim() ?? "unknown";
 }
 
-/** When a BTF is validated: bpftool must dump it without error (its output is not needed). */
-export async function bpftoolParses(btfPath: string, options: { kernel: string; signal?: AbortSignal }): Promise<void> {
-  await runTool("bpftool", ["btf", "dump", "file", btfPath], {
+/** When a BTF is validated: bpftool must dump it without error (its output is not needed); a split BTF (a module's) with its `base`. */
+export async function bpftoolParses(btfPath: string, options: { kernel: string; signal?: AbortSignal; base?: string }): Promise<void> {
+  const base = options.base === undefined ? [] : ["-B", options.base];
+  await runTool("bpftool", [...base, "btf", "dump", "file", btfPath], {
     timeoutMs: timeoutFromEnv(timeoutVariable, 5 * 60_000),
     discardStdout: true,
     signal: options.signal,

@@ -34,8 +34,8 @@ const maxFileBytes = 512 * 1024 * 1024;
 function publishedByDigest(manifest: CdnManifest): Map<string, CdnFile> {
   const byDigest = new Map<string, CdnFile>();
   for (const kernel of manifest.kernels) {
-    const { root, sets, full } = kernel.files;
-    for (const file of [root, full, ...Object.values(sets)]) if (file && !byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
+    const { root, sets, full, modules } = kernel.files;
+    for (const file of [root, full, modules, ...Object.values(sets)]) if (file && !byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
   }
   return byDigest;
 }

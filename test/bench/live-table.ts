@@ -1,4 +1,5 @@
 // After `btfmill run --config config/live.json` (`make live`): one row per kernel of that archive,
+// and one per module its source selects,
 // from what the runs recorded. The run itself compared each BTF with the kernel's own .BTF
 // (validate stage: every named struct/union layout, else the kernel failed) and kept both
 // digests in the manifest; the run reports keep each kernel's seconds (the newest report that
@@ -37,16 +38,24 @@ const seconds = new Map(reports.flatMap((report) => Object.entries(report.kernel
 const manifest = await readManifest(config.archive);
 
 const keys = Object.keys(manifest.kernels).sort();
-const rows = keys.map((key) => {
+const rows = keys.flatMap((key) => {
   const entry = manifest.kernels[key]!;
   const { layouts, identical } = comparison(entry);
-  return [key, (entry.package.size / 1e6).toFixed(0), seconds.get(key)?.toFixed(0) ?? "-", layouts, identical.replaceAll("|", "\\|")];
+  const kernelRow = [key, (entry.package.size / 1e6).toFixed(0), seconds.get(key)?.toFixed(0) ?? "-", layouts, identical.replaceAll("|", "\\|")];
+  // Each selected module under its kernel: its split BTF against the module's own .BTF.
+  const moduleRows = Object.entries(entry.modules?.files ?? {}).map(([name, file]) => {
+    const own = file.ownBtf;
+    if (own === undefined) return [`${key} ${name}`, "", "", "-", "module has no .BTF"];
+    const same = own.sha256 === file.sha256;
+    return [`${key} ${name}`, "", "", `${own.layouts}/${own.layouts}`, same ? "yes" : `no (${file.size} vs ${own.size} bytes)`];
+  });
+  return [kernelRow, ...moduleRows];
 });
 const paholes = [...new Set(keys.flatMap((key) => manifest.kernels[key]!.pahole?.version ?? []))];
 const newest = reports.at(-1)!;
 
 console.log(`${keys.length} kernels; newest run ${newest.startedAt} .. ${newest.finishedAt} (${newest.durationSeconds.toFixed(0)} s, ${(newest.downloadedBytes / 1e9).toFixed(1)} GB downloaded); pahole ${paholes.join(", ") || "-"}`);
 console.log("");
-console.log("| kernel | package MB | seconds | layouts equal/total | bytes identical |");
+console.log("| kernel (module) | package MB | seconds | layouts equal/total | bytes identical |");
 console.log("|---|---:|---:|---:|---|");
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);

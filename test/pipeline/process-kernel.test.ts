@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { produceBtf } from "../../pipeline/process-kernel.ts";
 import { paholeVersion } from "../../pipeline/tools/pahole.ts";
 import { buildKernelDeb, kernelPackageFor } from "../fixtures/kernel-deb.ts";
+import { makeModule } from "../fixtures/vmlinux.ts";
 import type { KernelDeb } from "../fixtures/kernel-deb.ts";
 import { startStaticServer } from "../helpers/static-server.ts";
 import type { StaticServer } from "../helpers/static-server.ts";
@@ -13,6 +15,7 @@ import type { StaticServer } from "../helpers/static-server.ts";
 let dir: string;
 let server: StaticServer;
 const debs: KernelDeb[] = [];
+let withModule: KernelDeb;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "btfmill-produce-"));
@@ -21,6 +24,9 @@ beforeAll(async () => {
   for (const kernel of ["6.1.0-97-cloud-amd64", "6.1.0-98-cloud-amd64"]) {
     debs.push(await buildKernelDeb(mirror, kernel, { kernel, compression: "xz" }));
   }
+  // nf_conntrack.ko after the 32 MiB of filler modules: decoding goes on well past the vmlinux.
+  const ko = await makeModule(join(dir, "module.ko"));
+  withModule = await buildKernelDeb(mirror, "with-module", { kernel: "6.1.0-99-cloud-amd64", compression: "xz", modules: { "net/nf_conntrack.ko": ko } });
   server = await startStaticServer(mirror);
 });
 
@@ -62,5 +68,35 @@ describe("produceBtf", () => {
       // Only the BTF is left: the vmlinux is deleted once converted.
       expect(files).toEqual([expect.stringMatching(/\.btf$/)]);
     }
+  });
+
+  it("with modules, starts pahole once the vmlinux is out but holds the fetch slot until the modules are decoded too", async () => {
+    const pahole = await paholeVersion();
+    const scratch = await mkdtemp(join(dir, "scratch-"));
+    // What the scratch folder's (unverified) module folder holds when each slot is entered or left.
+    const modulesNow = () => readdirSync(scratch).filter((name) => name.endsWith(".modules")).flatMap((name) => readdirSync(join(scratch, name)));
+    let atFetchRelease: string[] = [];
+    let atConvertStart: string[] | undefined;
+    const slots = {
+      fetch: async <T>(work: () => Promise<T>): Promise<T> => {
+        try {
+          return await work();
+        } finally {
+          atFetchRelease = modulesNow();
+        }
+      },
+      convert: async <T>(work: () => Promise<T>): Promise<T> => {
+        atConvertStart ??= modulesNow();
+        return work();
+      },
+    };
+    const pkg = { ...kernelPackageFor(withModule, `${server.url}/with-module.deb`), modules: ["nf_conntrack"] };
+    const result = await produceBtf(pkg, scratch, { pahole, paholeConfig: {}, slots, onStage: () => {} });
+    expect(atConvertStart).toEqual([]);
+    expect(atFetchRelease).toEqual(["nf_conntrack.ko"]);
+    expect(result.modules.map((module) => module.name)).toEqual(["nf_conntrack"]);
+    // The vmlinux and the modules' debug files are gone; the kernel's BTF and the modules' split BTF stay.
+    expect((await readdir(scratch)).sort()).toEqual([`${withModule.kernel}.btf`, "modules"]);
+    expect(await readdir(join(scratch, "modules"))).toEqual(["nf_conntrack.btf"]);
   });
 });

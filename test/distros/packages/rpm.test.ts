@@ -15,6 +15,7 @@ import { fetchVmlinux } from "../../../pipeline/stages/fetch.ts";
 import { buildYumRepo, kernelDebuginfo, tamperRpm } from "../../fixtures/rpm-repo.ts";
 import type { BuiltRpm, RpmPayload } from "../../fixtures/rpm-repo.ts";
 import { makeVmlinux } from "../../fixtures/vmlinux.ts";
+import { patterned } from "../../fixtures/patterned-bytes.ts";
 import { childCommands } from "../../helpers/child-processes.ts";
 import { startStaticServer } from "../../helpers/static-server.ts";
 import type { StaticServer } from "../../helpers/static-server.ts";
@@ -71,6 +72,16 @@ describe("extractVmlinuxFromRpm", () => {
     // produced the first part and a few buffers, not the rest.
     if (payload !== "bzip2") expect(result.payloadBytes).toBeLessThan(8 * 1024 * 1024);
     expect((await childCommands()).filter((command) => command === "xz" || command === "bzip2")).toEqual([]);
+  });
+
+  it("writes a selected module's .ko.debug, which sits before the vmlinux in the RH layout, under its lsmod name", async () => {
+    const dir = await mkdtemp(join(work, "modules-"));
+    const wanted = request(built.xz, { modules: { kernel, select: ["ext4", "xfs"], dir } });
+    const result = await extractVmlinuxFromRpm(createReadStream(built.xz.path), wanted);
+    expect((await readFile(wanted.output)).equals(vmlinux)).toBe(true);
+    expect(result.modules).toEqual([{ name: "ext4", path: join(dir, "ext4.ko"), bytes: 512 * 1024 }]);
+    expect(result.missingModules).toEqual(["xfs"]);
+    expect((await readFile(join(dir, "ext4.ko"))).equals(patterned(512 * 1024, 2))).toBe(true);
   });
 
   it("leaves the rest of the package unread for the caller", async () => {

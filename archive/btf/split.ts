@@ -1,0 +1,43 @@
+// Split BTF (a kernel module's, `pahole --btf_base`) joined to its base into one standalone BTF.
+// A split BTF's type ids continue after its base's last id and its string offsets after its
+// base's string section, so placing its types after the base's and its strings after the base's
+// renumbers nothing: the join is two concatenations and a new header. That is what lets btfmill's
+// one-pass reader check a module, and what one module merged into a kernel's BTF looks like.
+import { FormatError } from "../errors.ts";
+import { parseBtfHeader } from "./header.ts";
+
+const headerLength = 24;
+const magic = 0xeb9f;
+
+/** When a module's split BTF is read or merged: base and split as one BTF, ids and offsets unchanged. */
+export function joinSplitBtf(base: Uint8Array, split: Uint8Array): Buffer {
+  const baseHeader = parseBtfHeader(base);
+  const splitHeader = parseBtfHeader(split, { split: true });
+  if (baseHeader.littleEndian !== splitHeader.littleEndian) {
+    throw new FormatError("the split BTF and its base differ in byte order: it was not made from this base");
+  }
+  const le = baseHeader.littleEndian;
+  const typeLength = baseHeader.typeLength + splitHeader.typeLength;
+  const stringLength = baseHeader.stringLength + splitHeader.stringLength;
+  const joined = Buffer.alloc(headerLength + typeLength + stringLength);
+  const view = new DataView(joined.buffer, joined.byteOffset, joined.byteLength);
+  view.setUint16(0, magic, le);
+  view.setUint8(2, 1);
+  view.setUint8(3, 0);
+  view.setUint32(4, headerLength, le);
+  view.setUint32(8, 0, le);
+  view.setUint32(12, typeLength, le);
+  view.setUint32(16, typeLength, le);
+  view.setUint32(20, stringLength, le);
+  let at = headerLength;
+  for (const [bytes, start, length] of [
+    [base, baseHeader.typeStart, baseHeader.typeLength],
+    [split, splitHeader.typeStart, splitHeader.typeLength],
+    [base, baseHeader.stringStart, baseHeader.stringLength],
+    [split, splitHeader.stringStart, splitHeader.stringLength],
+  ] as const) {
+    joined.set(bytes.subarray(start, start + length), at);
+    at += length;
+  }
+  return joined;
+}
