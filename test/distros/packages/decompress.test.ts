@@ -118,15 +118,7 @@ describe("createDecompressor", () => {
   });
 
   it("reports xz failing for its own reason (a memory limit) as a ToolError that says what it was decoding", async () => {
-    const defaults = process.env.XZ_DEFAULTS;
-    process.env.XZ_DEFAULTS = "--memlimit-decompress=1";
-    let decompressor;
-    try {
-      decompressor = createDecompressor("data.tar.xz", context);
-    } finally {
-      if (defaults === undefined) delete process.env.XZ_DEFAULTS;
-      else process.env.XZ_DEFAULTS = defaults;
-    }
+    const decompressor = createWithEnvironment("XZ_DEFAULTS", "--memlimit-decompress=1");
     decompressor.end(compressed.xz);
     decompressor.resume();
     const [error] = (await once(decompressor, "error").catch((caught: unknown) => [caught])) as [unknown];
@@ -137,14 +129,7 @@ describe("createDecompressor", () => {
   });
 
   it("reports a missing xz as a ToolError naming the tool", async () => {
-    const path = process.env.PATH;
-    process.env.PATH = "/nonexistent";
-    let decompressor;
-    try {
-      decompressor = createDecompressor("data.tar.xz", context);
-    } finally {
-      process.env.PATH = path;
-    }
+    const decompressor = createWithEnvironment("PATH", "/nonexistent");
     decompressor.end(compressed.xz);
     decompressor.resume();
     const [error] = (await once(decompressor, "error").catch((caught: unknown) => [caught])) as [unknown];
@@ -153,3 +138,16 @@ describe("createDecompressor", () => {
     expect((error as ToolError).hint).toBe("install xz");
   });
 });
+
+// The xz child takes the environment as it is when the decompressor starts it; restored at once,
+// so no other test sees the change.
+function createWithEnvironment(name: string, value: string) {
+  const before = process.env[name];
+  process.env[name] = value;
+  try {
+    return createDecompressor("data.tar.xz", context);
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
