@@ -19,7 +19,7 @@ APT_PACKAGES := dwarves bpftool clang llvm binutils gcc libc6-dev libbpf-dev xz-
 	procps chromium jq python3 golang-go
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup setup-apt run test typecheck lint bench live consumer-check clean
+.PHONY: setup setup-apt run test typecheck lint format bench live consumer-check clean
 
 setup: setup-apt node_modules/.installed
 	@# The pinned converter toolchain (pahole, bpftool), checked and cached; a second call downloads only indexes.
@@ -58,9 +58,12 @@ run: setup
 typecheck: setup
 	tsc --noEmit
 
-# Biome's linter (biome.jsonc); warnings fail too.
+# Biome's linter and format check (biome.jsonc); warnings fail too. `make format` rewrites in place.
 lint: setup
-	biome lint --error-on-warnings
+	biome check --error-on-warnings
+
+format: setup
+	biome format --write
 
 test: setup typecheck lint
 	vitest run

@@ -22,7 +22,11 @@ export function isTempName(path: string): boolean {
  * (pull's, against the manifest's sha256): a power cut then costs a download, not a corrupt
  * result, and a thousand fsyncs cost seconds.
  */
-export async function writeAtomically(target: string, produce: (tempPath: string) => Promise<void>, options: { durable?: boolean } = {}): Promise<void> {
+export async function writeAtomically(
+  target: string,
+  produce: (tempPath: string) => Promise<void>,
+  options: { durable?: boolean } = {},
+): Promise<void> {
   const temp = tempPathFor(target);
   try {
     await produce(temp);

@@ -15,13 +15,20 @@ export async function writeBtfTarball(btfPath: string, memberName: string, targe
 }
 
 /** When a kernel's modules are stored: packs each file under its name, in name order, into `target`. */
-export async function writeBtfsTarball(members: readonly { path: string; name: string }[], target: string): Promise<void> {
+export async function writeBtfsTarball(
+  members: readonly { path: string; name: string }[],
+  target: string,
+): Promise<void> {
   const sorted = [...members].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const sizes = await Promise.all(sorted.map(async (member) => (await stat(member.path)).size));
   await writeAtomically(target, async (temp) => {
     const pack = tar.pack();
     // -T1: multi-threaded xz splits the stream into blocks, which changes the bytes.
-    const xz = execa("xz", ["-6", "--threads=1", "--check=crc64", "-c"], { stdin: "pipe", stdout: "pipe", buffer: false });
+    const xz = execa("xz", ["-6", "--threads=1", "--check=crc64", "-c"], {
+      stdin: "pipe",
+      stdout: "pipe",
+      buffer: false,
+    });
     const packing = (async () => {
       for (const [index, member] of sorted.entries()) {
         const entry = pack.entry({
@@ -48,7 +55,10 @@ export async function writeBtfsTarball(members: readonly { path: string; name: s
  * When a stored tarball was decompressed (the tar's bytes): the BTF member named `memberName`,
  * or undefined when the tar holds no such regular file.
  */
-export async function btfMemberOf(tarBytes: Buffer, memberName: string | ((name: string) => boolean)): Promise<Buffer | undefined> {
+export async function btfMemberOf(
+  tarBytes: Buffer,
+  memberName: string | ((name: string) => boolean),
+): Promise<Buffer | undefined> {
   const wanted = typeof memberName === "string" ? (name: string) => name === memberName : memberName;
   const extract = tar.extract();
   Readable.from([tarBytes]).pipe(extract);

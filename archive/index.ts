@@ -2,8 +2,23 @@
 export * from "./btf/index.ts";
 export * from "./co-re/index.ts";
 export { hasDwarf, hasElfSection, readElfSection } from "./elf.ts";
-export { BtfmillError, ConfigError, FetchError, FormatError, IntegrityError, ToolError, VmlinuxNotFoundError } from "./errors.ts";
+export {
+  BtfmillError,
+  ConfigError,
+  FetchError,
+  FormatError,
+  IntegrityError,
+  ToolError,
+  VmlinuxNotFoundError,
+} from "./errors.ts";
 export { arches, isArch, keyPath, parseKeyPath, type Arch, type KernelKey } from "./kernel-key.ts";
 export { archiveTarballPath, btfMemberName, manifestFileName } from "./layout.ts";
-export { readManifest, writeManifest, manifestSchemaVersion, type Manifest, type ManifestEntry, type SourceState } from "./manifest.ts";
+export {
+  readManifest,
+  writeManifest,
+  manifestSchemaVersion,
+  type Manifest,
+  type ManifestEntry,
+  type SourceState,
+} from "./manifest.ts";
 export { digestFile, type FileDigest } from "./file-digest.ts";

@@ -11,6 +11,8 @@ export async function removeLeftovers(archiveRoot: string): Promise<void> {
   await rm(scratchDir(archiveRoot), { recursive: true, force: true });
   const entries = await readdir(archiveRoot, { recursive: true, withFileTypes: true });
   await Promise.all(
-    entries.filter((entry) => entry.isFile() && isTempName(entry.name)).map((entry) => rm(join(entry.parentPath, entry.name), { force: true })),
+    entries
+      .filter((entry) => entry.isFile() && isTempName(entry.name))
+      .map((entry) => rm(join(entry.parentPath, entry.name), { force: true })),
   );
 }

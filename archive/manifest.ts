@@ -24,7 +24,9 @@ const coverageEntrySchema = z.strictObject({
   status: z.enum(["missing", "ambiguous"]),
   why: z.string(),
   /** On a guarded read: the check in the same program (relo #index of the section) whose value here closes its branch. */
-  guard: z.strictObject({ index: z.int(), kind: z.string(), name: z.string(), value: z.union([z.literal(0), z.literal(1)]) }).optional(),
+  guard: z
+    .strictObject({ index: z.int(), kind: z.string(), name: z.string(), value: z.union([z.literal(0), z.literal(1)]) })
+    .optional(),
 });
 
 /** How one registered object's CO-RE relocations fare on this kernel. */
@@ -149,7 +151,13 @@ export type Manifest = z.infer<typeof manifestSchema>;
 
 /** When an archive has no manifest yet. */
 export function emptyManifest(): Manifest {
-  return { schemaVersion: manifestSchemaVersion, generator: "btfmill", updatedAt: new Date(0).toISOString(), sources: {}, kernels: {} };
+  return {
+    schemaVersion: manifestSchemaVersion,
+    generator: "btfmill",
+    updatedAt: new Date(0).toISOString(),
+    sources: {},
+    kernels: {},
+  };
 }
 
 /** When a command opens an archive: the manifest, or an empty one for a new archive. */
@@ -167,7 +175,12 @@ export async function readManifest(archiveRoot: string): Promise<Manifest> {
 
 /** When a manifest's text comes from a file or a published site: `where` and `hint` go into the error. */
 export function parseManifest(text: string, where: string, hint: string): Manifest {
-  return parseJson(manifestSchema, text, { where, misfit: `does not follow manifest schema v${manifestSchemaVersion}`, problems: 5, context: { hint } });
+  return parseJson(manifestSchema, text, {
+    where,
+    misfit: `does not follow manifest schema v${manifestSchemaVersion}`,
+    problems: 5,
+    context: { hint },
+  });
 }
 
 /** When a kernel finishes or a run ends: replaces the manifest atomically, keys sorted for stable diffs. */

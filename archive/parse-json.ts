@@ -14,7 +14,11 @@ export interface ParseJsonOptions {
 }
 
 /** When a manifest is opened: the parsed, checked value, or a FormatError saying where and why. */
-export function parseJson<Schema extends z.ZodType>(schema: Schema, text: string, options: ParseJsonOptions): z.infer<Schema> {
+export function parseJson<Schema extends z.ZodType>(
+  schema: Schema,
+  text: string,
+  options: ParseJsonOptions,
+): z.infer<Schema> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -23,7 +27,9 @@ export function parseJson<Schema extends z.ZodType>(schema: Schema, text: string
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
-    const first = result.error.issues.slice(0, options.problems).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    const first = result.error.issues
+      .slice(0, options.problems)
+      .map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new FormatError(`${options.where} ${options.misfit}: ${first.join("; ")}`, options.context);
   }
   return result.data;

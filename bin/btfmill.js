@@ -11,7 +11,9 @@ const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   const bundled = fileURLToPath(new URL(`../node_modules/node-linux-${process.arch}/bin/node`, import.meta.url));
   if (!existsSync(bundled)) {
-    process.stderr.write(`btfmill needs Node >= 24 (this is ${process.version}); run "npm ci" in the project to install it.\n`);
+    process.stderr.write(
+      `btfmill needs Node >= 24 (this is ${process.version}); run "npm ci" in the project to install it.\n`,
+    );
     process.exit(1);
   }
   const result = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
@@ -22,7 +24,13 @@ if (major < 24) {
 // process replaces itself once with a copy that has them.
 const { nodeFlags } = await import("../pipeline/node-flags.ts");
 if (typeof process.execve === "function" && !nodeFlags.every((flag) => process.execArgv.includes(flag))) {
-  process.execve(process.execPath, [process.execPath, ...nodeFlags, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
+  process.execve(process.execPath, [
+    process.execPath,
+    ...nodeFlags,
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    ...process.argv.slice(2),
+  ]);
 }
 
 // Each start strips the types of over a hundred modules and compiles them: Node's on-disk cache (under

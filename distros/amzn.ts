@@ -17,7 +17,11 @@ export class AmazonLinuxSource extends RpmFamilySource {
       case "2":
         return [
           { path: `2/core/latest/debuginfo/${arch}/mirror.list`, origin: "core", mirrorList: true },
-          ...amazonLinux2Extras.map((extra) => ({ path: `2/extras/${extra}/latest/debuginfo/${arch}/mirror.list`, origin: `extras/${extra}`, mirrorList: true })),
+          ...amazonLinux2Extras.map((extra) => ({
+            path: `2/extras/${extra}/latest/debuginfo/${arch}/mirror.list`,
+            origin: `extras/${extra}`,
+            mirrorList: true,
+          })),
         ];
       case "2023":
         return [{ path: `al2023/core/mirrors/latest/debuginfo/${arch}/mirror.list`, origin: "core", mirrorList: true }];

@@ -77,7 +77,9 @@ export abstract class AptFamilySource implements DistroSource {
       });
     }
     if (config.insecure !== true && config.keyring === undefined && typeof profile.defaultKeyring !== "string") {
-      throw new ConfigError(`source ${id} has no keyring to verify the ${profile.label} indexes with`, { hint: profile.defaultKeyring.hint });
+      throw new ConfigError(`source ${id} has no keyring to verify the ${profile.label} indexes with`, {
+        hint: profile.defaultKeyring.hint,
+      });
     }
     this.config = config;
     this.insecure = config.insecure === true;
@@ -119,7 +121,9 @@ export abstract class AptFamilySource implements DistroSource {
     const { defaultKeyring } = this.#profile;
     return {
       base: base.replace(/\/+$/, ""),
-      keyring: this.insecure ? undefined : (this.config.keyring ?? listedKeyring ?? (typeof defaultKeyring === "string" ? defaultKeyring : undefined)),
+      keyring: this.insecure
+        ? undefined
+        : (this.config.keyring ?? listedKeyring ?? (typeof defaultKeyring === "string" ? defaultKeyring : undefined)),
       checkValidUntil: this.config.checkValidUntil ?? true,
     };
   }
@@ -143,7 +147,10 @@ export abstract class AptFamilySource implements DistroSource {
           const optional = this.config.suites === undefined && this.mayLack(suite);
           const verified = await findSuite(repositories(suite), suite, stop, { optional });
           if (verified === undefined) return { suite, listing: undefined };
-          const records = await readPackages(verified, "main", arch, { accept: (name) => this.#profile.candidateName.test(name), signal: stop });
+          const records = await readPackages(verified, "main", arch, {
+            accept: (name) => this.#profile.candidateName.test(name),
+            signal: stop,
+          });
           return { suite, listing: { base: verified.repository.base, records } };
         } catch (error) {
           failed.abort();
@@ -160,7 +167,8 @@ export abstract class AptFamilySource implements DistroSource {
       }
       for (const record of listing.records) {
         const screened = this.#screen(record, arch, suite, listing.base);
-        if (typeof screened === "string") survey.skipped.push({ name: record.package, version: record.version, suite, reason: screened });
+        if (typeof screened === "string")
+          survey.skipped.push({ name: record.package, version: record.version, suite, reason: screened });
         else candidates.push(screened);
       }
     }
@@ -185,7 +193,8 @@ export abstract class AptFamilySource implements DistroSource {
       newer: (a, b) => compareDebianVersions(a.record.version, b.record.version),
       flavors: this.config.flavors,
       latest: this.config.latest,
-      missingFlavors: (missing) => `${label} ${this.config.release} ${this.config.arch} has no ${packageSuffix} kernels of flavor ${missing.join(", ")}`,
+      missingFlavors: (missing) =>
+        `${label} ${this.config.release} ${this.config.arch} has no ${packageSuffix} kernels of flavor ${missing.join(", ")}`,
     }).map((candidate) => this.#kernelPackage(candidate));
   }
 

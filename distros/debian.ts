@@ -22,7 +22,15 @@ export const debianCodenames: Readonly<Record<string, string>> = {
 
 const defaultKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
 // Suite names an apt entry for Debian's own archive uses, before any `-updates`/`/updates`.
-const suiteRoots = new Set([...Object.values(debianCodenames), "stable", "oldstable", "oldoldstable", "testing", "unstable", "sid"]);
+const suiteRoots = new Set([
+  ...Object.values(debianCodenames),
+  "stable",
+  "oldstable",
+  "oldoldstable",
+  "testing",
+  "unstable",
+  "sid",
+]);
 
 // `6.1.0-47-cloud-amd64` (ABI 47), `5.10.0-0.deb10.16-amd64` (a backport's ABI),
 // `6.12.38+deb13-arm64-16k` (trixie's ABI-less names): upstream, ABI, then the flavor.

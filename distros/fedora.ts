@@ -8,7 +8,10 @@ import type { RpmArch, RpmRepositorySpec } from "./rpm-family.ts";
 /** The registry creates one per `fedora` entry of the config's sources. */
 export class FedoraSource extends RpmFamilySource {
   protected defaultMirrors(): readonly string[] {
-    return ["https://dl.fedoraproject.org/pub/fedora/linux", "https://archives.fedoraproject.org/pub/archive/fedora/linux"];
+    return [
+      "https://dl.fedoraproject.org/pub/fedora/linux",
+      "https://archives.fedoraproject.org/pub/archive/fedora/linux",
+    ];
   }
 
   protected repositories(release: string, arch: RpmArch): RpmRepositorySpec[] {

@@ -32,7 +32,9 @@ export const supportedDistros = Object.keys(sources);
 export function createSource(config: SourceConfig): DistroSource {
   const create = sources[config.distro];
   if (!create) {
-    throw new ConfigError(`distro "${config.distro}" is not supported`, { hint: `use one of: ${supportedDistros.join(", ")}` });
+    throw new ConfigError(`distro "${config.distro}" is not supported`, {
+      hint: `use one of: ${supportedDistros.join(", ")}`,
+    });
   }
   return create(config);
 }

@@ -32,7 +32,9 @@ export function selectKernels<C extends KernelCandidate>(candidates: readonly C[
   const wanted = rules.flavors ?? [...byFlavor.keys()];
   const missing = wanted.filter((flavor) => !byFlavor.has(flavor));
   if (missing.length > 0) {
-    throw new ConfigError(rules.missingFlavors(missing), { hint: `flavors found: ${[...byFlavor.keys()].sort().join(", ") || "none"}` });
+    throw new ConfigError(rules.missingFlavors(missing), {
+      hint: `flavors found: ${[...byFlavor.keys()].sort().join(", ") || "none"}`,
+    });
   }
   return [...new Set(wanted)].sort().flatMap((flavor) =>
     byFlavor

@@ -79,8 +79,11 @@ export abstract class RpmFamilySource implements DistroSource {
     const mirrors = this.#mirrors();
     const arch = rpmArches[this.config.arch];
     const specs =
-      this.config.suites?.map((path) => ({ path: trimSlashes(path), origin: trimSlashes(path), mirrorList: path.endsWith("mirror.list") })) ??
-      this.repositories(this.config.release, arch);
+      this.config.suites?.map((path) => ({
+        path: trimSlashes(path),
+        origin: trimSlashes(path),
+        mirrorList: path.endsWith("mirror.list"),
+      })) ?? this.repositories(this.config.release, arch);
     // The first repository that fails stops the others' downloads: the source fails as a whole.
     const failed = new AbortController();
     const stop = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
@@ -88,12 +91,21 @@ export abstract class RpmFamilySource implements DistroSource {
       specs.map(async (spec) => {
         try {
           const verified = await this.#locate(spec, mirrors, keyring, arch, stop);
-          const packages = await readPrimary(verified, { accept: (name) => this.flavorOf(name) !== undefined, signal: stop });
+          const packages = await readPrimary(verified, {
+            accept: (name) => this.flavorOf(name) !== undefined,
+            signal: stop,
+          });
           return packages
             .filter((pkg) => pkg.arch === arch)
             .map((pkg): Candidate => {
               const flavor = this.flavorOf(pkg.name)!;
-              return { pkg, flavor, kernel: this.kernelRelease(pkg, flavor), url: repositoryUrl(verified.repository, pkg.href), origin: spec.origin };
+              return {
+                pkg,
+                flavor,
+                kernel: this.kernelRelease(pkg, flavor),
+                url: repositoryUrl(verified.repository, pkg.href),
+                origin: spec.origin,
+              };
             });
         } catch (error) {
           failed.abort();
@@ -133,10 +145,21 @@ export abstract class RpmFamilySource implements DistroSource {
 
   // A repository from the first mirror that has it; through that mirror's mirror.list for the
   // distros that name repositories so.
-  async #locate(spec: RpmRepositorySpec, mirrors: readonly string[], keyring: string | undefined, arch: RpmArch, signal: AbortSignal): Promise<VerifiedRepomd> {
+  async #locate(
+    spec: RpmRepositorySpec,
+    mirrors: readonly string[],
+    keyring: string | undefined,
+    arch: RpmArch,
+    signal: AbortSignal,
+  ): Promise<VerifiedRepomd> {
     const what = `${this.#name()} ${spec.origin}`;
     const under = (mirror: string) => (spec.path === "" ? mirror : `${mirror}/${spec.path}`);
-    if (!spec.mirrorList) return findRepository(mirrors.map((mirror): YumRepository => ({ base: under(mirror), keyring })), what, signal);
+    if (!spec.mirrorList)
+      return findRepository(
+        mirrors.map((mirror): YumRepository => ({ base: under(mirror), keyring })),
+        what,
+        signal,
+      );
     const { found, tried } = await searchMirrors(
       mirrors,
       under,
@@ -163,7 +186,9 @@ export abstract class RpmFamilySource implements DistroSource {
   }
 
   #mirrors(): string[] {
-    const mirrors = (this.config.mirror ?? this.defaultMirrors(this.config.release)).map((mirror) => mirror.replace(/\/+$/, ""));
+    const mirrors = (this.config.mirror ?? this.defaultMirrors(this.config.release)).map((mirror) =>
+      mirror.replace(/\/+$/, ""),
+    );
     if (mirrors.length === 0) {
       throw new ConfigError(`${this.#name()} has no public mirror`, {
         hint: "set `mirror` to the base URL of a mirror of its debug repositories (a reposync of the debug repos, for instance)",

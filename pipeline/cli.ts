@@ -25,7 +25,10 @@ interface Command {
 
 // Each command's modules load when it runs: `pull` need not load what `run` needs (undici aside,
 // the distro readers, zod schemas, send's MIME table), which is most of a start.
-function command<const O extends Options>(spec: CommandSpec<O>, load: () => Promise<(context: CommandContext<O>) => Promise<number>>): Command {
+function command<const O extends Options>(
+  spec: CommandSpec<O>,
+  load: () => Promise<(context: CommandContext<O>) => Promise<number>>,
+): Command {
   return {
     spec,
     run: async (args, stdout, stderr) => {
@@ -33,7 +36,9 @@ function command<const O extends Options>(spec: CommandSpec<O>, load: () => Prom
       try {
         parsed = parseArgs<ParseConfig<O>>({ args, options: spec.options, allowPositionals: true, strict: true });
       } catch (error) {
-        stderr(`btfmill ${spec.name}: ${error instanceof Error ? error.message : String(error)}\n\nusage: ${spec.usage}`);
+        stderr(
+          `btfmill ${spec.name}: ${error instanceof Error ? error.message : String(error)}\n\nusage: ${spec.usage}`,
+        );
         return 2;
       }
       const { values, positionals } = parsed;

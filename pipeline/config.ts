@@ -12,31 +12,41 @@ import { defaultToolchainDir } from "./toolchain/installed.ts";
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 
-const sourceSchema = z.strictObject({
-  distro: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be an os-release ID such as debian"),
-  release: z.string().regex(/^[0-9a-z.]+$/, "must be an os-release VERSION_ID such as 12"),
-  arch: z.enum(arches, { error: `must be ${arches.map((arch) => JSON.stringify(arch)).join(" or ")}` }),
-  flavors: z.array(z.string().min(1)).min(1).optional(),
-  mirror: z.union([httpUrl, z.array(httpUrl).min(1)]).optional(),
-  suites: z.array(z.string().min(1)).min(1).optional(),
-  keyring: z.string().min(1).optional(),
-  latest: z.int().positive().optional(),
-  insecure: z.boolean().optional(),
-  checkValidUntil: z.boolean().optional(),
-  kernelsWithBtf: z.enum(["first", "all", "own"], { error: 'must be "first", "all" or "own"' }).optional(),
-  proposed: z.boolean().optional(),
-  /** Kernel modules whose split BTF is made beside each kernel's: names as lsmod prints them, or "all". */
-  modules: z
-    .union([z.literal("all"), z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, "must be a module name as lsmod prints it, such as nf_conntrack")).min(1)])
-    .optional(),
-})
+const sourceSchema = z
+  .strictObject({
+    distro: z.string().regex(/^[a-z][a-z0-9-]*$/, "must be an os-release ID such as debian"),
+    release: z.string().regex(/^[0-9a-z.]+$/, "must be an os-release VERSION_ID such as 12"),
+    arch: z.enum(arches, { error: `must be ${arches.map((arch) => JSON.stringify(arch)).join(" or ")}` }),
+    flavors: z.array(z.string().min(1)).min(1).optional(),
+    mirror: z.union([httpUrl, z.array(httpUrl).min(1)]).optional(),
+    suites: z.array(z.string().min(1)).min(1).optional(),
+    keyring: z.string().min(1).optional(),
+    latest: z.int().positive().optional(),
+    insecure: z.boolean().optional(),
+    checkValidUntil: z.boolean().optional(),
+    kernelsWithBtf: z.enum(["first", "all", "own"], { error: 'must be "first", "all" or "own"' }).optional(),
+    proposed: z.boolean().optional(),
+    /** Kernel modules whose split BTF is made beside each kernel's: names as lsmod prints them, or "all". */
+    modules: z
+      .union([
+        z.literal("all"),
+        z
+          .array(z.string().regex(/^[A-Za-z0-9_-]+$/, "must be a module name as lsmod prints it, such as nf_conntrack"))
+          .min(1),
+      ])
+      .optional(),
+  })
   // `proposed` picks among Ubuntu's default suites: with another distro, or beside a `suites` list, it would do nothing.
   .superRefine((source, context) => {
     if (source.proposed === undefined) return;
     if (source.distro !== "ubuntu") {
       context.addIssue({ code: "custom", path: ["proposed"], message: "is an Ubuntu setting (its -proposed suite)" });
     } else if (source.suites !== undefined) {
-      context.addIssue({ code: "custom", path: ["proposed"], message: "does nothing beside `suites`: leave the -proposed suite out of that list instead" });
+      context.addIssue({
+        code: "custom",
+        path: ["proposed"],
+        message: "does nothing beside `suites`: leave the -proposed suite out of that list instead",
+      });
     }
   });
 
@@ -104,7 +114,10 @@ const configSchema = z.strictObject({
       z
         .string()
         .regex(/^[A-Za-z0-9_.-]+$/, "set names are letters, digits, _ . -")
-        .refine((name) => name !== unionSetName, `"${unionSetName}" is the set of every registered object; pick another name`),
+        .refine(
+          (name) => name !== unionSetName,
+          `"${unionSetName}" is the set of every registered object; pick another name`,
+        ),
       z.array(objectSchema).min(1),
     )
     .default({}),
@@ -151,7 +164,9 @@ export const defaultConfigInput = {
 export function parseConfig(input: unknown, origin: string, baseDir: string): Config {
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(top level)"}: ${issue.message}`);
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.length ? issue.path.join(".") : "(top level)"}: ${issue.message}`,
+    );
     throw new ConfigError(`${origin} is not a valid config:\n  ${problems.join("\n  ")}`, {
       hint: "see docs/configuration.md",
     });

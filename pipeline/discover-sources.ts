@@ -41,7 +41,10 @@ export function selectSources(sources: SourceConfig[], filters: SourceSelection 
 }
 
 /** What reading one source's indexes gave: its packages and the default suites it lacks, or why it could not be read. */
-export type SourceOutcome = { source: SourceConfig; id: string; checkedAt: string } & ({ packages: KernelPackage[]; absentSuites: string[] } | { reason: string });
+export type SourceOutcome = { source: SourceConfig; id: string; checkedAt: string } & (
+  | { packages: KernelPackage[]; absentSuites: string[] }
+  | { reason: string }
+);
 
 // Sources are independent mirrors (or suites of one): a few at a time keeps the slow ones (Ubuntu's
 // large indexes) from holding up the rest, within the per-host connection bound.
@@ -63,7 +66,13 @@ export async function discoverSources(
         const checkedAt = options.now().toISOString();
         try {
           const { packages, absentSuites } = await createSource(source).survey(options.signal);
-          options.reporter.event({ type: "source", source: id, status: "ok", found: packages.length, ...(absentSuites.length > 0 ? { absentSuites } : {}) });
+          options.reporter.event({
+            type: "source",
+            source: id,
+            status: "ok",
+            found: packages.length,
+            ...(absentSuites.length > 0 ? { absentSuites } : {}),
+          });
           return { source, id, checkedAt, packages, absentSuites };
         } catch (error) {
           const reason = describeError(error);
@@ -93,7 +102,13 @@ export function recordDiscovery(
       if (stale.some((item) => item.source === id)) continue;
       manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
     } else {
-      manifest.sources[id] = { ...manifest.sources[id], status: "stale", ...insecure, reason: outcome.reason, checkedAt };
+      manifest.sources[id] = {
+        ...manifest.sources[id],
+        status: "stale",
+        ...insecure,
+        reason: outcome.reason,
+        checkedAt,
+      };
       stale.push({ source: id, reason: outcome.reason });
     }
   }

@@ -27,13 +27,25 @@ export function flavorChains(discovered: { source: SourceConfig; packages: Kerne
   for (const { source, packages: found } of discovered) {
     const packages = source.modules === undefined ? found : found.map((pkg) => ({ ...pkg, modules: source.modules }));
     if (source.kernelsWithBtf === "all") {
-      chains.push(...packages.map((pkg) => ({ packages: [pkg], stopAtBtf: false, ownBtf: false, unit: shardUnit(pkg.key, pkg.flavor, true) })));
+      chains.push(
+        ...packages.map((pkg) => ({
+          packages: [pkg],
+          stopAtBtf: false,
+          ownBtf: false,
+          unit: shardUnit(pkg.key, pkg.flavor, true),
+        })),
+      );
       continue;
     }
     for (const newestFirst of Map.groupBy(packages, (pkg) => pkg.flavor).values()) {
       const oldestFirst = [...newestFirst].reverse();
       const own = source.kernelsWithBtf === "own";
-      chains.push({ packages: oldestFirst, stopAtBtf: !own, ownBtf: own, unit: shardUnit(oldestFirst[0]!.key, oldestFirst[0]!.flavor, false) });
+      chains.push({
+        packages: oldestFirst,
+        stopAtBtf: !own,
+        ownBtf: own,
+        unit: shardUnit(oldestFirst[0]!.key, oldestFirst[0]!.flavor, false),
+      });
     }
   }
   return chains;

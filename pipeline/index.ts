@@ -3,4 +3,12 @@ export { loadConfig, parseConfig, type Config } from "./config.ts";
 export { runPipeline, type RunOptions, type RunSummary, type RunFilters } from "./run.ts";
 export { plainReporter } from "./reporters.ts";
 export type { Reporter, RunEvent } from "./events.ts";
-export { BtfmillError, ConfigError, FetchError, FormatError, IntegrityError, ToolError, VmlinuxNotFoundError } from "../archive/errors.ts";
+export {
+  BtfmillError,
+  ConfigError,
+  FetchError,
+  FormatError,
+  IntegrityError,
+  ToolError,
+  VmlinuxNotFoundError,
+} from "../archive/errors.ts";

@@ -16,7 +16,12 @@ export interface ManifestRecorder {
 }
 
 /** When a run starts recording results into `manifest` (the object it holds and updates); `write` puts a manifest on disk. */
-export function manifestRecorder(write: (manifest: Manifest) => Promise<void>, manifest: Manifest, now: () => Date, lazyIntervalMs = 2000): ManifestRecorder {
+export function manifestRecorder(
+  write: (manifest: Manifest) => Promise<void>,
+  manifest: Manifest,
+  now: () => Date,
+  lazyIntervalMs = 2000,
+): ManifestRecorder {
   let writes = Promise.resolve();
   let queued: Promise<void> | undefined;
   // Set when something must not wait: a converted kernel, or the end of the run.

@@ -9,7 +9,15 @@ import { noteReplacement, settleReplacements } from "../archive/replacements.ts"
 import { pathExists } from "../archive/file-listing.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { manifestFileName } from "../archive/layout.ts";
-import { emptyManifest, readManifest, writeManifest, type ArchiveFile, type Manifest, type ManifestEntry, type SourceState } from "../archive/manifest.ts";
+import {
+  emptyManifest,
+  readManifest,
+  writeManifest,
+  type ArchiveFile,
+  type Manifest,
+  type ManifestEntry,
+  type SourceState,
+} from "../archive/manifest.ts";
 import { ConfigError, IntegrityError } from "../archive/errors.ts";
 import { openState, type StateOptions, type StateSite } from "../site/state/state-site.ts";
 
@@ -33,25 +41,38 @@ function better(candidate: ManifestEntry, held: ManifestEntry): boolean {
 function mergeSource(candidate: SourceState, held: SourceState | undefined): SourceState {
   if (held === undefined) return candidate;
   const latest = candidate.checkedAt > held.checkedAt ? candidate : held;
-  const refreshed = [candidate.refreshedAt, held.refreshedAt].filter((at): at is string => at !== undefined).sort().at(-1);
+  const refreshed = [candidate.refreshedAt, held.refreshedAt]
+    .filter((at): at is string => at !== undefined)
+    .sort()
+    .at(-1);
   return { ...latest, ...(refreshed ? { refreshedAt: refreshed } : {}) };
 }
 
 function filesOf(entry: ManifestEntry): ArchiveFile[] {
   const minified = Object.values(entry.minified ?? {}).flatMap((record) => (record.file ? [record.file] : []));
-  return [...(entry.tarball ? [entry.tarball] : []), ...(entry.modules?.tarball ? [entry.modules.tarball] : []), ...minified];
+  return [
+    ...(entry.tarball ? [entry.tarball] : []),
+    ...(entry.modules?.tarball ? [entry.modules.tarball] : []),
+    ...minified,
+  ];
 }
-
 
 /**
  * When the user runs `btfmill merge A B ... --out DIR`: DIR's archive (if any) first, then the inputs
  * in order. With `state`, inputs made by runs started from that site may lack files the site
  * publishes: those stay on the site, as in the inputs.
  */
-export async function mergeArchives(inputs: string[], out: string, options: { state?: StateOptions } = {}): Promise<MergeSummary> {
+export async function mergeArchives(
+  inputs: string[],
+  out: string,
+  options: { state?: StateOptions } = {},
+): Promise<MergeSummary> {
   if (inputs.length === 0) throw new ConfigError("merge needs at least one archive folder to merge");
   const outRoot = resolve(out);
-  const roots = [...((await pathExists(join(outRoot, manifestFileName))) ? [outRoot] : []), ...inputs.map((input) => resolve(input))];
+  const roots = [
+    ...((await pathExists(join(outRoot, manifestFileName))) ? [outRoot] : []),
+    ...inputs.map((input) => resolve(input)),
+  ];
   const manifests: { root: string; manifest: Manifest }[] = [];
   for (const root of roots) manifests.push({ root, manifest: await readManifest(root) });
   if (roots[0] === outRoot) await settleReplacements(outRoot, manifests[0]!.manifest);
@@ -61,7 +82,8 @@ export async function mergeArchives(inputs: string[], out: string, options: { st
   const origin = new Map<string, string>();
   const seenIn = new Map<string, string[]>();
   for (const { root, manifest } of manifests) {
-    for (const [id, state] of Object.entries(manifest.sources)) merged.sources[id] = mergeSource(state, merged.sources[id]);
+    for (const [id, state] of Object.entries(manifest.sources))
+      merged.sources[id] = mergeSource(state, merged.sources[id]);
     for (const [kernel, entry] of Object.entries(manifest.kernels)) {
       seenIn.set(kernel, [...(seenIn.get(kernel) ?? []), root]);
       const held = merged.kernels[kernel];
@@ -83,10 +105,13 @@ export async function mergeArchives(inputs: string[], out: string, options: { st
       const digest = await digestFile(source).catch(() => undefined);
       if (digest === undefined && state?.published(file) !== undefined) continue;
       if (digest?.sha256 !== file.sha256) {
-        throw new IntegrityError(`${source} ${digest ? `has sha256 ${digest.sha256}` : "is missing"}, its manifest says ${file.sha256}`, {
-          kernel,
-          hint: "that input archive is damaged: re-run its shard; nothing was merged",
-        });
+        throw new IntegrityError(
+          `${source} ${digest ? `has sha256 ${digest.sha256}` : "is missing"}, its manifest says ${file.sha256}`,
+          {
+            kernel,
+            hint: "that input archive is damaged: re-run its shard; nothing was merged",
+          },
+        );
       }
       if ((await digestFile(target).catch(() => undefined))?.sha256 === file.sha256) continue;
       await mkdir(dirname(target), { recursive: true });
@@ -99,7 +124,11 @@ export async function mergeArchives(inputs: string[], out: string, options: { st
   await writeManifest(outRoot, merged);
   const conflicts = [...seenIn]
     .filter(([, where]) => where.length > 1)
-    .map(([kernel, where]) => ({ kernel, kept: origin.get(kernel)!, over: where.filter((root) => root !== origin.get(kernel)) }))
+    .map(([kernel, where]) => ({
+      kernel,
+      kept: origin.get(kernel)!,
+      over: where.filter((root) => root !== origin.get(kernel)),
+    }))
     .sort((a, b) => a.kernel.localeCompare(b.kernel));
   return { kernels: Object.keys(merged.kernels).length, conflicts, filesCopied };
 }

@@ -30,7 +30,9 @@ export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], file
   const due: ObjectSet[] = [];
   for (const set of sets) {
     const held = entry.minified?.[set.name];
-    const current = held?.fingerprint === set.fingerprint && (held.error !== undefined || (held.file !== undefined && (await files.has(held.file))));
+    const current =
+      held?.fingerprint === set.fingerprint &&
+      (held.error !== undefined || (held.file !== undefined && (await files.has(held.file))));
     if (!current) due.push(set);
   }
   return due;
@@ -48,7 +50,12 @@ export async function minifyPass(manifest: Manifest, sets: ObjectSet[], options:
   }
 }
 
-async function minifyDue(manifest: Manifest, sets: ObjectSet[], configured: Set<string>, options: MinifyPassOptions): Promise<void> {
+async function minifyDue(
+  manifest: Manifest,
+  sets: ObjectSet[],
+  configured: Set<string>,
+  options: MinifyPassOptions,
+): Promise<void> {
   await Promise.all(
     Object.entries(manifest.kernels).map(async ([kernel, entry]) => {
       if (entry.status !== "ok" || entry.tarball === undefined || !options.include(entry)) return;
@@ -68,16 +75,28 @@ async function minifyDue(manifest: Manifest, sets: ObjectSet[], configured: Set<
             await options.files.materialize(entry.tarball!, options.signal);
           } catch (error) {
             // Without its full BTF the entry stays as it is, out of date, so the next run tries again.
-            for (const set of due) options.onMinified(kernel, set.name, { fingerprint: set.fingerprint, coverage: [], error: describeError(error) });
+            for (const set of due)
+              options.onMinified(kernel, set.name, {
+                fingerprint: set.fingerprint,
+                coverage: [],
+                error: describeError(error),
+              });
             return;
           }
           // The stored tarball is the full BTF: minifying again needs no package download.
           const fullBtf = join(scratch, btfMemberName(entry.key));
-          const bytes = await extractStoredBtf(join(options.archiveRoot, entry.tarball!.path), fullBtf, { kernel, signal: options.signal });
+          const bytes = await extractStoredBtf(join(options.archiveRoot, entry.tarball!.path), fullBtf, {
+            kernel,
+            signal: options.signal,
+          });
           // Coverage looks a few types up: the spec decodes lazily, the full parse cost ~70 ms.
           const spec = openBtf(bytes);
-          const made = await minifySets(fullBtf, spec, due, { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal }, (set, record) =>
-            options.onMinified(kernel, set.name, record),
+          const made = await minifySets(
+            fullBtf,
+            spec,
+            due,
+            { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal },
+            (set, record) => options.onMinified(kernel, set.name, record),
           );
           return { ...kept, ...made };
         } finally {

@@ -49,7 +49,12 @@ async function localCopy(source: ObjectSource, archiveRoot: string, signal?: Abo
   return cached;
 }
 
-async function register(source: ObjectSource, setName: string, archiveRoot: string, signal?: AbortSignal): Promise<RegisteredObject> {
+async function register(
+  source: ObjectSource,
+  setName: string,
+  archiveRoot: string,
+  signal?: AbortSignal,
+): Promise<RegisteredObject> {
   const where = "path" in source ? source.path : source.url;
   const path = await localCopy(source, archiveRoot, signal);
   const { sha256 } = await digestFile(path).catch((cause: unknown) => {

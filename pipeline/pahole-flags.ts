@@ -22,7 +22,9 @@ function atLeast(version: { major: number; minor: number }, major: number, minor
 /** When a kernel is converted: the flags for this pahole and this kernel, config overrides applied. */
 export function chooseFlags(pahole: ToolVersion, kernel: KernelVersion, config: PaholeConfig = {}): string[] {
   if (config.flags) return [...config.flags];
-  const flags = atLeast(pahole, 1, 26) ? [`--btf_features=${chooseFeatures(pahole, kernel).join(",")}`] : legacyFlags(pahole, kernel);
+  const flags = atLeast(pahole, 1, 26)
+    ? [`--btf_features=${chooseFeatures(pahole, kernel).join(",")}`]
+    : legacyFlags(pahole, kernel);
   return [...flags, ...(config.extraFlags ?? [])];
 }
 

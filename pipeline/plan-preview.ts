@@ -30,9 +30,18 @@ const silent: Reporter = { event() {}, close() {} };
 /** When the user runs `btfmill plan`: the preview, newest knowledge from the signed indexes. */
 export async function previewRun(
   config: Config,
-  options: { filters?: SourceSelection; shard?: Shard; retryFailed?: boolean; state?: StateOptions; signal?: AbortSignal },
+  options: {
+    filters?: SourceSelection;
+    shard?: Shard;
+    retryFailed?: boolean;
+    state?: StateOptions;
+    signal?: AbortSignal;
+  },
 ): Promise<PlanPreview> {
-  const { selected, sets, manifest, files, absent, chains } = await prepareWork(config, options, { now: () => new Date(), reporter: silent });
+  const { selected, sets, manifest, files, absent, chains } = await prepareWork(config, options, {
+    now: () => new Date(),
+    reporter: silent,
+  });
   const absentSuites = new Map(absent.map((item) => [item.source, item.suites]));
   const preview: PlanPreview = {
     sources: Object.entries(manifest.sources)
@@ -61,7 +70,12 @@ export async function previewRun(
       },
       async (pkg) => {
         const previous = manifest.kernels[keyPath(pkg.key)];
-        add(pkg, previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256) ? "unchanged" : "skip-has-btf");
+        add(
+          pkg,
+          previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256)
+            ? "unchanged"
+            : "skip-has-btf",
+        );
       },
     );
   }

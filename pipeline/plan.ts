@@ -9,7 +9,15 @@ import type { ObjectSet } from "./object-registry.ts";
 import { setsToMinify } from "./minify-pass.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
 
-export type PlanReason = "new" | "changed-package" | "missing-file" | "retry-transient" | "retry-failed" | "previously-skipped" | "other-toolchain" | "modules-changed";
+export type PlanReason =
+  | "new"
+  | "changed-package"
+  | "missing-file"
+  | "retry-transient"
+  | "retry-failed"
+  | "previously-skipped"
+  | "other-toolchain"
+  | "modules-changed";
 
 export interface PlanOptions {
   files: ArchiveFiles;
@@ -45,14 +53,24 @@ function sameModuleSelection(recorded: "all" | string[] | undefined, wanted: Ker
 }
 
 /** When a kernel comes up: why it needs work, or undefined when its manifest entry is current. */
-export async function planKernel(manifest: Manifest, pkg: KernelPackage, options: PlanOptions): Promise<PlanReason | undefined> {
+export async function planKernel(
+  manifest: Manifest,
+  pkg: KernelPackage,
+  options: PlanOptions,
+): Promise<PlanReason | undefined> {
   const entry = manifest.kernels[keyPath(pkg.key)];
   if (!entry) return "new";
   if (entry.package.sha256 !== pkg.sha256) return "changed-package";
   if (entry.status === "ok" && (await fullBtfMissing(entry, options))) return "missing-file";
   // Another toolchain's BTF stays unless asked: it is valid, only not the bytes the current one makes.
   // The kernel's own .BTF (kernelsWithBtf "own") was made by no toolchain of ours.
-  if (entry.status === "ok" && entry.ownBtf !== true && options.reconvertUnless !== undefined && toolchainIdentity(entry) !== options.reconvertUnless) return "other-toolchain";
+  if (
+    entry.status === "ok" &&
+    entry.ownBtf !== true &&
+    options.reconvertUnless !== undefined &&
+    toolchainIdentity(entry) !== options.reconvertUnless
+  )
+    return "other-toolchain";
   if (entry.status === "ok" && !sameModuleSelection(entry.modules?.selected, pkg.modules)) return "modules-changed";
   if (entry.status === "failed" && entry.transient) return "retry-transient";
   if (entry.status === "failed" && options.retryFailed) return "retry-failed";

@@ -9,7 +9,13 @@ import type { ArchiveFiles } from "../site/state/archive-files.ts";
 import { openArchive } from "../site/state/open-archive.ts";
 import type { StateOptions } from "../site/state/state-site.ts";
 import type { Config } from "./config.ts";
-import { discoverSources, recordDiscovery, selectSources, type AbsentSuites, type SourceSelection } from "./discover-sources.ts";
+import {
+  discoverSources,
+  recordDiscovery,
+  selectSources,
+  type AbsentSuites,
+  type SourceSelection,
+} from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, type FlavorChain } from "./flavor-chains.ts";
 import { loadObjectSets, type ObjectSet } from "./object-registry.ts";
@@ -43,12 +49,19 @@ export interface PreparedWork {
 }
 
 /** When `run` or `plan` starts: everything both decide from. */
-export async function prepareWork(config: Config, selection: WorkSelection, steps: PreparationSteps): Promise<PreparedWork> {
+export async function prepareWork(
+  config: Config,
+  selection: WorkSelection,
+  steps: PreparationSteps,
+): Promise<PreparedWork> {
   const selected = selectSources(config.sources, selection.filters);
   if (selected.length === 0) {
-    throw new ConfigError(`no source in ${config.origin} matches the filters ${JSON.stringify(selection.filters ?? {})}`, {
-      hint: "check --distro/--release/--arch against the config's sources",
-    });
+    throw new ConfigError(
+      `no source in ${config.origin} matches the filters ${JSON.stringify(selection.filters ?? {})}`,
+      {
+        hint: "check --distro/--release/--arch against the config's sources",
+      },
+    );
   }
   configureHttp(config.http);
   await steps.beforeReading?.();

@@ -10,7 +10,13 @@ import { dirname, join } from "node:path";
 import { writeBtfTarball, writeBtfsTarball } from "../archive/btf-tarball.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { noteReplacement } from "../archive/replacements.ts";
-import { archiveTarballPath, btfMemberName, moduleMemberName, modulesTarballPath, scratchDir } from "../archive/layout.ts";
+import {
+  archiveTarballPath,
+  btfMemberName,
+  moduleMemberName,
+  modulesTarballPath,
+  scratchDir,
+} from "../archive/layout.ts";
 import type { ManifestEntry, ModulesRecord } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../archive/kernel-key.ts";
@@ -66,7 +72,12 @@ export async function produceBtf(
   pkg: KernelPackage,
   scratch: string,
   context: Pick<KernelContext, "pahole" | "paholeConfig" | "signal" | "onStage" | "slots" | "ownBtf">,
-): Promise<{ flags: string[] | undefined; validation: ValidationResult; fetched: FetchedVmlinux<unknown>; modules: ConvertedModule[] }> {
+): Promise<{
+  flags: string[] | undefined;
+  validation: ValidationResult;
+  fetched: FetchedVmlinux<unknown>;
+  modules: ConvertedModule[];
+}> {
   const kernel = keyPath(pkg.key);
   const vmlinux = join(scratch, "vmlinux");
   const btfPath = join(scratch, btfMemberName(pkg.key));
@@ -101,7 +112,16 @@ export async function produceBtf(
           enter("convert");
           if (context.ownBtf === true && (await copyOwnBtf(unverified, btfPath))) {
             enter("validate");
-            return { flags: undefined, validation: await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, vmlinux: unverified, signal, own: true }) };
+            return {
+              flags: undefined,
+              validation: await validateBtf(btfPath, {
+                kernel,
+                kernelRelease: pkg.key.kernel,
+                vmlinux: unverified,
+                signal,
+                own: true,
+              }),
+            };
           }
           const { flags } = await convertVmlinux(unverified, btfPath, {
             kernel,
@@ -111,7 +131,12 @@ export async function produceBtf(
             signal,
           });
           enter("validate");
-          const validation = await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, vmlinux: unverified, signal });
+          const validation = await validateBtf(btfPath, {
+            kernel,
+            kernelRelease: pkg.key.kernel,
+            vmlinux: unverified,
+            signal,
+          });
           return { flags, validation };
         });
       },
@@ -158,14 +183,31 @@ function moduleFlags(pkg: KernelPackage, context: Pick<KernelContext, "pahole" |
 }
 
 // Packs the converted modules beside the kernel's tarball; the record the manifest keeps of them.
-async function storeModules(pkg: KernelPackage, modules: readonly ConvertedModule[], missing: string[], archiveRoot: string): Promise<ModulesRecord> {
-  const files = Object.fromEntries(modules.map((module) => [module.name, { ...module.btf, ...(module.ownBtf === undefined ? {} : { ownBtf: module.ownBtf }) }]));
-  const record: ModulesRecord = { selected: moduleSelectionKey(pkg.modules!), files, ...(missing.length === 0 ? {} : { missing }) };
+async function storeModules(
+  pkg: KernelPackage,
+  modules: readonly ConvertedModule[],
+  missing: string[],
+  archiveRoot: string,
+): Promise<ModulesRecord> {
+  const files = Object.fromEntries(
+    modules.map((module) => [
+      module.name,
+      { ...module.btf, ...(module.ownBtf === undefined ? {} : { ownBtf: module.ownBtf }) },
+    ]),
+  );
+  const record: ModulesRecord = {
+    selected: moduleSelectionKey(pkg.modules!),
+    files,
+    ...(missing.length === 0 ? {} : { missing }),
+  };
   if (modules.length === 0) return record;
   const path = modulesTarballPath(pkg.key);
   const target = join(archiveRoot, path);
   await noteReplacement(archiveRoot, path);
-  await writeBtfsTarball(modules.map((module) => ({ path: module.path, name: moduleMemberName(module.name) })), target);
+  await writeBtfsTarball(
+    modules.map((module) => ({ path: module.path, name: moduleMemberName(module.name) })),
+    target,
+  );
   return { tarball: { path, ...(await digestFile(target)) }, ...record };
 }
 
@@ -184,7 +226,10 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
     await noteReplacement(context.archiveRoot, tarballPath);
     await writeBtfTarball(btfPath, btfMemberName(pkg.key), tarballTarget);
     const [btf, tarball] = await Promise.all([digestFile(btfPath), digestFile(tarballTarget)]);
-    const modulesRecord = pkg.modules === undefined ? undefined : await storeModules(pkg, modules, fetched.missingModules, context.archiveRoot);
+    const modulesRecord =
+      pkg.modules === undefined
+        ? undefined
+        : await storeModules(pkg, modules, fetched.missingModules, context.archiveRoot);
     return {
       ...base,
       status: "ok",
@@ -196,7 +241,10 @@ export async function processKernel(pkg: KernelPackage, context: KernelContext):
       kinds: validation.kinds,
       ...(flags === undefined
         ? { ownBtf: true as const }
-        : { pahole: { version: context.pahole.text, flags }, ...(context.toolchain === undefined ? {} : { toolchain: context.toolchain }) }),
+        : {
+            pahole: { version: context.pahole.text, flags },
+            ...(context.toolchain === undefined ? {} : { toolchain: context.toolchain }),
+          }),
       bpftool: { version: context.bpftool },
       updatedAt: context.now().toISOString(),
     };

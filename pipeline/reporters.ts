@@ -81,7 +81,9 @@ export function ttyReporter(): Reporter {
           bars.set(event.kernel, bar);
         }
         if (event.totalBytes) bar.setTotal(total);
-        bar.update(event.bytes === undefined ? bar.getProgress() * bar.getTotal() : Math.round(event.bytes / 1048576), { stage: event.stage });
+        bar.update(event.bytes === undefined ? bar.getProgress() * bar.getTotal() : Math.round(event.bytes / 1048576), {
+          stage: event.stage,
+        });
         return;
       }
       if (event.type === "done") {

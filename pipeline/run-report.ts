@@ -12,7 +12,16 @@ export interface RunReport {
   finishedAt: string;
   durationSeconds: number;
   /** Per source: `absentSuites` names the default suites no configured mirror carries, read as empty. */
-  sources: Record<string, { status: "ok" | "stale"; reason?: string; found?: number; absentSuites?: string[]; kernels: Record<string, number> }>;
+  sources: Record<
+    string,
+    {
+      status: "ok" | "stale";
+      reason?: string;
+      found?: number;
+      absentSuites?: string[];
+      kernels: Record<string, number>;
+    }
+  >;
   /** Seconds spent in each stage, summed over kernels, and how many kernels went through it. */
   stages: Partial<Record<KernelStage, { seconds: number; kernels: number }>>;
   /** Wall-clock seconds of each kernel done in this run, from its first stage to its entry. */
@@ -32,7 +41,9 @@ function sourceOf(kernel: string): string {
 }
 
 /** When a run starts: a reporter that watches the run and, at the end, writes its report. */
-export function runReportCollector(now: () => number = Date.now): Reporter & { write(archiveRoot: string, summary: RunSummary): Promise<string> } {
+export function runReportCollector(
+  now: () => number = Date.now,
+): Reporter & { write(archiveRoot: string, summary: RunSummary): Promise<string> } {
   const started = now();
   const sources: RunReport["sources"] = {};
   const stages: RunReport["stages"] = {};

@@ -68,7 +68,16 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       await settleReplacements(config.archive, opened);
     },
   });
-  const summary: RunSummary = { processed: 0, ok: 0, failed: [], skipped: 0, minified: 0, unchanged: 0, staleSources: [], absentSuites: [] };
+  const summary: RunSummary = {
+    processed: 0,
+    ok: 0,
+    failed: [],
+    skipped: 0,
+    minified: 0,
+    unchanged: 0,
+    staleSources: [],
+    absentSuites: [],
+  };
   summary.staleSources.push(...stale);
   summary.absentSuites.push(...absent);
 
@@ -76,9 +85,17 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   let selectedTools: Promise<SelectedTools> | undefined;
   const tools = () => (selectedTools ??= selectTools(config.toolchain, config.pahole));
   const reconvert = options.reconvert ?? config.toolchain.reconvert;
-  const current = reconvert ? await tools().then((selected) => toolchainIdentity({ pahole: { version: selected.pahole.text, flags: [] }, toolchain: selected.toolchain })) : undefined;
+  const current = reconvert
+    ? await tools().then((selected) =>
+        toolchainIdentity({ pahole: { version: selected.pahole.text, flags: [] }, toolchain: selected.toolchain }),
+      )
+    : undefined;
   const planOptions = { files, sets, retryFailed: options.retryFailed ?? false, reconvertUnless: current };
-  const plan = await planRun(manifest, chains.flatMap((chain) => chain.packages), planOptions);
+  const plan = await planRun(
+    manifest,
+    chains.flatMap((chain) => chain.packages),
+    planOptions,
+  );
   reporter.event({ type: "plan", todo: plan.todo.length, unchanged: plan.unchanged.length });
   // A kernel's plan cannot change before its turn in its chain: each key is decided once.
   const planned = new Set(plan.todo.map(({ pkg }) => keyPath(pkg.key)));
@@ -135,7 +152,14 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       flavor: pkg.flavor,
       status: "skipped",
       reason: `an older kernel of flavor ${pkg.flavor}, ${btfKernel}, already ships its own BTF, so this one does too (set kernelsWithBtf: "all" in the source's config to convert it anyway)`,
-      package: { name: pkg.name, version: pkg.version, url: pkg.url, sha256: pkg.sha256, size: pkg.size, origin: pkg.origin },
+      package: {
+        name: pkg.name,
+        version: pkg.version,
+        url: pkg.url,
+        sha256: pkg.sha256,
+        size: pkg.size,
+        origin: pkg.origin,
+      },
       updatedAt: now().toISOString(),
     };
     summary.skipped += 1;

@@ -20,7 +20,9 @@ export function parseShard(text: string): Shard {
   const index = Number(match?.[1]);
   const count = Number(match?.[2]);
   if (!match || count < 1 || index < 1 || index > count) {
-    throw new ConfigError(`--shard ${text} is not I/N with 1 <= I <= N`, { hint: "e.g. --shard 1/4 ... --shard 4/4 on four machines" });
+    throw new ConfigError(`--shard ${text} is not I/N with 1 <= I <= N`, {
+      hint: "e.g. --shard 1/4 ... --shard 4/4 on four machines",
+    });
   }
   return { index, count };
 }
@@ -39,6 +41,8 @@ export function inShard(unit: string, shard: Shard | undefined): boolean {
 
 /** When work is found from the manifest alone (re-minifying): the unit of an archived kernel. */
 export function entryShardUnit(entry: { key: KernelKey; flavor: string }, sources: readonly SourceConfig[]): string {
-  const source = sources.find((item) => item.distro === entry.key.distro && item.release === entry.key.release && item.arch === entry.key.arch);
+  const source = sources.find(
+    (item) => item.distro === entry.key.distro && item.release === entry.key.release && item.arch === entry.key.arch,
+  );
   return shardUnit(entry.key, entry.flavor, source?.kernelsWithBtf === "all");
 }

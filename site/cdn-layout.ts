@@ -37,6 +37,7 @@ export function parseKernelPath(path: string): { set: string; key: string } | un
   if (!path.endsWith(".btf")) return undefined;
   const body = path.slice(0, -".btf".length);
   const inSet = /^sets\/([^/]+)\/(.*)$/s.exec(body);
-  if (inSet?.[1] !== undefined && inSet[2] !== undefined && parseKeyPath(inSet[2]) !== undefined) return { set: inSet[1], key: inSet[2] };
+  if (inSet?.[1] !== undefined && inSet[2] !== undefined && parseKeyPath(inSet[2]) !== undefined)
+    return { set: inSet[1], key: inSet[2] };
   return parseKeyPath(body) === undefined ? undefined : { set: unionSetName, key: body };
 }

@@ -22,7 +22,9 @@ const btfForm = z
   .enum(["minified", "full"])
   // Sites published before the full form existed hold only minified files and omit the field.
   .default("minified")
-  .describe("minified: only the types the set's objects relocate against (bpftool gen min_core_btf); full: the kernel's whole BTF, served at the root when no object set is registered");
+  .describe(
+    "minified: only the types the set's objects relocate against (bpftool gen min_core_btf); full: the kernel's whole BTF, served at the root when no object set is registered",
+  );
 
 const btfFileRef = fileRef.extend({ form: btfForm }).describe("a raw .btf file of the site, and which form it is");
 
@@ -31,12 +33,16 @@ const objectCoverage = z.strictObject({
   sha256,
   total: size.describe("CO-RE relocations in the object"),
   resolved: size.describe("relocations that resolve against this kernel"),
-  guarded: size.describe("*_EXISTS relocations that do not match, and failing reads such a check of the same program keeps from running"),
+  guarded: size.describe(
+    "*_EXISTS relocations that do not match, and failing reads such a check of the same program keeps from running",
+  ),
   unresolved: size.describe("relocations that fail: the program will not load as built"),
 });
 
 const setCoverage = z.strictObject({
-  fingerprint: z.string().describe("the set's fingerprint when this kernel was minified; differs from the set's when out of date"),
+  fingerprint: z
+    .string()
+    .describe("the set's fingerprint when this kernel was minified; differs from the set's when out of date"),
   total: size,
   resolved: size,
   guarded: size,
@@ -52,26 +58,38 @@ const kernel = z.strictObject({
   arch,
   kernel: z.string().describe("uname -r"),
   flavor: z.string(),
-  status: z.enum(["ok", "failed", "skipped"]).describe("ok: BTF published; failed: see reason; skipped: the kernel ships its own BTF"),
+  status: z
+    .enum(["ok", "failed", "skipped"])
+    .describe("ok: BTF published; failed: see reason; skipped: the kernel ships its own BTF"),
   reason: z.string().optional(),
   kernelHasBtf: z.boolean().describe("the kernel has BTF at /sys/kernel/btf/vmlinux: it needs no file from here"),
   btf: z.strictObject({ sha256, size }).optional().describe("the full BTF this kernel's files were made from"),
   files: z.strictObject({
-    root: btfFileRef.optional().describe("the root path's raw BTF: minified against the root set (the union of every registered object), or the full BTF when no set is registered"),
+    root: btfFileRef
+      .optional()
+      .describe(
+        "the root path's raw BTF: minified against the root set (the union of every registered object), or the full BTF when no set is registered",
+      ),
     sets: z.record(z.string(), btfFileRef).describe("minified against each named set"),
     full: fileRef.optional().describe("BTFHub's <kernel>.btf.tar.xz holding the full BTF (publish --full)"),
     modules: fileRef
       .optional()
-      .describe("<kernel>.modules.btf.tar.xz: the source's selected modules, one <module>.btf each, split BTF whose base is the full BTF (publish --full)"),
+      .describe(
+        "<kernel>.modules.btf.tar.xz: the source's selected modules, one <module>.btf each, split BTF whose base is the full BTF (publish --full)",
+      ),
   }),
   coverage: z.record(z.string(), setCoverage).describe("per set name"),
-  package: z.strictObject({ name: z.string(), version: z.string() }).describe("the debug package the BTF was made from"),
+  package: z
+    .strictObject({ name: z.string(), version: z.string() })
+    .describe("the debug package the BTF was made from"),
   updatedAt: z.string(),
 });
 
 const source = z.strictObject({
   id: z.string().describe("<distro>/<release>/<arch>"),
-  status: z.enum(["ok", "stale"]).describe("stale: the last run could not read it; its kernels are listed as last known"),
+  status: z
+    .enum(["ok", "stale"])
+    .describe("stale: the last run could not read it; its kernels are listed as last known"),
   reason: z.string().optional(),
   insecure: z.boolean().describe("its indexes were read without signature checks"),
   refreshedAt: z.string().optional().describe("when its indexes were last read successfully"),
@@ -106,7 +124,9 @@ export const cdnManifestSchema = z
     unameIndex: fileRef.describe("index/uname.json: uname -r to candidate keys"),
     archiveManifest: fileRef
       .optional()
-      .describe("archive-manifest.json: the archive's own manifest (packages, tool versions, coverage details), where `btfmill run --state` starts"),
+      .describe(
+        "archive-manifest.json: the archive's own manifest (packages, tool versions, coverage details), where `btfmill run --state` starts",
+      ),
     kernels: z.array(kernel),
   })
   .meta({ $id: `urn:btfmill:${cdnSchemaId}:${cdnSchemaVersion}`, title: "btfmill CDN manifest" });

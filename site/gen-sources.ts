@@ -51,10 +51,20 @@ export const btfhubDefaults: BtfhubEndpoints = {
 const maxFileBytes = 256 * 1024 * 1024;
 const maxIndexBytes = 512 * 1024 * 1024;
 /** When gen starts: what `from` is (`btfhub`, a URL, or a folder) and every kernel it offers. */
-export async function openGenSource(from: string, cacheDir: string, btfhub: BtfhubEndpoints = btfhubDefaults, signal?: AbortSignal): Promise<GenSource> {
+export async function openGenSource(
+  from: string,
+  cacheDir: string,
+  btfhub: BtfhubEndpoints = btfhubDefaults,
+  signal?: AbortSignal,
+): Promise<GenSource> {
   const counter = { downloads: 0 };
   const cache = new ContentCache(cacheDir, counter);
-  const done = (kind: GenSource["kind"], inputs: GenInput[]): GenSource => ({ kind, where: from, inputs, downloads: () => counter.downloads });
+  const done = (kind: GenSource["kind"], inputs: GenInput[]): GenSource => ({
+    kind,
+    where: from,
+    inputs,
+    downloads: () => counter.downloads,
+  });
   if (from === "btfhub") return done("btfhub-https", await btfhubHttpsInputs(btfhub, cache, signal));
   if (/^https?:\/\//.test(from)) return done("site", await siteInputs(from, cache, signal));
   const manifest = await readFile(join(from, "manifest.json"), "utf8").then(
@@ -72,17 +82,27 @@ async function archiveInputs(root: string): Promise<GenInput[]> {
     const tarball = entry.tarball;
     if (entry.status !== "ok" || tarball === undefined) return [];
     const path = join(root, tarball.path);
-    return [{ key: entry.key, form: "tarball" as const, digest: `sha256:${tarball.sha256}`, fetch: () => checkedLocal(path, tarball.sha256, tarball.size) }];
+    return [
+      {
+        key: entry.key,
+        form: "tarball" as const,
+        digest: `sha256:${tarball.sha256}`,
+        fetch: () => checkedLocal(path, tarball.sha256, tarball.size),
+      },
+    ];
   });
 }
 
 async function checkedLocal(path: string, sha256: string, size: number): Promise<string> {
   const bytes = await readFile(path);
   if (bytes.length !== size || sha256Hex(bytes) !== sha256) {
-    throw new IntegrityError(`${path} has sha256 ${sha256Hex(bytes)} (${bytes.length} bytes), its manifest says ${sha256} (${size})`, {
-      package: path,
-      hint: "the archive was changed behind btfmill's back: run btfmill run to redo that kernel",
-    });
+    throw new IntegrityError(
+      `${path} has sha256 ${sha256Hex(bytes)} (${bytes.length} bytes), its manifest says ${sha256} (${size})`,
+      {
+        package: path,
+        hint: "the archive was changed behind btfmill's back: run btfmill run to redo that kernel",
+      },
+    );
   }
   return path;
 }
@@ -90,7 +110,9 @@ async function checkedLocal(path: string, sha256: string, size: number): Promise
 // <distro>/<release>/<arch>/<kernel>.btf.tar.xz, as btfhub-archive and `btfmill run` lay it out.
 async function btfhubFolderInputs(root: string): Promise<GenInput[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch((cause: unknown) => {
-    throw new ConfigError(`--from ${root}: cannot read the folder: ${(cause as Error).message}`, { hint: "name a btfmill archive, a BTFHub-layout folder, a site, or btfhub" });
+    throw new ConfigError(`--from ${root}: cannot read the folder: ${(cause as Error).message}`, {
+      hint: "name a btfmill archive, a BTFHub-layout folder, a site, or btfhub",
+    });
   });
   const inputs: GenInput[] = [];
   for (const entry of entries) {
@@ -103,7 +125,9 @@ async function btfhubFolderInputs(root: string): Promise<GenInput[]> {
     inputs.push({ key, form: "tarball", digest: `local:${size}:${Math.trunc(mtimeMs)}`, fetch: async () => path });
   }
   if (inputs.length === 0) {
-    throw new ConfigError(`--from ${root}: no <distro>/<release>/<arch>/<kernel>.btf.tar.xz below it`, { hint: "name a btfmill archive, a BTFHub-layout folder, a site, or btfhub" });
+    throw new ConfigError(`--from ${root}: no <distro>/<release>/<arch>/<kernel>.btf.tar.xz below it`, {
+      hint: "name a btfmill archive, a BTFHub-layout folder, a site, or btfhub",
+    });
   }
   return inputs;
 }
@@ -121,13 +145,27 @@ async function siteInputs(from: string, cache: ContentCache, signal?: AbortSigna
   const inputs = manifest.kernels.flatMap((kernel): GenInput[] => {
     if (kernel.status !== "ok") return [];
     const key = { distro: kernel.distro, release: kernel.release, arch: kernel.arch, kernel: kernel.kernel };
-    const file = kernel.files.root?.form === "full" ? { ...kernel.files.root, form: "raw" as const } : kernel.files.full ? { ...kernel.files.full, form: "tarball" as const } : undefined;
+    const file =
+      kernel.files.root?.form === "full"
+        ? { ...kernel.files.root, form: "raw" as const }
+        : kernel.files.full
+          ? { ...kernel.files.full, form: "tarball" as const }
+          : undefined;
     if (file === undefined) return [];
     const read = () => site.read(file.path, file.size, signal);
-    return [{ key, form: file.form, digest: `sha256:${file.sha256}`, fetch: () => cache.get(`sha256:${file.sha256}`, site.locate(file.path), read, file.size) }];
+    return [
+      {
+        key,
+        form: file.form,
+        digest: `sha256:${file.sha256}`,
+        fetch: () => cache.get(`sha256:${file.sha256}`, site.locate(file.path), read, file.size),
+      },
+    ];
   });
   if (inputs.length === 0) {
-    throw new ConfigError(`${from} publishes no full BTF`, { hint: "publish the site with no object set registered (full BTF at the root), or with --full" });
+    throw new ConfigError(`${from} publishes no full BTF`, {
+      hint: "publish the site with no object set registered (full BTF at the root), or with --full",
+    });
   }
   return inputs;
 }
@@ -137,24 +175,49 @@ interface GitTree {
   tree: { path: string; type: string; sha: string; size?: number }[];
 }
 
-async function btfhubHttpsInputs(endpoints: BtfhubEndpoints, cache: ContentCache, signal?: AbortSignal): Promise<GenInput[]> {
+async function btfhubHttpsInputs(
+  endpoints: BtfhubEndpoints,
+  cache: ContentCache,
+  signal?: AbortSignal,
+): Promise<GenInput[]> {
   const url = `${endpoints.api}/git/trees/${encodeURIComponent(endpoints.ref)}?recursive=1`;
-  const response = await fetch(url, { headers: { accept: "application/vnd.github+json" }, signal: signal ?? null }).catch((cause: unknown) => {
-    throw new FetchError(`${url}: ${(cause as Error).message}`, { package: url, cause, hint: "check the network, or clone btfhub-archive and pass the folder" });
+  const response = await fetch(url, {
+    headers: { accept: "application/vnd.github+json" },
+    signal: signal ?? null,
+  }).catch((cause: unknown) => {
+    throw new FetchError(`${url}: ${(cause as Error).message}`, {
+      package: url,
+      cause,
+      hint: "check the network, or clone btfhub-archive and pass the folder",
+    });
   });
-  if (!response.ok) throw new FetchError(`${url} answered HTTP ${response.status}`, { package: url, hint: "GitHub rate-limits anonymous API calls: retry later, or pass a btfhub-archive clone" });
+  if (!response.ok)
+    throw new FetchError(`${url} answered HTTP ${response.status}`, {
+      package: url,
+      hint: "GitHub rate-limits anonymous API calls: retry later, or pass a btfhub-archive clone",
+    });
   const text = await response.text();
   if (text.length > maxIndexBytes) throw new FetchError(`${url} is over ${maxIndexBytes} bytes`, { package: url });
   const tree = JSON.parse(text) as GitTree;
   const files = openSite(endpoints.raw);
   if (tree.truncated) {
-    throw new IntegrityError(`${url} answered a truncated tree`, { package: url, hint: "GitHub truncates trees over 100,000 entries: clone btfhub-archive and pass the folder" });
+    throw new IntegrityError(`${url} answered a truncated tree`, {
+      package: url,
+      hint: "GitHub truncates trees over 100,000 entries: clone btfhub-archive and pass the folder",
+    });
   }
   return tree.tree.flatMap((item): GenInput[] => {
     const key = item.type === "blob" ? keyFromPath(item.path) : undefined;
     if (key === undefined) return [];
     const read = () => files.read(item.path, item.size ?? maxFileBytes, signal);
-    return [{ key, form: "tarball", digest: `git-sha1:${item.sha}`, fetch: () => cache.get(`git-sha1:${item.sha}`, files.locate(item.path), read, item.size) }];
+    return [
+      {
+        key,
+        form: "tarball",
+        digest: `git-sha1:${item.sha}`,
+        fetch: () => cache.get(`git-sha1:${item.sha}`, files.locate(item.path), read, item.size),
+      },
+    ];
   });
 }
 
@@ -171,12 +234,21 @@ class ContentCache {
   async get(digest: string, where: string, read: () => Promise<Buffer>, size: number | undefined): Promise<string> {
     const [algorithm, hex] = digest.split(":") as [string, string];
     const path = join(this.#dir, algorithm, hex.slice(0, 2), hex);
-    if (await stat(path).then((found) => size === undefined || found.size === size, () => false)) return path;
+    if (
+      await stat(path).then(
+        (found) => size === undefined || found.size === size,
+        () => false,
+      )
+    )
+      return path;
     const bytes = await read();
     this.#counter.downloads += 1;
     const actual = algorithm === "git-sha1" ? gitBlobSha1(bytes) : sha256Hex(bytes);
     if (actual !== hex) {
-      throw new IntegrityError(`${where} has ${algorithm} ${actual}, the index says ${hex}`, { package: where, hint: "the source changed under us or the download was altered: run gen again" });
+      throw new IntegrityError(`${where} has ${algorithm} ${actual}, the index says ${hex}`, {
+        package: where,
+        hint: "the source changed under us or the download was altered: run gen again",
+      });
     }
     await mkdir(join(path, ".."), { recursive: true });
     await writeAtomically(path, (temp) => writeFile(temp, bytes));
@@ -188,4 +260,3 @@ class ContentCache {
 export function gitBlobSha1(bytes: Buffer): string {
   return createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
-

@@ -77,18 +77,30 @@ export interface GenSummary {
 /** When the user runs `btfmill gen`: the output folder brought up to date for `objects` on every kernel of `from`. */
 export async function gen(options: GenOptions): Promise<GenSummary> {
   const objects = await Promise.all(
-    options.objects.map(async (path) => ({ path, name: path.split("/").at(-1)!, sha256: sha256Hex(await readObject(path)), parsed: await loadBpfObject(path) })),
+    options.objects.map(async (path) => ({
+      path,
+      name: path.split("/").at(-1)!,
+      sha256: sha256Hex(await readObject(path)),
+      parsed: await loadBpfObject(path),
+    })),
   );
   const source = await openGenSource(options.from, options.cache, options.btfhub, options.signal);
   const arch = options.arch === undefined ? undefined : normalizeArch(options.arch);
   const inputs = source.inputs
-    .filter((input) => (options.distro === undefined || input.key.distro === options.distro) && (options.release === undefined || input.key.release === options.release) && (arch === undefined || input.key.arch === arch))
+    .filter(
+      (input) =>
+        (options.distro === undefined || input.key.distro === options.distro) &&
+        (options.release === undefined || input.key.release === options.release) &&
+        (arch === undefined || input.key.arch === arch),
+    )
     .sort((a, b) => keyPath(a.key).localeCompare(keyPath(b.key)));
   const previous = await readFile(join(options.out, pullIndexName), "utf8").then(
     (text) => JSON.parse(text) as GenIndex,
     () => undefined,
   );
-  const sameObjects = previous !== undefined && JSON.stringify(previous.objects) === JSON.stringify(objects.map(({ name, sha256 }) => ({ name, sha256 })));
+  const sameObjects =
+    previous !== undefined &&
+    JSON.stringify(previous.objects) === JSON.stringify(objects.map(({ name, sha256 }) => ({ name, sha256 })));
   const index: GenIndex = {
     schemaVersion: 1,
     from: options.from,
@@ -112,7 +124,12 @@ export async function gen(options: GenOptions): Promise<GenSummary> {
         limit(async () => {
           const key = keyPath(input.key);
           const file = previous?.kernels[key];
-          if (sameObjects && file !== undefined && previous!.inputs[key] === input.digest && (await current(join(options.out, file.path), file))) {
+          if (
+            sameObjects &&
+            file !== undefined &&
+            previous!.inputs[key] === input.digest &&
+            (await current(join(options.out, file.path), file))
+          ) {
             index.kernels[key] = file;
             index.inputs[key] = input.digest;
             index.coverage[key] = previous!.coverage[key] ?? [];
@@ -149,9 +166,11 @@ export async function gen(options: GenOptions): Promise<GenSummary> {
     inputs: sortedRecord(index.inputs),
     coverage: sortedRecord(index.coverage),
   };
-  if (options.bundle) sorted.bundles = await bundles(options.out, sorted, summary.minified === 0 ? previous?.bundles : undefined);
+  if (options.bundle)
+    sorted.bundles = await bundles(options.out, sorted, summary.minified === 0 ? previous?.bundles : undefined);
   await writeFileAtomically(join(options.out, pullIndexName), `${JSON.stringify(sorted, null, 2)}\n`);
-  if (options.emitGo) await writeFileAtomically(join(options.out, "btf_embed.go"), goEmbedSource(options.emitGo.packageName, sorted));
+  if (options.emitGo)
+    await writeFileAtomically(join(options.out, "btf_embed.go"), goEmbedSource(options.emitGo.packageName, sorted));
   return { ...summary, downloads: source.downloads(), index: sorted };
 }
 
@@ -172,7 +191,11 @@ async function minifyOne(
     await options.tools.xzDecode(fetched, `${stem}.tar`);
     const member = await btfMemberOf(await readFile(`${stem}.tar`), (name) => name.endsWith(".btf"));
     await rm(`${stem}.tar`);
-    if (member === undefined) throw new FormatError(`${fetched} holds no .btf file`, { kernel: keyPath(input.key), hint: "BTFHub's tarballs hold one <kernel>.btf" });
+    if (member === undefined)
+      throw new FormatError(`${fetched} holds no .btf file`, {
+        kernel: keyPath(input.key),
+        hint: "BTFHub's tarballs hold one <kernel>.btf",
+      });
     raw = `${stem}.btf`;
     await writeFile(raw, member);
     bytes = member;
@@ -181,9 +204,21 @@ async function minifyOne(
   }
   try {
     const kernel = openBtf(bytes);
-    const coverage = objects.map((object) => ({ ...computeCoverage(kernel, { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations }), sha256: object.sha256 }));
+    const coverage = objects.map((object) => ({
+      ...computeCoverage(kernel, { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations }),
+      sha256: object.sha256,
+    }));
     await mkdir(join(target, ".."), { recursive: true });
-    await writeAtomically(target, (temp) => options.tools.minify(raw, temp, objects.map((object) => object.path)), { durable: false });
+    await writeAtomically(
+      target,
+      (temp) =>
+        options.tools.minify(
+          raw,
+          temp,
+          objects.map((object) => object.path),
+        ),
+      { durable: false },
+    );
     const minified = await readFile(target);
     return { file: { sha256: sha256Hex(minified), size: minified.length }, coverage };
   } finally {

@@ -29,13 +29,17 @@ export type HostLookupResult = LookupResult & { url?: string };
 export async function lookup(options: LookupOptions): Promise<HostLookupResult> {
   const archName = options.arch ?? nodeArch();
   const arch = normalizeArch(archName);
-  if (arch === undefined) throw new ConfigError(`architecture "${archName}" is not one btfmill publishes`, { hint: "use x86_64 (amd64) or arm64 (aarch64)" });
+  if (arch === undefined)
+    throw new ConfigError(`architecture "${archName}" is not one btfmill publishes`, {
+      hint: "use x86_64 (amd64) or arm64 (aarch64)",
+    });
   const osReleaseFile = options.osReleaseFile ?? "/etc/os-release";
   let osReleaseText: string | undefined;
   try {
     osReleaseText = await readFile(osReleaseFile, "utf8");
   } catch (cause) {
-    if (options.osReleaseFile !== undefined) throw new ConfigError(`cannot read ${osReleaseFile}: ${(cause as Error).message}`, { cause });
+    if (options.osReleaseFile !== undefined)
+      throw new ConfigError(`cannot read ${osReleaseFile}: ${(cause as Error).message}`, { cause });
   }
   const site = openSite(options.from);
   const manifest = await readSiteManifest(site, { publicKey: options.publicKey, signal: options.signal });

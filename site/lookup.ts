@@ -29,13 +29,24 @@ function fileFor(entry: CdnKernel, set: string): CdnFile | undefined {
 function classify(entry: CdnKernel, set: string, viaUnameIndex: boolean, note: string | undefined): LookupResult {
   const key = entry.key;
   if (entry.status === "skipped" || (entry.kernelHasBtf && fileFor(entry, set) === undefined)) {
-    return { status: "has-btf", key, viaUnameIndex, reason: entry.reason ?? "the kernel ships its own BTF at /sys/kernel/btf/vmlinux: no file is needed" };
+    return {
+      status: "has-btf",
+      key,
+      viaUnameIndex,
+      reason: entry.reason ?? "the kernel ships its own BTF at /sys/kernel/btf/vmlinux: no file is needed",
+    };
   }
-  if (entry.status === "failed") return { status: "failed", key, viaUnameIndex, reason: entry.reason ?? "conversion failed" };
+  if (entry.status === "failed")
+    return { status: "failed", key, viaUnameIndex, reason: entry.reason ?? "conversion failed" };
   const file = fileFor(entry, set);
   if (file === undefined) {
     const why = entry.coverage[set]?.error;
-    return { status: "failed", key, viaUnameIndex, reason: why ?? `no file for object set "${set}": the set is not published for this kernel` };
+    return {
+      status: "failed",
+      key,
+      viaUnameIndex,
+      reason: why ?? `no file for object set "${set}": the set is not published for this kernel`,
+    };
   }
   const btfNote = entry.kernelHasBtf ? "the kernel also ships its own BTF at /sys/kernel/btf/vmlinux" : undefined;
   const notes = [note, btfNote].filter((text): text is string => text !== undefined);
@@ -54,7 +65,11 @@ function rankCandidates(keys: string[], query: LookupQuery, byKey: Map<string, C
 }
 
 /** When a consumer asks for its kernel's BTF: the file, or why there is none. */
-export function lookupKernel(manifest: CdnManifest, unameIndex: UnameIndex | undefined, query: LookupQuery): LookupResult {
+export function lookupKernel(
+  manifest: CdnManifest,
+  unameIndex: UnameIndex | undefined,
+  query: LookupQuery,
+): LookupResult {
   const set = query.set ?? unionSetName;
   const byKey = new Map(manifest.kernels.map((entry) => [entry.key, entry]));
   const tried: string[] = [];
@@ -65,9 +80,15 @@ export function lookupKernel(manifest: CdnManifest, unameIndex: UnameIndex | und
     const entry = byKey.get(key);
     if (entry) return classify(entry, set, false, undefined);
   }
-  const [best] = rankCandidates((unameIndex?.kernels[query.kernel] ?? []).map((candidate) => candidate.key), query, byKey);
+  const [best] = rankCandidates(
+    (unameIndex?.kernels[query.kernel] ?? []).map((candidate) => candidate.key),
+    query,
+    byKey,
+  );
   if (best) {
-    const said = osRelease ? `os-release says ${osRelease.id}${osRelease.versionId ? ` ${osRelease.versionId}` : " without VERSION_ID"}` : "no os-release";
+    const said = osRelease
+      ? `os-release says ${osRelease.id}${osRelease.versionId ? ` ${osRelease.versionId}` : " without VERSION_ID"}`
+      : "no os-release";
     return classify(best, set, true, `${said}; kernel ${query.kernel} is published as ${best.key}`);
   }
   tried.push(`uname -r ${query.kernel} (${query.arch}) in the reverse index`);

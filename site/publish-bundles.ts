@@ -44,16 +44,37 @@ export async function writeBundle(
   const pack = tar.pack();
   // -9: a 64 MiB dictionary spans many kernels, which is where the sharing is. -T1 keeps one block
   // (multi-threaded xz splits the stream, which both loses that sharing and changes the bytes).
-  const xz = execa("xz", ["-9", "--threads=1", "--check=crc64", "-c"], { stdin: "pipe", stdout: "pipe", buffer: false });
+  const xz = execa("xz", ["-9", "--threads=1", "--check=crc64", "-c"], {
+    stdin: "pipe",
+    stdout: "pipe",
+    buffer: false,
+  });
   const written = pipeline(xz.stdout!, createWriteStream(target));
   const packed = (async () => {
     for (const member of members) {
-      const entry = pack.entry({ name: member.name, size: member.size, mode: 0o444, uid: 0, gid: 0, uname: "", gname: "", mtime: new Date(0), type: "file" });
+      const entry = pack.entry({
+        name: member.name,
+        size: member.size,
+        mode: 0o444,
+        uid: 0,
+        gid: 0,
+        uname: "",
+        gname: "",
+        mtime: new Date(0),
+        type: "file",
+      });
       await pipeline(createReadStream(join(treeRoot, member.path)), entry);
     }
     pack.finalize();
   })();
   await Promise.all([packed, pipeline(pack, xz.stdin!), written, xz]);
   const digest = await digestFile(target);
-  return { path, ...digest, set, arch, files: members.length, contentSize: members.reduce((n, member) => n + member.size, 0) };
+  return {
+    path,
+    ...digest,
+    set,
+    arch,
+    files: members.length,
+    contentSize: members.reduce((n, member) => n + member.size, 0),
+  };
 }

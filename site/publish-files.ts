@@ -30,7 +30,9 @@ async function placeFile(archiveRoot: string, treeRoot: string, placement: Place
     const what = placement.extract === undefined ? source : `${placement.extract.member} in ${source}`;
     throw new IntegrityError(
       `${what} has sha256 ${actual.sha256} (${actual.size} bytes), the archive manifest says ${placement.sha256} (${placement.size} bytes)`,
-      { hint: 'the archive was changed behind btfmill\'s back: run "btfmill run" to redo that kernel, then publish again' },
+      {
+        hint: 'the archive was changed behind btfmill\'s back: run "btfmill run" to redo that kernel, then publish again',
+      },
     );
   }
 }

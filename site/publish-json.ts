@@ -11,7 +11,11 @@ const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
 /** When publish writes manifest.json, the index or the schema: the exact bytes and their digest. */
-export async function writeJsonFile(treeRoot: string, path: string, value: unknown): Promise<{ bytes: Buffer; file: CdnFile }> {
+export async function writeJsonFile(
+  treeRoot: string,
+  path: string,
+  value: unknown,
+): Promise<{ bytes: Buffer; file: CdnFile }> {
   const bytes = Buffer.from(`${JSON.stringify(value, null, 1)}\n`);
   const target = join(treeRoot, path);
   await mkdir(dirname(target), { recursive: true });
@@ -20,6 +24,11 @@ export async function writeJsonFile(treeRoot: string, path: string, value: unkno
   // at about 1 MB/s, too slow for the archive manifest of a large archive, hence a lower one there.
   const brotliQuality = bytes.length <= 8 * 1024 * 1024 ? 11 : 6;
   await writeFile(`${target}.gz`, await gzipAsync(bytes, { level: 9 }));
-  await writeFile(`${target}.br`, await brotliAsync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: brotliQuality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }));
+  await writeFile(
+    `${target}.br`,
+    await brotliAsync(bytes, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: brotliQuality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }),
+  );
   return { bytes, file: { path, ...(await digestFile(target)) } };
 }

@@ -50,7 +50,11 @@ export function planPublish(archive: Manifest, options: { full: boolean }): Publ
   return { sources, sets: rootForm === "full" ? [fullRoot] : minifiedSets, kernels, placements };
 }
 
-function kernelRecord(entry: ManifestEntry, options: { full: boolean; rootForm: "minified" | "full" }, placements: Placement[]): CdnKernel {
+function kernelRecord(
+  entry: ManifestEntry,
+  options: { full: boolean; rootForm: "minified" | "full" },
+  placements: Placement[],
+): CdnKernel {
   const { key } = entry;
   const keyText = keyPath(key);
   const files: CdnKernel["files"] = { sets: {} };
@@ -60,7 +64,12 @@ function kernelRecord(entry: ManifestEntry, options: { full: boolean; rootForm: 
   for (const [set, record] of Object.entries(entry.minified ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     coverage[set] = summarizeCoverage(record);
     if (!published || !record.file) continue;
-    const placement = { from: record.file.path, to: setBtfPath(set, key), sha256: record.file.sha256, size: record.file.size };
+    const placement = {
+      from: record.file.path,
+      to: setBtfPath(set, key),
+      sha256: record.file.sha256,
+      size: record.file.size,
+    };
     placements.push(placement);
     const ref = { path: placement.to, sha256: placement.sha256, size: placement.size, form: "minified" as const };
     if (set === unionSetName) files.root = ref;
@@ -68,17 +77,32 @@ function kernelRecord(entry: ManifestEntry, options: { full: boolean; rootForm: 
   }
   if (published && options.rootForm === "full" && entry.tarball && entry.btf) {
     const { tarball, btf } = entry;
-    const placement = { from: tarball.path, to: setBtfPath(unionSetName, key), ...btf, extract: { member: btfMemberName(key), sha256: tarball.sha256, size: tarball.size } };
+    const placement = {
+      from: tarball.path,
+      to: setBtfPath(unionSetName, key),
+      ...btf,
+      extract: { member: btfMemberName(key), sha256: tarball.sha256, size: tarball.size },
+    };
     placements.push(placement);
     files.root = { path: placement.to, sha256: btf.sha256, size: btf.size, form: "full" };
   }
   if (published && options.full && entry.tarball) {
-    const placement = { from: entry.tarball.path, to: fullTarballPath(key), sha256: entry.tarball.sha256, size: entry.tarball.size };
+    const placement = {
+      from: entry.tarball.path,
+      to: fullTarballPath(key),
+      sha256: entry.tarball.sha256,
+      size: entry.tarball.size,
+    };
     placements.push(placement);
     files.full = { path: placement.to, sha256: placement.sha256, size: placement.size };
     const modules = entry.modules?.tarball;
     if (modules !== undefined) {
-      const modulesPlacement = { from: modules.path, to: fullModulesTarballPath(key), sha256: modules.sha256, size: modules.size };
+      const modulesPlacement = {
+        from: modules.path,
+        to: fullModulesTarballPath(key),
+        sha256: modules.sha256,
+        size: modules.size,
+      };
       placements.push(modulesPlacement);
       files.modules = { path: modulesPlacement.to, sha256: modulesPlacement.sha256, size: modulesPlacement.size };
     }
@@ -108,7 +132,8 @@ function summarizeCoverage(record: MinifiedRecord): CdnSetCoverage {
     guarded: object.guarded.length,
     unresolved: object.unresolved.length,
   }));
-  const sum = (field: "total" | "resolved" | "guarded" | "unresolved") => objects.reduce((n, object) => n + object[field], 0);
+  const sum = (field: "total" | "resolved" | "guarded" | "unresolved") =>
+    objects.reduce((n, object) => n + object[field], 0);
   return {
     fingerprint: record.fingerprint,
     total: sum("total"),

@@ -24,7 +24,10 @@ export async function loadSigningKey(path: string): Promise<KeyObject> {
 }
 
 /** When publish signs: the base64 signature and the PEM public key to publish beside it. */
-export function signManifest(manifestBytes: Uint8Array, privateKey: KeyObject): { signature: string; publicKeyPem: string } {
+export function signManifest(
+  manifestBytes: Uint8Array,
+  privateKey: KeyObject,
+): { signature: string; publicKeyPem: string } {
   const signature = sign(null, manifestBytes, privateKey).toString("base64");
   const publicKeyPem = createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString();
   return { signature: `${signature}\n`, publicKeyPem };

@@ -48,7 +48,9 @@ export async function switchToGeneration(out: string, partialDir: string): Promi
     if (!name.startsWith(generationPrefix(out)) || keep.has(name)) continue;
     // In-progress trees of a concurrent publish end in .partial and are left alone.
     // (A concurrent publish may rename or remove it meanwhile: then it is not ours to judge.)
-    const started = name.endsWith(partialSuffix) ? (await stat(join(parent, name)).catch(() => undefined))?.mtimeMs : undefined;
+    const started = name.endsWith(partialSuffix)
+      ? (await stat(join(parent, name)).catch(() => undefined))?.mtimeMs
+      : undefined;
     const abandoned = started !== undefined && Date.now() - started > abandonedAfterMs;
     if (!name.endsWith(partialSuffix) || abandoned) await rm(join(parent, name), { recursive: true, force: true });
   }

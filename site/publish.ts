@@ -5,8 +5,21 @@ import { join } from "node:path";
 import pLimit from "p-limit";
 import { openArchive } from "./state/open-archive.ts";
 import type { StateOptions } from "./state/state-site.ts";
-import { cdnManifestJsonSchema, cdnManifestSchema, cdnSchemaId, cdnSchemaVersion, type CdnManifest } from "./cdn-manifest.ts";
-import { archiveManifestName, cdnManifestName, cdnSchemaName, publicKeyName, signatureName, unameIndexName } from "./cdn-layout.ts";
+import {
+  cdnManifestJsonSchema,
+  cdnManifestSchema,
+  cdnSchemaId,
+  cdnSchemaVersion,
+  type CdnManifest,
+} from "./cdn-manifest.ts";
+import {
+  archiveManifestName,
+  cdnManifestName,
+  cdnSchemaName,
+  publicKeyName,
+  signatureName,
+  unameIndexName,
+} from "./cdn-layout.ts";
 import { writeBundles } from "./publish-bundles.ts";
 import { placeFiles } from "./publish-files.ts";
 import { writeJsonFile } from "./publish-json.ts";
@@ -44,14 +57,28 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   // Files the archive left on the state site come into the archive first, checked, then are placed like the rest.
   if (!files.complete) {
     const fetching = pLimit(8);
-    await Promise.all(plan.placements.map((placement) => fetching(() => files.materialize({ path: placement.from, sha256: (placement.extract ?? placement).sha256, size: (placement.extract ?? placement).size }))));
+    await Promise.all(
+      plan.placements.map((placement) =>
+        fetching(() =>
+          files.materialize({
+            path: placement.from,
+            sha256: (placement.extract ?? placement).sha256,
+            size: (placement.extract ?? placement).size,
+          }),
+        ),
+      ),
+    );
   }
   const partial = await startGeneration(options.out);
   try {
     await placeFiles(options.archive, partial, plan.placements);
     const archiveManifest = await writeJsonFile(partial, archiveManifestName, archive);
     // Full BTF is ~5 MB a kernel: no bundle of it, each file is fetched on its own.
-    const bundles = await writeBundles(partial, plan.sets.filter((set) => set.form === "minified"), plan.kernels);
+    const bundles = await writeBundles(
+      partial,
+      plan.sets.filter((set) => set.form === "minified"),
+      plan.kernels,
+    );
     const unameIndex = await writeJsonFile(partial, unameIndexName, buildUnameIndex(plan.kernels));
     const manifest = cdnManifestSchema.parse({
       schema: cdnSchemaId,

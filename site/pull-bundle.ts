@@ -31,10 +31,13 @@ export async function pullFromBundle(
   const bytes = await site.read(bundle.path, bundle.size, signal);
   const sha256 = sha256Hex(bytes);
   if (sha256 !== bundle.sha256 || bytes.length !== bundle.size) {
-    throw new IntegrityError(`${url} has sha256 ${sha256} (${bytes.length} bytes), the manifest says ${bundle.sha256} (${bundle.size})`, {
-      package: url,
-      hint: "the site is being republished or the bundle was altered: pull again later, or pull with --via files; nothing was replaced",
-    });
+    throw new IntegrityError(
+      `${url} has sha256 ${sha256} (${bytes.length} bytes), the manifest says ${bundle.sha256} (${bundle.size})`,
+      {
+        package: url,
+        hint: "the site is being republished or the bundle was altered: pull again later, or pull with --via files; nothing was replaced",
+      },
+    );
   }
   const byName = new Map(wants.map((want) => [`${want.key}.btf`, want]));
   const written = new Set<string>();
@@ -75,12 +78,24 @@ export async function pullFromBundle(
   const bound = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       decoded += chunk.length;
-      if (decoded > limit) callback(new IntegrityError(`${url} unpacks to more than the ${bundle.contentSize} bytes of files the manifest says it holds`, { package: url }));
+      if (decoded > limit)
+        callback(
+          new IntegrityError(
+            `${url} unpacks to more than the ${bundle.contentSize} bytes of files the manifest says it holds`,
+            { package: url },
+          ),
+        );
       else callback(null, chunk);
     },
   });
   try {
-    await pipeline(Readable.from([bytes]), createDecompressor(bundle.path, { package: url, xzThreads: 1 }), bound, extract, { signal });
+    await pipeline(
+      Readable.from([bytes]),
+      createDecompressor(bundle.path, { package: url, xzThreads: 1 }),
+      bound,
+      extract,
+      { signal },
+    );
   } finally {
     // Every write has settled before pull goes on, or fails: none is left renaming behind it.
     await Promise.all(writes);

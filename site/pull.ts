@@ -47,7 +47,6 @@ export interface PullSummary {
   index: PullIndex;
 }
 
-
 export const pullVias = ["auto", "bundle", "files"] as const;
 export type PullVia = (typeof pullVias)[number];
 
@@ -86,21 +85,34 @@ export async function pull(options: PullOptions): Promise<PullSummary> {
   const manifest = await readSiteManifest(site, { publicKey: options.publicKey, signal: options.signal });
   const set = options.set ?? unionSetName;
   if (!manifest.sets.some((known) => known.name === set)) {
-    throw new ConfigError(`the site has no object set "${set}"`, { hint: `sets published: ${manifest.sets.map((known) => known.name).join(", ") || "none"}` });
+    throw new ConfigError(`the site has no object set "${set}"`, {
+      hint: `sets published: ${manifest.sets.map((known) => known.name).join(", ") || "none"}`,
+    });
   }
   const arch = options.arch === undefined ? undefined : normalizeArch(options.arch);
-  if (options.arch !== undefined && arch === undefined) throw new ConfigError(`--arch ${options.arch} is not x86_64 or arm64`);
+  if (options.arch !== undefined && arch === undefined)
+    throw new ConfigError(`--arch ${options.arch} is not x86_64 or arm64`);
   const selected = manifest.kernels.filter(
     (entry) =>
       (options.distro === undefined || entry.distro === options.distro) &&
       (options.release === undefined || entry.release === options.release) &&
       (arch === undefined || entry.arch === arch),
   );
-  const fileOf = (entry: CdnKernel): CdnFile | undefined => (set === unionSetName ? entry.files.root : entry.files.sets[set]);
-  const index: PullIndex = { schemaVersion: 1, from: site.origin, set, generatedAt: manifest.generatedAt, kernels: {}, hasBtf: [], failed: {} };
+  const fileOf = (entry: CdnKernel): CdnFile | undefined =>
+    set === unionSetName ? entry.files.root : entry.files.sets[set];
+  const index: PullIndex = {
+    schemaVersion: 1,
+    from: site.origin,
+    set,
+    generatedAt: manifest.generatedAt,
+    kernels: {},
+    hasBtf: [],
+    failed: {},
+  };
   for (const entry of selected) {
     const file = fileOf(entry);
-    if (entry.status === "ok" && file) index.kernels[entry.key] = { path: `${entry.key}.btf`, sha256: file.sha256, size: file.size };
+    if (entry.status === "ok" && file)
+      index.kernels[entry.key] = { path: `${entry.key}.btf`, sha256: file.sha256, size: file.size };
     else if (entry.status === "skipped" || entry.kernelHasBtf) index.hasBtf.push(entry.key);
     else index.failed[entry.key] = entry.reason ?? entry.coverage[set]?.error ?? `no file for set ${set}`;
   }
@@ -126,14 +138,18 @@ export async function pull(options: PullOptions): Promise<PullSummary> {
   );
 
   // One mkdir per folder, not per file: both paths then only write and rename.
-  await Promise.all([...new Set(stale.map((want) => dirname(want.target)))].map((folder) => mkdir(folder, { recursive: true })));
+  await Promise.all(
+    [...new Set(stale.map((want) => dirname(want.target)))].map((folder) => mkdir(folder, { recursive: true })),
+  );
   const remaining = new Map(stale.map((want) => [want.key, want]));
   const via = options.via ?? "auto";
   for (const arch of [...new Set(stale.map((want) => want.arch))].sort()) {
     const wants = stale.filter((want) => want.arch === arch);
     const bundle = manifest.bundles.find((known) => known.set === set && known.arch === arch);
     if (via === "bundle" && bundle === undefined) {
-      throw new ConfigError(`the site publishes no bundle of set "${set}" for ${arch}`, { hint: "pull with --via files (or auto)" });
+      throw new ConfigError(`the site publishes no bundle of set "${set}" for ${arch}`, {
+        hint: "pull with --via files (or auto)",
+      });
     }
     if (bundle === undefined || !(via === "bundle" || (via === "auto" && bundlePays(wants, bundle)))) continue;
     const { written, bytes } = await pullFromBundle(site, bundle, wants, options.signal);
@@ -153,11 +169,14 @@ export async function pull(options: PullOptions): Promise<PullSummary> {
         const bytes = await site.read(remote.path, remote.size, options.signal);
         const sha256 = sha256Hex(bytes);
         if (sha256 !== remote.sha256 || bytes.length !== remote.size) {
-          throw new IntegrityError(`${site.locate(remote.path)} has sha256 ${sha256} (${bytes.length} bytes), the manifest says ${remote.sha256} (${remote.size})`, {
-            kernel: key,
-            package: site.locate(remote.path),
-            hint: "the site is being republished or the file was altered: pull again later; nothing was replaced",
-          });
+          throw new IntegrityError(
+            `${site.locate(remote.path)} has sha256 ${sha256} (${bytes.length} bytes), the manifest says ${remote.sha256} (${remote.size})`,
+            {
+              kernel: key,
+              package: site.locate(remote.path),
+              hint: "the site is being republished or the file was altered: pull again later; nothing was replaced",
+            },
+          );
         }
         // No fsync: every pull checks this file's sha256 again, so a power cut costs a download.
         await writeAtomically(target, (temp) => writeFile(temp, bytes), { durable: false });
@@ -184,6 +203,7 @@ export async function pull(options: PullOptions): Promise<PullSummary> {
   };
   await mkdir(options.out, { recursive: true });
   await writeFileAtomically(join(options.out, pullIndexName), `${JSON.stringify(sorted, null, 2)}\n`);
-  if (options.emitGo) await writeFileAtomically(join(options.out, "btf_embed.go"), goEmbedSource(options.emitGo.packageName, sorted));
+  if (options.emitGo)
+    await writeFileAtomically(join(options.out, "btf_embed.go"), goEmbedSource(options.emitGo.packageName, sorted));
   return { ...summary, index: sorted };
 }

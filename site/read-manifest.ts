@@ -30,10 +30,13 @@ export async function readSiteManifest(site: SiteSource, options: ReadManifestOp
       });
     }
     if (!verifyManifest(bytes, signature.toString("utf8"), await readFile(options.publicKey, "utf8"))) {
-      throw new IntegrityError(`the signature of ${site.locate(cdnManifestName)} does not verify with ${options.publicKey}`, {
-        package: site.origin,
-        hint: "the manifest was altered, or it was signed with another key",
-      });
+      throw new IntegrityError(
+        `the signature of ${site.locate(cdnManifestName)} does not verify with ${options.publicKey}`,
+        {
+          package: site.origin,
+          hint: "the manifest was altered, or it was signed with another key",
+        },
+      );
     }
   }
   return parseJson(cdnManifestSchema, bytes.toString("utf8"), {
@@ -45,7 +48,11 @@ export async function readSiteManifest(site: SiteSource, options: ReadManifestOp
 }
 
 /** When a lookup falls back on uname -r alone: the reverse index the manifest names, checked by its sha256. */
-export async function readUnameIndex(site: SiteSource, manifest: CdnManifest, signal?: AbortSignal): Promise<UnameIndex> {
+export async function readUnameIndex(
+  site: SiteSource,
+  manifest: CdnManifest,
+  signal?: AbortSignal,
+): Promise<UnameIndex> {
   const bytes = await site.read(manifest.unameIndex.path, 64 * 1024 * 1024, signal);
   if (sha256Hex(bytes) !== manifest.unameIndex.sha256) {
     throw new IntegrityError(`${site.locate(manifest.unameIndex.path)} does not match the sha256 in the manifest`, {

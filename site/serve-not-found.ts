@@ -21,7 +21,13 @@ export async function explainMissingKernel(root: string, key: string, set: strin
   const manifest = await readJson<CdnManifest>(join(root, cdnManifestName));
   const kernel = manifest?.kernels.find((candidate) => candidate.key === key);
   if (kernel?.status === "failed") {
-    return { error: "kernel failed", key, set, reason: kernel.reason ?? "", hint: "btfmill could not make BTF for this kernel; the reason says what went wrong" };
+    return {
+      error: "kernel failed",
+      key,
+      set,
+      reason: kernel.reason ?? "",
+      hint: "btfmill could not make BTF for this kernel; the reason says what went wrong",
+    };
   }
   if (kernel?.kernelHasBtf) {
     return { error: "kernel has BTF", key, set, hint: "this kernel ships its own BTF: use /sys/kernel/btf/vmlinux" };
@@ -29,7 +35,12 @@ export async function explainMissingKernel(root: string, key: string, set: strin
   if (kernel) {
     const error = kernel.coverage[set]?.error;
     const sets = manifest?.sets.map((known) => known.name).join(", ") ?? "";
-    return { error: "no file for set", key, set, hint: error ?? `set "${set}" has no file for this kernel; sets: ${sets}` };
+    return {
+      error: "no file for set",
+      key,
+      set,
+      hint: error ?? `set "${set}" has no file for this kernel; sets: ${sets}`,
+    };
   }
   const uname = key.split("/").at(-1) ?? "";
   const index = await readJson<UnameIndex>(join(root, unameIndexName));

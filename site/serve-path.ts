@@ -4,7 +4,7 @@ import { realpath } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 
 export type RequestPath =
-  | { kind: "ok"; /** Decoded, starting with `/`. */ path: string }
+  | { kind: "ok" /** Decoded, starting with `/`. */; path: string }
   | { kind: "bad-request" }
   | { kind: "forbidden" };
 

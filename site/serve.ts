@@ -31,7 +31,11 @@ export function siteHandler(dir: string): (request: IncomingMessage, response: S
 }
 
 /** When the user runs `btfmill serve`: listens until the returned server is closed. */
-export async function startSiteServer(dir: string, port: number, host: string): Promise<{ server: Server; url: string }> {
+export async function startSiteServer(
+  dir: string,
+  port: number,
+  host: string,
+): Promise<{ server: Server; url: string }> {
   await realpath(dir);
   const server = createServer(siteHandler(dir));
   await new Promise<void>((resolve, reject) => {
@@ -54,7 +58,8 @@ async function handle(dir: string, request: IncomingMessage, response: ServerRes
   const rawPath = (request.url ?? "/").split("?")[0] ?? "/";
   const checked = await checkRequestPath(root, rawPath);
   if (checked.kind === "bad-request") return respond(response, 400, "text/plain; charset=utf-8", "malformed path\n");
-  if (checked.kind === "forbidden") return respond(response, 403, "text/plain; charset=utf-8", "outside the served folder\n");
+  if (checked.kind === "forbidden")
+    return respond(response, 403, "text/plain; charset=utf-8", "outside the served folder\n");
   const rules = parseHeaderRules(await readFile(join(root, headersName), "utf8").catch(() => ""));
   const encoded = await precompressed(root, checked.path, request);
   const stream = send(request, encoded ? encodeURI(`${checked.path}.${encoded.suffix}`) : rawPath, {
@@ -65,7 +70,8 @@ async function handle(dir: string, request: IncomingMessage, response: ServerRes
   });
   stream.on("headers", (res: ServerResponse, path: string) => {
     const urlPath = `/${relative(root, path).split(sep).join("/")}`;
-    for (const [name, value] of Object.entries(headersFor(rules, encoded ? checked.path : urlPath))) res.setHeader(name, value);
+    for (const [name, value] of Object.entries(headersFor(rules, encoded ? checked.path : urlPath)))
+      res.setHeader(name, value);
     const type = contentTypes[extname(encoded ? checked.path : path)];
     if (type) res.setHeader("Content-Type", type);
     if (extname(checked.path) === ".json") res.setHeader("Vary", "Accept-Encoding");
@@ -80,12 +86,22 @@ async function handle(dir: string, request: IncomingMessage, response: ServerRes
 
 // A `.gz`/`.br` sibling written by publish, when the client takes it. A Range applies to the
 // identity bytes a client asked for, so ranged requests get those.
-async function precompressed(root: string, path: string, request: IncomingMessage): Promise<{ suffix: string; encoding: string } | undefined> {
+async function precompressed(
+  root: string,
+  path: string,
+  request: IncomingMessage,
+): Promise<{ suffix: string; encoding: string } | undefined> {
   if (extname(path) !== ".json" || request.headers.range) return undefined;
   const accepted = acceptedEncodings(request.headers["accept-encoding"] ?? "");
-  for (const [encoding, suffix] of [["br", "br"], ["gzip", "gz"]] as const) {
+  for (const [encoding, suffix] of [
+    ["br", "br"],
+    ["gzip", "gz"],
+  ] as const) {
     if (!accepted.has(encoding)) continue;
-    const found = await stat(join(root, `.${path}.${suffix}`)).then((stats) => stats.isFile(), () => false);
+    const found = await stat(join(root, `.${path}.${suffix}`)).then(
+      (stats) => stats.isFile(),
+      () => false,
+    );
     if (found) return { suffix, encoding };
   }
   return undefined;

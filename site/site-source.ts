@@ -30,14 +30,16 @@ function folderSite(dir: string): SiteSource {
   const root = resolve(dir);
   const locate = (path: string): string => {
     // Manifest paths are relative and checked by its schema; refuse anything that would leave the site anyway.
-    if (isAbsolute(path) || path.split("/").includes("..")) throw new FetchError(`path ${path} leaves the site ${root}`, { package: path });
+    if (isAbsolute(path) || path.split("/").includes(".."))
+      throw new FetchError(`path ${path} leaves the site ${root}`, { package: path });
     return join(root, path);
   };
   const read = async (path: string, maxBytes: number): Promise<Buffer> => {
     const bytes = await readFile(locate(path)).catch((cause: unknown) => {
       throw new FetchError(`cannot read ${locate(path)}: ${(cause as Error).message}`, { package: path, cause });
     });
-    if (bytes.length > maxBytes) throw new FetchError(`${locate(path)} is over the limit of ${maxBytes} bytes`, { package: path });
+    if (bytes.length > maxBytes)
+      throw new FetchError(`${locate(path)} is over the limit of ${maxBytes} bytes`, { package: path });
     return bytes;
   };
   return {

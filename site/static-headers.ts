@@ -21,7 +21,14 @@ const immutable = { ...common, "Cache-Control": "public, max-age=31536000, immut
 /** When publish writes `_headers`: the cache policy for a tree whose root holds these distros. */
 export function siteHeaderRules(distros: string[]): HeaderRule[] {
   const data = ["sets", "full", "bundles", ...distros].map((dir) => ({ pattern: `/${dir}/*`, headers: stablePaths }));
-  const meta = ["/manifest.json", "/manifest.json.sig", "/manifest.pub.pem", "/manifest.schema.json", "/archive-manifest.json", "/index/*"];
+  const meta = [
+    "/manifest.json",
+    "/manifest.json.sig",
+    "/manifest.pub.pem",
+    "/manifest.schema.json",
+    "/archive-manifest.json",
+    "/index/*",
+  ];
   const pages = ["/", "/index.html", "/404.html"];
   return [
     ...meta.map((pattern) => ({ pattern, headers: shortLived })),
@@ -56,7 +63,9 @@ export function parseHeaderRules(text: string): HeaderRule[] {
 export function headersFor(rules: HeaderRule[], urlPath: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const rule of rules) {
-    const matches = rule.pattern.endsWith("/*") ? urlPath.startsWith(rule.pattern.slice(0, -1)) : urlPath === rule.pattern;
+    const matches = rule.pattern.endsWith("/*")
+      ? urlPath.startsWith(rule.pattern.slice(0, -1))
+      : urlPath === rule.pattern;
     if (matches) Object.assign(headers, rule.headers);
   }
   return headers;

@@ -15,10 +15,12 @@ function sourceFiles(dir: string): string[] {
 /** Every module a file names in `import`, `export ... from` or `import(...)`, resolved to a repository path. */
 function relativeImports(file: string): string[] {
   const text = readFileSync(join(root, file), "utf8");
-  const specifiers = [...text.matchAll(/(?:^|\s)(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm)].map(
-    (match) => match[1] ?? match[2] ?? "",
-  );
-  return specifiers.filter((specifier) => specifier.startsWith(".")).map((specifier) => relative(root, resolve(dirname(join(root, file)), specifier)));
+  const specifiers = [
+    ...text.matchAll(/(?:^|\s)(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm),
+  ].map((match) => match[1] ?? match[2] ?? "");
+  return specifiers
+    .filter((specifier) => specifier.startsWith("."))
+    .map((specifier) => relative(root, resolve(dirname(join(root, file)), specifier)));
 }
 
 const layerOf = (path: string): number => layers.indexOf(path.split(sep)[0] as (typeof layers)[number]);
@@ -39,7 +41,9 @@ describe("source layers", () => {
   });
 
   it("imports nothing outside the four folders but packages", () => {
-    const outside = [...graph].flatMap(([file, targets]) => targets.filter((target) => layerOf(target) < 0).map((target) => `${file} -> ${target}`));
+    const outside = [...graph].flatMap(([file, targets]) =>
+      targets.filter((target) => layerOf(target) < 0).map((target) => `${file} -> ${target}`),
+    );
     expect(outside).toEqual([]);
   });
 

@@ -92,7 +92,9 @@ function parseBtfExtHeader(bytes: Uint8Array): BtfExtHeader {
   const rawMagic = view.getUint16(0, true);
   const littleEndian = rawMagic === magic;
   if (!littleEndian && rawMagic !== 0x9feb) {
-    throw new FormatError(`not .BTF.ext: magic 0x${rawMagic.toString(16).padStart(4, "0")} at offset 0, expected 0xeb9f`);
+    throw new FormatError(
+      `not .BTF.ext: magic 0x${rawMagic.toString(16).padStart(4, "0")} at offset 0, expected 0xeb9f`,
+    );
   }
   const version = view.getUint8(2);
   if (version !== 1) throw new FormatError(`.BTF.ext version ${version} at offset 2 is not supported (only version 1)`);
@@ -124,7 +126,9 @@ function parseInfoBlocks(
   const recordSize = view.getUint32(start, le);
   // libbpf's btf_ext_setup_info: records may grow, but never shrink or lose u32 alignment.
   if (recordSize < minRecordSize || recordSize % 4 !== 0) {
-    throw new FormatError(`.BTF.ext ${name} rec_size ${recordSize} is not a multiple of 4 of at least ${minRecordSize}`);
+    throw new FormatError(
+      `.BTF.ext ${name} rec_size ${recordSize} is not a multiple of 4 of at least ${minRecordSize}`,
+    );
   }
   const blocks: InfoBlock[] = [];
   for (let at = start + 4; at < end; ) {

@@ -80,7 +80,8 @@ function checkSections(header: BtfHeader, bytes: Uint8Array, split: boolean): vo
   // Offset 0 must name the empty string (anonymous types) and every string must end inside the
   // section, as libbpf's btf_parse_str_sec demands of a base (non-split) BTF.
   if (split) {
-    if (stringLength > 0 && bytes[stringEnd - 1] !== 0) throw new FormatError(`split BTF string section does not end with NUL at offset ${stringEnd - 1}`);
+    if (stringLength > 0 && bytes[stringEnd - 1] !== 0)
+      throw new FormatError(`split BTF string section does not end with NUL at offset ${stringEnd - 1}`);
     return;
   }
   if (stringLength === 0) throw new FormatError("BTF string section is empty: offset 0 must hold the empty string");

@@ -2,7 +2,15 @@
 export { parseBtfExt, type BtfExt, type BtfExtHeader, type CoreReloRecord, type CoreReloSection } from "./ext.ts";
 export type { BtfHeader } from "./header.ts";
 export { BtfKind, btfKindNames, kindSupport, kindsUnsupportedBy, type BtfKindName, type KindSupport } from "./kinds.ts";
-export { compareLayouts, layoutOf, layoutSignature, structLayouts, type LayoutSignature, type MemberLayout, type StructLayout } from "./layout.ts";
+export {
+  compareLayouts,
+  layoutOf,
+  layoutSignature,
+  structLayouts,
+  type LayoutSignature,
+  type MemberLayout,
+  type StructLayout,
+} from "./layout.ts";
 export { openBtf, typesNamedLike } from "./lazy.ts";
 export { loadBtf, loadElfBtf } from "./load.ts";
 export { parseBtf } from "./parse.ts";

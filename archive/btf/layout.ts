@@ -26,7 +26,10 @@ export type LayoutSignature = string;
 
 /** When a layout is stored or compared: its signature. */
 export function layoutSignature(layout: StructLayout): LayoutSignature {
-  return [layout.size, ...layout.members.flatMap((member) => [member.name, member.bitOffset, member.bitfieldSize])].join("\0");
+  return [
+    layout.size,
+    ...layout.members.flatMap((member) => [member.name, member.bitOffset, member.bitfieldSize]),
+  ].join("\0");
 }
 
 /** When a layout's members are needed (to word a difference): the layout a signature spells. */
@@ -43,7 +46,14 @@ export function layoutOf(signature: LayoutSignature): StructLayout {
 export type TypeById = (id: number) => BtfType | undefined;
 
 /** The kinds flattening an anonymous member reaches (stripModifiers' and the composites): what a TypeById must find. */
-export const layoutKinds: ReadonlySet<string> = new Set(["STRUCT", "UNION", "CONST", "VOLATILE", "RESTRICT", "TYPE_TAG"]);
+export const layoutKinds: ReadonlySet<string> = new Set([
+  "STRUCT",
+  "UNION",
+  "CONST",
+  "VOLATILE",
+  "RESTRICT",
+  "TYPE_TAG",
+]);
 
 /** When checking a BTF against a reference: the distinct layouts of each "struct name"/"union name". */
 export function structLayouts(spec: BtfSpec): Map<string, LayoutSignature[]> {

@@ -114,7 +114,10 @@ const underscore = 0x5f;
 const bucketBits = 16;
 const bucketMask = (1 << bucketBits) - 1;
 
-function hashNames(section: Uint8Array, nameOffsets: Uint32Array): { hashes: Int32Array; heads: Int32Array; next: Int32Array } {
+function hashNames(
+  section: Uint8Array,
+  nameOffsets: Uint32Array,
+): { hashes: Int32Array; heads: Int32Array; next: Int32Array } {
   const count = nameOffsets.length;
   const hashes = new Int32Array(count);
   const heads = new Int32Array(1 << bucketBits).fill(-1);

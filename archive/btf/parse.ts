@@ -36,7 +36,12 @@ export function parseBtf(bytes: Uint8Array): BtfSpec {
 }
 
 /** When a type section is walked (its framing checked by countTypes): `visit` gets each type's id, record offset and info word. */
-export function forEachTypeRecord(view: DataView, header: BtfHeader, count: number, visit: (id: number, offset: number, info: number) => void): void {
+export function forEachTypeRecord(
+  view: DataView,
+  header: BtfHeader,
+  count: number,
+  visit: (id: number, offset: number, info: number) => void,
+): void {
   let offset = header.typeStart;
   for (let id = 1; id <= count; id++) {
     const info = view.getUint32(offset + 4, header.littleEndian);

@@ -47,9 +47,12 @@ export async function loadBpfObject(path: string): Promise<BpfObject> {
   const extBytes = await readElfSection(path, ".BTF.ext");
   const missing = [btfBytes === undefined ? ".BTF" : "", extBytes === undefined ? ".BTF.ext" : ""].filter(Boolean);
   if (btfBytes === undefined || extBytes === undefined) {
-    throw new FormatError(`${path}: BPF object has no ${missing.join(" and ")} section${missing.length > 1 ? "s" : ""}`, {
-      hint: "compile with clang -g so it emits BTF and CO-RE relocations",
-    });
+    throw new FormatError(
+      `${path}: BPF object has no ${missing.join(" and ")} section${missing.length > 1 ? "s" : ""}`,
+      {
+        hint: "compile with clang -g so it emits BTF and CO-RE relocations",
+      },
+    );
   }
   const functions = await readElfFunctions(path);
   try {

@@ -24,12 +24,22 @@ export interface GuardRef {
 }
 
 /** When coverage is computed: the check that keeps `failing` from running, among its program's outcomes. */
-export function findGuard(local: BtfSpec, failing: RelocationOutcome, program: RelocationOutcome[]): GuardRef | undefined {
+export function findGuard(
+  local: BtfSpec,
+  failing: RelocationOutcome,
+  program: RelocationOutcome[],
+): GuardRef | undefined {
   const read = failing.relocation;
   if (failing.status !== "missing" || isGuarded(read.kind)) return undefined;
   for (const check of program) {
     const guard = check.relocation;
-    if (!isGuarded(guard.kind) || check.status === "ambiguous" || guard.program !== read.program || guard.section !== read.section) continue;
+    if (
+      !isGuarded(guard.kind) ||
+      check.status === "ambiguous" ||
+      guard.program !== read.program ||
+      guard.section !== read.section
+    )
+      continue;
     const value = check.status === "resolved" && check.value !== 0 && check.value !== 0n ? 1 : 0;
     const ref = { index: guard.index, kind: guard.kindName, name: check.name, value } as const;
     if (value === 0 && guard.typeId === read.typeId) {

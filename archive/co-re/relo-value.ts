@@ -38,7 +38,8 @@ function fieldValue(kind: ReloKind, kernel: BtfSpec, target: TargetSpec): number
     throw new FormatError(`relocation kind ${kind} cannot apply to an array element or a whole type`);
   }
   const holder = btfTypeById(kernel, last.typeId);
-  if (holder?.kind !== "STRUCT" && holder?.kind !== "UNION") throw new FormatError(`type [${last.typeId}] is not a struct or union`);
+  if (holder?.kind !== "STRUCT" && holder?.kind !== "UNION")
+    throw new FormatError(`type [${last.typeId}] is not a struct or union`);
   const member = holder.members[last.index]!;
   const { id: fieldId, type: fieldType } = skipModsAndTypedefs(kernel, member.type);
   const bitOffset = target.bitOffset;

@@ -34,7 +34,8 @@ export function resolveRelocation(kernel: BtfSpec, local: BtfSpec, relocation: C
   const candidates = findCandidates(kernel, root);
   if (candidates.length === 0) {
     const wanted = typeDisplayName({ ...root, name: essentialName(root.name) });
-    const why = root.name === "" ? `${wanted} root type is anonymous, libbpf cannot relocate it` : `kernel has no ${wanted}`;
+    const why =
+      root.name === "" ? `${wanted} root type is anonymous, libbpf cannot relocate it` : `kernel has no ${wanted}`;
     return { ...base, status: "missing", why };
   }
   const matches: { target: TargetSpec; value: number | bigint }[] = [];
@@ -49,7 +50,9 @@ export function resolveRelocation(kernel: BtfSpec, local: BtfSpec, relocation: C
   }
   const [chosen, ...others] = matches;
   if (chosen === undefined) return { ...base, status: "missing", why: firstWhy };
-  const disagreeing = others.find((other) => other.target.bitOffset !== chosen.target.bitOffset || other.value !== chosen.value);
+  const disagreeing = others.find(
+    (other) => other.target.bitOffset !== chosen.target.bitOffset || other.value !== chosen.value,
+  );
   if (disagreeing !== undefined) {
     const named = (rootId: number) => `[${rootId}] ${typeDisplayName(btfTypeById(kernel, rootId))}`;
     const what =

@@ -28,7 +28,9 @@ export function matchSpec(local: LocalSpec, localBtf: BtfSpec, kernel: BtfSpec, 
         ? typesMatch(localBtf, local.rootId, kernel, candidateId)
         : typesAreCompat(localBtf, local.rootId, kernel, candidateId);
     const how = local.kind === ReloKind.TypeMatches ? "does not match" : "is not compatible with";
-    return ok ? { matched: true, target } : { matched: false, why: `kernel ${typeDisplayName(candidate)} ${how} the local one` };
+    return ok
+      ? { matched: true, target }
+      : { matched: false, why: `kernel ${typeDisplayName(candidate)} ${how} the local one` };
   }
   if (isEnumvalBased(local.kind)) {
     const { type } = skipModsAndTypedefs(kernel, candidateId);
@@ -37,7 +39,10 @@ export function matchSpec(local: LocalSpec, localBtf: BtfSpec, kernel: BtfSpec, 
       const index = type.values.findIndex((value) => essentialName(value.name) === wanted);
       const enumerator = type.values[index];
       if (enumerator !== undefined) {
-        return { matched: true, target: { ...target, accessors: [{ typeId: type.id, index, name: enumerator.name }], enumerator } };
+        return {
+          matched: true,
+          target: { ...target, accessors: [{ typeId: type.id, index, name: enumerator.name }], enumerator },
+        };
       }
     }
     return { matched: false, why: `${typeDisplayName(type)} has no value ${wanted}` };
@@ -51,12 +56,16 @@ function matchFields(local: LocalSpec, localBtf: BtfSpec, kernel: BtfSpec, targe
     if (accessor.name !== undefined) {
       const { type } = skipModsAndTypedefs(kernel, kernelId);
       if (type?.kind !== "STRUCT" && type?.kind !== "UNION") {
-        return { matched: false, why: `${typeDisplayName(type)} is not a struct or union, so has no member ${accessor.name}` };
+        return {
+          matched: false,
+          why: `${typeDisplayName(type)} is not a struct or union, so has no member ${accessor.name}`,
+        };
       }
       const localHolder = btfTypeById(localBtf, accessor.typeId) as BtfComposite<"STRUCT" | "UNION">;
       const localMember = localHolder.members[accessor.index]!;
       const found = findMember(kernel, type, accessor.name, target);
-      if (found === undefined) return { matched: false, why: `${typeDisplayName(type)} has no member ${accessor.name}` };
+      if (found === undefined)
+        return { matched: false, why: `${typeDisplayName(type)} has no member ${accessor.name}` };
       if (!fieldsAreCompat(localBtf, localMember.type, kernel, found)) {
         return {
           matched: false,

@@ -51,7 +51,13 @@ export function fieldsAreCompat(local: BtfSpec, localId: number, kernel: BtfSpec
 }
 
 /** When a TYPE_ID_TARGET, TYPE_EXISTS or TYPE_SIZE candidate is checked. */
-export function typesAreCompat(local: BtfSpec, localId: number, kernel: BtfSpec, kernelId: number, level = maxDepth): boolean {
+export function typesAreCompat(
+  local: BtfSpec,
+  localId: number,
+  kernel: BtfSpec,
+  kernelId: number,
+  level = maxDepth,
+): boolean {
   if (level <= 0) throw new FormatError(`types [${localId}] and [${kernelId}] nest deeper than ${maxDepth}`);
   const [lRoot, kRoot] = [resolvedOrVoid(local, localId, false), resolvedOrVoid(kernel, kernelId, false)];
   if (lRoot !== undefined && kRoot !== undefined && !kindsCompatible(lRoot, kRoot)) return false;
@@ -116,20 +122,19 @@ export function typesMatch(
       case "FWD": {
         const localUnion = lt.fwdKind === "union";
         if (kt.kind === "FWD") return localUnion === (kt.fwdKind === "union");
-        return behind && (kt.kind === (localUnion ? "UNION" : "STRUCT"));
+        return behind && kt.kind === (localUnion ? "UNION" : "STRUCT");
       }
       case "ENUM":
       case "ENUM64":
         return isEnum(kt) && enumsMatch(lt, kt);
       case "STRUCT":
       case "UNION":
-        if (behind) return kt.kind === lt.kind || (kt.kind === "FWD" && (lt.kind === "UNION") === (kt.fwdKind === "union"));
+        if (behind)
+          return kt.kind === lt.kind || (kt.kind === "FWD" && (lt.kind === "UNION") === (kt.fwdKind === "union"));
         return kt.kind === lt.kind && compositesMatch(local, lt, kernel, kt, level - depth - 1);
       case "INT":
         return (
-          kt.kind === "INT" &&
-          lt.size === kt.size &&
-          (lt.encoding & 1) === (kt.encoding & 1) // BTF_INT_SIGNED
+          kt.kind === "INT" && lt.size === kt.size && (lt.encoding & 1) === (kt.encoding & 1) // BTF_INT_SIGNED
         );
       case "PTR":
         if (kt.kind !== "PTR") return false;
@@ -160,7 +165,10 @@ function namesMatch(local: string, kernel: string): boolean {
   return essentialName(local) === essentialName(kernel);
 }
 
-function enumsMatch(local: BtfType & { kind: "ENUM" | "ENUM64" }, kernel: BtfType & { kind: "ENUM" | "ENUM64" }): boolean {
+function enumsMatch(
+  local: BtfType & { kind: "ENUM" | "ENUM64" },
+  kernel: BtfType & { kind: "ENUM" | "ENUM64" },
+): boolean {
   if (local.size !== kernel.size) return false;
   return local.values.every((value) => kernel.values.some((candidate) => namesMatch(value.name, candidate.name)));
 }

@@ -27,7 +27,9 @@ export function timeoutFromEnv(name: string, fallbackMs: number): number {
   if (text === undefined || text === "") return fallbackMs;
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(`${name}=${JSON.stringify(text)} is not a positive whole number of milliseconds`, { hint: `unset ${name} for the default of ${fallbackMs} ms` });
+    throw new ConfigError(`${name}=${JSON.stringify(text)} is not a positive whole number of milliseconds`, {
+      hint: `unset ${name} for the default of ${fallbackMs} ms`,
+    });
   }
   return value;
 }
@@ -46,16 +48,25 @@ export async function runTool(tool: string, args: readonly string[], options: Ru
     all: options.withStderr ?? false,
   });
   if (result.failed) {
-    throw toolFailure(tool, {
-      timedOut: result.timedOut,
-      cancelled: result.isCanceled,
-      signal: result.signal,
-      exitCode: result.exitCode,
-      stderr: String(result.stderr ?? ""),
-      spawnError: result.exitCode === undefined && result.signal === undefined && !result.timedOut && !result.isCanceled ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined,
-      overflowBytes: result.isMaxBuffer ? maxBuffer : undefined,
-      cause: result.cause,
-    }, options);
+    throw toolFailure(
+      tool,
+      {
+        timedOut: result.timedOut,
+        cancelled: result.isCanceled,
+        signal: result.signal,
+        exitCode: result.exitCode,
+        stderr: String(result.stderr ?? ""),
+        spawnError:
+          result.exitCode === undefined && result.signal === undefined && !result.timedOut && !result.isCanceled
+            ? result.cause instanceof Error
+              ? result.cause.message
+              : result.shortMessage
+            : undefined,
+        overflowBytes: result.isMaxBuffer ? maxBuffer : undefined,
+        cause: result.cause,
+      },
+      options,
+    );
   }
   return String((options.withStderr ? result.all : result.stdout) ?? "");
 }
@@ -89,26 +100,31 @@ export interface ToolFailureContext extends Pick<RunToolOptions, "timeoutMs" | "
 export function toolFailure(tool: string, outcome: ToolOutcome, options: ToolFailureContext): ToolError {
   const stderrTail = outcome.stderr.slice(-2000).trim();
   const notStarted = options.notStarted ?? ((why: string) => `could not run (${why})`);
-  const what = outcome.runnerLost !== undefined
-    ? outcome.runnerLost
-    : outcome.overflowBytes !== undefined
-    ? `printed more than ${outcome.overflowBytes} bytes`
-    : outcome.timedOut
-      ? `timed out after ${options.timeoutMs} ms`
-      : outcome.cancelled
-        ? "was cancelled"
-        : outcome.signal !== undefined
-          ? `was killed by ${outcome.signal}`
-          : outcome.spawnError !== undefined
-            ? notStarted(outcome.spawnError)
-            : `exited with ${outcome.exitCode}`;
+  const what =
+    outcome.runnerLost !== undefined
+      ? outcome.runnerLost
+      : outcome.overflowBytes !== undefined
+        ? `printed more than ${outcome.overflowBytes} bytes`
+        : outcome.timedOut
+          ? `timed out after ${options.timeoutMs} ms`
+          : outcome.cancelled
+            ? "was cancelled"
+            : outcome.signal !== undefined
+              ? `was killed by ${outcome.signal}`
+              : outcome.spawnError !== undefined
+                ? notStarted(outcome.spawnError)
+                : `exited with ${outcome.exitCode}`;
   const during = options.doing === undefined ? "" : ` ${options.doing}`;
-  return new ToolError(tool, `${what}${during}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`, {
-    exitCode: outcome.exitCode,
-    stderrTail,
-    kernel: options.kernel,
-    package: options.package,
-    hint: options.hint ?? (outcome.spawnError !== undefined ? `install ${tool} (make setup)` : undefined),
-    cause: outcome.cause,
-  });
+  return new ToolError(
+    tool,
+    `${what}${during}${stderrTail ? `: ${stderrTail.split("\n").slice(-3).join(" | ")}` : ""}`,
+    {
+      exitCode: outcome.exitCode,
+      stderrTail,
+      kernel: options.kernel,
+      package: options.package,
+      hint: options.hint ?? (outcome.spawnError !== undefined ? `install ${tool} (make setup)` : undefined),
+      cause: outcome.cause,
+    },
+  );
 }

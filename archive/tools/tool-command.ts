@@ -24,5 +24,7 @@ export function clearToolCommands(): void {
 /** When a wrapper starts `tool`: the program and full argument list to execute. */
 export function toolInvocation(tool: string, args: readonly string[]): { file: string; args: string[] } {
   const command = selected.get(tool);
-  return command === undefined ? { file: tool, args: [...args] } : { file: command.file, args: [...command.prefix, ...args] };
+  return command === undefined
+    ? { file: tool, args: [...args] }
+    : { file: command.file, args: [...command.prefix, ...args] };
 }

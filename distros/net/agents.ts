@@ -15,9 +15,11 @@ export function agentFor(settings: HttpSettings): Dispatcher {
   const key = `${settings.connectTimeoutMs}/${settings.connectionsPerHost}`;
   let agent = agents.get(key);
   if (agent === undefined) {
-    agent = new Agent({ connectTimeout: settings.connectTimeoutMs, connections: settings.connectionsPerHost, allowH2: false }).compose(
-      interceptors.redirect({ maxRedirections: 5 }),
-    );
+    agent = new Agent({
+      connectTimeout: settings.connectTimeoutMs,
+      connections: settings.connectionsPerHost,
+      allowH2: false,
+    }).compose(interceptors.redirect({ maxRedirections: 5 }));
     agents.set(key, agent);
   }
   return agent;

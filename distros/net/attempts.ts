@@ -42,7 +42,10 @@ export class Attempts {
     const retryAfterMs = failure instanceof HttpStatusError ? failure.retryAfterMs : undefined;
     const delay = retryDelay(policy, this.made, retryAfterMs);
     if (this.#waitedMs + delay > policy.maxWaitMs) {
-      throw this.#giveUp(failure, `gave up after ${this.#count()}: waiting ${delay} ms more would pass the retry budget of ${policy.maxWaitMs} ms`);
+      throw this.#giveUp(
+        failure,
+        `gave up after ${this.#count()}: waiting ${delay} ms more would pass the retry budget of ${policy.maxWaitMs} ms`,
+      );
     }
     this.#waitedMs += delay;
     await sleep(delay, undefined, { signal: this.#signal });

@@ -29,7 +29,10 @@ export interface OpenOptions {
  * When a stage needs a response body as a stream: the caller must consume or destroy it. Failures
  * to open are retried; a body that breaks later is the caller's (a package resumes it itself).
  */
-export async function openUrl(url: string, options: OpenOptions & { allowMissing: true }): Promise<HttpBody | undefined>;
+export async function openUrl(
+  url: string,
+  options: OpenOptions & { allowMissing: true },
+): Promise<HttpBody | undefined>;
 export async function openUrl(url: string, options?: OpenOptions): Promise<HttpBody>;
 export async function openUrl(url: string, options: OpenOptions = {}): Promise<HttpBody | undefined> {
   const settings = httpSettings(options.http);
@@ -42,7 +45,10 @@ export interface FetchBytesOptions extends OpenOptions {
 }
 
 /** When an index (Release, Packages) is read whole: small files, bounded by `maxBytes`, read again from the start when the body breaks. */
-export async function fetchBytes(url: string, options: FetchBytesOptions & { allowMissing: true }): Promise<Buffer | undefined>;
+export async function fetchBytes(
+  url: string,
+  options: FetchBytesOptions & { allowMissing: true },
+): Promise<Buffer | undefined>;
 export async function fetchBytes(url: string, options: FetchBytesOptions): Promise<Buffer>;
 export async function fetchBytes(url: string, options: FetchBytesOptions): Promise<Buffer | undefined> {
   const settings = httpSettings(options.http);
@@ -77,9 +83,24 @@ function restartIn(error: unknown): RestartDownload | undefined {
  * a Range request, unseen by `consume`; when the server cannot resume, `consume` runs again from
  * the first byte with a fresh body. Failures to open are retried as everywhere.
  */
-export async function readSized<T>(url: string, size: number, options: OpenOptions & { allowMissing: true }, consume: (body: SizedBody) => Promise<T>): Promise<T | undefined>;
-export async function readSized<T>(url: string, size: number, options: OpenOptions, consume: (body: SizedBody) => Promise<T>): Promise<T>;
-export async function readSized<T>(url: string, size: number, options: OpenOptions, consume: (body: SizedBody) => Promise<T>): Promise<T | undefined> {
+export async function readSized<T>(
+  url: string,
+  size: number,
+  options: OpenOptions & { allowMissing: true },
+  consume: (body: SizedBody) => Promise<T>,
+): Promise<T | undefined>;
+export async function readSized<T>(
+  url: string,
+  size: number,
+  options: OpenOptions,
+  consume: (body: SizedBody) => Promise<T>,
+): Promise<T>;
+export async function readSized<T>(
+  url: string,
+  size: number,
+  options: OpenOptions,
+  consume: (body: SizedBody) => Promise<T>,
+): Promise<T | undefined> {
   const settings = httpSettings(options.http);
   const attempts = new Attempts(settings.retry, options.signal);
   for (;;) {
@@ -102,7 +123,12 @@ export async function readSized<T>(url: string, size: number, options: OpenOptio
   }
 }
 
-async function openWith(url: string, options: OpenOptions, settings: HttpSettings, attempts: Attempts): Promise<HttpBody | undefined> {
+async function openWith(
+  url: string,
+  options: OpenOptions,
+  settings: HttpSettings,
+  attempts: Attempts,
+): Promise<HttpBody | undefined> {
   const { status, headers, body } = await requestWithRetries(url, { settings, signal: options.signal }, attempts);
   if (status === 404 && options.allowMissing) {
     body.destroy();
@@ -115,7 +141,12 @@ async function openWith(url: string, options: OpenOptions, settings: HttpSetting
   return { body, length: contentLength(headers) };
 }
 
-async function readWhole(url: string, { body, length }: HttpBody, maxBytes: number, settings: HttpSettings): Promise<Buffer> {
+async function readWhole(
+  url: string,
+  { body, length }: HttpBody,
+  maxBytes: number,
+  settings: HttpSettings,
+): Promise<Buffer> {
   if (length !== undefined && length > maxBytes) {
     body.destroy();
     throw new FetchError(`${url} is ${length} bytes, over the limit of ${maxBytes}`, { package: url });
@@ -132,7 +163,11 @@ async function readWhole(url: string, { body, length }: HttpBody, maxBytes: numb
     }
   } catch (cause) {
     if (cause instanceof FetchError) throw cause;
-    throw new FetchError(`reading ${url} failed: ${describeNetworkFailure(cause, settings)}`, { package: url, cause, hint: "retry later" });
+    throw new FetchError(`reading ${url} failed: ${describeNetworkFailure(cause, settings)}`, {
+      package: url,
+      cause,
+      hint: "retry later",
+    });
   } finally {
     body.destroy();
   }

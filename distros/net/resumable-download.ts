@@ -29,7 +29,11 @@ const retryHint = "retry later";
 
 /** When a package download starts: the first response, once what failed to open was retried. */
 export async function openResumable(url: string, request: ResumableRequest): Promise<ResumableDownload> {
-  const response = await requestWithRetries(url, { settings: request.settings, signal: request.signal }, request.attempts);
+  const response = await requestWithRetries(
+    url,
+    { settings: request.settings, signal: request.signal },
+    request.attempts,
+  );
   if (response.status < 200 || response.status >= 300) {
     response.body.destroy();
     throw new HttpStatusError(url, response.status, response.headers);
@@ -69,10 +73,17 @@ export class ResumableDownload {
           yield chunk;
         }
         if (this.#received >= size) return;
-        failure = new TransientFetchError(this.#broke("the response ended early"), { package: this.#url, hint: retryHint });
+        failure = new TransientFetchError(this.#broke("the response ended early"), {
+          package: this.#url,
+          hint: retryHint,
+        });
       } catch (error) {
         // Told transient or not by its cause: a reset or a timeout resumes, an abort ends here.
-        failure = new FetchError(this.#broke(describeNetworkFailure(error, settings)), { package: this.#url, hint: retryHint, cause: error });
+        failure = new FetchError(this.#broke(describeNetworkFailure(error, settings)), {
+          package: this.#url,
+          hint: retryHint,
+          cause: error,
+        });
       }
       this.#response.body.destroy();
       await attempts.retry(failure);
@@ -123,7 +134,8 @@ export class ResumableDownload {
       return `the range ${range ?? "(no Content-Range)"} where ${expected} was asked`;
     }
     const etag = strongEtag(response.headers);
-    if (this.#etag !== undefined && etag !== undefined && etag !== this.#etag) return `ETag ${etag} where it was ${this.#etag}`;
+    if (this.#etag !== undefined && etag !== undefined && etag !== this.#etag)
+      return `ETag ${etag} where it was ${this.#etag}`;
     return undefined;
   }
 }

@@ -26,7 +26,12 @@ export const defaultRetryPolicy: RetryPolicy = {
 };
 
 /** When a request failed and another one is allowed: the wait before retry number `retry` (1 for the first). */
-export function retryDelay(policy: RetryPolicy, retry: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+export function retryDelay(
+  policy: RetryPolicy,
+  retry: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
   if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.retryAfterCapMs);
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
   return Math.round(step / 2 + (random() * step) / 2);

@@ -33,13 +33,19 @@ export interface ArContext {
 }
 
 /** When a package's bytes start arriving: yields its members in order; `source` is left open for the caller. */
-export async function* readArMembers(source: AsyncIterable<Buffer>, context: ArContext): AsyncGenerator<ArMember, void, undefined> {
+export async function* readArMembers(
+  source: AsyncIterable<Buffer>,
+  context: ArContext,
+): AsyncGenerator<ArMember, void, undefined> {
   const reader = new ByteReader(source);
   const magic = await reader.readExactly(globalHeader.length);
   if (magic.toString("latin1") !== globalHeader) {
-    throw new FormatError(`not an ar archive: it starts with ${JSON.stringify(magic.toString("latin1"))}, not "!<arch>\\n"`, {
-      package: context.package,
-    });
+    throw new FormatError(
+      `not an ar archive: it starts with ${JSON.stringify(magic.toString("latin1"))}, not "!<arch>\\n"`,
+      {
+        package: context.package,
+      },
+    );
   }
   for (;;) {
     const offset = reader.position;
@@ -49,9 +55,12 @@ export async function* readArMembers(source: AsyncIterable<Buffer>, context: ArC
     const dataOffset = offset + headerSize;
     const end = dataOffset + size + (size % 2);
     if (context.archiveSize !== undefined && end > context.archiveSize) {
-      throw new FormatError(`ar member ${name} claims ${size} bytes at offset ${dataOffset}, past the package's ${context.archiveSize} bytes`, {
-        package: context.package,
-      });
+      throw new FormatError(
+        `ar member ${name} claims ${size} bytes at offset ${dataOffset}, past the package's ${context.archiveSize} bytes`,
+        {
+          package: context.package,
+        },
+      );
     }
     const body = new MemberBody(reader, name, size, context.package);
     try {
@@ -64,9 +73,12 @@ export async function* readArMembers(source: AsyncIterable<Buffer>, context: ArC
     const left = size - body.delivered;
     const skipped = await reader.skip(left + (size % 2));
     if (skipped < left + (size % 2)) {
-      throw new FormatError(`ar member ${name} is truncated: the archive ends at byte ${reader.position}, the member at byte ${end}`, {
-        package: context.package,
-      });
+      throw new FormatError(
+        `ar member ${name} is truncated: the archive ends at byte ${reader.position}, the member at byte ${end}`,
+        {
+          package: context.package,
+        },
+      );
     }
   }
 }
@@ -75,7 +87,7 @@ function parseHeader(header: Buffer, offset: number, context: ArContext): { name
   const fail = (what: string) =>
     new FormatError(`bad ar member header at byte ${offset}: ${what}`, { package: context.package });
   if (header.length < headerSize) throw fail(`the archive ends after ${header.length} of its ${headerSize} bytes`);
-  if (header.toString("latin1", 58, 60) !== headerEnd) throw fail("it does not end with \"`\\n\"");
+  if (header.toString("latin1", 58, 60) !== headerEnd) throw fail('it does not end with "`\\n"');
   const rawName = header.toString("latin1", 0, 16).trimEnd();
   const name = rawName.length > 1 && rawName.endsWith("/") && rawName !== "//" ? rawName.slice(0, -1) : rawName;
   if (name.length === 0) throw fail("empty member name");
@@ -128,9 +140,12 @@ class MemberBody extends Readable {
     }
     if (chunk.length === 0) {
       this.destroy(
-        new FormatError(`ar member ${this.#name} is truncated: the archive ends after ${this.delivered} of its ${this.#size} bytes`, {
-          package: this.#package,
-        }),
+        new FormatError(
+          `ar member ${this.#name} is truncated: the archive ends after ${this.delivered} of its ${this.#size} bytes`,
+          {
+            package: this.#package,
+          },
+        ),
       );
       return;
     }

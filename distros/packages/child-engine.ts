@@ -27,10 +27,12 @@ export function spawnEngine(
     stderrTail = (stderrTail + text).slice(-stderrLimit);
   });
   let stopping = false;
-  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
-    child.once("error", (spawnError) => resolve({ exitCode: null, signal: null, spawnError }));
-    child.once("close", (exitCode, signal) => resolve({ exitCode, signal }));
-  });
+  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>(
+    (resolve) => {
+      child.once("error", (spawnError) => resolve({ exitCode: null, signal: null, spawnError }));
+      child.once("close", (exitCode, signal) => resolve({ exitCode, signal }));
+    },
+  );
   const done = exited.then(({ exitCode, signal, spawnError }) => {
     if (spawnError) {
       throw toolFailure(

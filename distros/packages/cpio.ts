@@ -57,7 +57,11 @@ const typeNames: Readonly<Record<number, string>> = {
  * When a package's payload is decoding: writes the wanted member (and the selected `modules`'
  * debug files, wherever they sit), returns its size, or undefined when the archive lacks it.
  */
-export async function extractCpioMember(payload: AsyncIterable<Buffer>, request: CpioMemberRequest, modules?: ModuleMembers): Promise<number | undefined> {
+export async function extractCpioMember(
+  payload: AsyncIterable<Buffer>,
+  request: CpioMemberRequest,
+  modules?: ModuleMembers,
+): Promise<number | undefined> {
   const wanted = normalizeMemberPath(request.path);
   const reader = new ByteReader(payload);
   let vmlinuxBytes: number | undefined;
@@ -90,7 +94,8 @@ export async function extractCpioMember(payload: AsyncIterable<Buffer>, request:
     }
   } catch (error) {
     // File-system errors (ENOSPC, EACCES) are the host's trouble, not the package's.
-    if (error instanceof BtfmillError || (error as Error).name === "AbortError" || "syscall" in (error as object)) throw error;
+    if (error instanceof BtfmillError || (error as Error).name === "AbortError" || "syscall" in (error as object))
+      throw error;
     throw new FormatError(`the rpm payload is not a readable cpio archive: ${(error as Error).message}`, {
       package: request.package,
       cause: error,
@@ -102,37 +107,53 @@ async function readEntry(reader: ByteReader, request: CpioMemberRequest): Promis
   const offset = reader.position;
   const header = await reader.readExactly(headerSize);
   if (header.length < headerSize) {
-    throw new FormatError(`the cpio payload ends at byte ${offset + header.length} inside an entry header, before ${trailer}`, {
-      package: request.package,
-    });
+    throw new FormatError(
+      `the cpio payload ends at byte ${offset + header.length} inside an entry header, before ${trailer}`,
+      {
+        package: request.package,
+      },
+    );
   }
   const magic = header.toString("latin1", 0, 6);
   if (magic === "07070X") {
-    throw new FormatError("the payload is rpm's stripped cpio (07070X, for files over 4 GiB), which btfmill does not read", {
-      package: request.package,
-    });
+    throw new FormatError(
+      "the payload is rpm's stripped cpio (07070X, for files over 4 GiB), which btfmill does not read",
+      {
+        package: request.package,
+      },
+    );
   }
   if (magic !== "070701" && magic !== "070702") {
-    throw new FormatError(`not a cpio newc entry at byte ${offset}: it starts with ${JSON.stringify(magic)}, not "070701"`, {
-      package: request.package,
-    });
+    throw new FormatError(
+      `not a cpio newc entry at byte ${offset}: it starts with ${JSON.stringify(magic)}, not "070701"`,
+      {
+        package: request.package,
+      },
+    );
   }
   const field = (index: number): number => {
     const text = header.toString("latin1", 6 + index * 8, 14 + index * 8);
     if (!/^[0-9a-fA-F]{8}$/.test(text)) {
-      throw new FormatError(`cpio entry header at byte ${offset}: field ${index} ${JSON.stringify(text)} is not 8 hex digits`, {
-        package: request.package,
-      });
+      throw new FormatError(
+        `cpio entry header at byte ${offset}: field ${index} ${JSON.stringify(text)} is not 8 hex digits`,
+        {
+          package: request.package,
+        },
+      );
     }
     return Number.parseInt(text, 16);
   };
   const [mode, nlink, size, nameSize] = [field(1), field(4), field(6), field(11)];
   if (nameSize === 0 || nameSize > maxNameSize) {
-    throw new FormatError(`cpio entry header at byte ${offset}: name size ${nameSize} is out of range`, { package: request.package });
+    throw new FormatError(`cpio entry header at byte ${offset}: name size ${nameSize} is out of range`, {
+      package: request.package,
+    });
   }
   const nameBytes = await reader.readExactly(nameSize);
   if (nameBytes.length < nameSize || nameBytes[nameSize - 1] !== 0) {
-    throw new FormatError(`cpio entry at byte ${offset}: the name is cut short or lacks its terminating NUL`, { package: request.package });
+    throw new FormatError(`cpio entry at byte ${offset}: the name is cut short or lacks its terminating NUL`, {
+      package: request.package,
+    });
   }
   await skipExactly(reader, padding(headerSize + nameSize), request);
   return { name: nameBytes.toString("utf8", 0, nameSize - 1), mode, nlink, size };
@@ -141,13 +162,18 @@ async function readEntry(reader: ByteReader, request: CpioMemberRequest): Promis
 function checkRegularFile(entry: CpioEntry, name: string, request: CpioMemberRequest, maxBytes: number): void {
   const type = entry.mode & fileType;
   if (type !== regularFile) {
-    throw new FormatError(`${name} in the rpm payload is ${typeNames[type] ?? `of file type 0o${type.toString(8)}`}, not a regular file`, {
-      package: request.package,
-    });
+    throw new FormatError(
+      `${name} in the rpm payload is ${typeNames[type] ?? `of file type 0o${type.toString(8)}`}, not a regular file`,
+      {
+        package: request.package,
+      },
+    );
   }
   // newc stores a hard-linked file's data once, with its last link; the others have no bytes.
   if (entry.nlink > 1 && entry.size === 0) {
-    throw new FormatError(`${name} in the rpm payload is a hard link whose data lies with another name`, { package: request.package });
+    throw new FormatError(`${name} in the rpm payload is a hard link whose data lies with another name`, {
+      package: request.package,
+    });
   }
   if (entry.size > maxBytes) {
     throw new FormatError(`${name} in the rpm payload claims ${entry.size} bytes, over the limit of ${maxBytes}`, {
@@ -157,14 +183,21 @@ function checkRegularFile(entry: CpioEntry, name: string, request: CpioMemberReq
 }
 
 // The wanted member's bytes, exactly `entry.size` of them, or a FormatError when the payload ends first.
-async function* memberData(reader: ByteReader, entry: CpioEntry, request: CpioMemberRequest): AsyncGenerator<Buffer, void, undefined> {
+async function* memberData(
+  reader: ByteReader,
+  entry: CpioEntry,
+  request: CpioMemberRequest,
+): AsyncGenerator<Buffer, void, undefined> {
   let left = entry.size;
   while (left > 0) {
     const chunk = await reader.readUpTo(left);
     if (chunk.length === 0) {
-      throw new FormatError(`${entry.name} in the rpm payload ends after ${entry.size - left} of its ${entry.size} bytes`, {
-        package: request.package,
-      });
+      throw new FormatError(
+        `${entry.name} in the rpm payload ends after ${entry.size - left} of its ${entry.size} bytes`,
+        {
+          package: request.package,
+        },
+      );
     }
     left -= chunk.length;
     yield chunk;
@@ -178,7 +211,9 @@ async function skipData(reader: ByteReader, entry: CpioEntry, request: CpioMembe
 async function skipExactly(reader: ByteReader, size: number, request: CpioMemberRequest): Promise<void> {
   const skipped = await reader.skip(size);
   if (skipped < size) {
-    throw new FormatError(`the cpio payload ends at byte ${reader.position}, inside an entry, before ${trailer}`, { package: request.package });
+    throw new FormatError(`the cpio payload ends at byte ${reader.position}, inside an entry, before ${trailer}`, {
+      package: request.package,
+    });
   }
 }
 

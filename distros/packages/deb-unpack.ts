@@ -25,11 +25,17 @@ export async function unpackDeb(source: AsyncIterable<Buffer>, root: string, pkg
       continue;
     }
     const decoder = createDecompressor(member.name, { package: pkg, xzThreads: 1 });
-    const { result } = await decodePayload(member.body, decoder, undefined, (decoded) => unpackTar(decoded, root, member.name, pkg), {
-      maxBytes: maxPayloadBytes,
-      name: member.name,
-      package: pkg,
-    });
+    const { result } = await decodePayload(
+      member.body,
+      decoder,
+      undefined,
+      (decoded) => unpackTar(decoded, root, member.name, pkg),
+      {
+        maxBytes: maxPayloadBytes,
+        name: member.name,
+        package: pkg,
+      },
+    );
     return result;
   }
   throw new FormatError("the package has no data.tar member", { package: pkg });
@@ -56,7 +62,10 @@ async function unpackTar(payload: NodeJS.ReadableStream, root: string, tarName: 
         case "file":
         case "contiguous-file": {
           const written = await writeMemberFile(entry as AsyncIterable<Buffer>, target);
-          if (written !== entry.header.size) throw new FormatError(`${name} in ${tarName} ends after ${written} of ${entry.header.size} bytes`, { package: pkg });
+          if (written !== entry.header.size)
+            throw new FormatError(`${name} in ${tarName} ends after ${written} of ${entry.header.size} bytes`, {
+              package: pkg,
+            });
           await chmod(target, (entry.header.mode ?? 0o644) & 0o755);
           files += 1;
           break;
@@ -71,13 +80,18 @@ async function unpackTar(payload: NodeJS.ReadableStream, root: string, tarName: 
           break;
         default:
           // Device nodes and fifos have no place in a toolchain package.
-          throw new FormatError(`${name} in ${tarName} is a ${entry.header.type ?? "member of unknown type"}`, { package: pkg });
+          throw new FormatError(`${name} in ${tarName} is a ${entry.header.type ?? "member of unknown type"}`, {
+            package: pkg,
+          });
       }
     }
     return files;
   } catch (error) {
     if (error instanceof BtfmillError || "syscall" in (error as object)) throw error;
-    throw new FormatError(`${tarName} is not a readable tar: ${(error as Error).message}`, { package: pkg, cause: error });
+    throw new FormatError(`${tarName} is not a readable tar: ${(error as Error).message}`, {
+      package: pkg,
+      cause: error,
+    });
   } finally {
     extract.destroy();
     await feeding;

@@ -14,7 +14,10 @@ import { ModuleMembers } from "./module-members.ts";
 const maxDebianBinaryBytes = 64;
 
 /** When a .deb/.ddeb streams in: writes its vmlinux to `request.output`, stopping once it is complete. */
-export async function extractVmlinuxFromDeb(source: AsyncIterable<Buffer>, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
+export async function extractVmlinuxFromDeb(
+  source: AsyncIterable<Buffer>,
+  request: VmlinuxRequest,
+): Promise<ExtractedVmlinux> {
   const context = { package: request.package, archiveSize: request.packageSize };
   let seenVersion = false;
   for await (const member of readArMembers(source, context)) {
@@ -40,7 +43,9 @@ async function checkDebianBinary(member: ArMember, pkg: string): Promise<void> {
   for await (const chunk of member.body as AsyncIterable<Buffer>) chunks.push(chunk);
   const version = Buffer.concat(chunks).toString("latin1");
   if (!/^2\.\d+\n/.test(version)) {
-    throw new FormatError(`unsupported deb format version ${JSON.stringify(version)} (btfmill reads 2.x)`, { package: pkg });
+    throw new FormatError(`unsupported deb format version ${JSON.stringify(version)} (btfmill reads 2.x)`, {
+      package: pkg,
+    });
   }
 }
 
@@ -48,23 +53,33 @@ async function checkDebianBinary(member: ArMember, pkg: string): Promise<void> {
 async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
   const decompressor = createDecompressor(member.name, { package: request.package, xzThreads: request.xzThreads });
   const modules = request.modules === undefined ? undefined : new ModuleMembers(request.modules);
-  const { result: vmlinuxBytes, payloadBytes } = await decodePayload(member.body, decompressor, request.signal, async (decoded) => {
-    const size = await extractTarMember(decoded, {
-      path: request.vmlinuxPath,
-      output: request.output,
-      tarName: member.name,
-      package: request.package,
-      maxBytes: maxVmlinuxBytes,
-      onFound: request.onFound,
-      onWritten: request.onWritten,
-    }, modules);
-    if (size === undefined) {
-      throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in ${member.name}`, {
-        package: request.package,
-        hint: "the package carries no vmlinux at the expected path; the kernel is skipped",
-      });
-    }
-    return size;
-  }, { maxBytes: payloadLimit(member.size), name: member.name, package: request.package });
+  const { result: vmlinuxBytes, payloadBytes } = await decodePayload(
+    member.body,
+    decompressor,
+    request.signal,
+    async (decoded) => {
+      const size = await extractTarMember(
+        decoded,
+        {
+          path: request.vmlinuxPath,
+          output: request.output,
+          tarName: member.name,
+          package: request.package,
+          maxBytes: maxVmlinuxBytes,
+          onFound: request.onFound,
+          onWritten: request.onWritten,
+        },
+        modules,
+      );
+      if (size === undefined) {
+        throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in ${member.name}`, {
+          package: request.package,
+          hint: "the package carries no vmlinux at the expected path; the kernel is skipped",
+        });
+      }
+      return size;
+    },
+    { maxBytes: payloadLimit(member.size), name: member.name, package: request.package },
+  );
   return { vmlinuxBytes, payloadBytes, modules: modules?.extracted() ?? [], missingModules: modules?.missing() ?? [] };
 }

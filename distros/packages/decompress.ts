@@ -47,9 +47,12 @@ export function compressionOf(memberName: string, context: { package: string }):
     if (memberName.endsWith(suffix)) return compression;
   }
   if (memberName.endsWith(".tar")) return "none";
-  throw new FormatError(`${memberName}: unsupported compression (btfmill reads .tar, .tar.xz, .tar.zst, .tar.gz, .tar.bz2)`, {
-    package: context.package,
-  });
+  throw new FormatError(
+    `${memberName}: unsupported compression (btfmill reads .tar, .tar.xz, .tar.zst, .tar.gz, .tar.bz2)`,
+    {
+      package: context.package,
+    },
+  );
 }
 
 /** When a compressed member is reached: a Duplex from its bytes to the decoded ones. */
@@ -61,9 +64,15 @@ export function createDecompressor(memberName: string, options: DecompressOption
 export function createDecoder(compression: Compression, name: string, options: DecompressOptions): Duplex {
   switch (compression) {
     case "xz":
-      return new RelayDuplex(spawnEngine("xz", ["-dc", `-T${options.xzThreads ?? 2}`], options, (exit) => classifyExit("xz", name, exit, options)));
+      return new RelayDuplex(
+        spawnEngine("xz", ["-dc", `-T${options.xzThreads ?? 2}`], options, (exit) =>
+          classifyExit("xz", name, exit, options),
+        ),
+      );
     case "bzip2":
-      return new RelayDuplex(spawnEngine("bzip2", ["-dc"], options, (exit) => classifyExit("bzip2", name, exit, options)));
+      return new RelayDuplex(
+        spawnEngine("bzip2", ["-dc"], options, (exit) => classifyExit("bzip2", name, exit, options)),
+      );
     case "zstd":
       return new RelayDuplex(zlibEngine(createZstdDecompress({ chunkSize: zlibChunkSize }), "zstd", name, options));
     case "gzip":
@@ -76,7 +85,8 @@ export function createDecoder(compression: Compression, name: string, options: D
 // xz exits 1 both for bad data and for its own troubles (memory limit): only the messages that
 // speak of the data make a FormatError, the rest stays a tool failure. bzip2 keeps exit code 2
 // for a corrupt or truncated input (bzip2(1), RETURN VALUES).
-const dataProblem = /corrupt|not recognized|unexpected end of input|unsupported options|unsupported type of integrity check/i;
+const dataProblem =
+  /corrupt|not recognized|unexpected end of input|unsupported options|unsupported type of integrity check/i;
 
 function isDataProblem(tool: string, exit: ChildExit): boolean {
   return tool === "bzip2" ? exit.exitCode === 2 : exit.exitCode === 1 && dataProblem.test(exit.stderrTail);
@@ -89,7 +99,13 @@ function classifyExit(tool: string, memberName: string, exit: ChildExit, context
   }
   return toolFailure(
     tool,
-    { timedOut: false, cancelled: false, signal: exit.signal ?? undefined, exitCode: exit.exitCode ?? undefined, stderr: exit.stderrTail },
+    {
+      timedOut: false,
+      cancelled: false,
+      signal: exit.signal ?? undefined,
+      exitCode: exit.exitCode ?? undefined,
+      stderr: exit.stderrTail,
+    },
     { package: context.package, doing: `decoding ${memberName}` },
   );
 }
@@ -98,7 +114,10 @@ function zlibEngine(stream: Transform, format: string, memberName: string, conte
   let stopping = false;
   const done = finished(stream).catch((cause: Error) => {
     if (stopping) return;
-    throw new FormatError(`${memberName} is not valid ${format} data: ${cause.message}`, { package: context.package, cause });
+    throw new FormatError(`${memberName} is not valid ${format} data: ${cause.message}`, {
+      package: context.package,
+      cause,
+    });
   });
   return {
     input: stream,

@@ -54,9 +54,12 @@ export async function decodePayload<T>(
       payloadBytes += chunk.length;
       if (bound !== undefined && payloadBytes > bound.maxBytes) {
         callback(
-          new FormatError(`${bound.name} decodes to more than ${bound.maxBytes} bytes, past any real kernel package: a decompression bomb or a broken payload`, {
-            package: bound.package,
-          }),
+          new FormatError(
+            `${bound.name} decodes to more than ${bound.maxBytes} bytes, past any real kernel package: a decompression bomb or a broken payload`,
+            {
+              package: bound.package,
+            },
+          ),
         );
         return;
       }

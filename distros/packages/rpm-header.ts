@@ -41,49 +41,69 @@ const i18nStringType = 9;
 export async function readLead(reader: ByteReader, context: RpmContext): Promise<void> {
   const lead = await reader.readExactly(leadSize);
   if (lead.length < 4 || lead.readUInt32BE(0) !== leadMagic) {
-    throw new FormatError(`not an rpm: it starts with ${lead.subarray(0, 4).toString("hex") || "nothing"}, not the lead magic edabeedb`, {
-      package: context.package,
-    });
+    throw new FormatError(
+      `not an rpm: it starts with ${lead.subarray(0, 4).toString("hex") || "nothing"}, not the lead magic edabeedb`,
+      {
+        package: context.package,
+      },
+    );
   }
   if (lead.length < leadSize) throw truncated("lead", reader, context);
   const major = lead[4]!;
   const signatureType = lead.readUInt16BE(78);
   if (major < 3 || signatureType !== headerSignatureType) {
-    throw new FormatError(`unsupported rpm: format ${major}.${lead[5]} with signature type ${signatureType} (btfmill reads 3.x and 4.x with header signatures)`, {
-      package: context.package,
-    });
+    throw new FormatError(
+      `unsupported rpm: format ${major}.${lead[5]} with signature type ${signatureType} (btfmill reads 3.x and 4.x with header signatures)`,
+      {
+        package: context.package,
+      },
+    );
   }
 }
 
 /** When the lead is read: reads the signature header (which btfmill does not use) or the main header. */
-export async function readHeader(reader: ByteReader, section: "signature" | "header", context: RpmContext): Promise<RpmHeader> {
+export async function readHeader(
+  reader: ByteReader,
+  section: "signature" | "header",
+  context: RpmContext,
+): Promise<RpmHeader> {
   const offset = reader.position;
   const intro = await reader.readExactly(introSize);
   if (intro.length < introSize) throw truncated(`${section} header`, reader, context);
   if (intro.readUInt32BE(0) !== headerMagic) {
-    throw new FormatError(`the rpm's ${section} header at byte ${offset} starts with ${intro.subarray(0, 4).toString("hex")}, not 8eade801`, {
-      package: context.package,
-    });
+    throw new FormatError(
+      `the rpm's ${section} header at byte ${offset} starts with ${intro.subarray(0, 4).toString("hex")}, not 8eade801`,
+      {
+        package: context.package,
+      },
+    );
   }
   const entries = intro.readUInt32BE(8);
   const dataBytes = intro.readUInt32BE(12);
   if (entries > maxEntries || dataBytes > maxDataBytes) {
-    throw new FormatError(`the rpm's ${section} header claims ${entries} entries and ${dataBytes} data bytes, over rpm's own limits`, {
-      package: context.package,
-    });
+    throw new FormatError(
+      `the rpm's ${section} header claims ${entries} entries and ${dataBytes} data bytes, over rpm's own limits`,
+      {
+        package: context.package,
+      },
+    );
   }
   // Only the signature is padded: the header that follows starts on an 8-byte boundary.
   const padding = section === "signature" ? (8 - (dataBytes % 8)) % 8 : 0;
   const end = offset + introSize + entries * entrySize + dataBytes + padding;
   if (context.packageSize !== undefined && end > context.packageSize) {
-    throw new FormatError(`the rpm's ${section} header ends at byte ${end}, past the package's ${context.packageSize} bytes`, {
-      package: context.package,
-    });
+    throw new FormatError(
+      `the rpm's ${section} header ends at byte ${end}, past the package's ${context.packageSize} bytes`,
+      {
+        package: context.package,
+      },
+    );
   }
   const index = await reader.readExactly(entries * entrySize);
   const data = await reader.readExactly(dataBytes);
   const skipped = await reader.skip(padding);
-  if (index.length < entries * entrySize || data.length < dataBytes || skipped < padding) throw truncated(`${section} header`, reader, context);
+  if (index.length < entries * entrySize || data.length < dataBytes || skipped < padding)
+    throw truncated(`${section} header`, reader, context);
   return { index, data };
 }
 
@@ -95,9 +115,12 @@ export function headerString(header: RpmHeader, tag: number, context: RpmContext
     const offset = header.index.readUInt32BE(entry + 8);
     const end = header.data.indexOf(0, offset);
     if ((type !== stringType && type !== i18nStringType) || offset >= header.data.length || end < 0) {
-      throw new FormatError(`the rpm header's tag ${tag} is not a string inside the header's data (type ${type}, offset ${offset})`, {
-        package: context.package,
-      });
+      throw new FormatError(
+        `the rpm header's tag ${tag} is not a string inside the header's data (type ${type}, offset ${offset})`,
+        {
+          package: context.package,
+        },
+      );
     }
     return header.data.toString("utf8", offset, end);
   }

@@ -28,32 +28,48 @@ const compressors: Readonly<Record<string, Compression>> = {
 const readSize = 1024 * 1024;
 
 /** When an .rpm streams in: writes its vmlinux to `request.output`, stopping once it is complete. */
-export async function extractVmlinuxFromRpm(source: AsyncIterable<Buffer>, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
+export async function extractVmlinuxFromRpm(
+  source: AsyncIterable<Buffer>,
+  request: VmlinuxRequest,
+): Promise<ExtractedVmlinux> {
   const context: RpmContext = { package: request.package, packageSize: request.packageSize };
   const reader = new ByteReader(source);
   await readLead(reader, context);
   await readHeader(reader, "signature", context);
   const compressor = payloadCompressor(await readHeader(reader, "header", context), context);
-  const decoder = createDecoder(compressors[compressor]!, `the ${compressor} payload`, { package: request.package, xzThreads: request.xzThreads });
+  const decoder = createDecoder(compressors[compressor]!, `the ${compressor} payload`, {
+    package: request.package,
+    xzThreads: request.xzThreads,
+  });
   const payload = Readable.from(reader.rest(readSize), { objectMode: false });
   const modules = request.modules === undefined ? undefined : new ModuleMembers(request.modules);
-  const { result: vmlinuxBytes, payloadBytes } = await decodePayload(payload, decoder, request.signal, async (decoded) => {
-    const size = await extractCpioMember(decoded, {
-      path: request.vmlinuxPath,
-      output: request.output,
-      package: request.package,
-      maxBytes: maxVmlinuxBytes,
-      onFound: request.onFound,
-      onWritten: request.onWritten,
-    }, modules);
-    if (size === undefined) {
-      throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in the rpm's payload`, {
-        package: request.package,
-        hint: "the package carries no vmlinux at the expected path; the kernel is skipped",
-      });
-    }
-    return size;
-  }, { maxBytes: payloadLimit(request.packageSize), name: `the ${compressor} payload`, package: request.package });
+  const { result: vmlinuxBytes, payloadBytes } = await decodePayload(
+    payload,
+    decoder,
+    request.signal,
+    async (decoded) => {
+      const size = await extractCpioMember(
+        decoded,
+        {
+          path: request.vmlinuxPath,
+          output: request.output,
+          package: request.package,
+          maxBytes: maxVmlinuxBytes,
+          onFound: request.onFound,
+          onWritten: request.onWritten,
+        },
+        modules,
+      );
+      if (size === undefined) {
+        throw new VmlinuxNotFoundError(`${request.vmlinuxPath} is not in the rpm's payload`, {
+          package: request.package,
+          hint: "the package carries no vmlinux at the expected path; the kernel is skipped",
+        });
+      }
+      return size;
+    },
+    { maxBytes: payloadLimit(request.packageSize), name: `the ${compressor} payload`, package: request.package },
+  );
   return { vmlinuxBytes, payloadBytes, modules: modules?.extracted() ?? [], missingModules: modules?.missing() ?? [] };
 }
 
@@ -61,13 +77,18 @@ export async function extractVmlinuxFromRpm(source: AsyncIterable<Buffer>, reque
 function payloadCompressor(header: RpmHeader, context: RpmContext): string {
   const format = headerString(header, payloadFormatTag, context) ?? "cpio";
   if (format !== "cpio") {
-    throw new FormatError(`the rpm's payload format is ${JSON.stringify(format)}, not cpio`, { package: context.package });
+    throw new FormatError(`the rpm's payload format is ${JSON.stringify(format)}, not cpio`, {
+      package: context.package,
+    });
   }
   const compressor = headerString(header, payloadCompressorTag, context) ?? "gzip";
   if (compressors[compressor] === undefined) {
-    throw new FormatError(`the rpm's payload compressor ${JSON.stringify(compressor)} is not one btfmill reads (${Object.keys(compressors).join(", ")})`, {
-      package: context.package,
-    });
+    throw new FormatError(
+      `the rpm's payload compressor ${JSON.stringify(compressor)} is not one btfmill reads (${Object.keys(compressors).join(", ")})`,
+      {
+        package: context.package,
+      },
+    );
   }
   return compressor;
 }

@@ -38,7 +38,11 @@ export function normalizeMemberPath(path: string): string {
  * When a package's payload is decoding: writes the wanted member (and the selected `modules`'
  * debug files, wherever they sit), returns its size, or undefined when the tar lacks it.
  */
-export async function extractTarMember(payload: Readable, request: TarMemberRequest, modules?: ModuleMembers): Promise<number | undefined> {
+export async function extractTarMember(
+  payload: Readable,
+  request: TarMemberRequest,
+  modules?: ModuleMembers,
+): Promise<number | undefined> {
   const wanted = normalizeMemberPath(request.path);
   const extract = tar.extract();
   const feeding = pipeline(payload, extract).catch(() => {});
@@ -62,13 +66,18 @@ export async function extractTarMember(payload: Readable, request: TarMemberRequ
         continue;
       }
       checkRegularFile(entry.header, name, request, maxModuleBytes);
-      modules!.add({ name: module.name, path: module.output, bytes: await writeWhole(entry, name, module.output, request) });
+      modules!.add({
+        name: module.name,
+        path: module.output,
+        bytes: await writeWhole(entry, name, module.output, request),
+      });
       if (vmlinuxBytes !== undefined && modules!.complete) return vmlinuxBytes;
     }
     return vmlinuxBytes;
   } catch (error) {
     // File-system errors (ENOSPC, EACCES) are the host's trouble, not the package's.
-    if (error instanceof BtfmillError || (error as Error).name === "AbortError" || "syscall" in (error as object)) throw error;
+    if (error instanceof BtfmillError || (error as Error).name === "AbortError" || "syscall" in (error as object))
+      throw error;
     throw new FormatError(`${request.tarName} is not a readable tar: ${(error as Error).message}`, {
       package: request.package,
       cause: error,
@@ -79,7 +88,12 @@ export async function extractTarMember(payload: Readable, request: TarMemberRequ
   }
 }
 
-async function writeWhole(entry: { header: Header }, name: string, output: string, request: TarMemberRequest): Promise<number> {
+async function writeWhole(
+  entry: { header: Header },
+  name: string,
+  output: string,
+  request: TarMemberRequest,
+): Promise<number> {
   const written = await writeMemberFile(entry as unknown as AsyncIterable<Buffer>, output);
   if (written !== entry.header.size) {
     await rm(output, { force: true });

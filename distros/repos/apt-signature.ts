@@ -22,7 +22,12 @@ export async function verifyInRelease(inRelease: Buffer, from: SignedSuite, sign
 }
 
 /** When only Release and Release.gpg exist: returns the Release text once the signature holds. */
-export async function verifyDetachedRelease(release: Buffer, signature: Buffer, from: SignedSuite, signal?: AbortSignal): Promise<string> {
+export async function verifyDetachedRelease(
+  release: Buffer,
+  signature: Buffer,
+  from: SignedSuite,
+  signal?: AbortSignal,
+): Promise<string> {
   const verdict = await gpgvDetached(release, signature, from.keyring, signal);
   assertValid(verdict, from);
   return release.toString("utf8");
@@ -36,8 +41,11 @@ function describeKeyring(keyring: string): string {
 function assertValid(verdict: GpgvVerdict, from: SignedSuite): void {
   if (verdict.valid) return;
   const reason = verdict.problems.length > 0 ? verdict.problems.join("; ") : "no good signature";
-  throw new IntegrityError(`signature of suite ${from.suite} does not verify with keyring ${describeKeyring(from.keyring)}: ${reason}`, {
-    package: from.url,
-    hint: "if the mirror is right, the keyring is wrong or outdated: set `keyring` in the config to the distro's archive keyring",
-  });
+  throw new IntegrityError(
+    `signature of suite ${from.suite} does not verify with keyring ${describeKeyring(from.keyring)}: ${reason}`,
+    {
+      package: from.url,
+      hint: "if the mirror is right, the keyring is wrong or outdated: set `keyring` in the config to the distro's archive keyring",
+    },
+  );
 }

@@ -104,7 +104,9 @@ function sourcesOfStanza(stanza: Deb822Stanza, file: string): AptSource[] {
   }
   const unknown = types.find((type) => !TYPES.includes(type));
   if (unknown !== undefined) {
-    throw new FormatError(`${file}: unknown source type ${JSON.stringify(unknown)}`, { hint: "Types must be deb or deb-src" });
+    throw new FormatError(`${file}: unknown source type ${JSON.stringify(unknown)}`, {
+      hint: "Types must be deb or deb-src",
+    });
   }
   const signedBy = stanza.get("signed-by") ?? "";
   const embedded = signedBy.includes(KEY_BLOCK);
@@ -116,7 +118,13 @@ function sourcesOfStanza(stanza: Deb822Stanza, file: string): AptSource[] {
       components: fieldWords(stanza, "components"),
       signedBy: embedded ? [] : splitList(signedBy),
       // Continuation lines of an embedded key keep "." for its blank line (deb822 escaping).
-      signedByKey: embedded ? `${signedBy.trim().split("\n").map((line) => (line === "." ? "" : line)).join("\n")}\n` : undefined,
+      signedByKey: embedded
+        ? `${signedBy
+            .trim()
+            .split("\n")
+            .map((line) => (line === "." ? "" : line))
+            .join("\n")}\n`
+        : undefined,
       architectures: fieldWords(stanza, "architectures"),
       file,
     })),

@@ -45,7 +45,11 @@ const MAX_INDEX_BYTES = 512 * 1024 * 1024;
  * When a source reads a suite: the verified Release from the first repository that has the suite.
  * An `optional` suite that every repository answers as absent gives undefined instead of an error.
  */
-export async function findSuite(repositories: readonly AptRepository[], suite: string, signal?: AbortSignal): Promise<VerifiedSuite>;
+export async function findSuite(
+  repositories: readonly AptRepository[],
+  suite: string,
+  signal?: AbortSignal,
+): Promise<VerifiedSuite>;
 export async function findSuite(
   repositories: readonly AptRepository[],
   suite: string,
@@ -58,19 +62,34 @@ export async function findSuite(
   signal?: AbortSignal,
   options: { optional: boolean } = { optional: false },
 ): Promise<VerifiedSuite | undefined> {
-  const { found, tried, unreachable } = await searchMirrors(repositories, (repository) => repository.base, (repository) => readSuite(repository, suite, signal), signal);
+  const { found, tried, unreachable } = await searchMirrors(
+    repositories,
+    (repository) => repository.base,
+    (repository) => readSuite(repository, suite, signal),
+    signal,
+  );
   if (found !== undefined) return found;
   // Only a suite that every mirror answered as absent may be left out: an unreachable one may have it.
   if (options.optional && !unreachable && repositories.length > 0) return undefined;
-  throw new FetchError(`suite ${suite} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`, {
-    hint: "check the release and suites in the config, or add a mirror that carries the suite (releases past their support move to an archive mirror)",
-  });
+  throw new FetchError(
+    `suite ${suite} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`,
+    {
+      hint: "check the release and suites in the config, or add a mirror that carries the suite (releases past their support move to an archive mirror)",
+    },
+  );
 }
 
 /** When one repository is asked for a suite: its verified Release, or undefined if the suite is absent. */
-export async function readSuite(repository: AptRepository, suite: string, signal?: AbortSignal): Promise<VerifiedSuite | undefined> {
+export async function readSuite(
+  repository: AptRepository,
+  suite: string,
+  signal?: AbortSignal,
+): Promise<VerifiedSuite | undefined> {
   const dir = `${repository.base}/dists/${suite}`;
-  const signed = repository.keyring === undefined ? await readUnsigned(dir, signal) : await readSigned(repository, repository.keyring, suite, dir, signal);
+  const signed =
+    repository.keyring === undefined
+      ? await readUnsigned(dir, signal)
+      : await readSigned(repository, repository.keyring, suite, dir, signal);
   if (signed === undefined) return undefined;
   const { text, signedAs } = signed;
   const where = `${dir}/${signedAs === "InRelease" ? "InRelease" : "Release"}`;
@@ -92,19 +111,32 @@ async function readSigned(
   if (inRelease !== undefined) return { text: await verifyInRelease(inRelease, from, signal), signedAs: "InRelease" };
   const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
   if (release === undefined) return undefined;
-  const signature = await fetchBytes(`${dir}/Release.gpg`, { maxBytes: MAX_SIGNATURE_BYTES, allowMissing: true, signal });
+  const signature = await fetchBytes(`${dir}/Release.gpg`, {
+    maxBytes: MAX_SIGNATURE_BYTES,
+    allowMissing: true,
+    signal,
+  });
   if (signature === undefined) {
-    throw new IntegrityError(`suite ${suite} at ${repository.base} is unsigned: neither InRelease nor Release.gpg exists`, {
-      package: `${dir}/Release`,
-      hint: "btfmill reads only signed repositories: use a mirror that publishes the signatures, or set `insecure` on a source without a keyring",
-    });
+    throw new IntegrityError(
+      `suite ${suite} at ${repository.base} is unsigned: neither InRelease nor Release.gpg exists`,
+      {
+        package: `${dir}/Release`,
+        hint: "btfmill reads only signed repositories: use a mirror that publishes the signatures, or set `insecure` on a source without a keyring",
+      },
+    );
   }
-  return { text: await verifyDetachedRelease(release, signature, { ...from, url: `${dir}/Release` }, signal), signedAs: "Release.gpg" };
+  return {
+    text: await verifyDetachedRelease(release, signature, { ...from, url: `${dir}/Release` }, signal),
+    signedAs: "Release.gpg",
+  };
 }
 
 // An insecure source takes the plain Release: every mirror publishes it beside InRelease, and it
 // needs no OpenPGP parsing to strip a signature nobody checks.
-async function readUnsigned(dir: string, signal: AbortSignal | undefined): Promise<{ text: string; signedAs: "unsigned" } | undefined> {
+async function readUnsigned(
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<{ text: string; signedAs: "unsigned" } | undefined> {
   const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
   return release === undefined ? undefined : { text: release.toString("utf8"), signedAs: "unsigned" };
 }
@@ -117,7 +149,12 @@ export async function readPackages(
   options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<PackageRecord[]> {
   const dir = `${verified.repository.base}/dists/${verified.suite}`;
-  const choice = pickPackagesIndex(verified.release, component, arch, `Release of ${verified.suite} at ${verified.repository.base}`);
+  const choice = pickPackagesIndex(
+    verified.release,
+    component,
+    arch,
+    `Release of ${verified.suite} at ${verified.repository.base}`,
+  );
   const url = `${dir}/${choice.path}`;
   if (choice.entry.size > MAX_INDEX_BYTES) {
     throw new FetchError(`${url} is listed at ${choice.entry.size} bytes, over the limit of ${MAX_INDEX_BYTES}`, {
@@ -129,7 +166,12 @@ export async function readPackages(
   // and our index download still serves a matching file (DebianRepository/Format#indices_acquisition_via_hashsums_.28by-hash.29).
   if (verified.release.fields.get("acquire-by-hash")?.toLowerCase() === "yes") {
     const byHash = `${dir}/${choice.path.slice(0, choice.path.lastIndexOf("/"))}/by-hash/SHA256/${choice.entry.sha256}`;
-    const records = await readSized(byHash, choice.entry.size, { signal: options.signal, allowMissing: true }, readListed(choice, byHash, options));
+    const records = await readSized(
+      byHash,
+      choice.entry.size,
+      { signal: options.signal, allowMissing: true },
+      readListed(choice, byHash, options),
+    );
     if (records !== undefined) return records;
   }
   return readSized(url, choice.entry.size, { signal: options.signal }, readListed(choice, url, options));
@@ -144,10 +186,13 @@ function readListed(
 ): (body: SizedBody) => Promise<PackageRecord[]> {
   return async ({ length, chunks }) => {
     if (length !== undefined && length !== choice.entry.size) {
-      throw new IntegrityError(`${url} announces ${length} bytes, but the signed Release says ${choice.entry.size} bytes`, {
-        package: url,
-        hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
-      });
+      throw new IntegrityError(
+        `${url} announces ${length} bytes, but the signed Release says ${choice.entry.size} bytes`,
+        {
+          package: url,
+          hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
+        },
+      );
     }
     return readPackagesIndex(chunks, choice, url, options);
   };

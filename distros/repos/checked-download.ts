@@ -22,7 +22,13 @@ export class CheckedDownload {
   failure: unknown;
 
   /** `listedBy` names the signed file that gives `checksum` and `size` (`repomd.xml`, `Release`), for messages. */
-  constructor(body: AsyncIterable<Buffer>, url: string, checksum: Checksum, size: number | undefined, listedBy: string) {
+  constructor(
+    body: AsyncIterable<Buffer>,
+    url: string,
+    checksum: Checksum,
+    size: number | undefined,
+    listedBy: string,
+  ) {
     this.#hash = createHash(checksum.algorithm);
     this.#checksum = checksum;
     this.#size = size;
@@ -67,7 +73,10 @@ export class CheckedDownload {
     }
     const digest = this.#hash.digest("hex");
     if (digest !== this.#checksum.value) {
-      throw new IntegrityError(`${this.#url} has ${this.#checksum.algorithm} ${digest}, ${this.#signed} says ${this.#checksum.value}`, context);
+      throw new IntegrityError(
+        `${this.#url} has ${this.#checksum.algorithm} ${digest}, ${this.#signed} says ${this.#checksum.value}`,
+        context,
+      );
     }
   }
 
@@ -76,7 +85,10 @@ export class CheckedDownload {
       for await (const chunk of body) {
         this.bytes += chunk.length;
         if (this.#size !== undefined && this.bytes > this.#size) {
-          throw new IntegrityError(`${this.#url} runs longer than the ${this.#size} bytes ${this.#signed} says`, { package: this.#url, hint });
+          throw new IntegrityError(`${this.#url} runs longer than the ${this.#size} bytes ${this.#signed} says`, {
+            package: this.#url,
+            hint,
+          });
         }
         this.#hash.update(chunk);
         yield chunk;
@@ -85,7 +97,11 @@ export class CheckedDownload {
       this.failure =
         error instanceof BtfmillError || (error as Error).name === "AbortError"
           ? error
-          : new FetchError(`reading ${this.#url} failed after ${this.bytes} bytes: ${(error as Error).message}`, { package: this.#url, cause: error, hint: "retry later" });
+          : new FetchError(`reading ${this.#url} failed after ${this.bytes} bytes: ${(error as Error).message}`, {
+              package: this.#url,
+              cause: error,
+              hint: "retry later",
+            });
       throw this.failure;
     }
   }

@@ -35,9 +35,12 @@ export function parseDeb822(text: string, where: string): Deb822Stanza[] {
     }
     const colon = line.indexOf(":");
     if (colon <= 0) {
-      throw new FormatError(`${where} line ${index + 1}: expected "Field: value", got ${JSON.stringify(line.slice(0, 80))}`, {
-        hint: "the file is not deb822 control data; is the URL or path right?",
-      });
+      throw new FormatError(
+        `${where} line ${index + 1}: expected "Field: value", got ${JSON.stringify(line.slice(0, 80))}`,
+        {
+          hint: "the file is not deb822 control data; is the URL or path right?",
+        },
+      );
     }
     const field = line.slice(0, colon).trim().toLowerCase();
     if (current === undefined) {

@@ -35,7 +35,12 @@ export async function gpgvClearsigned(document: Buffer, keyring: string, signal?
 }
 
 /** When a file comes with a detached signature (Release + Release.gpg): checks the pair. */
-export async function gpgvDetached(data: Buffer, signature: Buffer, keyring: string, signal?: AbortSignal): Promise<GpgvVerdict> {
+export async function gpgvDetached(
+  data: Buffer,
+  signature: Buffer,
+  keyring: string,
+  signal?: AbortSignal,
+): Promise<GpgvVerdict> {
   return withScratch(keyring, async (dir, keyringFile) => {
     const dataFile = join(dir, "Release");
     const signatureFile = join(dir, "Release.gpg");
@@ -108,7 +113,16 @@ async function runGpgv(args: string[], signal: AbortSignal | undefined): Promise
         signal: result.signal,
         exitCode: result.exitCode,
         stderr,
-        spawnError: result.exitCode === undefined && result.signal === undefined && !result.timedOut && !result.isCanceled && !result.isMaxBuffer ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined,
+        spawnError:
+          result.exitCode === undefined &&
+          result.signal === undefined &&
+          !result.timedOut &&
+          !result.isCanceled &&
+          !result.isMaxBuffer
+            ? result.cause instanceof Error
+              ? result.cause.message
+              : result.shortMessage
+            : undefined,
         overflowBytes: result.isMaxBuffer ? MAX_OUTPUT : undefined,
         cause: result.cause,
       },

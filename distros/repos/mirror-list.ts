@@ -22,7 +22,9 @@ export function parseMirrorList(text: string, url: string, arch: string): string
     .map((line) => line.trim())
     .find((line) => line !== "" && !line.startsWith("#"));
   if (first === undefined) {
-    throw new FormatError(`${url} lists no repository`, { hint: "the mirror list is empty: retry later or set `mirror` in the config" });
+    throw new FormatError(`${url} lists no repository`, {
+      hint: "the mirror list is empty: retry later or set `mirror` in the config",
+    });
   }
   const filled = first.replace(/\$\{?basearch\}?/g, arch);
   if (filled.includes("$")) {
@@ -34,7 +36,10 @@ export function parseMirrorList(text: string, url: string, arch: string): string
   try {
     resolved = new URL(filled, url);
   } catch (cause) {
-    throw new FormatError(`${url} names ${JSON.stringify(first)}, which is not a URL`, { cause, hint: "set `mirror` in the config" });
+    throw new FormatError(`${url} names ${JSON.stringify(first)}, which is not a URL`, {
+      cause,
+      hint: "set `mirror` in the config",
+    });
   }
   if (resolved.protocol !== "http:" && resolved.protocol !== "https:") {
     throw new FormatError(`${url} names ${resolved.href}, not an http(s) URL`, { hint: "set `mirror` in the config" });

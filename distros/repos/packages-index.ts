@@ -58,7 +58,12 @@ const MAX_DECOMPRESSED = 1024 * 1024 * 1024;
 const readSize = 1024 * 1024;
 
 /** When a suite's Release was verified: which Packages file to download for `component` and `arch`. */
-export function pickPackagesIndex(release: AptRelease, component: string, arch: string, where: string): PackagesIndexChoice {
+export function pickPackagesIndex(
+  release: AptRelease,
+  component: string,
+  arch: string,
+  where: string,
+): PackagesIndexChoice {
   const base = `${component}/binary-${arch}/Packages`;
   for (const [suffix, compression] of PREFERENCE) {
     const entry = release.files.get(base + suffix);
@@ -76,7 +81,13 @@ export async function readPackagesIndex(
   url: string,
   options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<PackageRecord[]> {
-  const download = new CheckedDownload(body, url, { algorithm: "sha256", value: choice.entry.sha256 }, choice.entry.size, "Release");
+  const download = new CheckedDownload(
+    body,
+    url,
+    { algorithm: "sha256", value: choice.entry.sha256 },
+    choice.entry.size,
+    "Release",
+  );
   return download.read((chunks) => scanIndex(chunks, choice, url, options));
 }
 
@@ -118,7 +129,11 @@ async function scanIndex(
  * filters on the package name before a stanza is parsed: Debian's main index has 60,000
  * stanzas and a source wants a few dozen of them.
  */
-export function parsePackagesIndex(index: string | Buffer, where: string, accept?: (name: string) => boolean): PackageRecord[] {
+export function parsePackagesIndex(
+  index: string | Buffer,
+  where: string,
+  accept?: (name: string) => boolean,
+): PackageRecord[] {
   const scanner = new StanzaScanner(accept, where);
   const stanzas = [...scanner.push(typeof index === "string" ? Buffer.from(index, "utf8") : index), ...scanner.end()];
   return stanzas.flatMap((stanza) => packageRecords(stanza, where));
@@ -162,9 +177,12 @@ function packageRecord(stanza: Deb822Stanza, where: string): PackageRecord {
   }
   // The URL is built as base + "/" + Filename: a path leaving the mirror is refused.
   if (record.filename.startsWith("/") || record.filename.split("/").includes("..") || record.filename.includes("://")) {
-    throw new FormatError(`${where}: package ${record.package} has Filename ${JSON.stringify(record.filename)} outside the mirror`, {
-      hint: "the index is malformed; report it to whoever publishes it",
-    });
+    throw new FormatError(
+      `${where}: package ${record.package} has Filename ${JSON.stringify(record.filename)} outside the mirror`,
+      {
+        hint: "the index is malformed; report it to whoever publishes it",
+      },
+    );
   }
   return record;
 }

@@ -46,7 +46,11 @@ const hint = "the repository metadata is broken: retry later or use another mirr
 const maxFieldChars = 4096;
 
 /** When a verified-to-be primary.xml decodes: the accepted packages, once the whole document parsed. */
-export async function parsePrimary(decoded: AsyncIterable<Buffer>, where: string, options: PrimaryOptions): Promise<PrimaryPackage[]> {
+export async function parsePrimary(
+  decoded: AsyncIterable<Buffer>,
+  where: string,
+  options: PrimaryOptions,
+): Promise<PrimaryPackage[]> {
   const kept: PrimaryPackage[] = [];
   const parser = new SaxesParser({ xmlns: false });
   let depth = 0;
@@ -106,7 +110,8 @@ export async function parsePrimary(decoded: AsyncIterable<Buffer>, where: string
   let bytes = 0;
   for await (const chunk of decoded) {
     bytes += chunk.length;
-    if (bytes > options.maxBytes) throw fail(`decodes to more than ${options.maxBytes} bytes (repomd.xml's open-size, or btfmill's cap)`);
+    if (bytes > options.maxBytes)
+      throw fail(`decodes to more than ${options.maxBytes} bytes (repomd.xml's open-size, or btfmill's cap)`);
     feed(text.write(chunk), false);
   }
   feed(text.end(), true);
@@ -138,15 +143,25 @@ function openField(draft: Draft, tag: SaxesTagPlain): void {
 function completePackage(draft: Draft, fail: (message: string) => FormatError): PrimaryPackage {
   const name = draft.name ?? "(unnamed)";
   const { arch, version, release, sha256, size, href, epoch } = draft;
-  if (arch === undefined || version === undefined || release === undefined || sha256 === undefined || size === undefined || href === undefined) {
+  if (
+    arch === undefined ||
+    version === undefined ||
+    release === undefined ||
+    sha256 === undefined ||
+    size === undefined ||
+    href === undefined
+  ) {
     throw fail(`package ${name} lacks its arch, version, checksum, size or location`);
   }
   if (draft.checksumType !== "sha256") {
-    throw fail(`package ${name}-${version}-${release}.${arch} is vouched for by a ${draft.checksumType ?? "missing"} checksum; btfmill verifies packages by sha256`);
+    throw fail(
+      `package ${name}-${version}-${release}.${arch} is vouched for by a ${draft.checksumType ?? "missing"} checksum; btfmill verifies packages by sha256`,
+    );
   }
   if (!sha256Pattern.test(sha256)) throw fail(`package ${name} has sha256 ${JSON.stringify(sha256.slice(0, 80))}`);
   if (!Number.isSafeInteger(size) || size < 0) throw fail(`package ${name} has size ${size}`);
-  if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0)) throw fail(`package ${name} has epoch ${epoch}`);
+  if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0))
+    throw fail(`package ${name} has epoch ${epoch}`);
   checkHref(name, href, fail);
   return { name, arch, epoch, version, release, sha256, size, href };
 }

@@ -88,9 +88,12 @@ function parseChecksums(section: string, where: string): Map<string, ReleaseFile
     if (line === "") continue;
     const match = /^([0-9a-fA-F]{64})\s+(\d+)\s+(\S+)$/.exec(line);
     if (match === null) {
-      throw new FormatError(`${where}: SHA256 line ${JSON.stringify(line.slice(0, 120))} is not "<sha256> <size> <path>"`, {
-        hint: "the Release is malformed; report it to whoever publishes it",
-      });
+      throw new FormatError(
+        `${where}: SHA256 line ${JSON.stringify(line.slice(0, 120))} is not "<sha256> <size> <path>"`,
+        {
+          hint: "the Release is malformed; report it to whoever publishes it",
+        },
+      );
     }
     const [, sha256, size, path] = match as unknown as [string, string, string, string];
     files.set(path, { path, size: Number(size), sha256: sha256.toLowerCase() });

@@ -33,7 +33,14 @@ export interface RepomdRecord {
 }
 
 // Digests a signed repomd may vouch with; md5 is refused, it vouches for nothing.
-const algorithms: Readonly<Record<string, string>> = { sha: "sha1", sha1: "sha1", sha224: "sha224", sha256: "sha256", sha384: "sha384", sha512: "sha512" };
+const algorithms: Readonly<Record<string, string>> = {
+  sha: "sha1",
+  sha1: "sha1",
+  sha224: "sha224",
+  sha256: "sha256",
+  sha384: "sha384",
+  sha512: "sha512",
+};
 const hint = "the repository metadata is broken: retry later or use another mirror";
 // A real repomd.xml is a few KB; this bounds a hostile one before it is parsed.
 export const maxRepomdBytes = 4 * 1024 * 1024;
@@ -43,7 +50,7 @@ export function parseRepomd(text: string, where: string): Map<string, RepomdReco
   const records = new Map<string, RepomdRecord>();
   const parser = new SaxesParser({ xmlns: false });
   let root: string | undefined;
-  let current: Partial<RepomdRecord> & { type: string } | undefined;
+  let current: (Partial<RepomdRecord> & { type: string }) | undefined;
   let field: { name: string; type: string | undefined; text: string } | undefined;
   parser.on("opentag", (tag) => {
     root ??= tag.name;
@@ -86,17 +93,25 @@ export function parseRepomd(text: string, where: string): Map<string, RepomdReco
 function checksumAlgorithm(type: string | undefined, where: string): string {
   const algorithm = algorithms[type ?? ""];
   if (algorithm === undefined) {
-    throw new FormatError(`${where}: checksum type ${JSON.stringify(type)} is not one btfmill trusts (${Object.keys(algorithms).join(", ")})`, {
-      hint: "the repository uses a weak or unknown digest; regenerate it with createrepo_c --checksum sha256",
-    });
+    throw new FormatError(
+      `${where}: checksum type ${JSON.stringify(type)} is not one btfmill trusts (${Object.keys(algorithms).join(", ")})`,
+      {
+        hint: "the repository uses a weak or unknown digest; regenerate it with createrepo_c --checksum sha256",
+      },
+    );
   }
   return algorithm;
 }
 
-function assignField(record: Partial<RepomdRecord>, field: { name: string; type: string | undefined; text: string }, where: string): void {
+function assignField(
+  record: Partial<RepomdRecord>,
+  field: { name: string; type: string | undefined; text: string },
+  where: string,
+): void {
   const text = field.text.trim();
   const what = `${where}: data of type ${(record as { type: string }).type}`;
-  const malformed = (problem: string) => new FormatError(`${what} has ${field.name} ${JSON.stringify(text.slice(0, 80))}${problem}`, { hint });
+  const malformed = (problem: string) =>
+    new FormatError(`${what} has ${field.name} ${JSON.stringify(text.slice(0, 80))}${problem}`, { hint });
   if (field.name === "checksum" || field.name === "open-checksum") {
     if (!/^[0-9a-fA-F]+$/.test(text)) throw malformed(", not hex");
     const checksum = { algorithm: checksumAlgorithm(field.type, what), value: text.toLowerCase() };

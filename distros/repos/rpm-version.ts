@@ -10,9 +10,11 @@ export interface Evr {
 }
 
 const isDigit = (char: string | undefined): boolean => char !== undefined && char >= "0" && char <= "9";
-const isAlpha = (char: string | undefined): boolean => char !== undefined && ((char >= "a" && char <= "z") || (char >= "A" && char <= "Z"));
+const isAlpha = (char: string | undefined): boolean =>
+  char !== undefined && ((char >= "a" && char <= "z") || (char >= "A" && char <= "Z"));
 // Everything but ASCII letters and digits separates segments, except ~ and ^, which sort.
-const isSeparator = (char: string | undefined): boolean => char !== undefined && !isDigit(char) && !isAlpha(char) && char !== "~" && char !== "^";
+const isSeparator = (char: string | undefined): boolean =>
+  char !== undefined && !isDigit(char) && !isAlpha(char) && char !== "~" && char !== "^";
 
 /** When two versions (or two releases) are ordered: -1, 0 or 1, as rpm's rpmvercmp answers. */
 export function rpmvercmp(a: string, b: string): -1 | 0 | 1 {

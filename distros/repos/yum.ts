@@ -48,12 +48,24 @@ const suffixes: ReadonlyArray<[string, Compression]> = [
 ];
 
 /** When a source reads a repository: the verified repomd.xml from the first mirror that has it. */
-export async function findRepository(repositories: readonly YumRepository[], what: string, signal?: AbortSignal): Promise<VerifiedRepomd> {
-  const { found, tried } = await searchMirrors(repositories, (repository) => repository.base, (repository) => readRepomd(repository, signal), signal);
+export async function findRepository(
+  repositories: readonly YumRepository[],
+  what: string,
+  signal?: AbortSignal,
+): Promise<VerifiedRepomd> {
+  const { found, tried } = await searchMirrors(
+    repositories,
+    (repository) => repository.base,
+    (repository) => readRepomd(repository, signal),
+    signal,
+  );
   if (found !== undefined) return found;
-  throw new FetchError(`repository ${what} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`, {
-    hint: "check the release and arch in the config, or point `mirror` at a tree that carries it (old releases move to archive hosts)",
-  });
+  throw new FetchError(
+    `repository ${what} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`,
+    {
+      hint: "check the release and arch in the config, or point `mirror` at a tree that carries it (old releases move to archive hosts)",
+    },
+  );
 }
 
 /** When one mirror is asked for a repository: its verified repomd.xml, or undefined if it has none. */
@@ -79,9 +91,12 @@ export async function readPrimary(
   const url = repositoryUrl(verified.repository, record.href);
   const compression = suffixes.find(([suffix]) => record.href.endsWith(suffix))?.[1];
   if (compression === undefined) {
-    throw new FormatError(`${url}: unsupported primary compression (btfmill reads ${suffixes.map(([suffix]) => suffix).join(", ")})`, {
-      hint: "the repository publishes its metadata in a form btfmill cannot read",
-    });
+    throw new FormatError(
+      `${url}: unsupported primary compression (btfmill reads ${suffixes.map(([suffix]) => suffix).join(", ")})`,
+      {
+        hint: "the repository publishes its metadata in a form btfmill cannot read",
+      },
+    );
   }
   const consume = async ({ length, chunks }: SizedBody): Promise<PrimaryPackage[]> => {
     if (record.size !== undefined && length !== undefined && length !== record.size) {
@@ -116,7 +131,12 @@ export function repositoryUrl(repository: YumRepository, href: string): string {
   return /^https?:\/\//.test(href) ? href : `${repository.base}/${href}`;
 }
 
-async function verifyRepomd(repomd: Buffer, url: string, keyring: string, signal: AbortSignal | undefined): Promise<void> {
+async function verifyRepomd(
+  repomd: Buffer,
+  url: string,
+  keyring: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const signature = await fetchBytes(`${url}.asc`, { maxBytes: maxSignatureBytes, allowMissing: true, signal });
   if (signature === undefined) {
     throw new IntegrityError(`${url} is unsigned: ${url}.asc does not exist`, {

@@ -13,19 +13,26 @@ import type { genSpec } from "./gen-options.ts";
 export const genTools: GenTools = {
   minify: (input, output, objects) => minCoreBtf(input, output, objects),
   xzDecode: (input, output) =>
-    runFileTool("xz", ["-dc", "--", input], { stdoutFile: output, timeoutMs: 5 * 60_000, hint: "the tarball is damaged: fetch it again (remove it from gen's cache)" }),
+    runFileTool("xz", ["-dc", "--", input], {
+      stdoutFile: output,
+      timeoutMs: 5 * 60_000,
+      hint: "the tarball is damaged: fetch it again (remove it from gen's cache)",
+    }),
 };
 
 /** When the user runs `btfmill gen --objects A.o [B.o...] --from SRC --out DIR`: exit 0 when every kernel was minified, 1 when some failed or do not resolve. */
 export async function genCommand(context: CommandContext<typeof genSpec.options>): Promise<number> {
   const { values } = context;
-  const objects = [...((values.objects) ?? []), ...context.positionals].map((path) => resolve(path));
+  const objects = [...(values.objects ?? []), ...context.positionals].map((path) => resolve(path));
   const from = values.from;
   const out = values.out;
-  if (objects.length === 0 || from === undefined || out === undefined) throw new ConfigError("gen needs --objects A.o [B.o...], --from SRC and --out DIR");
+  if (objects.length === 0 || from === undefined || out === undefined)
+    throw new ConfigError("gen needs --objects A.o [B.o...], --from SRC and --out DIR");
   const emit = values.emit;
   if (emit !== undefined && emit !== "go") throw new ConfigError(`--emit ${emit}: only "go" is supported`);
-  const cache = resolve((values.cache) ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "btfmill", "gen"));
+  const cache = resolve(
+    values.cache ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "btfmill", "gen"),
+  );
   let summary;
   try {
     summary = await gen({
@@ -36,11 +43,11 @@ export async function genCommand(context: CommandContext<typeof genSpec.options>
       distro: values.distro,
       release: values.release,
       arch: values.arch,
-      emitGo: emit === "go" ? { packageName: (values["go-package"]) ?? "btfs" } : undefined,
+      emitGo: emit === "go" ? { packageName: values["go-package"] ?? "btfs" } : undefined,
       bundle: values.bundle === true,
       btfhub: {
-        api: (values["btfhub-api"]) ?? btfhubDefaults.api,
-        raw: (values["btfhub-raw"]) ?? btfhubDefaults.raw,
+        api: values["btfhub-api"] ?? btfhubDefaults.api,
+        raw: values["btfhub-raw"] ?? btfhubDefaults.raw,
         ref: btfhubDefaults.ref,
       },
       tools: genTools,
@@ -53,16 +60,40 @@ export async function genCommand(context: CommandContext<typeof genSpec.options>
     const kernels = Object.fromEntries(
       Object.entries(index.coverage).map(([key, coverage]) => [
         key,
-        { file: index.kernels[key]?.path, objects: coverage.map(({ object, total, resolved, guarded, unresolved }) => ({ object, total, resolved, guarded, unresolved })) },
+        {
+          file: index.kernels[key]?.path,
+          objects: coverage.map(({ object, total, resolved, guarded, unresolved }) => ({
+            object,
+            total,
+            resolved,
+            guarded,
+            unresolved,
+          })),
+        },
       ]),
     );
-    context.stdout(JSON.stringify({ minified: summary.minified, unchanged: summary.unchanged, failed: index.failed, downloads: summary.downloads, kernels }, null, 2));
+    context.stdout(
+      JSON.stringify(
+        {
+          minified: summary.minified,
+          unchanged: summary.unchanged,
+          failed: index.failed,
+          downloads: summary.downloads,
+          kernels,
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     for (const [key, coverage] of Object.entries(index.coverage)) {
       for (const object of coverage) {
         if (object.unresolved.length === 0) continue;
-        context.stdout(`BROKEN ${key}  ${object.object}: ${object.resolved}/${object.total} resolve, ${object.guarded.length} guarded`);
-        for (const miss of object.unresolved) context.stdout(`         ${miss.section} ${miss.kind} ${miss.name}: ${miss.why}`);
+        context.stdout(
+          `BROKEN ${key}  ${object.object}: ${object.resolved}/${object.total} resolve, ${object.guarded.length} guarded`,
+        );
+        for (const miss of object.unresolved)
+          context.stdout(`         ${miss.section} ${miss.kind} ${miss.name}: ${miss.why}`);
       }
     }
     for (const [key, reason] of Object.entries(index.failed)) context.stdout(`FAILED ${key}: ${reason}`);

@@ -7,7 +7,7 @@ import type { lookupSpec } from "./lookup-options.ts";
 export async function lookupCommand(context: CommandContext<typeof lookupSpec.options>): Promise<number> {
   const { values } = context;
   const result = await lookup({
-    from: (values.from) ?? "btf-site",
+    from: values.from ?? "btf-site",
     osReleaseFile: values["os-release"],
     kernel: values.kernel,
     arch: values.arch,
@@ -18,7 +18,9 @@ export async function lookupCommand(context: CommandContext<typeof lookupSpec.op
     context.stdout(JSON.stringify(result, null, 2));
   } else if (result.status === "found") {
     context.stdout(result.url!);
-    context.stderr(`${result.key}: ${result.file.size} bytes, sha256 ${result.file.sha256}${result.note ? ` (${result.note})` : ""}`);
+    context.stderr(
+      `${result.key}: ${result.file.size} bytes, sha256 ${result.file.sha256}${result.note ? ` (${result.note})` : ""}`,
+    );
   } else if (result.status === "has-btf") {
     context.stderr(`${result.key}: no file needed: ${result.reason}`);
   } else if (result.status === "failed") {

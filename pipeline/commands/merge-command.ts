@@ -13,7 +13,9 @@ export async function mergeCommand(context: CommandContext<typeof mergeSpec.opti
   const summary = await mergeArchives(context.positionals, out, state === undefined ? {} : { state });
   if (context.values.json) context.stdout(JSON.stringify(summary, null, 2));
   else {
-    context.stderr(`merged ${context.positionals.length} archive(s) into ${out}: ${summary.kernels} kernels, ${summary.filesCopied} files copied, ${summary.conflicts.length} kernel(s) in several inputs`);
+    context.stderr(
+      `merged ${context.positionals.length} archive(s) into ${out}: ${summary.kernels} kernels, ${summary.filesCopied} files copied, ${summary.conflicts.length} kernel(s) in several inputs`,
+    );
     for (const conflict of summary.conflicts) context.stderr(`  ${conflict.kernel}: kept ${conflict.kept}`);
   }
   return 0;

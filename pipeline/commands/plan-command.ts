@@ -25,12 +25,16 @@ export async function planCommand(context: CommandContext<typeof planSpec.option
       const detail = source.reason ?? (source.absentSuites ? describeAbsentSuites(source.absentSuites) : undefined);
       context.stdout(`source ${source.source}: ${source.status}${detail ? ` (${detail})` : ""}`);
     }
-    for (const kernel of preview.kernels) if (kernel.action !== "unchanged") context.stdout(`${kernel.action.padEnd(18)} ${kernel.kernel}`);
-    for (const item of preview.minify) context.stdout(`${"minify".padEnd(18)} ${item.kernel} (${item.sets.join(", ")})`);
+    for (const kernel of preview.kernels)
+      if (kernel.action !== "unchanged") context.stdout(`${kernel.action.padEnd(18)} ${kernel.kernel}`);
+    for (const item of preview.minify)
+      context.stdout(`${"minify".padEnd(18)} ${item.kernel} (${item.sets.join(", ")})`);
     const counts = new Map<string, number>();
     for (const kernel of preview.kernels) counts.set(kernel.action, (counts.get(kernel.action) ?? 0) + 1);
     const parts = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([action, count]) => `${count} ${action}`);
-    context.stderr(`plan: ${parts.join(", ") || "no kernels"}; ${preview.minify.length} kernel(s) to minify; ${(preview.downloadBytes / 1e6).toFixed(0)} MB to download`);
+    context.stderr(
+      `plan: ${parts.join(", ") || "no kernels"}; ${preview.minify.length} kernel(s) to minify; ${(preview.downloadBytes / 1e6).toFixed(0)} MB to download`,
+    );
   }
   return preview.sources.some((source) => source.status === "stale") ? 1 : 0;
 }

@@ -9,7 +9,7 @@ import { stateOption } from "./state-option.ts";
 /** When the user runs `btfmill publish [--out DIR] [--full] [--key FILE]`. */
 export async function publishCommand(context: CommandContext<typeof publishSpec.options>): Promise<number> {
   const config = await loadConfig(context.values.config);
-  const out = resolve((context.values.out) ?? "btf-site");
+  const out = resolve(context.values.out ?? "btf-site");
   const { tree, manifest } = await publishSite({
     archive: config.archive,
     out,
@@ -20,15 +20,24 @@ export async function publishCommand(context: CommandContext<typeof publishSpec.
   const counts = { ok: 0, failed: 0, skipped: 0 };
   for (const kernel of manifest.kernels) counts[kernel.status] += 1;
   if (context.values.json) {
-    context.stdout(JSON.stringify({ out, tree, kernels: counts, sets: manifest.sets.map((set) => set.name), bundles: manifest.bundles }, null, 2));
+    context.stdout(
+      JSON.stringify(
+        { out, tree, kernels: counts, sets: manifest.sets.map((set) => set.name), bundles: manifest.bundles },
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   context.stdout(`published ${out} -> ${tree}`);
   context.stdout(`kernels: ${counts.ok} with BTF, ${counts.failed} failed, ${counts.skipped} already have BTF`);
   if (manifest.sets.length === 0) {
-    context.stdout('no object sets in the archive: kernels have no minified BTF; register objects in the config\'s "objects" and run "btfmill run"');
+    context.stdout(
+      'no object sets in the archive: kernels have no minified BTF; register objects in the config\'s "objects" and run "btfmill run"',
+    );
   }
-  for (const bundle of manifest.bundles) context.stdout(`bundle ${bundle.path}: ${bundle.files} files, ${bundle.size} bytes`);
+  for (const bundle of manifest.bundles)
+    context.stdout(`bundle ${bundle.path}: ${bundle.files} files, ${bundle.size} bytes`);
   for (const source of manifest.sources) {
     if (source.status === "stale") context.stdout(`stale source ${source.id}: ${source.reason ?? "unknown reason"}`);
   }

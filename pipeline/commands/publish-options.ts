@@ -16,5 +16,11 @@ export const publishSpec = commandSpec({
                  (make one with: openssl genpkey -algorithm ed25519 -out key.pem)
 ${stateUsage}
   --json         print what was published as JSON`,
-  options: { ...commonOptions, ...stateOptions, out: { type: "string", short: "o" }, full: { type: "boolean" }, key: { type: "string" } },
+  options: {
+    ...commonOptions,
+    ...stateOptions,
+    out: { type: "string", short: "o" },
+    full: { type: "boolean" },
+    key: { type: "string" },
+  },
 });

@@ -17,7 +17,7 @@ export async function pullCommand(context: CommandContext<typeof pullSpec.option
   if (from === undefined || out === undefined) throw new ConfigError("pull needs --from URL|DIR and --out DIR");
   const emit = values.emit;
   if (emit !== undefined && emit !== "go") throw new ConfigError(`--emit ${emit}: only "go" is supported`);
-  const via = (values.via) ?? "auto";
+  const via = values.via ?? "auto";
   if (!isPullVia(via)) throw new ConfigError(`--via ${via}: use ${pullVias.join(", ")}`);
   const summary = await pull({
     from,
@@ -28,13 +28,20 @@ export async function pullCommand(context: CommandContext<typeof pullSpec.option
     arch: values.arch,
     via,
     publicKey: values["public-key"],
-    emitGo: emit === "go" ? { packageName: (values["go-package"]) ?? "btfs" } : undefined,
+    emitGo: emit === "go" ? { packageName: values["go-package"] ?? "btfs" } : undefined,
   });
   const { index } = summary;
   if (values.json) {
     context.stdout(
       JSON.stringify(
-        { downloaded: summary.downloaded, unchanged: summary.unchanged, removed: summary.removed, bytes: summary.bytes, bundles: summary.bundles, fromBundles: summary.fromBundles },
+        {
+          downloaded: summary.downloaded,
+          unchanged: summary.unchanged,
+          removed: summary.removed,
+          bytes: summary.bytes,
+          bundles: summary.bundles,
+          fromBundles: summary.fromBundles,
+        },
         null,
         2,
       ),

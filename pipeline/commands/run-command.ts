@@ -13,7 +13,8 @@ import { stateOption } from "./state-option.ts";
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new ConfigError(`--${name} must be a whole number >= 1, not "${value}"`);
+  if (!Number.isInteger(number) || number < 1)
+    throw new ConfigError(`--${name} must be a whole number >= 1, not "${value}"`);
   return number;
 }
 
@@ -25,7 +26,8 @@ function printSummary(summary: RunSummary, write: (line: string) => void): void 
   );
   for (const failure of summary.failed) write(`  failed ${failure.kernel}: ${failure.reason}`);
   for (const stale of summary.staleSources) write(`  stale ${stale.source}: ${stale.reason}`);
-  for (const absent of summary.absentSuites) write(`  suites absent ${absent.source}: ${describeAbsentSuites(absent.suites)}`);
+  for (const absent of summary.absentSuites)
+    write(`  suites absent ${absent.source}: ${describeAbsentSuites(absent.suites)}`);
 }
 
 /** The source filters `run` and `plan` share. */

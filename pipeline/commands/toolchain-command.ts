@@ -13,13 +13,19 @@ export async function toolchainCommand(context: CommandContext<typeof toolchainS
     dir,
     mirrors: config.toolchain.mirror,
     keyring: config.toolchain.keyring,
-    onPackage: context.values.json ? undefined : (name, action) => action === "download" && context.stderr(`downloading ${name}`),
+    onPackage: context.values.json
+      ? undefined
+      : (name, action) => action === "download" && context.stderr(`downloading ${name}`),
   });
   if (context.values.json) {
     context.stdout(JSON.stringify({ dir, ...record, downloaded }, null, 2));
     return 0;
   }
-  context.stdout(`${record.tools.pahole.version.replace(/^v/, "pahole ")}, ${record.tools.bpftool.version} from Debian ${record.suite} in ${record.root}`);
-  context.stdout(downloaded.length === 0 ? "already installed: nothing downloaded" : `installed ${downloaded.length} packages`);
+  context.stdout(
+    `${record.tools.pahole.version.replace(/^v/, "pahole ")}, ${record.tools.bpftool.version} from Debian ${record.suite} in ${record.root}`,
+  );
+  context.stdout(
+    downloaded.length === 0 ? "already installed: nothing downloaded" : `installed ${downloaded.length} packages`,
+  );
   return 0;
 }

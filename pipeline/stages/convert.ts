@@ -33,7 +33,11 @@ export async function convertVmlinux(
     });
   }
   const flags = chooseFlags(options.pahole, version, options.config);
-  const threads = options.config?.threads === undefined || options.config.threads === "auto" ? freeCores() : options.config.threads;
-  await runPahole(vmlinux, outBtf, [...threadsFlag(options.pahole, threads), ...flags], { kernel: options.kernel, signal: options.signal });
+  const threads =
+    options.config?.threads === undefined || options.config.threads === "auto" ? freeCores() : options.config.threads;
+  await runPahole(vmlinux, outBtf, [...threadsFlag(options.pahole, threads), ...flags], {
+    kernel: options.kernel,
+    signal: options.signal,
+  });
   return { flags };
 }

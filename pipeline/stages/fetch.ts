@@ -76,7 +76,11 @@ export function modulesDirFor(destination: string): string {
 }
 
 /** When a planned kernel is processed: downloads its package and leaves the verified vmlinux at `destination`. */
-export async function fetchVmlinux<T = undefined>(pkg: KernelPackage, destination: string, options: FetchOptions<T> = {}): Promise<FetchedVmlinux<T>> {
+export async function fetchVmlinux<T = undefined>(
+  pkg: KernelPackage,
+  destination: string,
+  options: FetchOptions<T> = {},
+): Promise<FetchedVmlinux<T>> {
   const settings = httpSettings(options.http);
   const attempts = new Attempts(settings.retry, options.signal);
   try {
@@ -119,7 +123,8 @@ async function fetchOnce<T>(
     if (modulesTemp !== undefined) await mkdir(modulesTemp);
     let early: { result: Promise<T>; abort: (reason: unknown) => void } | undefined;
     const startEarly = () => {
-      if (options.speculative !== undefined && early === undefined) early = startSpeculative(options.speculative, temp, options.signal);
+      if (options.speculative !== undefined && early === undefined)
+        early = startSpeculative(options.speculative, temp, options.signal);
     };
     let extracted: ExtractedVmlinux | undefined;
     try {
@@ -144,7 +149,8 @@ async function fetchOnce<T>(
       // When the download itself failed, that is the reason, whatever the reader made of the bytes it missed.
       if (download.failure !== undefined) throw download.failure;
       // Bytes damaged in transit also look like a malformed or vmlinux-less package: the hash decides.
-      if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError)) throw failure;
+      if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError))
+        throw failure;
       download.enter("hash");
       if (extracted !== undefined) startEarly();
       await download.drain();
@@ -207,7 +213,11 @@ class HashedDownload {
   /** What ended the download early, when something did: a network failure, or more bytes than the index says. */
   failure: unknown;
 
-  constructor(source: AsyncIterable<Buffer>, pkg: KernelPackage, onProgress: ((progress: FetchProgress) => void) | undefined) {
+  constructor(
+    source: AsyncIterable<Buffer>,
+    pkg: KernelPackage,
+    onProgress: ((progress: FetchProgress) => void) | undefined,
+  ) {
     this.#pkg = pkg;
     this.#onProgress = onProgress;
     this.chunks = this.#read(source);
@@ -255,7 +265,9 @@ class HashedDownload {
       for await (const chunk of source) {
         this.bytes += chunk.length;
         if (this.bytes > pkg.size) {
-          throw new IntegrityError(`the package is larger than the ${pkg.size} bytes the index says`, { package: pkg.url });
+          throw new IntegrityError(`the package is larger than the ${pkg.size} bytes the index says`, {
+            package: pkg.url,
+          });
         }
         this.#hash.update(chunk);
         this.#report();

@@ -42,16 +42,27 @@ export interface MinifyContext {
  * When a stored kernel is minified again: extracts its full BTF from the BTFHub-form tarball to
  * `fullBtf` (where bpftool reads it; the member is `fullBtf`'s file name) and returns its bytes.
  */
-export async function extractStoredBtf(tarball: string, fullBtf: string, options: { kernel: string; signal?: AbortSignal }): Promise<Buffer> {
+export async function extractStoredBtf(
+  tarball: string,
+  fullBtf: string,
+  options: { kernel: string; signal?: AbortSignal },
+): Promise<Buffer> {
   const memberName = basename(fullBtf);
   const hint = `the stored tarball is damaged or does not hold ${memberName}: restore it from the published site or a backup`;
   // xz decoding is most of it (test/bench/minify.ts). xz writes the tar straight to a file and
   // the member is cut out here: `tar -xJf` would add a process and a pipe that copies every
   // byte, and reading the tar here costs no more than reading the extracted BTF did.
   const decoded = `${fullBtf}.tar`;
-  await runFileTool("xz", ["-dc", "--", tarball], { stdoutFile: decoded, timeoutMs: 5 * 60_000, kernel: options.kernel, signal: options.signal, hint });
+  await runFileTool("xz", ["-dc", "--", tarball], {
+    stdoutFile: decoded,
+    timeoutMs: 5 * 60_000,
+    kernel: options.kernel,
+    signal: options.signal,
+    hint,
+  });
   const member = await btfMemberOf(await readFile(decoded), memberName);
-  if (member === undefined) throw new FormatError(`${tarball} holds no file ${memberName}`, { kernel: options.kernel, hint });
+  if (member === undefined)
+    throw new FormatError(`${tarball} holds no file ${memberName}`, { kernel: options.kernel, hint });
   await writeFile(fullBtf, member);
   return member;
 }
@@ -93,7 +104,14 @@ export async function minifySets(
     set.objects.map((object) => {
       let coverage = byObject.get(object.sha256);
       if (coverage === undefined) {
-        coverage = { ...computeCoverage(kernelSpec, { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations }), sha256: object.sha256 };
+        coverage = {
+          ...computeCoverage(kernelSpec, {
+            name: object.name,
+            btf: object.parsed.btf,
+            relocations: object.parsed.relocations,
+          }),
+          sha256: object.sha256,
+        };
         byObject.set(object.sha256, coverage);
       }
       return coverage;
@@ -109,7 +127,13 @@ export async function minifySets(
   return Object.fromEntries(sets.map((set) => [set.name, records.get(set.name)!]));
 }
 
-async function minifyForSet(input: string, out: string, coverage: ObjectCoverage[], set: ObjectSet, context: MinifyContext): Promise<MinifiedRecord> {
+async function minifyForSet(
+  input: string,
+  out: string,
+  coverage: ObjectCoverage[],
+  set: ObjectSet,
+  context: MinifyContext,
+): Promise<MinifiedRecord> {
   const objects = set.objects.map((object) => object.path);
   try {
     await minCoreBtf(input, out, objects, { kernel: context.kernel, signal: context.signal });
@@ -117,7 +141,10 @@ async function minifyForSet(input: string, out: string, coverage: ObjectCoverage
     try {
       parseBtf(bytes);
     } catch (cause) {
-      throw new FormatError(`the BTF minified for set ${set.name} does not parse: ${(cause as Error).message}`, { kernel: context.kernel, cause });
+      throw new FormatError(`the BTF minified for set ${set.name} does not parse: ${(cause as Error).message}`, {
+        kernel: context.kernel,
+        cause,
+      });
     }
     const digest = { sha256: sha256Hex(bytes), size: bytes.length };
     const path = minifiedPath(digest.sha256);
@@ -135,7 +162,13 @@ async function minifyForSet(input: string, out: string, coverage: ObjectCoverage
 
 // bpftool reads the output back (libbpf's parser, the one consumers use) and minifies it to the
 // same bytes: the file is well formed for libbpf and holds all the objects relocate against.
-async function checkFixedPoint(out: string, bytes: Buffer, set: ObjectSet, objects: string[], context: MinifyContext): Promise<void> {
+async function checkFixedPoint(
+  out: string,
+  bytes: Buffer,
+  set: ObjectSet,
+  objects: string[],
+  context: MinifyContext,
+): Promise<void> {
   const again = join(context.scratch, `${set.name}.again.btf`);
   await minCoreBtf(out, again, objects, { kernel: context.kernel, signal: context.signal });
   if (!bytes.equals(await readFile(again))) {

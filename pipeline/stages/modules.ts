@@ -32,7 +32,10 @@ export interface ModuleOptions {
 }
 
 /** When a kernel's BTF is converted and its package checked: converts and validates each module, sorted by name. */
-export async function convertModules(modules: readonly ExtractedModule[], options: ModuleOptions): Promise<ConvertedModule[]> {
+export async function convertModules(
+  modules: readonly ExtractedModule[],
+  options: ModuleOptions,
+): Promise<ConvertedModule[]> {
   // A module takes pahole a fraction of a second on one core: modules run side by side instead.
   const limit = pLimit(freeCores());
   return await Promise.all(modules.map((module) => limit(() => convertModule(module, options))));
@@ -48,7 +51,10 @@ async function convertModule(module: ExtractedModule, options: ModuleOptions): P
     });
   }
   const path = join(options.outDir, `${module.name}.btf`);
-  await runPahole(module.path, path, [...options.flags, `--btf_base=${options.base}`], { kernel, signal: options.signal });
+  await runPahole(module.path, path, [...options.flags, `--btf_base=${options.base}`], {
+    kernel,
+    signal: options.signal,
+  });
   const validation = await validateModuleBtf(path, {
     kernel,
     kernelRelease: options.kernelRelease,

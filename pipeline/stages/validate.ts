@@ -8,7 +8,16 @@
 // is 250 MB, to save a read from the page cache.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { compareLayouts, joinSplitBtf, kindSupport, kindsUnsupportedBy, btfKindNames, surveyBtf, type BtfKind, type BtfSurvey } from "../../archive/btf/index.ts";
+import {
+  compareLayouts,
+  joinSplitBtf,
+  kindSupport,
+  kindsUnsupportedBy,
+  btfKindNames,
+  surveyBtf,
+  type BtfKind,
+  type BtfSurvey,
+} from "../../archive/btf/index.ts";
 import { hasElfSection, readElfSection } from "../../archive/elf.ts";
 import { FormatError } from "../../archive/errors.ts";
 import { bpftoolParses } from "../tools/bpftool.ts";
@@ -22,7 +31,9 @@ export interface ValidationResult {
   kernelBtf?: { sha256: string; size: number; layouts: number };
 }
 
-const kindByName = new Map(Object.entries(btfKindNames).map(([number, name]) => [name as string, Number(number) as BtfKind]));
+const kindByName = new Map(
+  Object.entries(btfKindNames).map(([number, name]) => [name as string, Number(number) as BtfKind]),
+);
 
 // One pass over the BTF that keeps only kinds and, with `layouts`, struct layouts (archive/btf/survey.ts
 // says why); the bytes are freed after it, whatever its verdict.
@@ -40,20 +51,26 @@ function surveyOrExplain(bytes: Buffer, what: string, kernel: string, layouts: b
 // it dead: in a batch, the files of kernels validated one after the other stayed until the next
 // download forced one, on top of each other. Detaching the ArrayBuffer frees its memory now.
 function release(bytes: Buffer): void {
-  if (bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) bytes.buffer.transfer(0);
+  if (bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)
+    bytes.buffer.transfer(0);
 }
 
 // Only the kinds older libbpf refuses count: a vmlinux's BTF is read by libbpf in user space
 // (CO-RE, btf_custom_path), never loaded into the kernel it describes, so the BTF of a 3.10 or
 // 4.14 kernel (CentOS 7, Amazon Linux 2, UEK 5) holds INT..FUNC_PROTO as BTFHub's do.
 function checkKinds(kindNames: string[], kernelRelease: string, kernel: string): void {
-  const checked = kindNames.map((name) => kindByName.get(name)!).filter((kind) => kindSupport[kind].libbpf !== undefined);
+  const checked = kindNames
+    .map((name) => kindByName.get(name)!)
+    .filter((kind) => kindSupport[kind].libbpf !== undefined);
   const tooNew = kindsUnsupportedBy(checked, kernelRelease);
   if (tooNew.length > 0) {
-    throw new FormatError(`the BTF holds kinds kernel ${kernelRelease} does not understand: ${tooNew.map((kind) => btfKindNames[kind]).join(", ")}`, {
-      kernel,
-      hint: "fix pahole.flags in the config, or upgrade pahole so btfmill can switch those kinds off",
-    });
+    throw new FormatError(
+      `the BTF holds kinds kernel ${kernelRelease} does not understand: ${tooNew.map((kind) => btfKindNames[kind]).join(", ")}`,
+      {
+        kernel,
+        hint: "fix pahole.flags in the config, or upgrade pahole so btfmill can switch those kinds off",
+      },
+    );
   }
 }
 
@@ -96,10 +113,13 @@ export async function validateBtf(
   const mismatches = compareLayouts(checked.layouts!, reference);
   if (mismatches.length > 0) {
     const shown = mismatches.slice(0, 5).join("; ");
-    throw new FormatError(`struct layouts differ from the kernel's own BTF in ${mismatches.length} place(s): ${shown}`, {
-      kernel,
-      hint: "pahole misread this kernel's DWARF; try a newer pahole (dwarves)",
-    });
+    throw new FormatError(
+      `struct layouts differ from the kernel's own BTF in ${mismatches.length} place(s): ${shown}`,
+      {
+        kernel,
+        hint: "pahole misread this kernel's DWARF; try a newer pahole (dwarves)",
+      },
+    );
   }
   return { kernelHasBtf: true, kinds: checked.kinds, kernelBtf: { ...ownDigest, layouts: reference.size } };
 }
@@ -117,7 +137,15 @@ export interface ModuleValidation {
  */
 export async function validateModuleBtf(
   moduleBtf: string,
-  options: { kernel: string; kernelRelease: string; module: string; base: string; ko: string; vmlinux: string; signal?: AbortSignal },
+  options: {
+    kernel: string;
+    kernelRelease: string;
+    module: string;
+    base: string;
+    ko: string;
+    vmlinux: string;
+    signal?: AbortSignal;
+  },
 ): Promise<ModuleValidation> {
   const { kernel, module } = options;
   const bpftool = bpftoolParses(moduleBtf, { kernel, signal: options.signal, base: options.base });
@@ -126,7 +154,12 @@ export async function validateModuleBtf(
   let ownSection: Buffer | undefined;
   try {
     ownSection = await readElfSection(options.ko, ".BTF");
-    const joined = joinOrExplain(await readFile(options.base), await readFile(moduleBtf), `module ${module}'s split BTF`, kernel);
+    const joined = joinOrExplain(
+      await readFile(options.base),
+      await readFile(moduleBtf),
+      `module ${module}'s split BTF`,
+      kernel,
+    );
     ours = checkOurs(joined, options.kernelRelease, kernel, ownSection !== undefined);
   } catch (error) {
     await bpftool.catch(() => {});
@@ -142,13 +175,21 @@ export async function validateModuleBtf(
       hint: "the package mixes modules and a vmlinux of different builds",
     });
   }
-  const reference = surveyOrExplain(joinOrExplain(kernelSection, ownSection, `module ${module}'s own .BTF`, kernel), `module ${module}'s own .BTF`, kernel, true).layouts!;
+  const reference = surveyOrExplain(
+    joinOrExplain(kernelSection, ownSection, `module ${module}'s own .BTF`, kernel),
+    `module ${module}'s own .BTF`,
+    kernel,
+    true,
+  ).layouts!;
   const mismatches = compareLayouts(ours.layouts!, reference);
   if (mismatches.length > 0) {
-    throw new FormatError(`module ${module}: struct layouts differ from its own BTF in ${mismatches.length} place(s): ${mismatches.slice(0, 5).join("; ")}`, {
-      kernel,
-      hint: "pahole misread this module's DWARF; try a newer pahole (dwarves)",
-    });
+    throw new FormatError(
+      `module ${module}: struct layouts differ from its own BTF in ${mismatches.length} place(s): ${mismatches.slice(0, 5).join("; ")}`,
+      {
+        kernel,
+        hint: "pahole misread this module's DWARF; try a newer pahole (dwarves)",
+      },
+    );
   }
   return { ownBtf: { ...ownDigest, layouts: reference.size } };
 }

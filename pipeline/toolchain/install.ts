@@ -46,7 +46,9 @@ const maxPackageBytes = 256 * 1024 * 1024;
 export async function installToolchain(options: InstallOptions): Promise<InstallResult> {
   const host = hostTriplets[process.arch];
   if (host === undefined) {
-    throw new ConfigError(`the pinned toolchain has no build for ${process.arch}`, { hint: "name a host pahole and bpftool in the config's toolchain section" });
+    throw new ConfigError(`the pinned toolchain has no build for ${process.arch}`, {
+      hint: "name a host pahole and bpftool in the config's toolchain section",
+    });
   }
   const installed = await installDebianPackages({
     dir: options.dir,
@@ -68,7 +70,8 @@ export async function installToolchain(options: InstallOptions): Promise<Install
   const previous = await readInstalled(options.dir);
   const tools = await probeToolchain(installed.root);
   const record: InstalledToolchain = { suite: toolchainSuite, tools, packages, root: installed.root };
-  if (installed.downloaded.length > 0 || JSON.stringify(previous) !== JSON.stringify(record)) await writeInstalled(options.dir, record);
+  if (installed.downloaded.length > 0 || JSON.stringify(previous) !== JSON.stringify(record))
+    await writeInstalled(options.dir, record);
   return { record, downloaded: installed.downloaded };
 }
 
@@ -77,11 +80,17 @@ function checkPins(chosen: readonly PackageRecord[]): void {
   for (const [tool, pin] of Object.entries(pinnedTools)) {
     const record = chosen.find((candidate) => candidate.package === pin.package)!;
     const upstream = /^(\d+)\.(\d+)/.exec(parseDebianVersion(record.version).upstream);
-    if (upstream === null || Number(upstream[1]) * 1000 + Number(upstream[2]) < pin.minimum.major * 1000 + pin.minimum.minor) {
-      throw new IntegrityError(`${toolchainSuite} offers ${tool} in ${record.package} ${record.version}, below the pinned ${pin.minimum.major}.${pin.minimum.minor}`, {
-        package: record.package,
-        hint: "the mirror's suite is older than btfmill expects: use a current Debian mirror",
-      });
+    if (
+      upstream === null ||
+      Number(upstream[1]) * 1000 + Number(upstream[2]) < pin.minimum.major * 1000 + pin.minimum.minor
+    ) {
+      throw new IntegrityError(
+        `${toolchainSuite} offers ${tool} in ${record.package} ${record.version}, below the pinned ${pin.minimum.major}.${pin.minimum.minor}`,
+        {
+          package: record.package,
+          hint: "the mirror's suite is older than btfmill expects: use a current Debian mirror",
+        },
+      );
     }
   }
 }
@@ -118,16 +127,29 @@ export interface InstalledPackages {
 export async function installDebianPackages(request: DebianPackagesRequest): Promise<InstalledPackages> {
   const suite = await findSuite(request.repositories, request.suite, request.signal);
   const wanted = new Set(request.packages);
-  const records = await readPackages(suite, "main", request.debArch, { accept: (name) => wanted.has(name), signal: request.signal });
-  const chosen = request.packages.map((name) => newest(records, name, request.suite, request.debArch, suite.repository.base));
+  const records = await readPackages(suite, "main", request.debArch, {
+    accept: (name) => wanted.has(name),
+    signal: request.signal,
+  });
+  const chosen = request.packages.map((name) =>
+    newest(records, name, request.suite, request.debArch, suite.repository.base),
+  );
   request.check?.(chosen);
   const id = createHash("sha256")
-    .update(chosen.map((record) => `${record.package} ${record.version} ${record.sha256}\n`).sort().join(""))
+    .update(
+      chosen
+        .map((record) => `${record.package} ${record.version} ${record.sha256}\n`)
+        .sort()
+        .join(""),
+    )
     .digest("hex")
     .slice(0, 16);
   const folder = join(request.dir, id);
   const root = join(folder, "root");
-  const present = await access(root).then(() => true, () => false);
+  const present = await access(root).then(
+    () => true,
+    () => false,
+  );
   const downloaded: string[] = [];
   if (!present) {
     await mkdir(request.dir, { recursive: true });
@@ -144,7 +166,13 @@ export async function installDebianPackages(request: DebianPackagesRequest): Pro
       }
       // Another install of the same packages may have finished first: its folder is as good.
       await rename(temp, folder).catch(async (error: unknown) => {
-        if (!(await access(root).then(() => true, () => false))) throw error;
+        if (
+          !(await access(root).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw error;
       });
     } finally {
       await rm(temp, { recursive: true, force: true });
@@ -159,13 +187,26 @@ export async function installDebianPackages(request: DebianPackagesRequest): Pro
 // security archive, on its own base URL, does not carry the point release).
 async function toolchainRepositories(options: InstallOptions): Promise<AptRepository[]> {
   const keyring = options.keyring ?? defaultKeyring;
-  const repository = (base: string, key = keyring): AptRepository => ({ base: base.replace(/\/+$/, ""), keyring: key, checkValidUntil: true });
-  if (options.mirrors !== undefined && options.mirrors.length > 0) return options.mirrors.map((base) => repository(base));
+  const repository = (base: string, key = keyring): AptRepository => ({
+    base: base.replace(/\/+$/, ""),
+    keyring: key,
+    checkValidUntil: true,
+  });
+  if (options.mirrors !== undefined && options.mirrors.length > 0)
+    return options.mirrors.map((base) => repository(base));
   const entries = (await loadAptSources(options.aptRoot ?? "/")).filter(
-    (entry) => entry.type === "deb" && entry.suites.some((suite) => /^(?:bullseye|bookworm|trixie|forky|stable|oldstable|testing|unstable|sid)(?:-updates|-backports)?$/.test(suite)),
+    (entry) =>
+      entry.type === "deb" &&
+      entry.suites.some((suite) =>
+        /^(?:bullseye|bookworm|trixie|forky|stable|oldstable|testing|unstable|sid)(?:-updates|-backports)?$/.test(
+          suite,
+        ),
+      ),
   );
   if (entries.length === 0) {
-    throw new ConfigError(`no Debian mirror in the apt sources under ${options.aptRoot ?? "/"}`, { hint: 'set toolchain.mirror in the config to a Debian mirror\'s base URL' });
+    throw new ConfigError(`no Debian mirror in the apt sources under ${options.aptRoot ?? "/"}`, {
+      hint: "set toolchain.mirror in the config to a Debian mirror's base URL",
+    });
   }
   return [...new Set(entries.map((entry) => entry.uri))].map((base) => {
     const signedBy = entries.find((entry) => entry.uri === base)?.signedBy.find((item) => item.startsWith("/"));
@@ -173,19 +214,37 @@ async function toolchainRepositories(options: InstallOptions): Promise<AptReposi
   });
 }
 
-function newest(records: readonly PackageRecord[], name: string, suite: string, arch: string, base: string): PackageRecord {
-  const candidates = records.filter((record) => record.package === name && (record.architecture === arch || record.architecture === "all"));
+function newest(
+  records: readonly PackageRecord[],
+  name: string,
+  suite: string,
+  arch: string,
+  base: string,
+): PackageRecord {
+  const candidates = records.filter(
+    (record) => record.package === name && (record.architecture === arch || record.architecture === "all"),
+  );
   const best = candidates.sort((a, b) => compareDebianVersions(b.version, a.version))[0];
   if (best === undefined) {
-    throw new FetchError(`${suite}/main/binary-${arch} at ${base} lists no ${name}`, { package: name, hint: "use a complete Debian mirror" });
+    throw new FetchError(`${suite}/main/binary-${arch} at ${base} lists no ${name}`, {
+      package: name,
+      hint: "use a complete Debian mirror",
+    });
   }
   return best;
 }
 
 // The .deb to `output`, refused unless it is exactly the bytes the signed index lists.
-async function downloadChecked(url: string, record: PackageRecord, output: string, signal: AbortSignal | undefined): Promise<void> {
+async function downloadChecked(
+  url: string,
+  record: PackageRecord,
+  output: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (record.size > maxPackageBytes) {
-    throw new IntegrityError(`${url} is listed at ${record.size} bytes, over the limit of ${maxPackageBytes}`, { package: record.package });
+    throw new IntegrityError(`${url} is listed at ${record.size} bytes, over the limit of ${maxPackageBytes}`, {
+      package: record.package,
+    });
   }
   await readSized(url, record.size, { signal }, async ({ chunks }) => {
     const hash = createHash("sha256");
@@ -203,10 +262,13 @@ async function downloadChecked(url: string, record: PackageRecord, output: strin
     }
     const digest = hash.digest("hex");
     if (bytes !== record.size || digest !== record.sha256) {
-      throw new IntegrityError(`${url} is ${bytes} bytes with sha256 ${digest}; the signed index says ${record.size} bytes, ${record.sha256}`, {
-        package: record.package,
-        hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
-      });
+      throw new IntegrityError(
+        `${url} is ${bytes} bytes with sha256 ${digest}; the signed index says ${record.size} bytes, ${record.sha256}`,
+        {
+          package: record.package,
+          hint: "the mirror is mid-sync or corrupt: retry later or use another mirror",
+        },
+      );
     }
   });
 }

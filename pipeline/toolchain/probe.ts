@@ -18,17 +18,29 @@ export function toolchainCommand(root: string, tool: PinnedTool): ToolCommand {
 export async function probeToolchain(root: string): Promise<Record<PinnedTool, { version: string; package: string }>> {
   const probe = async (tool: PinnedTool, args: string[]) => {
     const command = toolchainCommand(root, tool);
-    const result = await execa(command.file, [...command.prefix, ...args], { reject: false, timeout: 10_000, stdin: "ignore" });
+    const result = await execa(command.file, [...command.prefix, ...args], {
+      reject: false,
+      timeout: 10_000,
+      stdin: "ignore",
+    });
     const line = String(result.stdout).split("\n")[0]?.trim() ?? "";
     const match = /v?(\d+)\.(\d+)/.exec(line);
     const pin = pinnedTools[tool];
     if (result.failed || match === null) {
-      throw new ToolError(tool, `the toolchain's ${tool} at ${root} does not start: ${String(result.stderr).trim().slice(-500) || result.shortMessage}`, {
-        hint: "remove the toolchain folder and run `btfmill toolchain` again",
-      });
+      throw new ToolError(
+        tool,
+        `the toolchain's ${tool} at ${root} does not start: ${String(result.stderr).trim().slice(-500) || result.shortMessage}`,
+        {
+          hint: "remove the toolchain folder and run `btfmill toolchain` again",
+        },
+      );
     }
     if (Number(match[1]) * 1000 + Number(match[2]) < pin.minimum.major * 1000 + pin.minimum.minor) {
-      throw new ToolError(tool, `the toolchain's ${tool} is ${line}, below the pinned ${pin.minimum.major}.${pin.minimum.minor}`, { hint: "run `btfmill toolchain` again" });
+      throw new ToolError(
+        tool,
+        `the toolchain's ${tool} is ${line}, below the pinned ${pin.minimum.major}.${pin.minimum.minor}`,
+        { hint: "run `btfmill toolchain` again" },
+      );
     }
     return { version: line, package: pin.package };
   };

@@ -27,15 +27,31 @@ export async function selectTools(toolchain: ToolchainConfig, pahole: PaholeConf
       hint: "run `btfmill toolchain` (make setup does), or name host tools in the config's toolchain.pahole and toolchain.bpftool",
     });
   }
-  selectToolCommand("pahole", toolchain.pahole === undefined ? toolchainCommand(installed!.root, "pahole") : { file: toolchain.pahole, prefix: [] });
-  selectToolCommand("bpftool", toolchain.bpftool === undefined ? toolchainCommand(installed!.root, "bpftool") : { file: toolchain.bpftool, prefix: [] });
+  selectToolCommand(
+    "pahole",
+    toolchain.pahole === undefined
+      ? toolchainCommand(installed!.root, "pahole")
+      : { file: toolchain.pahole, prefix: [] },
+  );
+  selectToolCommand(
+    "bpftool",
+    toolchain.bpftool === undefined
+      ? toolchainCommand(installed!.root, "bpftool")
+      : { file: toolchain.bpftool, prefix: [] },
+  );
   const [paholeFound, bpftoolFound] = await Promise.all([paholeVersion(), bpftoolVersion()]);
   refuseUnreproducibleThreads(paholeFound, pahole);
   // Recorded when pahole, which makes the bytes, is the pinned one.
   return {
     pahole: paholeFound,
     bpftool: bpftoolFound,
-    toolchain: installed === undefined || toolchain.pahole !== undefined ? undefined : { suite: installed.suite, packages: installed.packages.map(({ name, version, sha256 }) => ({ name, version, sha256 })) },
+    toolchain:
+      installed === undefined || toolchain.pahole !== undefined
+        ? undefined
+        : {
+            suite: installed.suite,
+            packages: installed.packages.map(({ name, version, sha256 }) => ({ name, version, sha256 })),
+          },
   };
 }
 
@@ -46,7 +62,9 @@ export function refuseUnreproducibleThreads(found: ToolVersion, pahole: PaholeCo
   if (typeof pahole.threads === "number" && pahole.threads > 1 && !reproducible) {
     throw new ConfigError(
       `pahole.threads is ${pahole.threads}, but pahole ${found.text} orders types differently from run to run with -j (its output is reproducible whatever -j is only from ${major}.${minor}), so the same package would not give the same BTF`,
-      { hint: `set pahole.threads to 1 (or "auto", which runs pahole ${found.text} single-threaded), or drop toolchain.pahole to use the pinned pahole` },
+      {
+        hint: `set pahole.threads to 1 (or "auto", which runs pahole ${found.text} single-threaded), or drop toolchain.pahole to use the pinned pahole`,
+      },
     );
   }
 }

@@ -13,7 +13,10 @@ export async function bpftoolVersion(): Promise<string> {
 }
 
 /** When a BTF is validated: bpftool must dump it without error (its output is not needed); a split BTF (a module's) with its `base`. */
-export async function bpftoolParses(btfPath: string, options: { kernel: string; signal?: AbortSignal; base?: string }): Promise<void> {
+export async function bpftoolParses(
+  btfPath: string,
+  options: { kernel: string; signal?: AbortSignal; base?: string },
+): Promise<void> {
   const base = options.base === undefined ? [] : ["-B", options.base];
   await runTool("bpftool", [...base, "btf", "dump", "file", btfPath], {
     timeoutMs: timeoutFromEnv(timeoutVariable, 5 * 60_000),

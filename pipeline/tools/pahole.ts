@@ -14,7 +14,8 @@ export interface ToolVersion {
 export async function paholeVersion(): Promise<ToolVersion> {
   const text = (await runTool("pahole", ["--version"], { timeoutMs: 10_000 })).trim();
   const match = /^v?(\d+)\.(\d+)/.exec(text);
-  if (!match) throw new FormatError(`pahole --version printed "${text}", not vMAJOR.MINOR`, { hint: "install dwarves >= 1.22" });
+  if (!match)
+    throw new FormatError(`pahole --version printed "${text}", not vMAJOR.MINOR`, { hint: "install dwarves >= 1.22" });
   return { text, major: Number(match[1]), minor: Number(match[2]) };
 }
 
@@ -25,7 +26,12 @@ export function freeCores(): number {
 }
 
 /** When a kernel is converted: pahole with `flags` (a `-jN` among them only from 1.29, whose output does not depend on N). */
-export async function runPahole(vmlinux: string, outBtf: string, flags: readonly string[], options: { kernel: string; signal?: AbortSignal }): Promise<void> {
+export async function runPahole(
+  vmlinux: string,
+  outBtf: string,
+  flags: readonly string[],
+  options: { kernel: string; signal?: AbortSignal },
+): Promise<void> {
   await runTool("pahole", [...flags, `--btf_encode_detached=${outBtf}`, vmlinux], {
     timeoutMs: timeoutFromEnv("BTFMILL_PAHOLE_TIMEOUT_MS", 30 * 60_000),
     signal: options.signal,

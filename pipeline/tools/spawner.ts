@@ -32,7 +32,10 @@ let nextId = 1;
 
 // Idle, the helper must not keep btfmill alive; busy, it must.
 function holdOpen(current: Helper, busy: boolean): void {
-  const handles = [current.child, current.child.stdin, current.child.stdout] as unknown as ({ ref?(): void; unref?(): void } | null)[];
+  const handles = [current.child, current.child.stdin, current.child.stdout] as unknown as ({
+    ref?(): void;
+    unref?(): void;
+  } | null)[];
   for (const handle of handles) {
     if (busy) handle?.ref?.();
     else handle?.unref?.();
@@ -51,7 +54,8 @@ function startHelper(): Helper {
   });
   const lost = (reason: string) => {
     if (helper === current) helper = undefined;
-    for (const settle of current.pending.values()) settle({ id: 0, timedOut: false, cancelled: false, stderr: "", spawnError: `the spawner process ${reason}` });
+    for (const settle of current.pending.values())
+      settle({ id: 0, timedOut: false, cancelled: false, stderr: "", spawnError: `the spawner process ${reason}` });
     current.pending.clear();
   };
   child.once("error", (error) => lost(`could not start: ${error.message}`));
@@ -82,13 +86,20 @@ export async function runFileTool(
       current.pending.set(id, resolve);
       holdOpen(current, true);
       const invocation = toolInvocation(tool, args);
-      current.child.stdin!.write(`${JSON.stringify({ id, file: invocation.file, args: invocation.args, timeoutMs: options.timeoutMs, stdoutFile: options.stdoutFile })}\n`);
+      current.child.stdin!.write(
+        `${JSON.stringify({ id, file: invocation.file, args: invocation.args, timeoutMs: options.timeoutMs, stdoutFile: options.stdoutFile })}\n`,
+      );
     });
   } finally {
     options.signal?.removeEventListener("abort", cancel);
   }
   if (reply.exitCode === 0 && reply.signal === undefined && !reply.timedOut && !reply.cancelled) return;
-  if (reply.id === 0) throw toolFailure(tool, { timedOut: false, cancelled: false, stderr: "", runnerLost: reply.spawnError ?? "the spawner process was lost" }, { kernel: options.kernel });
+  if (reply.id === 0)
+    throw toolFailure(
+      tool,
+      { timedOut: false, cancelled: false, stderr: "", runnerLost: reply.spawnError ?? "the spawner process was lost" },
+      { kernel: options.kernel },
+    );
   throw toolFailure(tool, { ...reply, cancelled: reply.cancelled || options.signal?.aborted === true }, options);
 }
 

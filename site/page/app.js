@@ -35,7 +35,8 @@ function readAddress() {
 
 function writeAddress() {
   const params = new URLSearchParams();
-  for (const field of fields) if (field.value && !(field === set && field.selectedIndex === 0)) params.set(field.id, field.value);
+  for (const field of fields)
+    if (field.value && !(field === set && field.selectedIndex === 0)) params.set(field.id, field.value);
   const search = params.toString();
   history.replaceState(null, "", search ? `?${search}` : location.pathname);
 }
@@ -94,12 +95,18 @@ function renderKernel(kernel, manifest) {
     const size = node.querySelector(".size");
     size.textContent = `${formatSize(file.size)} · sha256 ${file.sha256.slice(0, 12)}…`;
     if (kernel.files.full && file !== kernel.files.full) {
-      const full = Object.assign(document.createElement("a"), { href: kernel.files.full.path, textContent: "full BTF" });
+      const full = Object.assign(document.createElement("a"), {
+        href: kernel.files.full.path,
+        textContent: "full BTF",
+      });
       size.append(" · ", full, ` ${formatSize(kernel.files.full.size)} (.tar.xz)`);
     }
     const curl = `curl -fsSLO ${url}`;
     node.querySelector(".curl").textContent = curl;
-    for (const [selector, text] of [[".copy-url", url], [".copy-curl", curl]]) {
+    for (const [selector, text] of [
+      [".copy-url", url],
+      [".copy-curl", curl],
+    ]) {
       const button = node.querySelector(selector);
       button.dataset.label = button.textContent;
       button.addEventListener("click", () => copy(button, text));
@@ -107,12 +114,20 @@ function renderKernel(kernel, manifest) {
   } else {
     fileBox.remove();
   }
-  const perSet = Object.entries(kernel.coverage).map(([name, record]) => `${name} ${record.error ? "failed" : `${record.resolved}/${record.total}`}`);
+  const perSet = Object.entries(kernel.coverage).map(
+    ([name, record]) => `${name} ${record.error ? "failed" : `${record.resolved}/${record.total}`}`,
+  );
   if (perSet.length) node.querySelector(".sets").textContent = `relocations resolved per set: ${perSet.join(" · ")}`;
   else node.querySelector(".sets").remove();
   const coverage = kernel.coverage[set.value];
   const list = node.querySelector(".coverage");
-  if (coverage?.error) list.append(Object.assign(document.createElement("li"), { textContent: `minifying failed: ${coverage.error}`, className: "broken" }));
+  if (coverage?.error)
+    list.append(
+      Object.assign(document.createElement("li"), {
+        textContent: `minifying failed: ${coverage.error}`,
+        className: "broken",
+      }),
+    );
   for (const object of coverage?.objects ?? []) {
     const item = document.createElement("li");
     const broken = object.unresolved > 0;
@@ -152,7 +167,8 @@ function renderFooter(manifest) {
       return item;
     }),
   );
-  document.getElementById("meta").textContent = `Published ${manifest.generatedAt} from an archive updated ${manifest.archiveUpdatedAt}.`;
+  document.getElementById("meta").textContent =
+    `Published ${manifest.generatedAt} from an archive updated ${manifest.archiveUpdatedAt}.`;
 }
 
 async function start() {
@@ -166,7 +182,12 @@ async function start() {
     return;
   }
   fillOptions(distro, [...new Set(manifest.kernels.map((kernel) => kernel.distro))].sort());
-  fillOptions(release, [...new Set(manifest.kernels.map((kernel) => kernel.release))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })));
+  fillOptions(
+    release,
+    [...new Set(manifest.kernels.map((kernel) => kernel.release))].sort((a, b) =>
+      a.localeCompare(b, undefined, { numeric: true }),
+    ),
+  );
   fillOptions(arch, [...new Set(manifest.kernels.map((kernel) => kernel.arch))].sort());
   for (const objectSet of manifest.sets) {
     const label = objectSet.prefix === "" ? `${objectSet.name} (every object)` : objectSet.name;

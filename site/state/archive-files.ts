@@ -24,7 +24,6 @@ export interface ArchiveFiles {
   materialize(file: ArchiveFile, signal?: AbortSignal): Promise<void>;
 }
 
-
 /** When an archive folder is the whole state: its files are there or missing. */
 export function localArchiveFiles(root: string): ArchiveFiles {
   let listing: FileListing = fileListing(root);

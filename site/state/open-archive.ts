@@ -30,7 +30,11 @@ export function seedFromState(local: Manifest, state: Manifest): { manifest: Man
 }
 
 /** When run, plan, merge or publish opens its archive folder. */
-export async function openArchive(root: string, state: StateOptions | undefined, signal?: AbortSignal): Promise<OpenArchive> {
+export async function openArchive(
+  root: string,
+  state: StateOptions | undefined,
+  signal?: AbortSignal,
+): Promise<OpenArchive> {
   const local = await readManifest(root);
   if (state === undefined) return { manifest: local, files: localArchiveFiles(root), seeded: 0 };
   const site = await openState(state, signal);

@@ -35,7 +35,8 @@ function publishedByDigest(manifest: CdnManifest): Map<string, CdnFile> {
   const byDigest = new Map<string, CdnFile>();
   for (const kernel of manifest.kernels) {
     const { root, sets, full, modules } = kernel.files;
-    for (const file of [root, full, modules, ...Object.values(sets)]) if (file && !byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
+    for (const file of [root, full, modules, ...Object.values(sets)])
+      if (file && !byDigest.has(file.sha256)) byDigest.set(file.sha256, file);
   }
   return byDigest;
 }
@@ -46,10 +47,13 @@ export async function openState(options: StateOptions, signal?: AbortSignal): Pr
   const cdn = await readSiteManifest(site, { publicKey: options.publicKey, signal });
   const ref = cdn.archiveManifest;
   if (ref === undefined) {
-    throw new FormatError(`${site.locate("manifest.json")} names no archive manifest: it cannot serve as a run's state`, {
-      package: site.origin,
-      hint: "publish the site again with this btfmill version, or start from a local archive",
-    });
+    throw new FormatError(
+      `${site.locate("manifest.json")} names no archive manifest: it cannot serve as a run's state`,
+      {
+        package: site.origin,
+        hint: "publish the site again with this btfmill version, or start from a local archive",
+      },
+    );
   }
   const bytes = await site.read(ref.path, maxArchiveManifestBytes, signal);
   if (sha256Hex(bytes) !== ref.sha256) {
@@ -58,7 +62,11 @@ export async function openState(options: StateOptions, signal?: AbortSignal): Pr
       hint: "the site is being republished or was altered: retry",
     });
   }
-  const manifest = parseManifest(bytes.toString("utf8"), site.locate(ref.path), "republish the site with btfmill publish");
+  const manifest = parseManifest(
+    bytes.toString("utf8"),
+    site.locate(ref.path),
+    "republish the site with btfmill publish",
+  );
   const byDigest = publishedByDigest(cdn);
   const published = (file: ArchiveFile) => {
     const found = byDigest.get(file.sha256);
@@ -70,14 +78,20 @@ export async function openState(options: StateOptions, signal?: AbortSignal): Pr
     published,
     async read(file, readSignal) {
       const at = published(file);
-      if (at === undefined) throw new IntegrityError(`${site.origin} does not publish ${file.path} (sha256 ${file.sha256})`, { package: site.origin });
+      if (at === undefined)
+        throw new IntegrityError(`${site.origin} does not publish ${file.path} (sha256 ${file.sha256})`, {
+          package: site.origin,
+        });
       const content = await site.read(at.path, Math.min(maxFileBytes, at.size), readSignal);
       if (content.length !== file.size || sha256Hex(content) !== file.sha256) {
         // A FetchError, so a kernel that needed it is retried next run: a republish in progress is the likely cause.
-        throw new FetchError(`${site.locate(at.path)} does not have the sha256 ${file.sha256} the state names for ${file.path}`, {
-          package: site.locate(at.path),
-          hint: "the site is being republished or was altered: retry",
-        });
+        throw new FetchError(
+          `${site.locate(at.path)} does not have the sha256 ${file.sha256} the state names for ${file.path}`,
+          {
+            package: site.locate(at.path),
+            hint: "the site is being republished or was altered: retry",
+          },
+        );
       }
       return content;
     },

@@ -15,7 +15,13 @@ describe("the kernel key", () => {
 
   it("reads only four non-empty parts with an arch the archive knows", () => {
     expect(parseKeyPath("debian/12/arm64/6.1.0-47-arm64")?.arch).toBe("arm64");
-    for (const text of ["debian/12/aarch64/6.1.0-47-arm64", "debian/12/x86_64", "debian/12/x86_64/a/b", "debian//x86_64/k", "debian/12/x86_64/"]) {
+    for (const text of [
+      "debian/12/aarch64/6.1.0-47-arm64",
+      "debian/12/x86_64",
+      "debian/12/x86_64/a/b",
+      "debian//x86_64/k",
+      "debian/12/x86_64/",
+    ]) {
       expect(parseKeyPath(text), text).toBeUndefined();
     }
   });

@@ -72,11 +72,21 @@ describe("plan", () => {
     const digest = { sha256: "0".repeat(64), size: 1 };
     await mkdir(join(dir, "debian/12/x86_64"), { recursive: true });
     await writeFile(join(dir, "debian/12/x86_64/6.1.0-1-cloud-amd64.btf.tar.xz"), "x");
-    manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(done, "ok", { tarball: { path: "debian/12/x86_64/6.1.0-1-cloud-amd64.btf.tar.xz", ...digest } });
-    manifest.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"] = entryFor(vanished, "ok", { tarball: { path: "debian/12/x86_64/6.1.0-2-cloud-amd64.btf.tar.xz", ...digest } });
+    manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(done, "ok", {
+      tarball: { path: "debian/12/x86_64/6.1.0-1-cloud-amd64.btf.tar.xz", ...digest },
+    });
+    manifest.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"] = entryFor(vanished, "ok", {
+      tarball: { path: "debian/12/x86_64/6.1.0-2-cloud-amd64.btf.tar.xz", ...digest },
+    });
     manifest.kernels["debian/12/x86_64/6.1.0-3-cloud-amd64"] = entryFor(pkg("6.1.0-3-cloud-amd64", "9"), "ok");
-    manifest.kernels["debian/12/x86_64/6.1.0-4-cloud-amd64"] = entryFor(brokenForGood, "failed", { reason: "no vmlinux", transient: false });
-    manifest.kernels["debian/12/x86_64/6.1.0-5-cloud-amd64"] = entryFor(networkFailure, "failed", { reason: "reset", transient: true });
+    manifest.kernels["debian/12/x86_64/6.1.0-4-cloud-amd64"] = entryFor(brokenForGood, "failed", {
+      reason: "no vmlinux",
+      transient: false,
+    });
+    manifest.kernels["debian/12/x86_64/6.1.0-5-cloud-amd64"] = entryFor(networkFailure, "failed", {
+      reason: "reset",
+      transient: true,
+    });
     const packages = [done, vanished, changed, brokenForGood, networkFailure, fresh];
 
     const plan = await planRun(manifest, packages, { files: localArchiveFiles(dir), sets: [], retryFailed: false });

@@ -20,7 +20,14 @@ describe("settleReplacements", () => {
       flavor: "amd64",
       status: "ok",
       tarball: { path, ...(await digestFile(join(root, path))) },
-      package: { name: "p", version: "1", url: "http://127.0.0.1/p.deb", sha256: "0".repeat(64), size: 1, origin: "test" },
+      package: {
+        name: "p",
+        version: "1",
+        url: "http://127.0.0.1/p.deb",
+        sha256: "0".repeat(64),
+        size: 1,
+        origin: "test",
+      },
       updatedAt: "2026-01-01T00:00:00.000Z",
     };
     return manifest;

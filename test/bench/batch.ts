@@ -31,7 +31,10 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
 const node = process.execPath;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
-const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
 const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
 
@@ -64,17 +67,32 @@ async function runBaseline(packages: KernelPackage[], dir: string): Promise<Base
     const measured = { cwd: dir, diskDir: dir };
     steps.push(await measureCommand("download", ["curl", "-sS", "--fail", "-o", "pkg.deb", pkg.url], measured));
     steps.push(
-      await measureCommand("extract", ["sh", "-c", 'dpkg-deb --fsys-tarfile pkg.deb | tar -x "./$1"', "sh", pkg.vmlinuxPath], measured),
+      await measureCommand(
+        "extract",
+        ["sh", "-c", 'dpkg-deb --fsys-tarfile pkg.deb | tar -x "./$1"', "sh", pkg.vmlinuxPath],
+        measured,
+      ),
     );
     const flags = chooseFlags(pahole.version, kernelVersionOf(pkg.key.kernel)!);
-    const converted = await measureCommand("pahole", [...pahole.argv, ...flags, "--btf_encode_detached=vmlinux.btf", pkg.vmlinuxPath], measured);
+    const converted = await measureCommand(
+      "pahole",
+      [...pahole.argv, ...flags, "--btf_encode_detached=vmlinux.btf", pkg.vmlinuxPath],
+      measured,
+    );
     steps.push(converted);
     // Outside the baseline's total: the decoding a tool must do, up to the vmlinux's end and no
     // further (tar --occurrence=1 stops there, so xz does too), single-threaded for its CPU alone.
     await mkdir(join(dir, "floor"));
     const decoded = await measureCommand(
       "floor decode",
-      ["sh", "-c", 'ar p "$1" data.tar.xz | xz -dc -T1 | tar -x -C floor --occurrence=1 "./$2"', "sh", "pkg.deb", pkg.vmlinuxPath],
+      [
+        "sh",
+        "-c",
+        'ar p "$1" data.tar.xz | xz -dc -T1 | tar -x -C floor --occurrence=1 "./$2"',
+        "sh",
+        "pkg.deb",
+        pkg.vmlinuxPath,
+      ],
       { cwd: dir },
     );
     floorCpuSeconds += cpu(decoded) + cpu(converted);
@@ -96,15 +114,27 @@ async function runBtfmill(kernels: number, dir: string): Promise<BtfmillRun> {
   await mkdir(dir, { recursive: true });
   const archive = join(dir, "archive");
   const config = join(dir, "btfmill.json");
-  const source = { distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: kernels, kernelsWithBtf: "all" };
+  const source = {
+    distro: "debian",
+    release: "12",
+    arch: "x86_64",
+    flavors: ["cloud-amd64"],
+    latest: kernels,
+    kernelsWithBtf: "all",
+  };
   await writeFile(config, JSON.stringify({ archive, sources: [source] }));
   await mkdir(scratchDir(archive), { recursive: true });
-  const row = await measureCommand(`btfmill run: ${kernels} kernels`, [node, cli, "run", "--config", config, "--json"], {
-    diskDir: archive,
-    perFolderDir: scratchDir(archive),
-  });
+  const row = await measureCommand(
+    `btfmill run: ${kernels} kernels`,
+    [node, cli, "run", "--config", config, "--json"],
+    {
+      diskDir: archive,
+      perFolderDir: scratchDir(archive),
+    },
+  );
   const summary = JSON.parse(row.stdout) as { ok: number; failed: { kernel: string; reason: string }[] };
-  if (summary.ok !== kernels) throw new Error(`btfmill run converted ${summary.ok} of ${kernels} kernels: ${JSON.stringify(summary.failed)}`);
+  if (summary.ok !== kernels)
+    throw new Error(`btfmill run converted ${summary.ok} of ${kernels} kernels: ${JSON.stringify(summary.failed)}`);
   const manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
   const btf = new Map(Object.entries(manifest.kernels).map(([kernel, entry]) => [kernel, entry.btf?.sha256 ?? ""]));
   console.log(`  ${row.label}: ${row.wallSeconds.toFixed(2)} s`);
@@ -115,9 +145,16 @@ async function runBtfmill(kernels: number, dir: string): Promise<BtfmillRun> {
 async function main(args: string[]): Promise<void> {
   const runs = countOption(args, "runs", 1);
   const kernels = countOption(args, "kernels", 3);
-  const source = new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: kernels });
+  const source = new DebianSource({
+    distro: "debian",
+    release: "12",
+    arch: "x86_64",
+    flavors: ["cloud-amd64"],
+    latest: kernels,
+  });
   const packages = await source.discover();
-  if (packages.length < kernels) throw new Error(`the apt sources list ${packages.length} cloud-amd64 -dbg kernels, not ${kernels}`);
+  if (packages.length < kernels)
+    throw new Error(`the apt sources list ${packages.length} cloud-amd64 -dbg kernels, not ${kernels}`);
   console.log(`packages: ${packages.map((pkg) => `${basename(pkg.name)} (${mb(pkg.size)})`).join(", ")}`);
   console.log(`${runs} run(s), ${cpus().length} CPUs, load average ${load()}`);
   const work = join(repoRoot, ".bench", `batch-${process.pid}`);
@@ -150,10 +187,28 @@ async function main(args: string[]): Promise<void> {
   console.log(
     formatTable([
       ["", "btfmill run", "baseline", "btfmill / baseline", "target"],
-      ["wall", `${btfmill.wallSeconds.toFixed(2)} s`, `${baseline.wallSeconds.toFixed(2)} s`, ratio(btfmill.wallSeconds, baseline.wallSeconds), "<= 0.45x"],
-      ["CPU (user+sys)", `${cpu(btfmill).toFixed(2)} s`, `${cpu(baseline).toFixed(2)} s`, ratio(cpu(btfmill), cpu(baseline)), ""],
+      [
+        "wall",
+        `${btfmill.wallSeconds.toFixed(2)} s`,
+        `${baseline.wallSeconds.toFixed(2)} s`,
+        ratio(btfmill.wallSeconds, baseline.wallSeconds),
+        "<= 0.45x",
+      ],
+      [
+        "CPU (user+sys)",
+        `${cpu(btfmill).toFixed(2)} s`,
+        `${cpu(baseline).toFixed(2)} s`,
+        ratio(cpu(btfmill), cpu(baseline)),
+        "",
+      ],
       ["cores busy on average", busy(btfmill), busy(baseline), "", ""],
-      ["floor: decode to each vmlinux + pahole, CPU / cores", `${floorWall.toFixed(2)} s`, "", ratio(floorWall, baseline.wallSeconds), ""],
+      [
+        "floor: decode to each vmlinux + pahole, CPU / cores",
+        `${floorWall.toFixed(2)} s`,
+        "",
+        ratio(floorWall, baseline.wallSeconds),
+        "",
+      ],
       ["btfmill / floor", ratio(btfmill.wallSeconds, floorWall), "", "", "<= 1.10x"],
     ]),
   );

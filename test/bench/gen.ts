@@ -41,7 +41,9 @@ for (let i = 0; i < kernels; i++) {
   await mkdir(join(folder, path, ".."), { recursive: true });
   await link(tarball, join(folder, `${path}.btf.tar.xz`));
 }
-const objects = await Promise.all((["tcprtt", "kprobe", "flavors"] as const).map((name) => makeCoreObject(bench, name)));
+const objects = await Promise.all(
+  (["tcprtt", "kprobe", "flavors"] as const).map((name) => makeCoreObject(bench, name)),
+);
 
 // Tracee's loop, as a shell script so it runs as one process tree.
 const loopOut = join(bench, "loop-out");
@@ -51,7 +53,19 @@ await writeFile(
   `set -e\ncd ${folder}\nfor f in $(find . -name '*.btf.tar.xz' | sort); do\n  d=${bench}/loop-tmp; mkdir -p $d ${loopOut}/$(dirname $f)\n  tar -xJf $f -C $d\n  bpftool gen min_core_btf $d/vmlinux.btf ${loopOut}/\${f%.tar.xz} ${objects.join(" ")}\n  rm -rf $d\ndone\n`,
 );
 const loop = await measureCommand("tar -xJf + bpftool per kernel (Tracee's loop)", ["bash", script]);
-const genArgs = [process.execPath, cli, "gen", "--objects", ...objects, "--from", folder, "--out", join(bench, "gen-out"), "--cache", join(bench, "cache")];
+const genArgs = [
+  process.execPath,
+  cli,
+  "gen",
+  "--objects",
+  ...objects,
+  "--from",
+  folder,
+  "--out",
+  join(bench, "gen-out"),
+  "--cache",
+  join(bench, "cache"),
+];
 const first = await measureCommand("btfmill gen", genArgs);
 const second = await measureCommand("btfmill gen, nothing new", genArgs);
 
@@ -61,5 +75,7 @@ for (const name of names) {
   if (!ours.equals(await readFile(join(loopOut, `${name}.btf`)))) differing++;
 }
 console.log(formatMeasurements([loop, first, second]));
-console.log(`${kernels} kernels x 3 objects: gen / loop = ${(first.wallSeconds / loop.wallSeconds).toFixed(2)}; second run ${second.wallSeconds.toFixed(2)} s; ${differing} file(s) differ from the loop's`);
+console.log(
+  `${kernels} kernels x 3 objects: gen / loop = ${(first.wallSeconds / loop.wallSeconds).toFixed(2)}; second run ${second.wallSeconds.toFixed(2)} s; ${differing} file(s) differ from the loop's`,
+);
 if (differing > 0) process.exitCode = 1;

@@ -39,7 +39,10 @@ const self = fileURLToPath(import.meta.url);
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
 const node = process.execPath;
-const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
 // Debian 12's amd64 flavors that publish -dbg packages.
 const flavors = ["amd64", "cloud-amd64", "rt-amd64"];
 
@@ -86,7 +89,13 @@ function listing(count: number): Listed[] {
 }
 
 // The archive a long series of runs would have left: every listed kernel converted and minified.
-async function buildArchive(work: string, archive: string, kernels: Listed[], mirrorUrl: string, object: string): Promise<void> {
+async function buildArchive(
+  work: string,
+  archive: string,
+  kernels: Listed[],
+  mirrorUrl: string,
+  object: string,
+): Promise<void> {
   const scratch = join(work, "scratch");
   await mkdir(scratch, { recursive: true });
   const btf = await makeKernelBtf(scratch, "normal");
@@ -119,7 +128,14 @@ async function buildArchive(work: string, archive: string, kernels: Listed[], mi
           btf: btfDigest,
           tarball: { path, ...tarballDigest },
           kinds: ["INT", "STRUCT"],
-          package: { name: listed.name, version: listed.version, url: `${mirrorUrl}/${listed.filename}`, sha256: listed.sha256, size: listed.size, origin: "bookworm" },
+          package: {
+            name: listed.name,
+            version: listed.version,
+            url: `${mirrorUrl}/${listed.filename}`,
+            sha256: listed.sha256,
+            size: listed.size,
+            origin: "bookworm",
+          },
           pahole: { version: "v1.24", flags: [] },
           bpftool: { version: "bpftool v7.1.0" },
           minified,
@@ -136,7 +152,12 @@ async function buildArchive(work: string, archive: string, kernels: Listed[], mi
 function requestKinds(requests: readonly ServedRequest[]): { indexes: number; packages: number; other: string[] } {
   const counts = { indexes: 0, packages: 0, other: [] as string[] };
   for (const { path } of requests) {
-    if (/\/dists\/[^/]+\/(InRelease|Release|Release\.gpg|main\/binary-[^/]+\/(Packages(\.xz|\.gz)?|by-hash\/.*))$/.test(path)) counts.indexes += 1;
+    if (
+      /\/dists\/[^/]+\/(InRelease|Release|Release\.gpg|main\/binary-[^/]+\/(Packages(\.xz|\.gz)?|by-hash\/.*))$/.test(
+        path,
+      )
+    )
+      counts.indexes += 1;
     else if (/\.deb$/.test(path)) counts.packages += 1;
     else counts.other.push(path);
   }
@@ -154,8 +175,16 @@ async function main(args: string[]): Promise<void> {
     const started = Date.now();
     const kernels = listing(count);
     const key = await createSigningKey(await mkdirp(join(work, "keys")));
-    const mirror = await buildAptMirror(join(work, "mirror"), { arch: "amd64", key, suites: { bookworm: [], "bookworm-updates": [], "bookworm-security": [] } });
-    await writeListedSuite(mirror, "bookworm", kernels.map((kernel) => kernel.package));
+    const mirror = await buildAptMirror(join(work, "mirror"), {
+      arch: "amd64",
+      key,
+      suites: { bookworm: [], "bookworm-updates": [], "bookworm-security": [] },
+    });
+    await writeListedSuite(
+      mirror,
+      "bookworm",
+      kernels.map((kernel) => kernel.package),
+    );
     const server = await startStaticServer(mirror.root);
     try {
       const archive = join(work, "archive");
@@ -164,19 +193,23 @@ async function main(args: string[]): Promise<void> {
       const configPath = join(work, "btfmill.json");
       const source = { distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring };
       await writeFile(configPath, JSON.stringify({ archive, sources: [source], objects: { net: [object] } }, null, 2));
-      console.log(`${count} kernels listed and archived in ${((Date.now() - started) / 1000).toFixed(1)} s; ${runs} run(s); load average ${load()}`);
+      console.log(
+        `${count} kernels listed and archived in ${((Date.now() - started) / 1000).toFixed(1)} s; ${runs} run(s); load average ${load()}`,
+      );
 
       const candidates: Array<{ label: string; argv: string[]; check: (row: Measurement) => void }> = [
         { label: "baseline: btfmill --help (start-up)", argv: [node, cli, "--help"], check: () => {} },
         {
           label: "baseline: read + verify the indexes alone",
           argv: [node, self, "--worker", "discover", configPath],
-          check: (row) => expectEqual("packages discovered", (JSON.parse(row.stdout) as { packages: number }).packages, count),
+          check: (row) =>
+            expectEqual("packages discovered", (JSON.parse(row.stdout) as { packages: number }).packages, count),
         },
         {
           label: "baseline: read the archive manifest alone",
           argv: [node, self, "--worker", "manifest", configPath],
-          check: (row) => expectEqual("kernels in the manifest", (JSON.parse(row.stdout) as { kernels: number }).kernels, count),
+          check: (row) =>
+            expectEqual("kernels in the manifest", (JSON.parse(row.stdout) as { kernels: number }).kernels, count),
         },
         {
           label: "btfmill plan",
@@ -211,7 +244,18 @@ async function main(args: string[]): Promise<void> {
       const [startup, indexes, manifestRead] = rows;
       const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
       const table = [
-        ["", "wall", "/ start-up", "/ indexes alone", "/ (indexes + manifest)", "CPU", "CPU / (indexes + manifest)", "index requests", ".deb requests", "target"],
+        [
+          "",
+          "wall",
+          "/ start-up",
+          "/ indexes alone",
+          "/ (indexes + manifest)",
+          "CPU",
+          "CPU / (indexes + manifest)",
+          "index requests",
+          ".deb requests",
+          "target",
+        ],
         ...rows.map((row, index) => {
           const requests = served[index]!.at(-1)!;
           const isCommand = index >= 3;
@@ -232,7 +276,9 @@ async function main(args: string[]): Promise<void> {
         }),
       ];
       console.log(formatTable(table));
-      console.log(`\n(the last column divides by indexes + manifest - start-up: both baselines include one start of node; load average now ${load()})`);
+      console.log(
+        `\n(the last column divides by indexes + manifest - start-up: both baselines include one start of node; load average now ${load()})`,
+      );
     } finally {
       await server.close();
     }
@@ -247,7 +293,14 @@ function expectEqual<T>(what: string, actual: T, expected: T): void {
 
 function formatTable(table: string[][]): string {
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
-  return table.map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+  return table
+    .map((cells) =>
+      cells
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 async function mkdirp(path: string): Promise<string> {

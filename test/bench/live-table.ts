@@ -15,12 +15,17 @@ import type { RunReport } from "../../pipeline/run-report.ts";
 
 /** When a row is printed: layouts equal/total and whether the bytes are the kernel's own, or why there is no answer. */
 function comparison(entry: ManifestEntry): { layouts: string; identical: string } {
-  if (entry.status !== "ok") return { layouts: "-", identical: `${entry.status}: ${entry.reason ?? "no reason recorded"}` };
-  if (entry.kernelBtf === undefined || entry.btf === undefined) return { layouts: "-", identical: "kernel has no .BTF" };
+  if (entry.status !== "ok")
+    return { layouts: "-", identical: `${entry.status}: ${entry.reason ?? "no reason recorded"}` };
+  if (entry.kernelBtf === undefined || entry.btf === undefined)
+    return { layouts: "-", identical: "kernel has no .BTF" };
   // An ok entry passed validation, which fails a kernel on any differing layout.
   const identical = entry.btf.sha256 === entry.kernelBtf.sha256;
   const sizes = identical ? "" : ` (${entry.btf.size} vs ${entry.kernelBtf.size} bytes)`;
-  return { layouts: `${entry.kernelBtf.layouts}/${entry.kernelBtf.layouts}`, identical: `${identical ? "yes" : "no"}${sizes}` };
+  return {
+    layouts: `${entry.kernelBtf.layouts}/${entry.kernelBtf.layouts}`,
+    identical: `${identical ? "yes" : "no"}${sizes}`,
+  };
 }
 
 // Oldest first, so a later run's seconds for a kernel replace an earlier one's.
@@ -41,20 +46,34 @@ const keys = Object.keys(manifest.kernels).sort();
 const rows = keys.flatMap((key) => {
   const entry = manifest.kernels[key]!;
   const { layouts, identical } = comparison(entry);
-  const kernelRow = [key, (entry.package.size / 1e6).toFixed(0), seconds.get(key)?.toFixed(0) ?? "-", layouts, identical.replaceAll("|", "\\|")];
+  const kernelRow = [
+    key,
+    (entry.package.size / 1e6).toFixed(0),
+    seconds.get(key)?.toFixed(0) ?? "-",
+    layouts,
+    identical.replaceAll("|", "\\|"),
+  ];
   // Each selected module under its kernel: its split BTF against the module's own .BTF.
   const moduleRows = Object.entries(entry.modules?.files ?? {}).map(([name, file]) => {
     const own = file.ownBtf;
     if (own === undefined) return [`${key} ${name}`, "", "", "-", "module has no .BTF"];
     const same = own.sha256 === file.sha256;
-    return [`${key} ${name}`, "", "", `${own.layouts}/${own.layouts}`, same ? "yes" : `no (${file.size} vs ${own.size} bytes)`];
+    return [
+      `${key} ${name}`,
+      "",
+      "",
+      `${own.layouts}/${own.layouts}`,
+      same ? "yes" : `no (${file.size} vs ${own.size} bytes)`,
+    ];
   });
   return [kernelRow, ...moduleRows];
 });
 const paholes = [...new Set(keys.flatMap((key) => manifest.kernels[key]!.pahole?.version ?? []))];
 const newest = reports.at(-1)!;
 
-console.log(`${keys.length} kernels; newest run ${newest.startedAt} .. ${newest.finishedAt} (${newest.durationSeconds.toFixed(0)} s, ${(newest.downloadedBytes / 1e9).toFixed(1)} GB downloaded); pahole ${paholes.join(", ") || "-"}`);
+console.log(
+  `${keys.length} kernels; newest run ${newest.startedAt} .. ${newest.finishedAt} (${newest.durationSeconds.toFixed(0)} s, ${(newest.downloadedBytes / 1e9).toFixed(1)} GB downloaded); pahole ${paholes.join(", ") || "-"}`,
+);
 console.log("");
 console.log("| kernel (module) | package MB | seconds | layouts equal/total | bytes identical |");
 console.log("|---|---:|---:|---:|---|");

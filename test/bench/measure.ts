@@ -39,7 +39,11 @@ export interface MeasureOptions {
 }
 
 /** When a benchmark runs one candidate: runs `argv` to completion and returns what it cost. */
-export async function measureCommand(label: string, argv: readonly string[], options: MeasureOptions = {}): Promise<Measurement> {
+export async function measureCommand(
+  label: string,
+  argv: readonly string[],
+  options: MeasureOptions = {},
+): Promise<Measurement> {
   const scratch = await mkdtemp(join(tmpdir(), "btfmill-measure-"));
   const timeFile = join(scratch, "time");
   const child = spawn("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timeFile, "--", ...argv], {
@@ -59,20 +63,29 @@ export async function measureCommand(label: string, argv: readonly string[], opt
       if (child.pid !== undefined) {
         // The tree below GNU time: time itself is the measuring tool, not the measured.
         const processes = (await processTree(child.pid)).filter((process) => process.pid !== child.pid);
-        peaks.tree = Math.max(peaks.tree, processes.reduce((sum, process) => sum + process.rssBytes, 0));
+        peaks.tree = Math.max(
+          peaks.tree,
+          processes.reduce((sum, process) => sum + process.rssBytes, 0),
+        );
         for (const process of processes) {
           peaks.byCommand[process.command] = Math.max(peaks.byCommand[process.command] ?? 0, process.peakRssBytes);
         }
       }
       if (options.diskDir !== undefined) peaks.disk = Math.max(peaks.disk, await diskUsage(options.diskDir));
-      if (options.perFolderDir !== undefined) peaks.folder = Math.max(peaks.folder, await largestFolder(options.perFolderDir));
+      if (options.perFolderDir !== undefined)
+        peaks.folder = Math.max(peaks.folder, await largestFolder(options.perFolderDir));
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
     }
   })();
   try {
     const exitCode = await exited;
     if (exitCode !== 0) throw new Error(`${label}: ${argv.join(" ")} exited with ${exitCode}`);
-    const [wall, user, system, maxRssKiB] = (await readFile(timeFile, "utf8")).trim().split("\n").at(-1)!.split(" ").map(Number);
+    const [wall, user, system, maxRssKiB] = (await readFile(timeFile, "utf8"))
+      .trim()
+      .split("\n")
+      .at(-1)!
+      .split(" ")
+      .map(Number);
     return {
       label,
       wallSeconds: wall!,
@@ -96,7 +109,8 @@ export async function measureCommand(label: string, argv: readonly string[], opt
 export function combine(label: string, steps: readonly Measurement[]): Measurement {
   const byCommand: Record<string, number> = {};
   for (const step of steps) {
-    for (const [command, bytes] of Object.entries(step.peakRssByCommand)) byCommand[command] = Math.max(byCommand[command] ?? 0, bytes);
+    for (const [command, bytes] of Object.entries(step.peakRssByCommand))
+      byCommand[command] = Math.max(byCommand[command] ?? 0, bytes);
   }
   const sum = (pick: (step: Measurement) => number) => steps.reduce((total, step) => total + pick(step), 0);
   const max = (pick: (step: Measurement) => number) => Math.max(0, ...steps.map(pick));
@@ -147,7 +161,14 @@ export function formatMeasurements(rows: readonly Measurement[]): string {
 /** When a summary is printed: rows of cells (the first row the header) as aligned columns. */
 export function formatTable(table: readonly (readonly string[])[]): string {
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
-  return table.map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+  return table
+    .map((cells) =>
+      cells
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 interface TreeProcess {
@@ -174,7 +195,12 @@ async function processTree(root: number): Promise<TreeProcess[]> {
       found.push({ pid, command: basename(exe), rssBytes: kib("VmRSS"), peakRssBytes: kib("VmHWM") });
       for (const task of tasks) {
         const children = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
-        pending.push(...children.split(" ").filter((word) => word !== "").map(Number));
+        pending.push(
+          ...children
+            .split(" ")
+            .filter((word) => word !== "")
+            .map(Number),
+        );
       }
     } catch {
       // Gone, or a zombie whose exe can no longer be read: it holds no memory any more.

@@ -50,7 +50,10 @@ import { countOption, formatMeasurements, measureCommand, median, type Measureme
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
 const sets: Record<string, BpfFixture[]> = { net: ["tcprtt", "sockops"], proc: ["kprobe", "flavors"] };
-const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
 
 interface Options {
   kernels: number;
@@ -100,7 +103,9 @@ function variantOf(bytes: Buffer, names: Set<string>, v: number): Buffer {
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 }
 
 interface Bench {
@@ -119,17 +124,24 @@ async function build(options: Options, work: string, cache: string): Promise<Ben
   const objectDir = join(work, "objects");
   await mkdir(objectDir, { recursive: true });
   const fixtures = [...new Set(Object.values(sets).flat())];
-  const compiled = Object.fromEntries(await Promise.all(fixtures.map(async (name) => [name, await makeCoreObject(objectDir, name)] as const)));
-  const objects: Record<string, string[]> = Object.fromEntries(Object.entries(sets).map(([name, list]) => [name, list.map((fixture) => compiled[fixture]!)]));
+  const compiled = Object.fromEntries(
+    await Promise.all(fixtures.map(async (name) => [name, await makeCoreObject(objectDir, name)] as const)),
+  );
+  const objects: Record<string, string[]> = Object.fromEntries(
+    Object.entries(sets).map(([name, list]) => [name, list.map((fixture) => compiled[fixture]!)]),
+  );
   // btfmill's union set: every object, in sha256 order as pipeline/object-registry.ts lists them.
-  const digests = await Promise.all(fixtures.map(async (name) => [await sha256(compiled[name]!), compiled[name]!] as const));
+  const digests = await Promise.all(
+    fixtures.map(async (name) => [await sha256(compiled[name]!), compiled[name]!] as const),
+  );
   objects.all = digests.sort(([a], [b]) => a.localeCompare(b)).map(([, path]) => path);
 
   // Names the objects relocate against: the variants change exactly these kernel types.
   const names = new Set<string>();
   for (const path of Object.values(compiled)) {
     const object = await loadBpfObject(path);
-    for (const relocation of object.relocations) names.add(essentialName(object.btf.types[relocation.typeId - 1]!.name));
+    for (const relocation of object.relocations)
+      names.add(essentialName(object.btf.types[relocation.typeId - 1]!.name));
   }
   const source = await readFile(options.btf);
   const sourceId = createHash("sha256").update(source).digest("hex").slice(0, 16);
@@ -158,7 +170,12 @@ async function build(options: Options, work: string, cache: string): Promise<Ben
   const btfDigests = await Promise.all(fullBtfs.map((full) => digestFile(full)));
   for (let i = 0; i < options.kernels; i++) {
     const v = i % options.variants;
-    const key: KernelKey = { distro: "debian", release: `r${Math.floor(i / options.variants)}`, arch: "x86_64", kernel: kernelName(v) };
+    const key: KernelKey = {
+      distro: "debian",
+      release: `r${Math.floor(i / options.variants)}`,
+      arch: "x86_64",
+      kernel: kernelName(v),
+    };
     keys.push(key);
     const path = archiveTarballPath(key);
     await mkdir(join(archive, path, ".."), { recursive: true });
@@ -171,7 +188,14 @@ async function build(options: Options, work: string, cache: string): Promise<Ben
       btf: btfDigests[v]!,
       tarball: { path, ...tarballDigests[v]! },
       kinds: ["INT", "STRUCT"],
-      package: { name: `linux-image-${key.kernel}-dbg`, version: "1", url: `http://127.0.0.1/${key.kernel}.deb`, sha256: "0".repeat(64), size: 1, origin: "bench" },
+      package: {
+        name: `linux-image-${key.kernel}-dbg`,
+        version: "1",
+        url: `http://127.0.0.1/${key.kernel}.deb`,
+        sha256: "0".repeat(64),
+        size: 1,
+        origin: "bench",
+      },
       pahole: { version: "v1.24", flags: [] },
       bpftool: { version: "bench" },
       updatedAt: new Date(0).toISOString(),
@@ -197,7 +221,15 @@ async function baselineLines(bench: Bench, outDir: string): Promise<string> {
   const lines: string[] = [];
   bench.keys.forEach((_, i) => {
     for (const set of setNames) {
-      lines.push(["gen", "min_core_btf", bench.fullBtfs[bench.variantOfKernel(i)]!, join(outDir, `${i}-${set}.btf`), ...bench.objects[set]!].join(" "));
+      lines.push(
+        [
+          "gen",
+          "min_core_btf",
+          bench.fullBtfs[bench.variantOfKernel(i)]!,
+          join(outDir, `${i}-${set}.btf`),
+          ...bench.objects[set]!,
+        ].join(" "),
+      );
     }
   });
   const file = join(bench.work, "baseline-calls.txt");
@@ -208,9 +240,13 @@ async function baselineLines(bench: Bench, outDir: string): Promise<string> {
 async function decodeLines(bench: Bench, outDir: string): Promise<{ lines: string; script: string }> {
   // One kernel per line: its tarball, member, and output prefix; the objects are in the script.
   const script = join(bench.work, "decode-and-minify.sh");
-  const calls = setNames.map((set) => `bpftool gen min_core_btf "$d/$2" "$3-${set}.btf" ${bench.objects[set]!.join(" ")}`).join(" && ");
+  const calls = setNames
+    .map((set) => `bpftool gen min_core_btf "$d/$2" "$3-${set}.btf" ${bench.objects[set]!.join(" ")}`)
+    .join(" && ");
   await writeFile(script, `d=$(mktemp -d "${outDir}/x.XXXXXX") && tar -xJf "$1" -C "$d" && ${calls} && rm -r "$d"\n`);
-  const lines = bench.keys.map((key, i) => `${join(bench.archive, archiveTarballPath(key))} ${btfMemberName(key)} ${join(outDir, String(i))}`);
+  const lines = bench.keys.map(
+    (key, i) => `${join(bench.archive, archiveTarballPath(key))} ${btfMemberName(key)} ${join(outDir, String(i))}`,
+  );
   const file = join(bench.work, "decode-kernels.txt");
   await writeFile(file, `${lines.join("\n")}\n`);
   return { lines: file, script };
@@ -236,11 +272,14 @@ async function checkBtfmill(bench: Bench, baselineOut: string): Promise<string> 
       }
       minified++;
       // Every output: btfmill minifies a set from the union's output, the baseline from the full BTF.
-      if ((await sha256(join(baselineOut, `${i}-${set}.btf`))) !== record.file.sha256) mismatched.push(`${keyPath(key)} [${set}]`);
+      if ((await sha256(join(baselineOut, `${i}-${set}.btf`))) !== record.file.sha256)
+        mismatched.push(`${keyPath(key)} [${set}]`);
     }
   }
   if (errors.length > 0 || mismatched.length > 0) {
-    throw new Error(`btfmill's run is not the baseline's work: ${errors.length} errors (${errors.slice(0, 3).join("; ")}), different bytes for ${mismatched.length} (${mismatched.slice(0, 5).join(", ") || "none"})`);
+    throw new Error(
+      `btfmill's run is not the baseline's work: ${errors.length} errors (${errors.slice(0, 3).join("; ")}), different bytes for ${mismatched.length} (${mismatched.slice(0, 5).join(", ") || "none"})`,
+    );
   }
   return `${minified} minified files checked, each the same bytes as the bare bpftool call on the full BTF made`;
 }
@@ -262,7 +301,9 @@ async function main(args: string[]): Promise<void> {
       JSON.stringify({
         archive: bench.archive,
         jobs: 2,
-        sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: served.mirror.keyring }],
+        sources: [
+          { distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: served.mirror.keyring },
+        ],
         objects: { net: bench.objects.net, proc: bench.objects.proc },
       }),
     );
@@ -285,13 +326,55 @@ async function main(args: string[]): Promise<void> {
         await rm(dir, { recursive: true, force: true });
         await mkdir(dir, { recursive: true });
       }
-      rows.sequential!.push(await measureCommand("baseline: bare bpftool calls, sequential (sum of times)", ["xargs", "-a", calls, "-L", "1", "-P", "1", "bpftool"]));
-      rows.parallel!.push(await measureCommand("baseline: bare bpftool calls, 2 at a time", ["xargs", "-a", calls, "-L", "1", "-P", "2", "bpftool"]));
+      rows.sequential!.push(
+        await measureCommand("baseline: bare bpftool calls, sequential (sum of times)", [
+          "xargs",
+          "-a",
+          calls,
+          "-L",
+          "1",
+          "-P",
+          "1",
+          "bpftool",
+        ]),
+      );
+      rows.parallel!.push(
+        await measureCommand("baseline: bare bpftool calls, 2 at a time", [
+          "xargs",
+          "-a",
+          calls,
+          "-L",
+          "1",
+          "-P",
+          "2",
+          "bpftool",
+        ]),
+      );
       if (options.decodeBaseline) {
-        rows.decode!.push(await measureCommand("tar -xJf + bare bpftool calls, 2 at a time", ["xargs", "-a", decode.lines, "-L", "1", "-P", "2", "sh", decode.script]));
+        rows.decode!.push(
+          await measureCommand("tar -xJf + bare bpftool calls, 2 at a time", [
+            "xargs",
+            "-a",
+            decode.lines,
+            "-L",
+            "1",
+            "-P",
+            "2",
+            "sh",
+            decode.script,
+          ]),
+        );
       }
       await resetArchive(bench);
-      rows.btfmill!.push(await measureCommand("btfmill run (minify pass, jobs 2)", [process.execPath, cli, "run", "--config", bench.config]));
+      rows.btfmill!.push(
+        await measureCommand("btfmill run (minify pass, jobs 2)", [
+          process.execPath,
+          cli,
+          "run",
+          "--config",
+          bench.config,
+        ]),
+      );
       check = await checkBtfmill(bench, baselineOut);
       console.log(`  run ${run}: ${check}; load average ${load()}`);
     }
@@ -301,9 +384,17 @@ async function main(args: string[]): Promise<void> {
     const table = [sequential, parallel, ...(options.decodeBaseline ? [median(rows.decode!)] : []), ours];
     console.log(`\n${formatMeasurements(table)}\n`);
     const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
-    const perCall = (row: Measurement) => `${((row.wallSeconds * 1000) / (options.kernels * setNames.length)).toFixed(1)} ms`;
+    const perCall = (row: Measurement) =>
+      `${((row.wallSeconds * 1000) / (options.kernels * setNames.length)).toFixed(1)} ms`;
     const ratios = [
-      ["", "wall", "wall per minification", "wall / sum of bare calls", "wall / bare calls 2 at a time", "CPU / bare calls' CPU"],
+      [
+        "",
+        "wall",
+        "wall per minification",
+        "wall / sum of bare calls",
+        "wall / bare calls 2 at a time",
+        "CPU / bare calls' CPU",
+      ],
       ...table.map((row) => [
         row.label.replace(/ \[median.*$/, ""),
         `${row.wallSeconds.toFixed(1)} s`,
@@ -314,7 +405,16 @@ async function main(args: string[]): Promise<void> {
       ]),
     ];
     const widths = ratios[0]!.map((_, column) => Math.max(...ratios.map((cells) => cells[column]!.length)));
-    console.log(ratios.map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n"));
+    console.log(
+      ratios
+        .map((cells) =>
+          cells
+            .map((cell, column) => cell.padEnd(widths[column]!))
+            .join("  ")
+            .trimEnd(),
+        )
+        .join("\n"),
+    );
     console.log(
       `\ntarget (issue 9, item 5): btfmill wall <= 1.2x the sum of bare calls: ${(ours.wallSeconds / sequential.wallSeconds).toFixed(2)}x ` +
         `(${ours.wallSeconds / sequential.wallSeconds <= 1.2 ? "met" : "missed"}); against the bare calls run 2 at a time: ${(ours.wallSeconds / parallel.wallSeconds).toFixed(2)}x. ` +

@@ -43,14 +43,23 @@ const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const workers: Record<string, (args: string[]) => Promise<unknown>> = {
   async btf([pkgJson, dir]) {
     const pkg = JSON.parse(pkgJson!) as KernelPackage;
-    const { fetched, validation } = await produceBtf(pkg, dir!, { pahole: (await benchPahole()).version, paholeConfig: {}, onStage: () => {} });
+    const { fetched, validation } = await produceBtf(pkg, dir!, {
+      pahole: (await benchPahole()).version,
+      paholeConfig: {},
+      onStage: () => {},
+    });
     return { ...fetched, kernelHasBtf: validation.kernelHasBtf };
   },
   async decode([file]) {
     return { bytes: await drain(file!, createDecompressor(basename(file!), { package: file! })) };
   },
   async "decode-zstd-cli"([file]) {
-    const engine = spawnEngine("zstd", ["-dc"], { package: file! }, (exit) => new Error(`zstd failed: ${exit.stderrTail}`));
+    const engine = spawnEngine(
+      "zstd",
+      ["-dc"],
+      { package: file! },
+      (exit) => new Error(`zstd failed: ${exit.stderrTail}`),
+    );
     return { bytes: await drain(file!, new RelayDuplex(engine)) };
   },
 };
@@ -69,7 +78,13 @@ async function drain(file: string, decoder: NodeJS.ReadWriteStream): Promise<num
 }
 
 async function newestCloudKernel(): Promise<KernelPackage> {
-  const source = new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: 1 });
+  const source = new DebianSource({
+    distro: "debian",
+    release: "12",
+    arch: "x86_64",
+    flavors: ["cloud-amd64"],
+    latest: 1,
+  });
   const [newest] = await source.discover();
   if (newest === undefined) throw new Error("the apt sources list no cloud-amd64 -dbg kernel");
   return newest;
@@ -100,11 +115,18 @@ async function sha256File(path: string): Promise<string> {
 
 const node = process.execPath;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
-const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
 
 async function runBtfmill(pkg: KernelPackage, dir: string): Promise<{ row: Measurement; vmlinuxBytes: number }> {
   await mkdir(dir, { recursive: true });
-  const row = await measureCommand("btfmill fetch -> vmlinux -> verified BTF", [node, ...nodeFlags, self, "--worker", "btf", JSON.stringify(pkg), dir], { diskDir: dir });
+  const row = await measureCommand(
+    "btfmill fetch -> vmlinux -> verified BTF",
+    [node, ...nodeFlags, self, "--worker", "btf", JSON.stringify(pkg), dir],
+    { diskDir: dir },
+  );
   const result = JSON.parse(row.stdout) as { vmlinuxBytes: number; payloadBytes: number; downloadedBytes: number };
   console.log(
     `  ${row.label}: ${row.wallSeconds.toFixed(2)} s, vmlinux ${mb(result.vmlinuxBytes)}, decoded ${mb(result.payloadBytes)} of the payload, downloaded ${mb(result.downloadedBytes)}`,
@@ -114,10 +136,14 @@ async function runBtfmill(pkg: KernelPackage, dir: string): Promise<{ row: Measu
 
 async function runBaseline(url: string, vmlinuxPath: string, dir: string): Promise<Measurement[]> {
   await mkdir(dir, { recursive: true });
-  const download = await measureCommand("baseline 1/3: download the .deb (curl)", ["curl", "-sS", "--fail", "-o", "pkg.deb", url], {
-    cwd: dir,
-    diskDir: dir,
-  });
+  const download = await measureCommand(
+    "baseline 1/3: download the .deb (curl)",
+    ["curl", "-sS", "--fail", "-o", "pkg.deb", url],
+    {
+      cwd: dir,
+      diskDir: dir,
+    },
+  );
   const extract = await measureCommand(
     "baseline 2/3: dpkg-deb --fsys-tarfile | tar -x",
     ["sh", "-c", 'dpkg-deb --fsys-tarfile pkg.deb | tar -x "./$1"', "sh", vmlinuxPath],
@@ -126,10 +152,14 @@ async function runBaseline(url: string, vmlinuxPath: string, dir: string): Promi
   // The same pahole binary and flags btfmill uses for this kernel, without -j, as BTFHub runs it.
   const pahole = await benchPahole();
   const flags = chooseFlags(pahole.version, kernelVersionOf(basename(vmlinuxPath).replace(/^vmlinux-/, ""))!);
-  const convert = await measureCommand("baseline 3/3: pahole", [...pahole.argv, ...flags, "--btf_encode_detached=vmlinux.btf", vmlinuxPath], {
-    cwd: dir,
-    diskDir: dir,
-  });
+  const convert = await measureCommand(
+    "baseline 3/3: pahole",
+    [...pahole.argv, ...flags, "--btf_encode_detached=vmlinux.btf", vmlinuxPath],
+    {
+      cwd: dir,
+      diskDir: dir,
+    },
+  );
   console.log(`  baseline: ${(download.wallSeconds + extract.wallSeconds + convert.wallSeconds).toFixed(2)} s`);
   return [download, extract, convert];
 }
@@ -139,7 +169,11 @@ async function runFloorPahole(vmlinux: string, dir: string): Promise<Measurement
   const pahole = await benchPahole();
   const flags = chooseFlags(pahole.version, kernelVersionOf(basename(vmlinux).replace(/^vmlinux-/, ""))!);
   const threads = freeCores();
-  return measureCommand(`floor: pahole -j${threads}`, [...pahole.argv, ...(threads > 1 ? [`-j${threads}`] : []), ...flags, "--btf_encode_detached=floor.btf", vmlinux], { cwd: dir });
+  return measureCommand(
+    `floor: pahole -j${threads}`,
+    [...pahole.argv, ...(threads > 1 ? [`-j${threads}`] : []), ...flags, "--btf_encode_detached=floor.btf", vmlinux],
+    { cwd: dir },
+  );
 }
 
 // The work no tool can skip: decoding the payload up to the end of the vmlinux, with both cores
@@ -174,7 +208,9 @@ async function main(args: string[]): Promise<void> {
       pkg = { ...named, size: (await stat(deb)).size, sha256: await sha256File(deb) };
       await rm(probe, { recursive: true, force: true });
     }
-    console.log(`package: ${pkg.name} ${pkg.version} (${mb(pkg.size)}, ${pkg.origin}); ${runs} run(s); load average ${load()}`);
+    console.log(
+      `package: ${pkg.name} ${pkg.version} (${mb(pkg.size)}, ${pkg.origin}); ${runs} run(s); load average ${load()}`,
+    );
     const oursRuns: Measurement[] = [];
     const download: Measurement[] = [];
     const extract: Measurement[] = [];
@@ -189,23 +225,39 @@ async function main(args: string[]): Promise<void> {
       const ours = await runBtfmill(pkg, join(work, "run", "btfmill"));
       oursRuns.push(ours.row);
       vmlinuxBytes = ours.vmlinuxBytes;
-      const [fetched, extracted, converted] = await runBaseline(pkg.url, pkg.vmlinuxPath, join(work, "run", "baseline"));
+      const [fetched, extracted, converted] = await runBaseline(
+        pkg.url,
+        pkg.vmlinuxPath,
+        join(work, "run", "baseline"),
+      );
       download.push(fetched!);
       extract.push(extracted!);
       convert.push(converted!);
-      floorDecode.push(await runFloorDecode(join(work, "run", "baseline", "pkg.deb"), pkg.vmlinuxPath, join(work, "run", "floor")));
-      floorConvert.push(await runFloorPahole(join(work, "run", "baseline", pkg.vmlinuxPath), join(work, "run", "floor")));
+      floorDecode.push(
+        await runFloorDecode(join(work, "run", "baseline", "pkg.deb"), pkg.vmlinuxPath, join(work, "run", "floor")),
+      );
+      floorConvert.push(
+        await runFloorPahole(join(work, "run", "baseline", pkg.vmlinuxPath), join(work, "run", "floor")),
+      );
       if (last) {
         const ours = await sha256File(join(work, "run", "btfmill", btfMemberName(pkg.key)));
         const theirs = await sha256File(join(work, "run", "baseline", "vmlinux.btf"));
         console.log(`  same BTF from both: ${ours === theirs} (sha256 ${ours})`);
       }
     }
-    const byTotal = download.map((step, index) => combine("baseline total (BTFHub's way)", [step, extract[index]!, convert[index]!]));
+    const byTotal = download.map((step, index) =>
+      combine("baseline total (BTFHub's way)", [step, extract[index]!, convert[index]!]),
+    );
     const baseline = median(byTotal);
     const ours = median(oursRuns);
-    const floor = median(floorDecode.map((step, index) => combine("floor: decode up to the vmlinux (xz -T2) + pahole at btfmill's threads", [step, floorConvert[index]!])));
-    console.log(`\n${formatMeasurements([ours, median(download), median(extract), median(convert), baseline, median(floorDecode), floor])}\n`);
+    const floor = median(
+      floorDecode.map((step, index) =>
+        combine("floor: decode up to the vmlinux (xz -T2) + pahole at btfmill's threads", [step, floorConvert[index]!]),
+      ),
+    );
+    console.log(
+      `\n${formatMeasurements([ours, median(download), median(extract), median(convert), baseline, median(floorDecode), floor])}\n`,
+    );
     const cpu = (row: Measurement) => row.userSeconds + row.systemSeconds;
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
     const paholePeak = (row: Measurement) => paholePeakRss(row.peakRssByCommand);
@@ -213,9 +265,27 @@ async function main(args: string[]): Promise<void> {
     console.log(
       formatTable([
         ["", "btfmill", "baseline", "btfmill / baseline", "target"],
-        ["wall", `${ours.wallSeconds.toFixed(2)} s`, `${baseline.wallSeconds.toFixed(2)} s`, ratio(ours.wallSeconds, baseline.wallSeconds), "<= 0.55x"],
-        ["CPU (user+sys)", `${cpu(ours).toFixed(2)} s`, `${cpu(baseline).toFixed(2)} s`, ratio(cpu(ours), cpu(baseline)), ""],
-        ["floor: decode to the vmlinux + pahole", `${floor.wallSeconds.toFixed(2)} s`, "", ratio(floor.wallSeconds, baseline.wallSeconds), ""],
+        [
+          "wall",
+          `${ours.wallSeconds.toFixed(2)} s`,
+          `${baseline.wallSeconds.toFixed(2)} s`,
+          ratio(ours.wallSeconds, baseline.wallSeconds),
+          "<= 0.55x",
+        ],
+        [
+          "CPU (user+sys)",
+          `${cpu(ours).toFixed(2)} s`,
+          `${cpu(baseline).toFixed(2)} s`,
+          ratio(cpu(ours), cpu(baseline)),
+          "",
+        ],
+        [
+          "floor: decode to the vmlinux + pahole",
+          `${floor.wallSeconds.toFixed(2)} s`,
+          "",
+          ratio(floor.wallSeconds, baseline.wallSeconds),
+          "",
+        ],
         ["btfmill / floor", ratio(ours.wallSeconds, floor.wallSeconds), "", "", "<= 1.10x"],
       ]),
     );
@@ -224,8 +294,20 @@ async function main(args: string[]): Promise<void> {
       formatTable([
         ["", "btfmill", "baseline", "btfmill / baseline", "target"],
         ["peak RSS, btfmill process (node)", mb(ours.peakRssByCommand.node ?? 0), "-", "", "< 250 MB"],
-        ["peak RSS, pahole", mb(paholePeak(ours)), mb(paholePeak(baseline)), ratio(paholePeak(ours), paholePeak(baseline)), "reported"],
-        ["peak RSS, whole process tree", mb(ours.peakTreeRssBytes), mb(baseline.peakTreeRssBytes), ratio(ours.peakTreeRssBytes, baseline.peakTreeRssBytes), ""],
+        [
+          "peak RSS, pahole",
+          mb(paholePeak(ours)),
+          mb(paholePeak(baseline)),
+          ratio(paholePeak(ours), paholePeak(baseline)),
+          "reported",
+        ],
+        [
+          "peak RSS, whole process tree",
+          mb(ours.peakTreeRssBytes),
+          mb(baseline.peakTreeRssBytes),
+          ratio(ours.peakTreeRssBytes, baseline.peakTreeRssBytes),
+          "",
+        ],
         [
           "peak temporary disk",
           mb(ours.peakDiskBytes),

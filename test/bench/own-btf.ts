@@ -13,7 +13,8 @@ import { runPahole } from "../../pipeline/tools/pahole.ts";
 import { benchPahole } from "./pinned-pahole.ts";
 
 const [mode, vmlinux] = process.argv.slice(2);
-if ((mode !== "own" && mode !== "pahole") || vmlinux === undefined) throw new Error("usage: node test/bench/own-btf.ts own|pahole VMLINUX");
+if ((mode !== "own" && mode !== "pahole") || vmlinux === undefined)
+  throw new Error("usage: node test/bench/own-btf.ts own|pahole VMLINUX");
 const release = basename(vmlinux).replace(/^vmlinux-/, "");
 const kernel = `bench/${release}`;
 const dir = await mkdtemp(join(tmpdir(), "btfmill-own-"));

@@ -24,5 +24,10 @@ export async function benchPahole(): Promise<BenchPahole> {
 
 /** When a row's peak memory is read: pahole's, by its own name or, run through the toolchain's loader, the loader's. */
 export function paholePeakRss(peakRssByCommand: Record<string, number>): number {
-  return peakRssByCommand.pahole ?? peakRssByCommand["ld-linux-x86-64.so.2"] ?? peakRssByCommand["ld-linux-aarch64.so.1"] ?? 0;
+  return (
+    peakRssByCommand.pahole ??
+    peakRssByCommand["ld-linux-x86-64.so.2"] ??
+    peakRssByCommand["ld-linux-aarch64.so.1"] ??
+    0
+  );
 }

@@ -34,7 +34,10 @@ import { countOption, formatMeasurements, measureCommand, median, type Measureme
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
 const node = process.execPath;
-const load = () => loadavg().map((value) => value.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
 const variants: KernelVariant[] = ["normal", "renamed", "moved", "missing"];
 
 // A BTF blob with `extra` appended to its string table, which must be its last section (pahole
@@ -59,7 +62,9 @@ function typeNames(kernelIndex: number): string {
   const names: string[] = [];
   for (let index = 0; index < 700; index++) {
     const own = index % 3 === 0 ? `_${((seed.readUInt32LE(index % 28) * (index + 1)) >>> 8).toString(16)}` : "";
-    names.push(`${["task_struct", "sock_common", "inet_sock", "tcp_sock", "sk_buff", "net_device"][index % 6]}__field_${index}${own}\0`);
+    names.push(
+      `${["task_struct", "sock_common", "inet_sock", "tcp_sock", "sk_buff", "net_device"][index % 6]}__field_${index}${own}\0`,
+    );
   }
   return names.join("");
 }
@@ -83,7 +88,8 @@ async function buildArchive(work: string, archive: string, count: number): Promi
   const manifest = emptyManifest();
   const now = new Date().toISOString();
   manifest.updatedAt = now;
-  for (const arch of ["x86_64", "arm64"] as const) manifest.sources[`debian/12/${arch}`] = { status: "ok", refreshedAt: now, checkedAt: now };
+  for (const arch of ["x86_64", "arm64"] as const)
+    manifest.sources[`debian/12/${arch}`] = { status: "ok", refreshedAt: now, checkedAt: now };
   for (let index = 0; index < count; index++) {
     const arch = index % 4 === 3 ? "arm64" : "x86_64";
     const flavor = arch === "arm64" ? "arm64" : index % 2 === 0 ? "amd64" : "cloud-amd64";
@@ -106,7 +112,14 @@ async function buildArchive(work: string, archive: string, count: number): Promi
       kernelHasBtf: false,
       btf: template.btf,
       kinds: ["INT", "STRUCT"],
-      package: { name: `linux-image-${key.kernel}-dbg`, version: `6.1.${index + 1}-1`, url: `http://127.0.0.1/${key.kernel}.deb`, sha256: "0".repeat(64), size: 1, origin: "bookworm" },
+      package: {
+        name: `linux-image-${key.kernel}-dbg`,
+        version: `6.1.${index + 1}-1`,
+        url: `http://127.0.0.1/${key.kernel}.deb`,
+        sha256: "0".repeat(64),
+        size: 1,
+        origin: "bookworm",
+      },
       pahole: { version: "v1.24", flags: [] },
       bpftool: { version: "bpftool v7.1.0" },
       minified,
@@ -160,23 +173,44 @@ async function main(args: string[]): Promise<void> {
         `${(bundle.contentSize / 1e6).toFixed(1)} MB, bundle ${(bundle.size / 1e6).toFixed(2)} MB; ${runs} run(s); load average ${load()}`,
     );
     const out = join(work, "out");
-    const pullArgs = (via: string) => [node, cli, "pull", "--from", served.url, "--out", out, "--arch", "x86_64", "--via", via, "--json"];
+    const pullArgs = (via: string) => [
+      node,
+      cli,
+      "pull",
+      "--from",
+      served.url,
+      "--out",
+      out,
+      "--arch",
+      "x86_64",
+      "--via",
+      via,
+      "--json",
+    ];
     const pullRow = async (label: string, via: string, expected: Partial<PullResult>): Promise<Measurement> => {
       const row = await measureCommand(label, pullArgs(via));
       const result = JSON.parse(row.stdout) as PullResult;
       for (const [field, value] of Object.entries(expected)) {
-        if (result[field as keyof PullResult] !== value) throw new Error(`${label}: ${field} ${result[field as keyof PullResult]}, expected ${value}`);
+        if (result[field as keyof PullResult] !== value)
+          throw new Error(`${label}: ${field} ${result[field as keyof PullResult]}, expected ${value}`);
       }
       return row;
     };
     // Removes `missing` of the pulled files, spread over the set, so the next pull has them to fetch.
     const forget = async (missing: number): Promise<void> => {
-      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as { kernels: Record<string, { path: string }> };
+      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as {
+        kernels: Record<string, { path: string }>;
+      };
       const files = Object.values(index.kernels);
       const step = files.length / missing;
       for (let item = 0; item < missing; item++) await rm(join(out, files[Math.floor(item * step)]!.path));
     };
-    const labels = ["baseline: btfmill --help (start-up)", "pull --via files (all missing)", "pull --via bundle (all missing)", "second pull, nothing new (auto)"];
+    const labels = [
+      "baseline: btfmill --help (start-up)",
+      "pull --via files (all missing)",
+      "pull --via bundle (all missing)",
+      "second pull, nothing new (auto)",
+    ];
     const results = labels.map((): Measurement[] => []);
     // Candidates take turns, so a busy moment on a shared machine hits all of them alike.
     for (let run = 0; run < runs; run++) {
@@ -184,7 +218,9 @@ async function main(args: string[]): Promise<void> {
       await rm(out, { recursive: true, force: true });
       results[1]!.push(await pullRow(labels[1]!, "files", { downloaded: bundle.files, bundles: 0 }));
       await rm(out, { recursive: true, force: true });
-      results[2]!.push(await pullRow(labels[2]!, "bundle", { downloaded: bundle.files, bundles: 1, fromBundles: bundle.files }));
+      results[2]!.push(
+        await pullRow(labels[2]!, "bundle", { downloaded: bundle.files, bundles: 1, fromBundles: bundle.files }),
+      );
       results[3]!.push(await pullRow(labels[3]!, "auto", { downloaded: 0, unchanged: bundle.files, bytes: 0 }));
     }
     const rows = results.map((measured) => median(measured));
@@ -230,7 +266,14 @@ async function main(args: string[]): Promise<void> {
 
 function formatTable(table: string[][]): string {
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
-  return table.map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+  return table
+    .map((cells) =>
+      cells
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 await main(process.argv.slice(2));

@@ -16,7 +16,13 @@ import { startStaticServer, type StaticServer } from "../helpers/static-server.t
 // `linux-image-<version>-<abi>-<flavor>-dbg`, and packages under 1000 bytes refused as stubs.
 class MinimalAptSource extends AptFamilySource {
   constructor(config: SourceConfig) {
-    super(config, { distro: "minimal", label: "Minimal", candidateName: /^linux-image-.*-dbg$/, packageSuffix: "-dbg", defaultKeyring: { hint: "give the Minimal keyring" } });
+    super(config, {
+      distro: "minimal",
+      label: "Minimal",
+      candidateName: /^linux-image-.*-dbg$/,
+      packageSuffix: "-dbg",
+      defaultKeyring: { hint: "give the Minimal keyring" },
+    });
   }
   protected releaseSuites(release: string): string[] {
     return [release, `${release}-updates`];
@@ -37,7 +43,13 @@ class MinimalAptSource extends AptFamilySource {
 }
 
 const sha = (n: number) => n.toString(16).padStart(64, "0");
-const listed = (name: string, version: string, size = 5000): ListedAptPackage => ({ name, version, filename: `pool/main/l/linux/${name}_${version}_amd64.deb`, size, sha256: sha(size) });
+const listed = (name: string, version: string, size = 5000): ListedAptPackage => ({
+  name,
+  version,
+  filename: `pool/main/l/linux/${name}_${version}_amd64.deb`,
+  size,
+  sha256: sha(size),
+});
 
 let work: string;
 let mirror: AptMirror;
@@ -64,7 +76,14 @@ afterAll(async () => {
 });
 
 const source = (config: Partial<SourceConfig>) =>
-  new MinimalAptSource({ distro: "minimal", release: "one", arch: "x86_64", keyring: mirror.keyring, mirror: [`${server.url}/`], ...config });
+  new MinimalAptSource({
+    distro: "minimal",
+    release: "one",
+    arch: "x86_64",
+    keyring: mirror.keyring,
+    mirror: [`${server.url}/`],
+    ...config,
+  });
 
 describe("AptFamilySource", () => {
   it("refuses a config for another distro, one with both keyring and insecure, and one with no keyring to use", () => {
@@ -95,7 +114,12 @@ describe("AptFamilySource", () => {
       vmlinuxPath: "usr/lib/debug/boot/vmlinux-6.1.0-18-amd64",
     });
     expect(survey.skipped).toEqual([
-      { name: "linux-image-amd64-dbg", version: "6.1.76-1", suite: "one", reason: "a meta package: its name carries no kernel release" },
+      {
+        name: "linux-image-amd64-dbg",
+        version: "6.1.76-1",
+        suite: "one",
+        reason: "a meta package: its name carries no kernel release",
+      },
       { name: "linux-image-6.1.0-16-amd64-dbg", version: "6.1.67-1", suite: "one", reason: "a stub" },
     ]);
     expect(survey.absentSuites).toEqual([]);
@@ -111,6 +135,8 @@ describe("AptFamilySource", () => {
   it("applies the configured flavors and `latest`, and names the flavors it has when one is missing", async () => {
     const packages = await source({ flavors: ["amd64"], latest: 1 }).discover();
     expect(packages.map((pkg) => pkg.key.kernel)).toEqual(["6.1.0-18-amd64"]);
-    await expect(source({ flavors: ["rt-amd64"] }).discover()).rejects.toThrow("Minimal one x86_64 has no -dbg kernels of flavor rt-amd64");
+    await expect(source({ flavors: ["rt-amd64"] }).discover()).rejects.toThrow(
+      "Minimal one x86_64 has no -dbg kernels of flavor rt-amd64",
+    );
   });
 });

@@ -20,7 +20,9 @@ describe("DebianSource against the machine's Debian mirror", () => {
   let unreachable: string | undefined;
 
   beforeAll(async () => {
-    const entry = (await loadAptSources()).find((source) => source.type === "deb" && source.suites.some((suite) => /^bookworm([-/]|$)/.test(suite)));
+    const entry = (await loadAptSources()).find(
+      (source) => source.type === "deb" && source.suites.some((suite) => /^bookworm([-/]|$)/.test(suite)),
+    );
     if (entry === undefined) {
       unreachable = "no apt source of this machine lists a bookworm suite";
       return;
@@ -36,7 +38,12 @@ describe("DebianSource against the machine's Debian mirror", () => {
 
   it("finds verified linux-image-6.1.*-cloud-amd64-dbg packages over 100 MB in Debian 12", async (context) => {
     context.skip(unreachable !== undefined, `mirror unreachable: ${unreachable}`);
-    const found = await new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"] }).discover();
+    const found = await new DebianSource({
+      distro: "debian",
+      release: "12",
+      arch: "x86_64",
+      flavors: ["cloud-amd64"],
+    }).discover();
     const kernels = found.filter((item) => /^linux-image-6\.1\.\d+-\d+-cloud-amd64-dbg$/.test(item.name));
     expect(kernels.length).toBeGreaterThan(0);
     for (const item of kernels) {
@@ -48,9 +55,16 @@ describe("DebianSource against the machine's Debian mirror", () => {
     }
   });
 
-  it("converts the newest 6.1 cloud-amd64 kernel, and its BTF matches the kernel's own .BTF", { timeout: 15 * 60_000 }, async (context) => {
+  it("converts the newest 6.1 cloud-amd64 kernel, and its BTF matches the kernel's own .BTF", {
+    timeout: 15 * 60_000,
+  }, async (context) => {
     context.skip(unreachable !== undefined, `mirror unreachable: ${unreachable}`);
-    const found = await new DebianSource({ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"] }).discover();
+    const found = await new DebianSource({
+      distro: "debian",
+      release: "12",
+      arch: "x86_64",
+      flavors: ["cloud-amd64"],
+    }).discover();
     const newest61 = found
       .filter((item) => /^6\.1\.\d+-\d+-cloud-amd64$/.test(item.key.kernel))
       .sort((a, b) => compareDebianVersions(b.version, a.version))[0]!;
@@ -60,7 +74,9 @@ describe("DebianSource against the machine's Debian mirror", () => {
   // pahole reads the foreign-arch ELF, so an arm64 kernel is converted and checked on any host.
   // The smallest arm64 package of Debian 11 (bullseye's main suite: its security pool answers
   // 404 on this mirror) and 12 keeps the download near 250 MB.
-  it("converts the smallest arm64 -dbg kernel on this host, and its BTF matches the kernel's own .BTF", { timeout: 15 * 60_000 }, async (context) => {
+  it("converts the smallest arm64 -dbg kernel on this host, and its BTF matches the kernel's own .BTF", {
+    timeout: 15 * 60_000,
+  }, async (context) => {
     context.skip(unreachable !== undefined, `mirror unreachable: ${unreachable}`);
     const found = [
       ...(await new DebianSource({ distro: "debian", release: "11", arch: "arm64", suites: ["bullseye"] }).discover()),
@@ -91,7 +107,10 @@ async function convertChecked(pkg: KernelPackage): Promise<ManifestEntry> {
     expect(entry).toMatchObject({ status: "ok", kernelHasBtf: true });
     expect(entry.kernelBtf!.layouts).toBeGreaterThan(1_000);
     expect(entry.btf!.size).toBeGreaterThan(3_000_000);
-    expect(await digestFile(join(archiveRoot, entry.tarball!.path))).toEqual({ sha256: entry.tarball!.sha256, size: entry.tarball!.size });
+    expect(await digestFile(join(archiveRoot, entry.tarball!.path))).toEqual({
+      sha256: entry.tarball!.sha256,
+      size: entry.tarball!.size,
+    });
     return entry;
   } finally {
     await rm(archiveRoot, { recursive: true, force: true });

@@ -43,12 +43,14 @@ describe("parseDebianKernelPackage", () => {
     expect(parseDebianKernelPackage(name)).toEqual({ kernel, flavor });
   });
 
-  it.each(["linux-image-cloud-amd64-dbg", "linux-image-amd64-dbg", "linux-image-6.1.0-47-cloud-amd64", "linux-headers-6.1.0-47-amd64"])(
-    "skips %s",
-    (name) => {
-      expect(parseDebianKernelPackage(name)).toBeUndefined();
-    },
-  );
+  it.each([
+    "linux-image-cloud-amd64-dbg",
+    "linux-image-amd64-dbg",
+    "linux-image-6.1.0-47-cloud-amd64",
+    "linux-headers-6.1.0-47-amd64",
+  ])("skips %s", (name) => {
+    expect(parseDebianKernelPackage(name)).toBeUndefined();
+  });
 });
 
 describe("DebianSource against a loopback mirror", () => {
@@ -69,7 +71,8 @@ describe("DebianSource against a loopback mirror", () => {
   });
   const built = (mirror: AptMirror, name: string, suite: string): BuiltAptPackage =>
     mirror.packages.find((item) => item.name === name && item.suite === suite)!;
-  const summary = (found: KernelPackage[]) => found.map((item) => `${item.flavor} ${item.key.kernel} ${item.version} ${item.origin}`);
+  const summary = (found: KernelPackage[]) =>
+    found.map((item) => `${item.flavor} ${item.key.kernel} ${item.version} ${item.origin}`);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "btfmill-debian-"));
@@ -87,7 +90,12 @@ describe("DebianSource against a loopback mirror", () => {
           kernel("6.1.0-11-amd64", "6.1.50-1"),
           kernel("6.1.0-11-cloud-amd64", "6.1.50-1"),
           // The meta package that depends on the newest kernel: not a kernel itself.
-          { name: "linux-image-cloud-amd64-dbg", version: "6.1.50-1", source: "linux", files: [{ path: "usr/share/doc/meta/README", contents: "meta\n" }] },
+          {
+            name: "linux-image-cloud-amd64-dbg",
+            version: "6.1.50-1",
+            source: "linux",
+            files: [{ path: "usr/share/doc/meta/README", contents: "meta\n" }],
+          },
           { name: "hello", version: "2.10-3", files: [{ path: "usr/bin/hello", contents: "#!/bin/sh\n" }] },
           // Listed in the amd64 index with another arch: not a package for this source.
           dbgPackage({ kernel: "6.1.0-10-arm64", version: "6.1.40-1", vmlinux, arch: "arm64" }),
@@ -103,7 +111,11 @@ describe("DebianSource against a loopback mirror", () => {
       key,
       suites: {
         // A rebuild of an ABI the point release has, and a newer kernel.
-        "bookworm-security": [kernel("6.1.0-11-cloud-amd64", "6.1.50-2"), kernel("6.1.0-13-cloud-amd64", "6.1.60-1"), kernel("6.1.0-13-amd64", "6.1.60-1")],
+        "bookworm-security": [
+          kernel("6.1.0-11-cloud-amd64", "6.1.50-2"),
+          kernel("6.1.0-13-cloud-amd64", "6.1.60-1"),
+          kernel("6.1.0-13-amd64", "6.1.60-1"),
+        ],
         "trixie-security": [kernel("6.12.41+deb13-cloud-amd64", "6.12.41-1")],
       },
     });
@@ -146,7 +158,11 @@ describe("DebianSource against a loopback mirror", () => {
     });
     const updates = found.find((item) => item.key.kernel === "6.1.0-12-cloud-amd64")!;
     const updatesFile = built(main, "linux-image-6.1.0-12-cloud-amd64-dbg", "bookworm-updates");
-    expect([updates.url, updates.sha256, updates.size]).toEqual([`${server.url}/debian/${updatesFile.filename}`, updatesFile.sha256, updatesFile.size]);
+    expect([updates.url, updates.sha256, updates.size]).toEqual([
+      `${server.url}/debian/${updatesFile.filename}`,
+      updatesFile.sha256,
+      updatesFile.size,
+    ]);
     const served = await fetch(updates.url);
     expect(Buffer.from(await served.arrayBuffer()).length).toBe(updates.size);
   });
@@ -170,8 +186,13 @@ describe("DebianSource against a loopback mirror", () => {
   });
 
   it("reads only the configured suites, and accepts an armored keyring", async () => {
-    const found = await new DebianSource(config({ suites: ["bookworm"], flavors: ["amd64"], keyring: key.armoredKeyring })).discover();
-    expect(summary(found)).toEqual(["amd64 6.1.0-11-amd64 6.1.50-1 bookworm", "amd64 6.1.0-10-amd64 6.1.40-1 bookworm"]);
+    const found = await new DebianSource(
+      config({ suites: ["bookworm"], flavors: ["amd64"], keyring: key.armoredKeyring }),
+    ).discover();
+    expect(summary(found)).toEqual([
+      "amd64 6.1.0-11-amd64 6.1.50-1 bookworm",
+      "amd64 6.1.0-10-amd64 6.1.40-1 bookworm",
+    ]);
   });
 
   it("names a configured flavor that no index carries", async () => {
@@ -181,24 +202,37 @@ describe("DebianSource against a loopback mirror", () => {
   });
 
   it("names the suite and the mirrors tried when no mirror has a suite", async () => {
-    const error = await new DebianSource(config({ mirror: [`${server.url}/debian`] })).discover().catch((caught: unknown) => caught);
+    const error = await new DebianSource(config({ mirror: [`${server.url}/debian`] }))
+      .discover()
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(FetchError);
-    expect((error as Error).message).toContain(`suite bookworm-security was found on none of the mirrors tried: ${server.url}/debian (absent)`);
+    expect((error as Error).message).toContain(
+      `suite bookworm-security was found on none of the mirrors tried: ${server.url}/debian (absent)`,
+    );
   });
 
   it("reads the mirrors and the keyring from apt sources when the config names none", async () => {
     const root = join(dir, "apt-root");
     await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
-    const stanza = (uri: string, suites: string) => `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
+    const stanza = (uri: string, suites: string) =>
+      `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
     await writeFile(
       join(root, "etc/apt/sources.list.d/debian.sources"),
       `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
     );
     // A third-party repository is not a Debian mirror and is never asked for Debian's suites.
-    await writeFile(join(root, "etc/apt/sources.list.d/vendor.list"), `deb ${server.url}/vendor vendor-bookworm main\n`);
+    await writeFile(
+      join(root, "etc/apt/sources.list.d/vendor.list"),
+      `deb ${server.url}/vendor vendor-bookworm main\n`,
+    );
     const before = server.requests.length;
-    const found = await new DebianSource(config({ mirror: undefined, keyring: undefined, flavors: ["cloud-amd64"], latest: 1 }), { aptRoot: root }).discover();
-    expect(found.map((item) => item.url)).toEqual([`${server.url}/debian-security/${built(security, "linux-image-6.1.0-13-cloud-amd64-dbg", "bookworm-security").filename}`]);
+    const found = await new DebianSource(
+      config({ mirror: undefined, keyring: undefined, flavors: ["cloud-amd64"], latest: 1 }),
+      { aptRoot: root },
+    ).discover();
+    expect(found.map((item) => item.url)).toEqual([
+      `${server.url}/debian-security/${built(security, "linux-image-6.1.0-13-cloud-amd64-dbg", "bookworm-security").filename}`,
+    ]);
     const asked = server.requests.slice(before).map((request) => request.path);
     expect(asked).toContain("/debian-security/dists/bookworm-security/InRelease");
     expect(asked).not.toContain("/debian/dists/bookworm-security/InRelease");
@@ -208,15 +242,23 @@ describe("DebianSource against a loopback mirror", () => {
   it("reads a release the apt sources do not list from their mirrors, each suite from the base that serves its part of the archive", async () => {
     const root = join(dir, "apt-root-bookworm");
     await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
-    const stanza = (uri: string, suites: string) => `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
+    const stanza = (uri: string, suites: string) =>
+      `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
     await writeFile(
       join(root, "etc/apt/sources.list.d/debian.sources"),
       `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
     );
     const before = server.requests.length;
-    const trixie = await new DebianSource(config({ release: "13", mirror: undefined, keyring: undefined }), { aptRoot: root }).discover();
-    expect(summary(trixie)).toEqual(["cloud-amd64 6.12.41+deb13-cloud-amd64 6.12.41-1 trixie-security", "cloud-amd64 6.12.38+deb13-cloud-amd64 6.12.38-1 trixie"]);
-    expect(trixie[0]!.url).toBe(`${server.url}/debian-security/${built(security, "linux-image-6.12.41+deb13-cloud-amd64-dbg", "trixie-security").filename}`);
+    const trixie = await new DebianSource(config({ release: "13", mirror: undefined, keyring: undefined }), {
+      aptRoot: root,
+    }).discover();
+    expect(summary(trixie)).toEqual([
+      "cloud-amd64 6.12.41+deb13-cloud-amd64 6.12.41-1 trixie-security",
+      "cloud-amd64 6.12.38+deb13-cloud-amd64 6.12.38-1 trixie",
+    ]);
+    expect(trixie[0]!.url).toBe(
+      `${server.url}/debian-security/${built(security, "linux-image-6.12.41+deb13-cloud-amd64-dbg", "trixie-security").filename}`,
+    );
     const asked = server.requests.slice(before).map((request) => request.path);
     expect(asked).toContain("/debian/dists/trixie/InRelease");
     expect(asked).toContain("/debian/dists/trixie-updates/InRelease");
@@ -224,7 +266,10 @@ describe("DebianSource against a loopback mirror", () => {
     expect(asked).not.toContain("/debian/dists/trixie-security/InRelease");
     expect(asked).not.toContain("/debian-security/dists/trixie/InRelease");
 
-    const backports = await new DebianSource(config({ suites: ["bookworm-backports"], mirror: undefined, keyring: undefined }), { aptRoot: root }).discover();
+    const backports = await new DebianSource(
+      config({ suites: ["bookworm-backports"], mirror: undefined, keyring: undefined }),
+      { aptRoot: root },
+    ).discover();
     expect(summary(backports)).toEqual(["cloud-amd64 6.12.9+bpo-cloud-amd64 6.12.9-1~bpo12+1 bookworm-backports"]);
   });
 
@@ -233,7 +278,9 @@ describe("DebianSource against a loopback mirror", () => {
     const stranger = await createSigningKey(dir, "stranger");
     const mirror = await buildAptMirror(root, { arch: "amd64", key, suites: { "bookworm-security": [] } });
     await resignSuite(mirror, "bookworm-security", stranger);
-    const error = await new DebianSource(config({ mirror: [`${server.url}/debian`, `${server.url}/foreign`] })).discover().catch((caught: unknown) => caught);
+    const error = await new DebianSource(config({ mirror: [`${server.url}/debian`, `${server.url}/foreign`] }))
+      .discover()
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(IntegrityError);
     expect((error as Error).message).toContain("signature of suite bookworm-security does not verify with keyring");
     expect((error as Error).message).toContain(key.keyring);
@@ -241,12 +288,18 @@ describe("DebianSource against a loopback mirror", () => {
 
   it("rejects a Packages.xz that does not match the signed Release", async () => {
     const root = join(dir, "corrupt");
-    const mirror = await buildAptMirror(root, { arch: "amd64", key, suites: { bookworm: [dbgPackage({ kernel: "6.1.0-10-amd64", version: "6.1.40-1", vmlinux })] } });
+    const mirror = await buildAptMirror(root, {
+      arch: "amd64",
+      key,
+      suites: { bookworm: [dbgPackage({ kernel: "6.1.0-10-amd64", version: "6.1.40-1", vmlinux })] },
+    });
     await corruptPackagesIndex(mirror, "bookworm", "xz");
-    await expect(new DebianSource(config({ mirror: [`${server.url}/corrupt`], suites: ["bookworm"] })).discover()).rejects.toThrow(IntegrityError);
-    await expect(new DebianSource(config({ mirror: [`${server.url}/corrupt`], suites: ["bookworm"] })).discover()).rejects.toThrow(
-      /corrupt\/dists\/bookworm\/main\/binary-amd64\/Packages.xz .*the signed Release says/,
-    );
+    await expect(
+      new DebianSource(config({ mirror: [`${server.url}/corrupt`], suites: ["bookworm"] })).discover(),
+    ).rejects.toThrow(IntegrityError);
+    await expect(
+      new DebianSource(config({ mirror: [`${server.url}/corrupt`], suites: ["bookworm"] })).discover(),
+    ).rejects.toThrow(/corrupt\/dists\/bookworm\/main\/binary-amd64\/Packages.xz .*the signed Release says/);
   });
 
   it("reads indexes by hash when the Release offers it, so a mirror mid-sync still matches", async () => {
@@ -260,7 +313,9 @@ describe("DebianSource against a loopback mirror", () => {
     // The mirror has already replaced Packages.xz; the by-hash copy the Release names stays.
     await corruptPackagesIndex(mirror, "bookworm", "xz");
     const before = server.requests.length;
-    const found = await new DebianSource(config({ mirror: [`${server.url}/by-hash`], suites: ["bookworm"] })).discover();
+    const found = await new DebianSource(
+      config({ mirror: [`${server.url}/by-hash`], suites: ["bookworm"] }),
+    ).discover();
     expect(summary(found)).toEqual(["amd64 6.1.0-10-amd64 6.1.40-1 bookworm"]);
     const index = server.requests.slice(before).find((request) => request.path.includes("/binary-amd64/"));
     expect(index?.path).toMatch(/^\/by-hash\/dists\/bookworm\/main\/binary-amd64\/by-hash\/SHA256\/[0-9a-f]{64}$/);
@@ -327,7 +382,9 @@ describe("DebianSource for a release that lives on Debian's archive host", () =>
   });
 
   it("refuses the expired Release of the security suite, as apt does", async () => {
-    await expect(new DebianSource(config()).discover()).rejects.toThrow(/Release of suite buster\/updates at .*debian-security expired on 2024-07-07/);
+    await expect(new DebianSource(config()).discover()).rejects.toThrow(
+      /Release of suite buster\/updates at .*debian-security expired on 2024-07-07/,
+    );
   });
 
   it("reads buster/updates from the archive's security tree when the config turns checkValidUntil off, still checking signatures", async () => {
@@ -337,6 +394,8 @@ describe("DebianSource for a release that lives on Debian's archive host", () =>
       `4.19.0-16-cloud-amd64 buster /debian/pool/main/l/linux/linux-image-4.19.0-16-cloud-amd64-dbg_4.19.181-1_amd64.deb`,
     ]);
     const stranger = await createSigningKey(dir, "stranger");
-    await expect(new DebianSource(config({ checkValidUntil: false, keyring: stranger.keyring })).discover()).rejects.toThrow(IntegrityError);
+    await expect(
+      new DebianSource(config({ checkValidUntil: false, keyring: stranger.keyring })).discover(),
+    ).rejects.toThrow(IntegrityError);
   });
 });

@@ -6,7 +6,8 @@ import { OracleLinuxSource } from "../../distros/ol.ts";
 import type { SourceConfig } from "../../distros/types.ts";
 import { readLayout } from "../helpers/rpm-layout.ts";
 
-const ol = (release: string, arch: SourceConfig["arch"], mirror = "http://127.0.0.1:1") => new OracleLinuxSource({ distro: "ol", release, arch, insecure: true, mirror: [mirror] });
+const ol = (release: string, arch: SourceConfig["arch"], mirror = "http://127.0.0.1:1") =>
+  new OracleLinuxSource({ distro: "ol", release, arch, insecure: true, mirror: [mirror] });
 
 describe("Oracle Linux source", () => {
   it("reads ol<major>/debuginfo for any arch, keeping that arch's UEK and RHCK kernels apart", async () => {
@@ -29,6 +30,7 @@ describe("Oracle Linux source", () => {
   });
 
   it("refuses a release that is not a major release number", async () => {
-    for (const release of ["8.9", "ol8", ""]) await expect(ol(release, "x86_64").discover()).rejects.toThrow(ConfigError);
+    for (const release of ["8.9", "ol8", ""])
+      await expect(ol(release, "x86_64").discover()).rejects.toThrow(ConfigError);
   });
 });

@@ -12,10 +12,18 @@ const leap = (release: string, arch: SourceConfig["arch"], mirror = "http://127.
 
 describe("openSUSE Leap source", () => {
   it("reads the sle update repository from 15.3 on, not before", async () => {
-    const withSle = ["debug/distribution/leap/15.6/repo/oss", "debug/update/leap/15.6/oss", "debug/update/leap/15.6/sle"];
-    expect((await readLayout(emptyRepositories(withSle), (mirror) => leap("15.6", "arm64", mirror))).read).toEqual(withSle);
+    const withSle = [
+      "debug/distribution/leap/15.6/repo/oss",
+      "debug/update/leap/15.6/oss",
+      "debug/update/leap/15.6/sle",
+    ];
+    expect((await readLayout(emptyRepositories(withSle), (mirror) => leap("15.6", "arm64", mirror))).read).toEqual(
+      withSle,
+    );
     const withoutSle = ["debug/distribution/leap/15.2/repo/oss", "debug/update/leap/15.2/oss"];
-    expect((await readLayout(emptyRepositories(withoutSle), (mirror) => leap("15.2", "x86_64", mirror))).read).toEqual(withoutSle);
+    expect((await readLayout(emptyRepositories(withoutSle), (mirror) => leap("15.2", "x86_64", mirror))).read).toEqual(
+      withoutSle,
+    );
   });
 
   it("names each flavor's kernel as SUSE's uname -r, skips the -base subpackage, and finds the vmlinux under boot/", async () => {
@@ -38,6 +46,7 @@ describe("openSUSE Leap source", () => {
   });
 
   it("refuses a release that is not major.minor", async () => {
-    for (const release of ["15", "tumbleweed", "15.5.1"]) await expect(leap(release, "x86_64").discover()).rejects.toThrow(ConfigError);
+    for (const release of ["15", "tumbleweed", "15.5.1"])
+      await expect(leap(release, "x86_64").discover()).rejects.toThrow(ConfigError);
   });
 });

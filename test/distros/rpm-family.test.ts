@@ -21,9 +21,14 @@ let server: StaticServer;
 const repos: Record<string, YumRepo> = {};
 
 const small = (options: KernelDebuginfoOptions): RpmSpec => kernelDebuginfo({ trailingBytes: 0, ...options });
-const suse = (flavor: string, version: string, release: string, arch = "x86_64"): RpmSpec => small({ name: `kernel-${flavor}-debuginfo`, version, release, arch });
+const suse = (flavor: string, version: string, release: string, arch = "x86_64"): RpmSpec =>
+  small({ name: `kernel-${flavor}-debuginfo`, version, release, arch });
 
-async function repo(path: string, specs: RpmSpec[], options: { key?: SigningKey; compression?: "gz" | "xz" | "zst"; packagesDir?: string } = {}): Promise<void> {
+async function repo(
+  path: string,
+  specs: RpmSpec[],
+  options: { key?: SigningKey; compression?: "gz" | "xz" | "zst"; packagesDir?: string } = {},
+): Promise<void> {
   repos[path] = await buildYumRepo(join(mirror, path), specs, options);
 }
 
@@ -32,7 +37,9 @@ async function mirrorList(path: string, target: string): Promise<void> {
   await writeFile(join(mirror, path), `${target}\n`);
 }
 
-async function discover(config: Omit<SourceConfig, "arch"> & { arch?: SourceConfig["arch"] }): Promise<KernelPackage[]> {
+async function discover(
+  config: Omit<SourceConfig, "arch"> & { arch?: SourceConfig["arch"] },
+): Promise<KernelPackage[]> {
   return createSource({ arch: "x86_64", insecure: true, ...config }).discover();
 }
 
@@ -46,44 +53,87 @@ beforeAll(async () => {
   server = await startStaticServer(mirror);
   await Promise.all([
     // Fedora: the release tree on one host, updates on another (as the archive host splits them).
-    repo("fedora-a/releases/31/Everything/x86_64/debug/tree", [
-      small({ version: "5.3.7", release: "301.fc31" }),
-      small({ name: "kernel-debuginfo-common-x86_64", version: "5.3.7", release: "301.fc31" }),
-    ], { packagesDir: "Packages/k", compression: "zst" }),
-    repo("fedora-b/updates/31/Everything/x86_64/debug", [small({ version: "5.8.18", release: "100.fc31" }), small({ version: "5.8.15", release: "101.fc31" })], {
-      packagesDir: "Packages/k",
-      compression: "xz",
-    }),
+    repo(
+      "fedora-a/releases/31/Everything/x86_64/debug/tree",
+      [
+        small({ version: "5.3.7", release: "301.fc31" }),
+        small({ name: "kernel-debuginfo-common-x86_64", version: "5.3.7", release: "301.fc31" }),
+      ],
+      { packagesDir: "Packages/k", compression: "zst" },
+    ),
+    repo(
+      "fedora-b/updates/31/Everything/x86_64/debug",
+      [small({ version: "5.8.18", release: "100.fc31" }), small({ version: "5.8.15", release: "101.fc31" })],
+      {
+        packagesDir: "Packages/k",
+        compression: "xz",
+      },
+    ),
     // CentOS 8 and Stream 8 side by side on debuginfo.centos.org.
-    repo("centos/8/x86_64", [small({ version: "4.18.0", release: "147.el8" }), small({ version: "4.18.0", release: "193.el8" })], { compression: "xz" }),
-    repo("centos/8-stream/x86_64", [small({ version: "4.18.0", release: "240.el8" }), small({ version: "4.18.0", release: "193.el8", arch: "aarch64" })]),
+    repo(
+      "centos/8/x86_64",
+      [small({ version: "4.18.0", release: "147.el8" }), small({ version: "4.18.0", release: "193.el8" })],
+      { compression: "xz" },
+    ),
+    repo("centos/8-stream/x86_64", [
+      small({ version: "4.18.0", release: "240.el8" }),
+      small({ version: "4.18.0", release: "193.el8", arch: "aarch64" }),
+    ]),
     // Oracle: one flat repository, both families and arches.
-    repo("oracle/ol7/debuginfo", [
-      small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek" }),
-      small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "1902.300.11.el7uek" }),
-      small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek", arch: "aarch64" }),
-      small({ version: "3.10.0", release: "1160.el7" }),
-      small({ name: "kernel-debuginfo-common-x86_64", version: "3.10.0", release: "1160.el7" }),
-    ], { packagesDir: "" }),
+    repo(
+      "oracle/ol7/debuginfo",
+      [
+        small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek" }),
+        small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "1902.300.11.el7uek" }),
+        small({ name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek", arch: "aarch64" }),
+        small({ version: "3.10.0", release: "1160.el7" }),
+        small({ name: "kernel-debuginfo-common-x86_64", version: "3.10.0", release: "1160.el7" }),
+      ],
+      { packagesDir: "" },
+    ),
     // Amazon Linux 2: repositories behind mirror lists, one of them with yum's $basearch.
     repo("amazon/2/core/2.0/debuginfo/x86_64/5f6c2a", [small({ version: "4.14.243", release: "185.433.amzn2" })]),
-    repo("amazon/2/extras/kernel-5.10/stable/debuginfo/x86_64/e1", [small({ version: "5.10.50", release: "44.132.amzn2" })]),
+    repo("amazon/2/extras/kernel-5.10/stable/debuginfo/x86_64/e1", [
+      small({ version: "5.10.50", release: "44.132.amzn2" }),
+    ]),
     repo("amazon/2/extras/kernel-5.4/stable/debuginfo/x86_64/e2", []),
     repo("amazon/2/extras/kernel-5.15/stable/debuginfo/x86_64/e3", []),
     // openSUSE Leap 15.5: signed, zstd metadata, kernels from SLE in the sle update repository.
-    repo("opensuse/debug/distribution/leap/15.5/repo/oss", [suse("default", "5.14.21", "150500.53.2"), suse("default-base", "5.14.21", "150500.53.2")], { key, compression: "zst" }),
+    repo(
+      "opensuse/debug/distribution/leap/15.5/repo/oss",
+      [suse("default", "5.14.21", "150500.53.2"), suse("default-base", "5.14.21", "150500.53.2")],
+      { key, compression: "zst" },
+    ),
     repo("opensuse/debug/update/leap/15.5/oss", [], { key, compression: "zst" }),
-    repo("opensuse/debug/update/leap/15.5/sle", [suse("default", "5.14.21", "150500.55.39.1"), suse("azure", "5.14.21", "150500.33.20.1"), suse("default", "5.14.21", "150500.55.39.1", "aarch64")], {
-      key,
-      compression: "zst",
-    }),
+    repo(
+      "opensuse/debug/update/leap/15.5/sle",
+      [
+        suse("default", "5.14.21", "150500.55.39.1"),
+        suse("azure", "5.14.21", "150500.33.20.1"),
+        suse("default", "5.14.21", "150500.55.39.1", "aarch64"),
+      ],
+      {
+        key,
+        compression: "zst",
+      },
+    ),
     repo("rocky-vault/9.2/BaseOS/x86_64/debug/tree", [small({ version: "5.14.0", release: "284.11.1.el9_2" })]),
     repo("alma/9/BaseOS/debug/x86_64", [small({ version: "5.14.0", release: "70.13.1.el9_0" })]),
     repo("rhel-8-baseos-debug", [small({ version: "4.18.0", release: "305.el8" })]),
   ]);
-  await mirrorList("amazon/2/core/latest/debuginfo/x86_64/mirror.list", `${server.url}/amazon/2/core/2.0/debuginfo/$basearch/5f6c2a/`);
-  for (const [extra, id] of [["kernel-5.10", "e1"], ["kernel-5.4", "e2"], ["kernel-5.15", "e3"]]) {
-    await mirrorList(`amazon/2/extras/${extra}/latest/debuginfo/x86_64/mirror.list`, `${server.url}/amazon/2/extras/${extra}/stable/debuginfo/x86_64/${id}`);
+  await mirrorList(
+    "amazon/2/core/latest/debuginfo/x86_64/mirror.list",
+    `${server.url}/amazon/2/core/2.0/debuginfo/$basearch/5f6c2a/`,
+  );
+  for (const [extra, id] of [
+    ["kernel-5.10", "e1"],
+    ["kernel-5.4", "e2"],
+    ["kernel-5.15", "e3"],
+  ]) {
+    await mirrorList(
+      `amazon/2/extras/${extra}/latest/debuginfo/x86_64/mirror.list`,
+      `${server.url}/amazon/2/extras/${extra}/stable/debuginfo/x86_64/${id}`,
+    );
   }
 });
 
@@ -94,8 +144,16 @@ afterAll(async () => {
 
 describe("Fedora", () => {
   it("reads the release and updates trees, each from the first mirror that has it, newest first", async () => {
-    const packages = await discover({ distro: "fedora", release: "31", mirror: [`${server.url}/fedora-a`, `${server.url}/fedora-b`] });
-    expect(kernels(packages)).toEqual(["default 5.8.18-100.fc31.x86_64 updates", "default 5.8.15-101.fc31.x86_64 updates", "default 5.3.7-301.fc31.x86_64 releases"]);
+    const packages = await discover({
+      distro: "fedora",
+      release: "31",
+      mirror: [`${server.url}/fedora-a`, `${server.url}/fedora-b`],
+    });
+    expect(kernels(packages)).toEqual([
+      "default 5.8.18-100.fc31.x86_64 updates",
+      "default 5.8.15-101.fc31.x86_64 updates",
+      "default 5.3.7-301.fc31.x86_64 releases",
+    ]);
     const built = repos["fedora-a/releases/31/Everything/x86_64/debug/tree"]!.packages[0]!;
     expect(packages[2]).toEqual({
       key: { distro: "fedora", release: "31", arch: "x86_64", kernel: "5.3.7-301.fc31.x86_64" },
@@ -112,28 +170,48 @@ describe("Fedora", () => {
   });
 
   it("keeps only the `latest` newest", async () => {
-    const packages = await discover({ distro: "fedora", release: "31", latest: 1, mirror: [`${server.url}/fedora-a`, `${server.url}/fedora-b`] });
+    const packages = await discover({
+      distro: "fedora",
+      release: "31",
+      latest: 1,
+      mirror: [`${server.url}/fedora-a`, `${server.url}/fedora-b`],
+    });
     expect(kernels(packages)).toEqual(["default 5.8.18-100.fc31.x86_64 updates"]);
   });
 
   it("fails as a whole, naming the mirrors, when a repository is on none of them", async () => {
-    const error = await discover({ distro: "fedora", release: "31", mirror: [`${server.url}/fedora-a`] }).catch((caught: unknown) => caught);
+    const error = await discover({ distro: "fedora", release: "31", mirror: [`${server.url}/fedora-a`] }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FetchError);
-    expect((error as Error).message).toBe(`repository fedora 31 x86_64 updates was found on none of the mirrors tried: ${server.url}/fedora-a/updates/31/Everything/x86_64/debug (absent)`);
+    expect((error as Error).message).toBe(
+      `repository fedora 31 x86_64 updates was found on none of the mirrors tried: ${server.url}/fedora-a/updates/31/Everything/x86_64/debug (absent)`,
+    );
   });
 });
 
 describe("CentOS", () => {
   it("reads CentOS 8 and Stream 8 together for release 8, the given arch only", async () => {
     const packages = await discover({ distro: "centos", release: "8", mirror: [`${server.url}/centos`] });
-    expect(kernels(packages)).toEqual(["default 4.18.0-240.el8.x86_64 8-stream", "default 4.18.0-193.el8.x86_64 debuginfo", "default 4.18.0-147.el8.x86_64 debuginfo"]);
-    const arm = await discover({ distro: "centos", release: "8", arch: "arm64", mirror: [`${server.url}/centos`] }).catch((caught: unknown) => caught);
+    expect(kernels(packages)).toEqual([
+      "default 4.18.0-240.el8.x86_64 8-stream",
+      "default 4.18.0-193.el8.x86_64 debuginfo",
+      "default 4.18.0-147.el8.x86_64 debuginfo",
+    ]);
+    const arm = await discover({
+      distro: "centos",
+      release: "8",
+      arch: "arm64",
+      mirror: [`${server.url}/centos`],
+    }).catch((caught: unknown) => caught);
     // The arm64 tree of CentOS 8 is not on this mirror.
     expect(arm).toBeInstanceOf(FetchError);
   });
 
   it("refuses a release CentOS never had", async () => {
-    await expect(discover({ distro: "centos", release: "6", mirror: [`${server.url}/centos`] })).rejects.toThrow(ConfigError);
+    await expect(discover({ distro: "centos", release: "6", mirror: [`${server.url}/centos`] })).rejects.toThrow(
+      ConfigError,
+    );
   });
 });
 
@@ -145,13 +223,26 @@ describe("Oracle Linux", () => {
       "uek 4.14.35-2047.502.5.el7uek.x86_64 debuginfo",
       "uek 4.14.35-1902.300.11.el7uek.x86_64 debuginfo",
     ]);
-    expect(packages[1]?.url).toBe(`${server.url}/oracle/ol7/debuginfo/kernel-uek-debuginfo-4.14.35-2047.502.5.el7uek.x86_64.rpm`);
+    expect(packages[1]?.url).toBe(
+      `${server.url}/oracle/ol7/debuginfo/kernel-uek-debuginfo-4.14.35-2047.502.5.el7uek.x86_64.rpm`,
+    );
   });
 
   it("limits `latest` per family and filters flavors", async () => {
-    const packages = await discover({ distro: "ol", release: "7", latest: 1, flavors: ["uek"], mirror: [`${server.url}/oracle`] });
+    const packages = await discover({
+      distro: "ol",
+      release: "7",
+      latest: 1,
+      flavors: ["uek"],
+      mirror: [`${server.url}/oracle`],
+    });
     expect(kernels(packages)).toEqual(["uek 4.14.35-2047.502.5.el7uek.x86_64 debuginfo"]);
-    const error = await discover({ distro: "ol", release: "7", flavors: ["rt"], mirror: [`${server.url}/oracle`] }).catch((caught: unknown) => caught);
+    const error = await discover({
+      distro: "ol",
+      release: "7",
+      flavors: ["rt"],
+      mirror: [`${server.url}/oracle`],
+    }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe("ol 7 x86_64 has no debug kernels of flavor rt");
     expect((error as ConfigError).hint).toBe("flavors found: rhck, uek");
@@ -161,12 +252,19 @@ describe("Oracle Linux", () => {
 describe("Amazon Linux", () => {
   it("resolves each repository through its mirror.list", async () => {
     const packages = await discover({ distro: "amzn", release: "2", mirror: [`${server.url}/amazon`] });
-    expect(kernels(packages)).toEqual(["default 5.10.50-44.132.amzn2.x86_64 extras/kernel-5.10", "default 4.14.243-185.433.amzn2.x86_64 core"]);
-    expect(packages[1]?.url).toBe(`${server.url}/amazon/2/core/2.0/debuginfo/x86_64/5f6c2a/Packages/kernel-debuginfo-4.14.243-185.433.amzn2.x86_64.rpm`);
+    expect(kernels(packages)).toEqual([
+      "default 5.10.50-44.132.amzn2.x86_64 extras/kernel-5.10",
+      "default 4.14.243-185.433.amzn2.x86_64 core",
+    ]);
+    expect(packages[1]?.url).toBe(
+      `${server.url}/amazon/2/core/2.0/debuginfo/x86_64/5f6c2a/Packages/kernel-debuginfo-4.14.243-185.433.amzn2.x86_64.rpm`,
+    );
   });
 
   it("says which mirror list is missing", async () => {
-    await expect(discover({ distro: "amzn", release: "2", arch: "arm64", mirror: [`${server.url}/amazon`] })).rejects.toThrow(
+    await expect(
+      discover({ distro: "amzn", release: "2", arch: "arm64", mirror: [`${server.url}/amazon`] }),
+    ).rejects.toThrow(
       /the mirror list of amzn 2 arm64 core was found on none of the mirrors tried: .*aarch64\/mirror.list \(absent\)/,
     );
   });
@@ -174,25 +272,47 @@ describe("Amazon Linux", () => {
 
 describe("openSUSE Leap", () => {
   it("reads the signed oss and update repositories, with SUSE's kernel names and vmlinux path", async () => {
-    const packages = await discover({ distro: "opensuse-leap", release: "15.5", insecure: false, keyring: key.keyring, mirror: [`${server.url}/opensuse`] });
+    const packages = await discover({
+      distro: "opensuse-leap",
+      release: "15.5",
+      insecure: false,
+      keyring: key.keyring,
+      mirror: [`${server.url}/opensuse`],
+    });
     expect(kernels(packages)).toEqual([
       "azure 5.14.21-150500.33.20-azure update/sle",
       "default 5.14.21-150500.55.39-default update/sle",
       "default 5.14.21-150500.53-default distribution/oss",
     ]);
-    expect(packages[1]).toMatchObject({ name: "kernel-default-debuginfo", version: "5.14.21-150500.55.39.1", vmlinuxPath: "usr/lib/debug/boot/vmlinux-5.14.21-150500.55.39-default.debug" });
+    expect(packages[1]).toMatchObject({
+      name: "kernel-default-debuginfo",
+      version: "5.14.21-150500.55.39.1",
+      vmlinuxPath: "usr/lib/debug/boot/vmlinux-5.14.21-150500.55.39-default.debug",
+    });
   });
 
   it("refuses the repositories when their signatures come from another key", async () => {
     await mkdir(join(work, "other"), { recursive: true });
     const other = await createSigningKey(join(work, "other"), "someone else");
-    await expect(discover({ distro: "opensuse-leap", release: "15.5", insecure: false, keyring: other.keyring, mirror: [`${server.url}/opensuse`] })).rejects.toThrow(IntegrityError);
+    await expect(
+      discover({
+        distro: "opensuse-leap",
+        release: "15.5",
+        insecure: false,
+        keyring: other.keyring,
+        mirror: [`${server.url}/opensuse`],
+      }),
+    ).rejects.toThrow(IntegrityError);
   });
 });
 
 describe("Rocky, AlmaLinux, RHEL", () => {
   it("reads Rocky's vault for a minor release", async () => {
-    const packages = await discover({ distro: "rocky", release: "9.2", mirror: [`${server.url}/rocky-pub`, `${server.url}/rocky-vault`] });
+    const packages = await discover({
+      distro: "rocky",
+      release: "9.2",
+      mirror: [`${server.url}/rocky-pub`, `${server.url}/rocky-vault`],
+    });
     expect(kernels(packages)).toEqual(["default 5.14.0-284.11.1.el9_2.x86_64 BaseOS-debug"]);
   });
 
@@ -210,26 +330,49 @@ describe("Rocky, AlmaLinux, RHEL", () => {
   });
 
   it("reads the repositories `suites` names instead of the release's", async () => {
-    const packages = await discover({ distro: "rhel", release: "8", mirror: [server.url], suites: ["rhel-8-baseos-debug", "/alma/9/BaseOS/debug/x86_64/"] });
-    expect(kernels(packages)).toEqual(["default 5.14.0-70.13.1.el9_0.x86_64 alma/9/BaseOS/debug/x86_64", "default 4.18.0-305.el8.x86_64 rhel-8-baseos-debug"]);
+    const packages = await discover({
+      distro: "rhel",
+      release: "8",
+      mirror: [server.url],
+      suites: ["rhel-8-baseos-debug", "/alma/9/BaseOS/debug/x86_64/"],
+    });
+    expect(kernels(packages)).toEqual([
+      "default 5.14.0-70.13.1.el9_0.x86_64 alma/9/BaseOS/debug/x86_64",
+      "default 4.18.0-305.el8.x86_64 rhel-8-baseos-debug",
+    ]);
   });
 });
 
 describe("signature policy", () => {
   it("refuses a source with neither a keyring nor `insecure`", async () => {
-    const error = await discover({ distro: "fedora", release: "31", insecure: undefined, mirror: [`${server.url}/fedora-a`] }).catch((caught: unknown) => caught);
+    const error = await discover({
+      distro: "fedora",
+      release: "31",
+      insecure: undefined,
+      mirror: [`${server.url}/fedora-a`],
+    }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe("fedora 31 x86_64: no keyring to verify repomd.xml signatures with");
     expect((error as ConfigError).hint).toMatch(/`insecure: true`/);
   });
 
   it("says so when a keyring is given but the repository is unsigned", async () => {
-    await expect(discover({ distro: "almalinux", release: "9", insecure: false, keyring: key.keyring, mirror: [`${server.url}/alma`] })).rejects.toThrow(/is unsigned/);
+    await expect(
+      discover({
+        distro: "almalinux",
+        release: "9",
+        insecure: false,
+        keyring: key.keyring,
+        mirror: [`${server.url}/alma`],
+      }),
+    ).rejects.toThrow(/is unsigned/);
   });
 
   it("marks an unverified source as insecure for the manifest", () => {
     expect(createSource({ distro: "fedora", release: "31", arch: "x86_64", insecure: true }).insecure).toBe(true);
-    expect(createSource({ distro: "opensuse-leap", release: "15.5", arch: "x86_64", keyring: key.keyring }).insecure).toBe(false);
+    expect(
+      createSource({ distro: "opensuse-leap", release: "15.5", arch: "x86_64", keyring: key.keyring }).insecure,
+    ).toBe(false);
   });
 });
 
@@ -245,28 +388,55 @@ class MinimalRpmSource extends RpmFamilySource {
 }
 
 describe("RpmFamilySource", () => {
-  const minimal = (config: Partial<SourceConfig>) => new MinimalRpmSource({ distro: "minimal", release: "1", arch: "arm64", insecure: true, ...config });
+  const minimal = (config: Partial<SourceConfig>) =>
+    new MinimalRpmSource({ distro: "minimal", release: "1", arch: "arm64", insecure: true, ...config });
 
   it("takes kernel-debuginfo of the arch as flavor default, named `version-release.arch`, vmlinux in the debuginfo tree; mirrors may end in a slash", async () => {
     const { read, packages } = await readLayout(
-      { "os/1/aarch64/debug": [{ version: "6.1.0", release: "1.m1", arch: "aarch64" }, { version: "6.1.0", release: "1.m1" }, { name: "kernel-debuginfo-common-aarch64", version: "6.1.0", release: "1.m1", arch: "aarch64" }] },
+      {
+        "os/1/aarch64/debug": [
+          { version: "6.1.0", release: "1.m1", arch: "aarch64" },
+          { version: "6.1.0", release: "1.m1" },
+          { name: "kernel-debuginfo-common-aarch64", version: "6.1.0", release: "1.m1", arch: "aarch64" },
+        ],
+      },
       (base) => minimal({ mirror: [`${base}//`] }),
     );
     expect(read).toEqual(["os/1/aarch64/debug"]);
-    expect(packages.map(({ key, flavor, name, version, vmlinuxPath }) => ({ kernel: key.kernel, flavor, name, version, vmlinuxPath }))).toEqual([
-      { kernel: "6.1.0-1.m1.aarch64", flavor: "default", name: "kernel-debuginfo", version: "6.1.0-1.m1", vmlinuxPath: "usr/lib/debug/lib/modules/6.1.0-1.m1.aarch64/vmlinux" },
+    expect(
+      packages.map(({ key, flavor, name, version, vmlinuxPath }) => ({
+        kernel: key.kernel,
+        flavor,
+        name,
+        version,
+        vmlinuxPath,
+      })),
+    ).toEqual([
+      {
+        kernel: "6.1.0-1.m1.aarch64",
+        flavor: "default",
+        name: "kernel-debuginfo",
+        version: "6.1.0-1.m1",
+        vmlinuxPath: "usr/lib/debug/lib/modules/6.1.0-1.m1.aarch64/vmlinux",
+      },
     ]);
   });
 
   it("reads a `suites` path ending in mirror.list through the list", async () => {
-    const { read } = await readLayout(emptyRepositories(["elsewhere/mirror.list"]), (base) => minimal({ mirror: [base], suites: ["/elsewhere/mirror.list"] }));
+    const { read } = await readLayout(emptyRepositories(["elsewhere/mirror.list"]), (base) =>
+      minimal({ mirror: [base], suites: ["/elsewhere/mirror.list"] }),
+    );
     expect(read).toEqual(["elsewhere/mirror.list"]);
   });
 
   it("says which releases it knows, and that `suites` can name the repositories instead", async () => {
-    const error = await minimal({ release: "2", mirror: ["http://127.0.0.1:1"] }).discover().catch((caught: unknown) => caught);
+    const error = await minimal({ release: "2", mirror: ["http://127.0.0.1:1"] })
+      .discover()
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe('minimal release "2" is not one btfmill knows');
-    expect((error as ConfigError).hint).toBe("use a VERSION_ID among 1, or list the repository paths under the mirror in `suites`");
+    expect((error as ConfigError).hint).toBe(
+      "use a VERSION_ID among 1, or list the repository paths under the mirror in `suites`",
+    );
   });
 });

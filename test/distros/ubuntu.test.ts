@@ -8,7 +8,13 @@ import type { KernelPackage, SourceConfig } from "../../distros/types.ts";
 import { parseUbuntuKernelPackage, UbuntuSource, ubuntuStubMaxBytes, ubuntuSuites } from "../../distros/ubuntu.ts";
 import { ConfigError, IntegrityError } from "../../archive/errors.ts";
 import { fetchVmlinux } from "../../pipeline/stages/fetch.ts";
-import { buildAptMirror, corruptPackagesIndex, createSigningKey, dbgsymPackage, tamperPackage } from "../fixtures/apt-mirror.ts";
+import {
+  buildAptMirror,
+  corruptPackagesIndex,
+  createSigningKey,
+  dbgsymPackage,
+  tamperPackage,
+} from "../fixtures/apt-mirror.ts";
 import type { AptMirror, SigningKey } from "../fixtures/apt-mirror.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
 import { startStaticServer } from "../helpers/static-server.ts";
@@ -39,7 +45,9 @@ describe("ubuntuSuites", () => {
       }
     })();
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).hint).toMatch(/^use a VERSION_ID among 16.04, 18.04, .*, or list the suites in the config$/);
+    expect((error as ConfigError).hint).toMatch(
+      /^use a VERSION_ID among 16.04, 18.04, .*, or list the suites in the config$/,
+    );
   });
 });
 
@@ -51,18 +59,25 @@ describe("parseUbuntuKernelPackage", () => {
     ["linux-image-unsigned-5.15.0-1034-azure-dbgsym", "5.15.0-1034-azure", "azure", true],
     ["linux-image-unsigned-6.8.0-1010-gcp-dbgsym", "6.8.0-1010-gcp", "gcp", true],
     ["linux-image-unsigned-6.8.0-31-generic-64k-dbgsym", "6.8.0-31-generic-64k", "generic-64k", true],
-    ["linux-image-unsigned-5.15.0-1045-nvidia-lowlatency-dbgsym", "5.15.0-1045-nvidia-lowlatency", "nvidia-lowlatency", true],
+    [
+      "linux-image-unsigned-5.15.0-1045-nvidia-lowlatency-dbgsym",
+      "5.15.0-1045-nvidia-lowlatency",
+      "nvidia-lowlatency",
+      true,
+    ],
     ["linux-image-5.4.0-1103-raspi-dbgsym", "5.4.0-1103-raspi", "raspi", false],
   ])("reads %s as kernel %s, flavor %s", (name, kernel, flavor, unsigned) => {
     expect(parseUbuntuKernelPackage(name)).toEqual({ kernel, flavor, unsigned });
   });
 
-  it.each(["linux-image-generic-dbgsym", "linux-image-unsigned-generic-dbgsym", "linux-image-5.4.0-26-generic", "linux-modules-5.4.0-26-generic-dbgsym"])(
-    "skips %s",
-    (name) => {
-      expect(parseUbuntuKernelPackage(name)).toBeUndefined();
-    },
-  );
+  it.each([
+    "linux-image-generic-dbgsym",
+    "linux-image-unsigned-generic-dbgsym",
+    "linux-image-5.4.0-26-generic",
+    "linux-modules-5.4.0-26-generic-dbgsym",
+  ])("skips %s", (name) => {
+    expect(parseUbuntuKernelPackage(name)).toBeUndefined();
+  });
 });
 
 describe("UbuntuSource against a loopback ddebs mirror", () => {
@@ -82,8 +97,10 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
     keyring: key.keyring,
     ...overrides,
   });
-  const summary = (found: KernelPackage[]) => found.map((item) => `${item.flavor} ${item.key.kernel} ${item.name} ${item.version} ${item.origin}`);
-  const urlOf = (mirror: AptMirror, name: string, prefix: string) => `${server.url}/${prefix}/${mirror.packages.find((item) => item.name === name)!.filename}`;
+  const summary = (found: KernelPackage[]) =>
+    found.map((item) => `${item.flavor} ${item.key.kernel} ${item.name} ${item.version} ${item.origin}`);
+  const urlOf = (mirror: AptMirror, name: string, prefix: string) =>
+    `${server.url}/${prefix}/${mirror.packages.find((item) => item.name === name)!.filename}`;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "btfmill-ubuntu-"));
@@ -91,7 +108,8 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
     key = await createSigningKey(dir, "dbgsym");
     const real = (kernel: string, version: string, more: Partial<Parameters<typeof dbgsymPackage>[0]> = {}) =>
       dbgsymPackage({ kernel, version, vmlinux, compression: "zstd", ...more });
-    const stub = (kernel: string, version: string, source = "linux-signed") => dbgsymPackage({ kernel, version, signed: true, source });
+    const stub = (kernel: string, version: string, source = "linux-signed") =>
+      dbgsymPackage({ kernel, version, signed: true, source });
     ddebs = await buildAptMirror(join(dir, "ddebs"), {
       arch: "amd64",
       key,
@@ -104,8 +122,20 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
           stub("5.4.0-26-lowlatency", "5.4.0-26.30"),
           // A kernel without a signed build: its only package has the signed name and is the real one.
           real("5.4.0-1009-aws", "5.4.0-1009.9", { signed: true, source: "linux-aws" }),
-          { name: "linux-image-generic-dbgsym", version: "5.4.0.26.32", source: "linux-meta", extension: "ddeb", files: [{ path: "usr/share/doc/meta/README", contents: "meta\n" }] },
-          { name: "hello-dbgsym", version: "2.10-2", source: "hello", extension: "ddeb", files: [{ path: "usr/lib/debug/.build-id/00/hello.debug", contents: "x" }] },
+          {
+            name: "linux-image-generic-dbgsym",
+            version: "5.4.0.26.32",
+            source: "linux-meta",
+            extension: "ddeb",
+            files: [{ path: "usr/share/doc/meta/README", contents: "meta\n" }],
+          },
+          {
+            name: "hello-dbgsym",
+            version: "2.10-2",
+            source: "hello",
+            extension: "ddeb",
+            files: [{ path: "usr/lib/debug/.build-id/00/hello.debug", contents: "x" }],
+          },
         ],
         "focal-updates": [
           real("5.4.0-42-generic", "5.4.0-42.46"),
@@ -139,7 +169,10 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
       unsigned: true,
       suites: {
         bionic: [real("4.15.0-20-generic", "4.15.0-20.21")],
-        "bionic-updates": [real("5.4.0-84-generic", "5.4.0-84.94~18.04.1", { source: "linux-hwe-5.4" }), stub("5.4.0-84-generic", "5.4.0-84.94~18.04.1", "linux-signed-hwe-5.4")],
+        "bionic-updates": [
+          real("5.4.0-84-generic", "5.4.0-84.94~18.04.1", { source: "linux-hwe-5.4" }),
+          stub("5.4.0-84-generic", "5.4.0-84.94~18.04.1", "linux-signed-hwe-5.4"),
+        ],
         "bionic-proposed": [],
       },
     });
@@ -147,7 +180,10 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
       arch: "amd64",
       key,
       unsigned: true,
-      suites: { bionic: [stub("4.15.0-20-generic", "4.15.0-20.21")], "bionic-updates": [real("4.15.0-21-generic", "4.15.0-21.22")] },
+      suites: {
+        bionic: [stub("4.15.0-20-generic", "4.15.0-20.21")],
+        "bionic-updates": [real("4.15.0-21-generic", "4.15.0-21.22")],
+      },
     });
     await corruptPackagesIndex(broken, "bionic");
     await tamperPackage(broken, "linux-image-unsigned-4.15.0-21-generic-dbgsym");
@@ -194,9 +230,16 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
     const before = server.requests.length;
     const source = new UbuntuSource(config());
     const survey = await source.survey();
-    const stub = (kernel: string, size: number) => `a signed stub of ${size} bytes (under 10 MB), not a debug image; linux-image-unsigned-${kernel}-dbgsym carries the vmlinux`;
+    const stub = (kernel: string, size: number) =>
+      `a signed stub of ${size} bytes (under 10 MB), not a debug image; linux-image-unsigned-${kernel}-dbgsym carries the vmlinux`;
     const sizeOf = (name: string) => ddebs.packages.find((item) => item.name === name)!.size;
-    const stubs = ["5.4.0-26-generic", "5.4.0-26-lowlatency", "5.4.0-42-generic", "5.8.0-63-generic", "5.4.0-30-generic"];
+    const stubs = [
+      "5.4.0-26-generic",
+      "5.4.0-26-lowlatency",
+      "5.4.0-42-generic",
+      "5.8.0-63-generic",
+      "5.4.0-30-generic",
+    ];
     expect(survey.skipped.map((item) => `${item.suite} ${item.name}: ${item.reason}`).sort()).toEqual(
       [
         "focal linux-image-generic-dbgsym: a meta package: its name carries no kernel release",
@@ -211,7 +254,11 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
     expect(source.insecure).toBe(false);
     const asked = server.requests.slice(before).map((request) => `${request.path} ${request.status}`);
     expect(asked).toEqual(
-      expect.arrayContaining(["/ddebs/dists/focal-security/InRelease 404", "/ddebs/dists/focal-security/Release 404", "/ddebs/dists/focal/InRelease 200"]),
+      expect.arrayContaining([
+        "/ddebs/dists/focal-security/InRelease 404",
+        "/ddebs/dists/focal-security/Release 404",
+        "/ddebs/dists/focal/InRelease 200",
+      ]),
     );
     expect(asked.some((line) => line.endsWith(".ddeb 200"))).toBe(false);
   });
@@ -225,23 +272,33 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
   it("keeps the configured flavors and the `latest` newest of each, and names a flavor no index carries", async () => {
     const found = await new UbuntuSource(config({ flavors: ["generic", "aws"], latest: 2 })).discover();
     expect(found.map((item) => item.key.kernel)).toEqual(["5.4.0-1009-aws", "5.8.0-63-generic", "5.4.0-43-generic"]);
-    await expect(new UbuntuSource(config({ flavors: ["azure"] })).discover()).rejects.toThrow(/Ubuntu 20.04 x86_64 has no -dbgsym kernels of flavor azure/);
+    await expect(new UbuntuSource(config({ flavors: ["azure"] })).discover()).rejects.toThrow(
+      /Ubuntu 20.04 x86_64 has no -dbgsym kernels of flavor azure/,
+    );
   });
 
   it("reads arm64 kernels from the arm64 indexes", async () => {
     const found = await new UbuntuSource(config({ arch: "arm64", mirror: [`${server.url}/ddebs-arm64`] })).discover();
     expect(found.map((item) => [keyPath(item.key), item.url])).toEqual([
-      ["ubuntu/20.04/arm64/5.4.0-26-generic", urlOf(ports, "linux-image-unsigned-5.4.0-26-generic-dbgsym", "ddebs-arm64")],
+      [
+        "ubuntu/20.04/arm64/5.4.0-26-generic",
+        urlOf(ports, "linux-image-unsigned-5.4.0-26-generic-dbgsym", "ddebs-arm64"),
+      ],
     ]);
     expect(found[0]!.url).toMatch(/_arm64\.ddeb$/);
   });
 
   it("reads an unsigned mirror only when the source says `insecure`, and says it did", async () => {
     const before = server.requests.length;
-    const source = new UbuntuSource(config({ release: "18.04", mirror: [`${server.url}/unsigned`], keyring: undefined, insecure: true }));
+    const source = new UbuntuSource(
+      config({ release: "18.04", mirror: [`${server.url}/unsigned`], keyring: undefined, insecure: true }),
+    );
     expect(source.insecure).toBe(true);
     const found = await source.discover();
-    expect(found.map((item) => `${keyPath(item.key)} ${item.origin}`)).toEqual(["ubuntu/18.04/x86_64/5.4.0-84-generic bionic-updates", "ubuntu/18.04/x86_64/4.15.0-20-generic bionic"]);
+    expect(found.map((item) => `${keyPath(item.key)} ${item.origin}`)).toEqual([
+      "ubuntu/18.04/x86_64/5.4.0-84-generic bionic-updates",
+      "ubuntu/18.04/x86_64/4.15.0-20-generic bionic",
+    ]);
     const asked = server.requests.slice(before).map((request) => request.path);
     expect(asked.filter((path) => /InRelease|Release\.gpg/.test(path))).toEqual([]);
     expect(asked).toContain("/unsigned/dists/bionic/Release");
@@ -250,13 +307,20 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
 
   it("refuses a source without a keyring unless it says `insecure`, and one that says both", () => {
     expect(() => new UbuntuSource(config({ keyring: undefined }))).toThrow(ConfigError);
-    expect(() => new UbuntuSource(config({ keyring: undefined }))).toThrow(/source ubuntu\/20.04\/x86_64 has no keyring to verify the Ubuntu indexes with/);
+    expect(() => new UbuntuSource(config({ keyring: undefined }))).toThrow(
+      /source ubuntu\/20.04\/x86_64 has no keyring to verify the Ubuntu indexes with/,
+    );
     expect(() => new UbuntuSource(config({ insecure: true }))).toThrow(/sets both `keyring` and `insecure`/);
   });
 
   it("still checks an insecure source's indexes against its Release, and its packages against the index", async () => {
-    const insecure = (suites: string[]) => new UbuntuSource(config({ release: "18.04", mirror: [`${server.url}/broken`], keyring: undefined, insecure: true, suites }));
-    await expect(insecure(["bionic"]).discover()).rejects.toThrow(/broken\/dists\/bionic\/main\/binary-amd64\/Packages.xz .*the signed Release says/);
+    const insecure = (suites: string[]) =>
+      new UbuntuSource(
+        config({ release: "18.04", mirror: [`${server.url}/broken`], keyring: undefined, insecure: true, suites }),
+      );
+    await expect(insecure(["bionic"]).discover()).rejects.toThrow(
+      /broken\/dists\/bionic\/main\/binary-amd64\/Packages.xz .*the signed Release says/,
+    );
     const [tampered] = await insecure(["bionic-updates"]).discover();
     const error = await fetchVmlinux(tampered!, join(dir, "tampered-vmlinux")).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(IntegrityError);
@@ -267,7 +331,9 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
     ["data.tar.xz", "5.4.0-26-generic"],
     ["data.tar.zst", "5.4.0-42-generic"],
   ])("streams the vmlinux out of a .ddeb whose payload is %s and stops decoding at its end", async (member, kernel) => {
-    const found = await new UbuntuSource(config({ flavors: ["generic"], suites: ["focal", "focal-updates"] })).discover();
+    const found = await new UbuntuSource(
+      config({ flavors: ["generic"], suites: ["focal", "focal-updates"] }),
+    ).discover();
     const pkg = found.find((item) => item.key.kernel === kernel);
     const file = ddebs.packages.find((item) => item.name === pkg?.name)!;
     expect(file.path).toMatch(/\.ddeb$/);
@@ -280,4 +346,3 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
     expect(result.payloadBytes).toBeLessThan(ubuntuStubMaxBytes / 2);
   });
 });
-

@@ -16,7 +16,16 @@ import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import { readManifest, type Manifest } from "../../archive/manifest.ts";
-import { buildAptMirror, createSigningKey, dbgPackage, resignSuite, suiteDir, type AptMirror, type AptPackageSpec, type SigningKey } from "../fixtures/apt-mirror.ts";
+import {
+  buildAptMirror,
+  createSigningKey,
+  dbgPackage,
+  resignSuite,
+  suiteDir,
+  type AptMirror,
+  type AptPackageSpec,
+  type SigningKey,
+} from "../fixtures/apt-mirror.ts";
 import { buildKernelDeb, rewritePayload, type DebCompression } from "../fixtures/kernel-deb.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
 
@@ -37,7 +46,10 @@ interface Member {
 /** A data.tar built member by member, compressed with xz or zstd: what dpkg-deb cannot be made to write. */
 async function craftedPayload(members: Member[], compression: "xz" | "zstd"): Promise<Buffer> {
   const pack = tar.pack();
-  const compressor = compression === "zstd" ? createZstdCompress() : execa("xz", ["-1", "-T1", "-c"], { stdin: "pipe", stdout: "pipe", buffer: false }).duplex();
+  const compressor =
+    compression === "zstd"
+      ? createZstdCompress()
+      : execa("xz", ["-1", "-T1", "-c"], { stdin: "pipe", stdout: "pipe", buffer: false }).duplex();
   const chunks: Buffer[] = [];
   const collected = pipeline(pack, compressor, async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) chunks.push(chunk);
@@ -54,7 +66,8 @@ async function craftedPayload(members: Member[], compression: "xz" | "zstd"): Pr
       typeof member.body === "number"
         ? Readable.from(
             (function* () {
-              for (let left = size; left > 0; left -= zeros.length) yield left >= zeros.length ? zeros : zeros.subarray(0, left);
+              for (let left = size; left > 0; left -= zeros.length)
+                yield left >= zeros.length ? zeros : zeros.subarray(0, left);
             })(),
           )
         : Readable.from([member.body]);
@@ -91,7 +104,8 @@ async function fileProblems(archive: string, manifest: Manifest): Promise<string
   for (const [kernel, entry] of Object.entries(manifest.kernels)) {
     if (entry.tarball === undefined) continue;
     const actual = await digestFile(join(archive, entry.tarball.path)).catch(() => undefined);
-    if (actual?.sha256 !== entry.tarball.sha256) problems.push(`${kernel}: ${entry.tarball.path} is ${JSON.stringify(actual)}`);
+    if (actual?.sha256 !== entry.tarball.sha256)
+      problems.push(`${kernel}: ${entry.tarball.path} is ${JSON.stringify(actual)}`);
   }
   return problems;
 }
@@ -110,12 +124,34 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
   const writeConfig = async (name: string, archive: string, mirror: string, extra: Record<string, unknown> = {}) => {
     const path = join(work, `${name}.json`);
     const keyring = signingKey.keyring;
-    await writeFile(path, JSON.stringify({ archive, jobs: 2, sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: `${url}/${mirror}`, keyring, kernelsWithBtf: "all" }], ...extra }));
+    await writeFile(
+      path,
+      JSON.stringify({
+        archive,
+        jobs: 2,
+        sources: [
+          {
+            distro: "debian",
+            release: "12",
+            arch: "x86_64",
+            mirror: `${url}/${mirror}`,
+            keyring,
+            kernelsWithBtf: "all",
+          },
+        ],
+        ...extra,
+      }),
+    );
     return path;
   };
 
   /** Builds mirror `name`; each crafted .deb is put in the pool first, so the index vouches for it as it is. */
-  const mirror = async (name: string, specs: AptPackageSpec[], crafted: Record<string, string> = {}, basePool?: string) => {
+  const mirror = async (
+    name: string,
+    specs: AptPackageSpec[],
+    crafted: Record<string, string> = {},
+    basePool?: string,
+  ) => {
     const root = join(work, "mirrors", name);
     if (basePool !== undefined) await cp(basePool, join(root, "pool"), { recursive: true });
     for (const [kernel, deb] of Object.entries(crafted)) {
@@ -123,7 +159,11 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
       await mkdir(join(target, ".."), { recursive: true });
       await cp(deb, target);
     }
-    const built = await buildAptMirror(root, { arch: "amd64", key: signingKey, suites: { bookworm: specs, "bookworm-updates": [], "bookworm-security": [] } });
+    const built = await buildAptMirror(root, {
+      arch: "amd64",
+      key: signingKey,
+      suites: { bookworm: specs, "bookworm-updates": [], "bookworm-security": [] },
+    });
     return { root, built };
   };
   let goodMirror: AptMirror;
@@ -163,8 +203,12 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
 
     const vmlinux = await makeVmlinux(join(work, "vmlinux.o"));
     const vmlinuxBytes = await readFile(vmlinux);
-    const built = async (name: string, compression: DebCompression, kernel: string, what: "file" | "symlink" = "file") =>
-      buildKernelDeb(join(work, "debs"), name, { compression, kernel, vmlinux: what, trailingBytes: 0 });
+    const built = async (
+      name: string,
+      compression: DebCompression,
+      kernel: string,
+      what: "file" | "symlink" = "file",
+    ) => buildKernelDeb(join(work, "debs"), name, { compression, kernel, vmlinux: what, trailingBytes: 0 });
     const crafted: Record<string, string> = {};
     const add = async (what: string, reason: RegExp, make: (kernel: string) => Promise<string>) => {
       const kernel = `6.1.0-${cases.length + 1}-cloud-amd64`;
@@ -174,40 +218,64 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     for (const compression of ["xz", "zstd", "gzip"] as const) {
       await add(`${compression} payload cut short`, /^FormatError: /, async (kernel) => {
         const deb = await built(`cut-${compression}`, compression, kernel);
-        return (await rewritePayload(deb, join(work, "debs", `cut-${compression}.deb`), (data) => data.subarray(0, Math.floor(data.length * 0.6)))).path;
+        return (
+          await rewritePayload(deb, join(work, "debs", `cut-${compression}.deb`), (data) =>
+            data.subarray(0, Math.floor(data.length * 0.6)),
+          )
+        ).path;
       });
       await add(`corrupt ${compression} payload`, /^FormatError: /, async (kernel) => {
         const deb = await built(`corrupt-${compression}`, compression, kernel);
-        return (await rewritePayload(deb, join(work, "debs", `corrupt-${compression}.deb`), (data) => flipBytes(data, 0.3))).path;
+        return (
+          await rewritePayload(deb, join(work, "debs", `corrupt-${compression}.deb`), (data) => flipBytes(data, 0.3))
+        ).path;
       });
     }
-    await add("a `..` member path", /^VmlinuxNotFoundError: usr\/lib\/debug\/boot\/vmlinux-6\.1\.0-7-cloud-amd64 is not in data\.tar\.xz/, async (kernel) => {
-      const deb = await built("dotdot", "xz", kernel);
-      const payload = await craftedPayload(
-        [
-          { name: `./usr/lib/debug/boot/../../../../../../../../../../tmp/${evil}`, body: Buffer.from("climbed out\n") },
-          { name: `./usr/lib/debug/boot/x/../vmlinux-${kernel}`, body: vmlinuxBytes },
-        ],
-        "xz",
-      );
-      return (await rewritePayload(deb, join(work, "debs", "dotdot.deb"), () => payload)).path;
-    });
-    await add("a symlink where the vmlinux should be", /^FormatError: .*vmlinux-6\.1\.0-8-cloud-amd64 in data\.tar\.xz is a symbolic link to \/etc\/passwd, not a regular file/, async (kernel) => {
-      const deb = await built("symlink", "xz", kernel);
-      const payload = await craftedPayload([{ name: `./${vmlinuxPath(kernel)}`, body: 0, type: "symlink", linkname: "/etc/passwd" }], "xz");
-      return (await rewritePayload(deb, join(work, "debs", "symlink.deb"), () => payload)).path;
-    });
-    await add("a decompression bomb before the vmlinux", /^FormatError: data\.tar\.zst decodes to more than 536870912 bytes, past any real kernel package/, async (kernel) => {
-      const deb = await built("bomb", "zstd", kernel);
-      const payload = await craftedPayload(
-        [
-          { name: "./usr/lib/debug/.build-id/00/bomb.debug", body: 600 * 1024 * 1024 },
-          { name: `./${vmlinuxPath(kernel)}`, body: vmlinuxBytes },
-        ],
-        "zstd",
-      );
-      return (await rewritePayload(deb, join(work, "debs", "bomb.deb"), () => payload)).path;
-    });
+    await add(
+      "a `..` member path",
+      /^VmlinuxNotFoundError: usr\/lib\/debug\/boot\/vmlinux-6\.1\.0-7-cloud-amd64 is not in data\.tar\.xz/,
+      async (kernel) => {
+        const deb = await built("dotdot", "xz", kernel);
+        const payload = await craftedPayload(
+          [
+            {
+              name: `./usr/lib/debug/boot/../../../../../../../../../../tmp/${evil}`,
+              body: Buffer.from("climbed out\n"),
+            },
+            { name: `./usr/lib/debug/boot/x/../vmlinux-${kernel}`, body: vmlinuxBytes },
+          ],
+          "xz",
+        );
+        return (await rewritePayload(deb, join(work, "debs", "dotdot.deb"), () => payload)).path;
+      },
+    );
+    await add(
+      "a symlink where the vmlinux should be",
+      /^FormatError: .*vmlinux-6\.1\.0-8-cloud-amd64 in data\.tar\.xz is a symbolic link to \/etc\/passwd, not a regular file/,
+      async (kernel) => {
+        const deb = await built("symlink", "xz", kernel);
+        const payload = await craftedPayload(
+          [{ name: `./${vmlinuxPath(kernel)}`, body: 0, type: "symlink", linkname: "/etc/passwd" }],
+          "xz",
+        );
+        return (await rewritePayload(deb, join(work, "debs", "symlink.deb"), () => payload)).path;
+      },
+    );
+    await add(
+      "a decompression bomb before the vmlinux",
+      /^FormatError: data\.tar\.zst decodes to more than 536870912 bytes, past any real kernel package/,
+      async (kernel) => {
+        const deb = await built("bomb", "zstd", kernel);
+        const payload = await craftedPayload(
+          [
+            { name: "./usr/lib/debug/.build-id/00/bomb.debug", body: 600 * 1024 * 1024 },
+            { name: `./${vmlinuxPath(kernel)}`, body: vmlinuxBytes },
+          ],
+          "zstd",
+        );
+        return (await rewritePayload(deb, join(work, "debs", "bomb.deb"), () => payload)).path;
+      },
+    );
     // An absolute member path names the vmlinux all the same, but is read into scratch space only.
     const absolute = "6.1.0-10-cloud-amd64";
     goodKernels.push(absolute);
@@ -227,17 +295,37 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     const goodSpecs = kernels.map((kernel, index) => dbgPackage({ kernel, version: `6.1.${index + 1}-1`, vmlinux }));
     goodMirror = (await mirror("good", goodSpecs)).built;
     const goodRoot = goodMirror.root;
-    await mirror("bad", kernels.map((kernel) => dbgPackage({ kernel, version: "9.9-1" })), crafted);
+    await mirror(
+      "bad",
+      kernels.map((kernel) => dbgPackage({ kernel, version: "9.9-1" })),
+      crafted,
+    );
     // Beside the good packages, new kernels for the tool, disk and network faults.
-    const big = await craftedPayload([{ name: `./${vmlinuxPath("6.1.0-91-cloud-amd64")}`, body: 8 * 1024 * 1024 }], "zstd");
-    const bigDeb = await rewritePayload(await built("big", "zstd", "6.1.0-91-cloud-amd64"), join(work, "debs", "big.deb"), () => big);
+    const big = await craftedPayload(
+      [{ name: `./${vmlinuxPath("6.1.0-91-cloud-amd64")}`, body: 8 * 1024 * 1024 }],
+      "zstd",
+    );
+    const bigDeb = await rewritePayload(
+      await built("big", "zstd", "6.1.0-91-cloud-amd64"),
+      join(work, "debs", "big.deb"),
+      () => big,
+    );
     await mirror(
       "extra",
-      [...goodSpecs, dbgPackage({ kernel: "6.1.0-90-cloud-amd64", version: "6.1.90-1", vmlinux }), dbgPackage({ kernel: "6.1.0-91-cloud-amd64", version: "9.9-1" })],
+      [
+        ...goodSpecs,
+        dbgPackage({ kernel: "6.1.0-90-cloud-amd64", version: "6.1.90-1", vmlinux }),
+        dbgPackage({ kernel: "6.1.0-91-cloud-amd64", version: "9.9-1" }),
+      ],
       { "6.1.0-91-cloud-amd64": bigDeb.path },
       join(goodRoot, "pool"),
     );
-    await mirror("lying", [...goodSpecs, dbgPackage({ kernel: lyingKernel, version: "6.1.92-1", vmlinux })], {}, join(goodRoot, "pool"));
+    await mirror(
+      "lying",
+      [...goodSpecs, dbgPackage({ kernel: lyingKernel, version: "6.1.92-1", vmlinux })],
+      {},
+      join(goodRoot, "pool"),
+    );
 
     const first = await run(["run", "--config", await writeConfig("good", goodArchive(), "good")]);
     expect(first.exitCode, first.stderr).toBe(0);
@@ -257,7 +345,9 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     const result = await run(["run", "--config", await writeConfig("bad", archive, "bad")]);
     expect(result.exitCode).toBe(1);
     const failed = failures(result.stderr);
-    const reasons = Object.fromEntries(cases.map((item) => [item.what, failed.get(key(item.kernel)) ?? "(no failure reported)"]));
+    const reasons = Object.fromEntries(
+      cases.map((item) => [item.what, failed.get(key(item.kernel)) ?? "(no failure reported)"]),
+    );
     for (const item of cases) expect(reasons[item.what], item.what).toMatch(item.reason);
     for (const item of cases) expect(failed.get(key(item.kernel))).toMatch(/\(previous ok entry kept\)$/);
     const after = await readManifest(archive);
@@ -276,10 +366,15 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     const archive = join(work, "archive-tools");
     await cp(goodArchive(), archive, { recursive: true });
     // Host tools by name, looked up on PATH, so the misbehaving ones below stand in for them.
-    const config = await writeConfig("tools", archive, "extra", { toolchain: { pahole: "pahole", bpftool: "bpftool" } });
+    const config = await writeConfig("tools", archive, "extra", {
+      toolchain: { pahole: "pahole", bpftool: "bpftool" },
+    });
     const bin = join(work, "fake-bin");
     await mkdir(bin, { recursive: true });
-    const real = { pahole: (await execa("sh", ["-c", "command -v pahole"])).stdout, bpftool: (await execa("sh", ["-c", "command -v bpftool"])).stdout };
+    const real = {
+      pahole: (await execa("sh", ["-c", "command -v pahole"])).stdout,
+      bpftool: (await execa("sh", ["-c", "command -v bpftool"])).stdout,
+    };
     const fake = async (tool: "pahole" | "bpftool", behaviour: string) => {
       await rm(join(bin, "pahole"), { force: true });
       await rm(join(bin, "bpftool"), { force: true });
@@ -288,7 +383,11 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
       await writeFile(join(bin, tool), script);
       await chmod(join(bin, tool), 0o755);
     };
-    const env = { PATH: `${bin}:${process.env.PATH}`, BTFMILL_PAHOLE_TIMEOUT_MS: "1500", BTFMILL_BPFTOOL_TIMEOUT_MS: "1500" };
+    const env = {
+      PATH: `${bin}:${process.env.PATH}`,
+      BTFMILL_PAHOLE_TIMEOUT_MS: "1500",
+      BTFMILL_BPFTOOL_TIMEOUT_MS: "1500",
+    };
     const scenarios: [tool: "pahole" | "bpftool", behaviour: string, reason: RegExp][] = [
       ["pahole", "exit 139", /^ToolError: pahole: exited with 139/],
       ["pahole", "kill -SEGV $$", /^ToolError: pahole: was killed by SIGSEGV/],
@@ -319,7 +418,8 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     await mkdir(archive);
     // 3 MiB holds the archive of small test kernels, not the 8 MiB vmlinux of 6.1.0-91.
     const mounted = await execa("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", archive], { reject: false });
-    if (mounted.exitCode !== 0) context.skip(`cannot mount a small tmpfs here (${mounted.stderr.trim()}): needs root and mount rights`);
+    if (mounted.exitCode !== 0)
+      context.skip(`cannot mount a small tmpfs here (${mounted.stderr.trim()}): needs root and mount rights`);
     try {
       await cp(goodArchive(), archive, { recursive: true });
       // One kernel at a time: the kernel that fills the disk must not take a healthy one down with it.
@@ -359,14 +459,28 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     const malformed: AptMirror = { ...goodMirror, root };
     const dir = suiteDir(malformed, "bookworm");
     // A stanza without its SHA256, in every form the Release lists, which then vouches for it.
-    const text = "Package: linux-image-6.1.0-1-cloud-amd64-dbg\nVersion: 6.1.1-1\nArchitecture: amd64\nFilename: pool/main/l/linux/x.deb\nSize: 12\n\n";
+    const text =
+      "Package: linux-image-6.1.0-1-cloud-amd64-dbg\nVersion: 6.1.1-1\nArchitecture: amd64\nFilename: pool/main/l/linux/x.deb\nSize: 12\n\n";
     await writeFile(join(dir, "main/binary-amd64/Packages"), text);
     await rm(join(dir, "main/binary-amd64/Packages.xz"));
     await rm(join(dir, "main/binary-amd64/Packages.gz"));
-    const fields = { Origin: "Debian", Label: "Debian", Suite: "bookworm", Codename: "bookworm", Architectures: "amd64", Components: "main" };
-    const settings = Object.entries(fields).flatMap(([field, value]) => ["-o", `APT::FTPArchive::Release::${field}=${value}`]);
+    const fields = {
+      Origin: "Debian",
+      Label: "Debian",
+      Suite: "bookworm",
+      Codename: "bookworm",
+      Architectures: "amd64",
+      Components: "main",
+    };
+    const settings = Object.entries(fields).flatMap(([field, value]) => [
+      "-o",
+      `APT::FTPArchive::Release::${field}=${value}`,
+    ]);
     await rm(join(dir, "Release"));
-    await writeFile(join(dir, "Release"), `${(await execa("apt-ftparchive", [...settings, "release", "."], { cwd: dir })).stdout.trimEnd()}\n`);
+    await writeFile(
+      join(dir, "Release"),
+      `${(await execa("apt-ftparchive", [...settings, "release", "."], { cwd: dir })).stdout.trimEnd()}\n`,
+    );
     await resignSuite(malformed, "bookworm", signingKey);
     const archive = join(work, "archive-malformed");
     await cp(goodArchive(), archive, { recursive: true });
@@ -375,7 +489,9 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     expect(result.stderr).toContain("stale debian/12/x86_64");
     const manifest = await readManifest(archive);
     expect(manifest.sources["debian/12/x86_64"]?.status).toBe("stale");
-    expect(manifest.sources["debian/12/x86_64"]?.reason).toMatch(/^FormatError: .*\/Packages: package linux-image-6\.1\.0-1-cloud-amd64-dbg has no sha256 field/);
+    expect(manifest.sources["debian/12/x86_64"]?.reason).toMatch(
+      /^FormatError: .*\/Packages: package linux-image-6\.1\.0-1-cloud-amd64-dbg has no sha256 field/,
+    );
     expect(manifest.kernels).toEqual(good.kernels);
     expect(await fileProblems(archive, manifest)).toEqual([]);
   });
@@ -389,6 +505,10 @@ describe("bad input end to end: clear errors, nothing published lost", () => {
     expect(result.exitCode).not.toBe(0);
     expect(result.stderr).toMatch(/FormatError: .*manifest\.json is not JSON/);
     expect(await readFile(join(archive, "manifest.json"), "utf8")).toBe(broken);
-    for (const entry of Object.values(good.kernels)) expect(await digestFile(join(archive, entry.tarball!.path))).toEqual({ sha256: entry.tarball!.sha256, size: entry.tarball!.size });
+    for (const entry of Object.values(good.kernels))
+      expect(await digestFile(join(archive, entry.tarball!.path))).toEqual({
+        sha256: entry.tarball!.sha256,
+        size: entry.tarball!.size,
+      });
   });
 });

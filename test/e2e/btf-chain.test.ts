@@ -33,17 +33,31 @@ function pkg(kernel: string, flavor: string): KernelPackage {
 
 describe("flavorChains", () => {
   it("makes one oldest-first chain per flavor, or one chain per kernel with kernelsWithBtf all", () => {
-    const packages = [pkg("6.1.0-2-cloud-amd64", "cloud-amd64"), pkg("6.1.0-1-cloud-amd64", "cloud-amd64"), pkg("6.1.0-2-amd64", "amd64")];
+    const packages = [
+      pkg("6.1.0-2-cloud-amd64", "cloud-amd64"),
+      pkg("6.1.0-1-cloud-amd64", "cloud-amd64"),
+      pkg("6.1.0-2-amd64", "amd64"),
+    ];
     const source = { distro: "debian", release: "12", arch: "x86_64" as const };
-    expect(flavorChains([{ source: { ...source, kernelsWithBtf: "own" }, packages }]).map((chain) => [chain.stopAtBtf, chain.ownBtf, chain.packages.length])).toEqual([
+    expect(
+      flavorChains([{ source: { ...source, kernelsWithBtf: "own" }, packages }]).map((chain) => [
+        chain.stopAtBtf,
+        chain.ownBtf,
+        chain.packages.length,
+      ]),
+    ).toEqual([
       [false, true, 2],
       [false, true, 1],
     ]);
-    expect(flavorChains([{ source, packages }]).map((chain) => [chain.stopAtBtf, chain.packages.map((p) => p.key.kernel)])).toEqual([
+    expect(
+      flavorChains([{ source, packages }]).map((chain) => [chain.stopAtBtf, chain.packages.map((p) => p.key.kernel)]),
+    ).toEqual([
       [true, ["6.1.0-1-cloud-amd64", "6.1.0-2-cloud-amd64"]],
       [true, ["6.1.0-2-amd64"]],
     ]);
-    expect(flavorChains([{ source: { ...source, kernelsWithBtf: "all" }, packages }]).map((chain) => chain.packages.length)).toEqual([1, 1, 1]);
+    expect(
+      flavorChains([{ source: { ...source, kernelsWithBtf: "all" }, packages }]).map((chain) => chain.packages.length),
+    ).toEqual([1, 1, 1]);
   });
 });
 
@@ -58,7 +72,19 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
   const writeConfig = (kernelsWithBtf: "first" | "all" | "own", into = archive()) =>
     writeFile(
       configPath,
-      JSON.stringify({ archive: into, sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring, kernelsWithBtf }] }),
+      JSON.stringify({
+        archive: into,
+        sources: [
+          {
+            distro: "debian",
+            release: "12",
+            arch: "x86_64",
+            mirror: server.url,
+            keyring: mirror.keyring,
+            kernelsWithBtf,
+          },
+        ],
+      }),
     );
 
   beforeAll(async () => {
@@ -88,7 +114,9 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     expect(run.stderr).toContain("summary: 4 ok, 0 failed, 2 skipped, 0 unchanged");
     expect(run.exitCode).toBe(0);
     const manifest = await readManifest();
-    const status = Object.fromEntries(Object.entries(manifest.kernels).map(([key, e]) => [key.split("/")[3], [e.status, e.kernelHasBtf ?? null]]));
+    const status = Object.fromEntries(
+      Object.entries(manifest.kernels).map(([key, e]) => [key.split("/")[3], [e.status, e.kernelHasBtf ?? null]]),
+    );
     expect(status).toEqual({
       "5.10.0-1-cloud-amd64": ["ok", false],
       "6.1.0-1-cloud-amd64": ["ok", true],
@@ -97,9 +125,13 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
       "6.1.0-1-amd64": ["ok", false],
       "6.1.0-2-amd64": ["ok", false],
     });
-    expect(manifest.kernels["debian/12/x86_64/6.1.0-3-cloud-amd64"]?.reason).toContain("6.1.0-1-cloud-amd64, already ships its own BTF");
+    expect(manifest.kernels["debian/12/x86_64/6.1.0-3-cloud-amd64"]?.reason).toContain(
+      "6.1.0-1-cloud-amd64, already ships its own BTF",
+    );
     const downloaded = server.requests.filter((r) => r.path.endsWith(".deb")).map((r) => r.path);
-    expect(downloaded.some((path) => path.includes("6.1.0-2-cloud-amd64") || path.includes("6.1.0-3-cloud-amd64"))).toBe(false);
+    expect(
+      downloaded.some((path) => path.includes("6.1.0-2-cloud-amd64") || path.includes("6.1.0-3-cloud-amd64")),
+    ).toBe(false);
     expect(downloaded).toHaveLength(4);
   });
 
@@ -110,7 +142,10 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     const all = await runBtfmill(["run", "--config", configPath]);
     expect(all.stderr).toContain("summary: 2 ok, 0 failed, 0 skipped, 4 unchanged");
     const manifest = await readManifest();
-    expect(manifest.kernels["debian/12/x86_64/6.1.0-3-cloud-amd64"]).toMatchObject({ status: "ok", kernelHasBtf: true });
+    expect(manifest.kernels["debian/12/x86_64/6.1.0-3-cloud-amd64"]).toMatchObject({
+      status: "ok",
+      kernelHasBtf: true,
+    });
   });
 
   it("kernelsWithBtf own converts a flavor's first kernel with BTF by pahole, then publishes the later kernels' own .BTF bytes", async () => {
@@ -126,10 +161,16 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     expect(entry("6.1.0-1-cloud-amd64").pahole?.flags.length).toBeGreaterThan(0);
     const ownDigest = createHash("sha256").update(ownSection).digest("hex");
     for (const kernel of ["6.1.0-2-cloud-amd64", "6.1.0-3-cloud-amd64"]) {
-      expect(entry(kernel)).toMatchObject({ status: "ok", kernelHasBtf: true, ownBtf: true, btf: { sha256: ownDigest, size: ownSection.length } });
+      expect(entry(kernel)).toMatchObject({
+        status: "ok",
+        kernelHasBtf: true,
+        ownBtf: true,
+        btf: { sha256: ownDigest, size: ownSection.length },
+      });
       expect(entry(kernel).pahole).toBeUndefined();
     }
     // Kernels without .BTF are converted by pahole whatever their place in the chain.
-    for (const kernel of ["5.10.0-1-cloud-amd64", "6.1.0-1-amd64", "6.1.0-2-amd64"]) expect(entry(kernel).ownBtf).toBeUndefined();
+    for (const kernel of ["5.10.0-1-cloud-amd64", "6.1.0-1-amd64", "6.1.0-2-amd64"])
+      expect(entry(kernel).ownBtf).toBeUndefined();
   });
 });

@@ -40,7 +40,11 @@ interface Outcome {
 // container that goes down: an orphaned pahole or xz cannot go on writing after the "crash".
 function runKilledAfter(args: string[], delayMs: number | undefined): Promise<Outcome> {
   const started = Date.now();
-  const child = spawn(process.execPath, [cli, ...args], { detached: true, stdio: "ignore", env: { ...process.env, CI: "true" } });
+  const child = spawn(process.execPath, [cli, ...args], {
+    detached: true,
+    stdio: "ignore",
+    env: { ...process.env, CI: "true" },
+  });
   let killed = false;
   const timer =
     delayMs === undefined
@@ -64,7 +68,10 @@ async function walk(root: string): Promise<string[]> {
 }
 
 /** Every `{path, sha256, size}` a manifest names, wherever it sits. */
-function namedFiles(value: unknown, found: { path: string; sha256: string; size: number }[] = []): { path: string; sha256: string; size: number }[] {
+function namedFiles(
+  value: unknown,
+  found: { path: string; sha256: string; size: number }[] = [],
+): { path: string; sha256: string; size: number }[] {
   if (Array.isArray(value)) value.forEach((item) => namedFiles(item, found));
   else if (value !== null && typeof value === "object") {
     const record = value as Record<string, unknown>;
@@ -90,7 +97,8 @@ async function archiveProblems(archive: string): Promise<string[]> {
       if (file === undefined) continue;
       if (isTempName(file.path)) problems.push(`${kernel} names a temp file ${file.path}`);
       const actual = await digestFile(join(archive, file.path)).catch(() => undefined);
-      if (actual?.sha256 !== file.sha256 || actual.size !== file.size) problems.push(`${kernel}: ${file.path} is ${JSON.stringify(actual)}, not ${file.sha256}`);
+      if (actual?.sha256 !== file.sha256 || actual.size !== file.size)
+        problems.push(`${kernel}: ${file.path} is ${JSON.stringify(actual)}, not ${file.sha256}`);
     }
   }
   return problems;
@@ -109,7 +117,8 @@ async function siteProblems(out: string): Promise<string[]> {
   for (const file of namedFiles(manifest)) {
     if (isTempName(file.path)) problems.push(`site names a temp file ${file.path}`);
     const actual = await digestFile(join(out, file.path)).catch(() => undefined);
-    if (actual?.sha256 !== file.sha256 || actual.size !== file.size) problems.push(`site ${file.path} is ${JSON.stringify(actual)}, not ${file.sha256}`);
+    if (actual?.sha256 !== file.sha256 || actual.size !== file.size)
+      problems.push(`site ${file.path} is ${JSON.stringify(actual)}, not ${file.sha256}`);
   }
   return problems;
 }
@@ -123,7 +132,9 @@ function resultOf(manifest: Manifest): Record<string, unknown> {
         status: entry.status,
         btf: entry.btf?.sha256,
         tarball: entry.tarball?.sha256,
-        minified: Object.fromEntries(Object.entries(entry.minified ?? {}).map(([set, record]) => [set, record.file?.sha256 ?? record.error])),
+        minified: Object.fromEntries(
+          Object.entries(entry.minified ?? {}).map(([set, record]) => [set, record.file?.sha256 ?? record.error]),
+        ),
       },
     ]),
   );
@@ -151,7 +162,9 @@ describe("crash safety under SIGKILL", () => {
       JSON.stringify({
         archive,
         jobs: 2,
-        sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring, kernelsWithBtf: "all" }],
+        sources: [
+          { distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring, kernelsWithBtf: "all" },
+        ],
         objects,
       }),
     );
@@ -163,14 +176,24 @@ describe("crash safety under SIGKILL", () => {
     await mkdir(join(work, "keys"));
     await mkdir(join(work, "objects"));
     objectSets = {
-      net: [await makeCoreObject(join(work, "objects"), "tcprtt"), await makeCoreObject(join(work, "objects"), "sockops")],
+      net: [
+        await makeCoreObject(join(work, "objects"), "tcprtt"),
+        await makeCoreObject(join(work, "objects"), "sockops"),
+      ],
       proc: [await makeCoreObject(join(work, "objects"), "kprobe")],
     };
     const variants = [undefined, "renamed", "missing", "moved"] as const;
     const packages = [];
     for (const [index, variant] of variants.entries()) {
       const vmlinux = await makeVmlinux(join(work, `vmlinux-${index}.o`), variant === undefined ? {} : { variant });
-      packages.push(dbgPackage({ kernel: `6.1.0-${index + 1}-cloud-amd64`, version: `6.1.${index + 1}-1`, vmlinux, compression: index % 2 === 0 ? "xz" : "zstd" }));
+      packages.push(
+        dbgPackage({
+          kernel: `6.1.0-${index + 1}-cloud-amd64`,
+          version: `6.1.${index + 1}-1`,
+          vmlinux,
+          compression: index % 2 === 0 ? "xz" : "zstd",
+        }),
+      );
     }
     const mirror = await buildAptMirror(join(work, "mirror"), {
       arch: "amd64",
@@ -181,7 +204,11 @@ describe("crash safety under SIGKILL", () => {
     server = await startStaticServer(join(work, "mirror"));
     // The run never killed: what every interrupted sequence must end with, and how long a run takes.
     const started = Date.now();
-    const run = await runBtfmill(["run", "--config", await writeConfig("reference", join(work, "reference"), objectSets)]);
+    const run = await runBtfmill([
+      "run",
+      "--config",
+      await writeConfig("reference", join(work, "reference"), objectSets),
+    ]);
     durations.run = Date.now() - started;
     expect(run.exitCode, run.stderr).toBe(0);
     reference = resultOf(await readManifest(join(work, "reference")));
@@ -207,7 +234,10 @@ describe("crash safety under SIGKILL", () => {
     let kills = 0;
     // Rounds go on until enough kills landed: a kill timed past the end of a run that went faster
     // than the reference (a loaded machine, a warm cache) is a round that proves nothing.
-    for (const [phase, wanted] of [["run", 7], ["prune", 6]] as const) {
+    for (const [phase, wanted] of [
+      ["run", 7],
+      ["prune", 6],
+    ] as const) {
       let phaseKills = 0;
       const archive = join(work, `killed-${phase}`);
       const reset = async () => {

@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import type { RunReport } from "../../pipeline/run-report.ts";
-import { buildAptMirror, createSigningKey, dbgPackage, tamperPackage, truncatePackage, type AptMirror } from "../fixtures/apt-mirror.ts";
+import {
+  buildAptMirror,
+  createSigningKey,
+  dbgPackage,
+  tamperPackage,
+  truncatePackage,
+  type AptMirror,
+} from "../fixtures/apt-mirror.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
 import { runBtfmill } from "../helpers/cli.ts";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
@@ -55,10 +62,16 @@ describe("btfmill run on a Debian-format mirror", () => {
           dbgPackage({ kernel: "6.1.0-4-cloud-amd64", version: "6.1.13-1" }),
           dbgPackage({ kernel: "6.1.0-6-cloud-amd64", version: "6.1.15-1", vmlinux: noDwarf }),
           dbgPackage({ kernel: "6.1.0-7-cloud-amd64", version: "6.1.16-1", vmlinux: foreign }),
-          { name: "linux-image-cloud-amd64-dbg", version: "6.1.16-1", files: [{ path: "usr/share/doc/meta/README", contents: "meta\n" }] },
+          {
+            name: "linux-image-cloud-amd64-dbg",
+            version: "6.1.16-1",
+            files: [{ path: "usr/share/doc/meta/README", contents: "meta\n" }],
+          },
         ],
         "bookworm-updates": [],
-        "bookworm-security": [dbgPackage({ kernel: "6.1.0-5-cloud-amd64", version: "6.1.14-1", vmlinux: plain, compression: "zstd" })],
+        "bookworm-security": [
+          dbgPackage({ kernel: "6.1.0-5-cloud-amd64", version: "6.1.14-1", vmlinux: plain, compression: "zstd" }),
+        ],
       },
     });
     await tamperPackage(mirror, "linux-image-6.1.0-2-cloud-amd64-dbg");
@@ -78,7 +91,14 @@ describe("btfmill run on a Debian-format mirror", () => {
         archive,
         sources: [
           // Every kernel is converted, even after one that ships BTF: the broken ones must fail here.
-          { distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring, kernelsWithBtf: "all" },
+          {
+            distro: "debian",
+            release: "12",
+            arch: "x86_64",
+            mirror: server.url,
+            keyring: mirror.keyring,
+            kernelsWithBtf: "all",
+          },
           { distro: "debian", release: "11", arch: "x86_64", mirror: server.url, keyring: mirror.keyring },
         ],
       }),
@@ -102,7 +122,10 @@ describe("btfmill run on a Debian-format mirror", () => {
   });
 
   it("archives exactly the good kernels, each a verified .btf.tar.xz whose sha256 the manifest records", async () => {
-    const ok = Object.entries(manifest.kernels).filter(([, e]) => e.status === "ok").map(([key]) => key).sort();
+    const ok = Object.entries(manifest.kernels)
+      .filter(([, e]) => e.status === "ok")
+      .map(([key]) => key)
+      .sort();
     expect(ok).toEqual([
       "debian/12/x86_64/5.10.0-9-amd64",
       "debian/12/x86_64/6.1.0-1-amd64",
@@ -112,10 +135,15 @@ describe("btfmill run on a Debian-format mirror", () => {
     for (const key of ok) {
       const e = manifest.kernels[key]!;
       expect(e.tarball?.path).toBe(`${key}.btf.tar.xz`);
-      expect(await digestFile(join(archive, e.tarball!.path))).toEqual({ sha256: e.tarball!.sha256, size: e.tarball!.size });
+      expect(await digestFile(join(archive, e.tarball!.path))).toEqual({
+        sha256: e.tarball!.sha256,
+        size: e.tarball!.size,
+      });
       const kernel = e.key.kernel;
       const listing = await execa("tar", ["--numeric-owner", "-tvJf", join(archive, e.tarball!.path)]);
-      expect(listing.stdout).toMatch(new RegExp(`^-r--r--r-- 0/0 +${e.btf!.size} 1970-01-01 00:00 ${kernel.replace(/\./g, "\\.")}\\.btf$`));
+      expect(listing.stdout).toMatch(
+        new RegExp(`^-r--r--r-- 0/0 +${e.btf!.size} 1970-01-01 00:00 ${kernel.replace(/\./g, "\\.")}\\.btf$`),
+      );
       const btf = await execa("tar", ["-xJOf", join(archive, e.tarball!.path)], { encoding: "buffer" });
       expect(btf.stdout.length).toBe(e.btf!.size);
       const file = join(work, `${kernel}.btf`);
@@ -150,11 +178,18 @@ describe("btfmill run on a Debian-format mirror", () => {
     expect(entry("6.1.0-1-amd64")?.kernelHasBtf).toBe(false);
     expect(entry("6.1.0-1-amd64")?.kernelBtf).toBeUndefined();
     expect(entry("6.1.0-7-cloud-amd64")).toMatchObject({ status: "failed" });
-    expect(entry("6.1.0-7-cloud-amd64")?.reason).toMatch(/struct layouts differ from the kernel's own BTF.*struct tcp_sock::srtt/);
+    expect(entry("6.1.0-7-cloud-amd64")?.reason).toMatch(
+      /struct layouts differ from the kernel's own BTF.*struct tcp_sock::srtt/,
+    );
   });
 
   it("records the kernel's own .BTF beside ours: its digest, as objcopy extracts it, and how many named struct/union layouts matched", async () => {
-    await execa("objcopy", ["--dump-section", `.BTF=${join(work, "own.btf")}`, join(work, "with-btf.o"), join(work, "with-btf.copy.o")]);
+    await execa("objcopy", [
+      "--dump-section",
+      `.BTF=${join(work, "own.btf")}`,
+      join(work, "with-btf.o"),
+      join(work, "with-btf.copy.o"),
+    ]);
     const own = await digestFile(join(work, "own.btf"));
     expect(entry("6.1.0-1-cloud-amd64")?.kernelBtf).toEqual({ ...own, layouts: expect.any(Number) });
     expect(entry("6.1.0-1-cloud-amd64")!.kernelBtf!.layouts).toBeGreaterThan(0);
@@ -189,17 +224,26 @@ describe("btfmill run on a Debian-format mirror", () => {
     expect(path).toMatch(new RegExp(`^${archive}/reports/.+\\.json$`));
     const report = JSON.parse(await readFile(path!, "utf8")) as RunReport;
     expect(report.sources["debian/12/x86_64"]).toMatchObject({ status: "ok", found: 9, kernels: { ok: 4, failed: 5 } });
-    expect(report.sources["debian/11/x86_64"]).toMatchObject({ status: "stale", reason: expect.stringContaining("IntegrityError") });
+    expect(report.sources["debian/11/x86_64"]).toMatchObject({
+      status: "stale",
+      reason: expect.stringContaining("IntegrityError"),
+    });
     // The truncated package is refused on its Content-Length, before a byte is read.
     expect(report.stages.download?.kernels).toBe(8);
     expect(report.stages.convert?.kernels).toBe(6);
     expect(report.stages.convert!.seconds).toBeGreaterThan(0);
-    const downloaded = mirror.packages.filter((p) => p.suite !== "bullseye" && p.name !== "linux-image-cloud-amd64-dbg");
+    const downloaded = mirror.packages.filter(
+      (p) => p.suite !== "bullseye" && p.name !== "linux-image-cloud-amd64-dbg",
+    );
     expect(report.downloadedBytes).toBeGreaterThan(0);
     expect(report.downloadedBytes).toBeLessThanOrEqual(downloaded.reduce((sum, p) => sum + p.size, 0));
     expect(report.summary.failed.map((f) => f.kernel)).toContain("debian/12/x86_64/6.1.0-2-cloud-amd64");
     // Every kernel this run finished, ok or failed, with its own wall-clock seconds.
-    expect(Object.keys(report.kernels).sort()).toEqual(Object.keys(manifest.kernels).filter((key) => key.startsWith("debian/12/")).sort());
+    expect(Object.keys(report.kernels).sort()).toEqual(
+      Object.keys(manifest.kernels)
+        .filter((key) => key.startsWith("debian/12/"))
+        .sort(),
+    );
     expect(Object.values(report.kernels).every((seconds) => seconds >= 0)).toBe(true);
     expect(report.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"]).toBeGreaterThan(0);
   });
@@ -207,7 +251,9 @@ describe("btfmill run on a Debian-format mirror", () => {
   it("list prints the manifest", async () => {
     const listed = await btfmill(["list", "--config", configPath]);
     expect(listed.exitCode).toBe(0);
-    expect(listed.stdout).toMatch(/^ok +debian\/12\/x86_64\/6\.1\.0-1-cloud-amd64 +debian\/12\/x86_64\/6\.1\.0-1-cloud-amd64\.btf\.tar\.xz/m);
+    expect(listed.stdout).toMatch(
+      /^ok +debian\/12\/x86_64\/6\.1\.0-1-cloud-amd64 +debian\/12\/x86_64\/6\.1\.0-1-cloud-amd64\.btf\.tar\.xz/m,
+    );
     expect(listed.stdout).toMatch(/^failed +debian\/12\/x86_64\/6\.1\.0-4-cloud-amd64 +VmlinuxNotFoundError/m);
     const json = JSON.parse((await btfmill(["list", "--config", configPath, "--json"])).stdout) as Manifest;
     expect(Object.keys(json.kernels)).toHaveLength(9);
@@ -225,6 +271,9 @@ describe("btfmill run on a Debian-format mirror", () => {
     const third = await btfmill(["run", "--config", configPath, "--release", "12"]);
     expect(third.exitCode).toBe(0);
     expect(third.stderr).toMatch(/summary: 1 ok, 0 failed, 0 skipped, 8 unchanged/);
-    expect(await digestFile(join(archive, e.tarball!.path))).toEqual({ sha256: e.tarball!.sha256, size: e.tarball!.size });
+    expect(await digestFile(join(archive, e.tarball!.path))).toEqual({
+      sha256: e.tarball!.sha256,
+      size: e.tarball!.size,
+    });
   });
 });

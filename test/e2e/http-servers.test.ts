@@ -39,7 +39,10 @@ let runs = 0;
 // them crashed five times in six against Python's server.
 const debianKernels = [1, 2, 3, 4, 5, 6, 7, 8].map((abi) => `6.1.0-${abi}-amd64`);
 const suseKernels = ["5.14.21-150500.53-default", "5.14.21-150500.55.39-default"];
-const allKernels = [...debianKernels.map((kernel) => `debian/12/x86_64/${kernel}`), ...suseKernels.map((kernel) => `opensuse-leap/15.5/x86_64/${kernel}`)];
+const allKernels = [
+  ...debianKernels.map((kernel) => `debian/12/x86_64/${kernel}`),
+  ...suseKernels.map((kernel) => `opensuse-leap/15.5/x86_64/${kernel}`),
+];
 
 // Base64 of random bytes: xz at level 0 keeps most of its size, and decoding it takes a while.
 function paddedDbgPackage(kernel: string, version: string, vmlinux: string): AptPackageSpec {
@@ -48,7 +51,10 @@ function paddedDbgPackage(kernel: string, version: string, vmlinux: string): Apt
     ...spec,
     compressionLevel: 0,
     // Sorts before usr/lib/debug/boot/: decoded before the vmlinux is reached.
-    files: [{ path: "usr/lib/debug/.build-id/filler", contents: randomBytes(1536 * 1024).toString("base64") }, ...spec.files],
+    files: [
+      { path: "usr/lib/debug/.build-id/filler", contents: randomBytes(1536 * 1024).toString("base64") },
+      ...spec.files,
+    ],
   };
 }
 
@@ -70,13 +76,27 @@ beforeAll(async () => {
   });
   for (const pkg of debian.packages) built.set(pkg.filename.slice(pkg.filename.lastIndexOf("/") + 1), pkg.sha256);
   const suse = (release: string) =>
-    kernelDebuginfo({ name: "kernel-default-debuginfo", version: "5.14.21", release, vmlinux, vmlinuxPath: `usr/lib/debug/boot/vmlinux-5.14.21-${release.slice(0, release.lastIndexOf("."))}-default.debug`, payload: "zstd" });
+    kernelDebuginfo({
+      name: "kernel-default-debuginfo",
+      version: "5.14.21",
+      release,
+      vmlinux,
+      vmlinuxPath: `usr/lib/debug/boot/vmlinux-5.14.21-${release.slice(0, release.lastIndexOf("."))}-default.debug`,
+      payload: "zstd",
+    });
   const repos = [
-    await buildYumRepo(join(root, "opensuse/debug/distribution/leap/15.5/repo/oss"), [suse("150500.53.2")], { key, compression: "zst" }),
+    await buildYumRepo(join(root, "opensuse/debug/distribution/leap/15.5/repo/oss"), [suse("150500.53.2")], {
+      key,
+      compression: "zst",
+    }),
     await buildYumRepo(join(root, "opensuse/debug/update/leap/15.5/oss"), [], { key, compression: "zst" }),
-    await buildYumRepo(join(root, "opensuse/debug/update/leap/15.5/sle"), [suse("150500.55.39.1")], { key, compression: "zst" }),
+    await buildYumRepo(join(root, "opensuse/debug/update/leap/15.5/sle"), [suse("150500.55.39.1")], {
+      key,
+      compression: "zst",
+    }),
   ];
-  for (const pkg of repos.flatMap((repo) => repo.packages)) built.set(pkg.href.slice(pkg.href.lastIndexOf("/") + 1), pkg.sha256);
+  for (const pkg of repos.flatMap((repo) => repo.packages))
+    built.set(pkg.href.slice(pkg.href.lastIndexOf("/") + 1), pkg.sha256);
   python = await startPythonHttpServer(root);
 });
 
@@ -169,16 +189,24 @@ describe("btfmill run against the servers a mirror sits behind", () => {
       expect(packages.filter((request) => request.reset)).toHaveLength(allKernels.length);
       // A package asks for the rest with a Range request (206); one whose reset came before
       // btfmill had read the response's headers is asked for again whole.
-      expect(packages.filter((request) => request.status === 206 && request.range !== undefined).length).toBeGreaterThan(0);
+      expect(
+        packages.filter((request) => request.status === 206 && request.range !== undefined).length,
+      ).toBeGreaterThan(0);
       expect(packages).toHaveLength(2 * allKernels.length);
-      expect(server.requests.filter((request) => request.path.endsWith("/InRelease")).map((request) => request.reset)).toContain(true);
-      expect(server.requests.filter((request) => request.path.endsWith("/repomd.xml.asc")).map((request) => request.reset)).toContain(true);
+      expect(
+        server.requests.filter((request) => request.path.endsWith("/InRelease")).map((request) => request.reset),
+      ).toContain(true);
+      expect(
+        server.requests.filter((request) => request.path.endsWith("/repomd.xml.asc")).map((request) => request.reset),
+      ).toContain(true);
     });
   });
 
   it("fails each kernel whose package resets on every attempt as a FetchError naming the package, with a hint, and the run ends normally", async () => {
     await withServer({ kind: "reset", times: Number.POSITIVE_INFINITY, paths: /\.(deb|rpm)$/ }, async (server) => {
-      const { run, manifest } = await runAgainst(server.url, { retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 40 } });
+      const { run, manifest } = await runAgainst(server.url, {
+        retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 40 },
+      });
       expect(run.stderr).not.toMatch(/AssertionError|ERR_ASSERTION/);
       expect(run.stderr).toContain(`summary: 0 ok, ${allKernels.length} failed`);
       expect(run.exitCode).toBe(1);
@@ -187,9 +215,13 @@ describe("btfmill run against the servers a mirror sits behind", () => {
         expect(entry.status).toBe("failed");
         expect(entry.transient).toBe(true);
         // The last of the 3 attempts decides the wording: a body that broke, or a reset before its headers.
-        expect(entry.reason).toMatch(/^FetchError: .*(the download broke after \d+ of \d+ bytes|cannot reach).*\(gave up after 3 attempts\)/);
+        expect(entry.reason).toMatch(
+          /^FetchError: .*(the download broke after \d+ of \d+ bytes|cannot reach).*\(gave up after 3 attempts\)/,
+        );
         expect(entry.reason).toContain(`[${entry.package.url}]`);
-        expect(entry.reason).toMatch(/\(the server kept failing: the next run tries again; if it lasts, use another mirror\)$/);
+        expect(entry.reason).toMatch(
+          /\(the server kept failing: the next run tries again; if it lasts, use another mirror\)$/,
+        );
       }
       expect(manifest.sources["debian/12/x86_64"]?.status).toBe("ok");
       expect(manifest.sources["opensuse-leap/15.5/x86_64"]?.status).toBe("ok");

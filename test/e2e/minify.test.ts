@@ -31,7 +31,16 @@ describe("btfmill run with registered BPF objects", () => {
       configPath,
       JSON.stringify({
         archive: archive(),
-        sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring, kernelsWithBtf: "all" }],
+        sources: [
+          {
+            distro: "debian",
+            release: "12",
+            arch: "x86_64",
+            mirror: server.url,
+            keyring: mirror.keyring,
+            kernelsWithBtf: "all",
+          },
+        ],
         objects: sets,
       }),
     );
@@ -47,7 +56,11 @@ describe("btfmill run with registered BPF objects", () => {
     };
     ({ mirror, server } = await serveBookwormMirror(work, [
       dbgPackage({ kernel: "6.1.0-1-amd64", version: "6.1.1-1", vmlinux: await makeVmlinux(join(work, "normal.o")) }),
-      dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: await makeVmlinux(join(work, "renamed.o"), { variant: "renamed" }) }),
+      dbgPackage({
+        kernel: "6.1.0-1-cloud-amd64",
+        version: "6.1.1-1",
+        vmlinux: await makeVmlinux(join(work, "renamed.o"), { variant: "renamed" }),
+      }),
     ]));
     configPath = join(work, "btfmill.json");
   });
@@ -68,7 +81,10 @@ describe("btfmill run with registered BPF objects", () => {
       for (const record of Object.values(entry.minified!)) {
         expect(record.error).toBeUndefined();
         expect(record.file!.path).toBe(`minified/${record.file!.sha256.slice(0, 2)}/${record.file!.sha256}.btf`);
-        expect(await digestFile(join(archive(), record.file!.path))).toEqual({ sha256: record.file!.sha256, size: record.file!.size });
+        expect(await digestFile(join(archive(), record.file!.path))).toEqual({
+          sha256: record.file!.sha256,
+          size: record.file!.size,
+        });
         await execa("bpftool", ["btf", "dump", "file", join(archive(), record.file!.path)]);
       }
     }
@@ -77,7 +93,10 @@ describe("btfmill run with registered BPF objects", () => {
     const tcprtt = (record: (typeof normal)[string]) => record.coverage.find((object) => object.object === "tcprtt.o")!;
     expect(tcprtt(normal.net!).unresolved).toEqual([]);
     expect(tcprtt(normal.net!).resolved).toBe(tcprtt(normal.net!).total);
-    expect(tcprtt(renamed.net!).unresolved.map((miss) => [miss.name, miss.why])).toContainEqual(["struct tcp_sock::srtt_us", "struct tcp_sock has no member srtt_us"]);
+    expect(tcprtt(renamed.net!).unresolved.map((miss) => [miss.name, miss.why])).toContainEqual([
+      "struct tcp_sock::srtt_us",
+      "struct tcp_sock has no member srtt_us",
+    ]);
     // The union serves every object: its coverage lists all three.
     expect(normal.all!.coverage.map((object) => object.object).sort()).toEqual(["kprobe.o", "sockops.o", "tcprtt.o"]);
     // Different kernels give different minified bytes; the same kernel's union differs from a subset.
@@ -89,7 +108,9 @@ describe("btfmill run with registered BPF objects", () => {
     const checker = await ciliumChecker();
     context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
     const binary = "binary" in checker ? checker.binary : "";
-    const checked = await checkArchiveMinified(binary, archive(), await manifest(), (name) => join(work, "objects", name));
+    const checked = await checkArchiveMinified(binary, archive(), await manifest(), (name) =>
+      join(work, "objects", name),
+    );
     expect(checked).toEqual({ files: 6, failures: [] });
   });
 
@@ -99,9 +120,15 @@ describe("btfmill run with registered BPF objects", () => {
     expect(table.stdout).toMatch(/^BROKEN debian\/12\/x86_64\/6\.1\.0-1-cloud-amd64 +tcprtt\.o: /m);
     expect(table.stdout).toMatch(/FIELD_BYTE_OFFSET struct tcp_sock::srtt_us: struct tcp_sock has no member srtt_us/);
     expect(table.stdout).toMatch(/^ok +debian\/12\/x86_64\/6\.1\.0-1-amd64 +tcprtt\.o: (\d+)\/\1 resolve/m);
-    const json = JSON.parse((await runBtfmill(["coverage", "--config", configPath, "--json"])).stdout) as { set: string; kernels: Record<string, unknown[]> };
+    const json = JSON.parse((await runBtfmill(["coverage", "--config", configPath, "--json"])).stdout) as {
+      set: string;
+      kernels: Record<string, unknown[]>;
+    };
     expect(json.set).toBe("all");
-    expect(Object.keys(json.kernels).sort()).toEqual(["debian/12/x86_64/6.1.0-1-amd64", "debian/12/x86_64/6.1.0-1-cloud-amd64"]);
+    expect(Object.keys(json.kernels).sort()).toEqual([
+      "debian/12/x86_64/6.1.0-1-amd64",
+      "debian/12/x86_64/6.1.0-1-cloud-amd64",
+    ]);
     const unknown = await runBtfmill(["coverage", "--config", configPath, "--set", "nope"]);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain("sets recorded: all, net, proc");
@@ -135,12 +162,17 @@ describe("btfmill run with registered BPF objects", () => {
 
     const checker = await ciliumChecker();
     if ("binary" in checker) {
-      expect(await checkArchiveMinified(checker.binary, archive(), await manifest(), (name) => join(work, "objects", name))).toEqual({ files: 6, failures: [] });
+      expect(
+        await checkArchiveMinified(checker.binary, archive(), await manifest(), (name) => join(work, "objects", name)),
+      ).toEqual({ files: 6, failures: [] });
     }
 
     await writeConfig({ net: [objects.tcprtt] });
     await runBtfmill(["run", "--config", configPath]);
-    expect(Object.keys((await manifest()).kernels["debian/12/x86_64/6.1.0-1-amd64"]!.minified!).sort()).toEqual(["all", "net"]);
+    expect(Object.keys((await manifest()).kernels["debian/12/x86_64/6.1.0-1-amd64"]!.minified!).sort()).toEqual([
+      "all",
+      "net",
+    ]);
   });
 
   it("refuses an object that is not a BPF object, naming it, before any work", async () => {

@@ -29,7 +29,17 @@ describe("btfmill run with modules selected", () => {
       config,
       JSON.stringify({
         archive: archiveDir,
-        sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring, kernelsWithBtf: "all", modules }],
+        sources: [
+          {
+            distro: "debian",
+            release: "12",
+            arch: "x86_64",
+            mirror: server.url,
+            keyring: mirror.keyring,
+            kernelsWithBtf: "all",
+            modules,
+          },
+        ],
       }),
     );
     return runBtfmill(["run", "--config", config]);
@@ -41,16 +51,34 @@ describe("btfmill run with modules selected", () => {
     const withBtf = await makeVmlinux(join(work, "with-btf.o"), { withBtf: true });
     const plainModule = await makeModule(join(work, "plain-module.ko"));
     const ownBtfModule = await makeModule(join(work, "own-btf-module.ko"), { btfBase: withBtf });
-    const foreignBtfModule = await makeModule(join(work, "foreign-btf-module.ko"), { btfBase: withBtf, foreignBtf: true });
+    const foreignBtfModule = await makeModule(join(work, "foreign-btf-module.ko"), {
+      btfBase: withBtf,
+      foreignBtf: true,
+    });
     await mkdir(join(work, "keys"));
     mirror = await buildAptMirror(join(work, "mirror"), {
       arch: "amd64",
       key: await createSigningKey(join(work, "keys")),
       suites: {
         bookworm: [
-          dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.10-1", vmlinux: plain, modules: { "net/netfilter/nf_conntrack.ko": plainModule, "fs/xfs/xfs.ko": plainModule } }),
-          dbgPackage({ kernel: "6.1.0-2-cloud-amd64", version: "6.1.11-1", vmlinux: withBtf, modules: { "net/netfilter/nf_conntrack.ko": ownBtfModule } }),
-          dbgPackage({ kernel: "6.1.0-3-cloud-amd64", version: "6.1.12-1", vmlinux: withBtf, modules: { "net/netfilter/nf_conntrack.ko": foreignBtfModule } }),
+          dbgPackage({
+            kernel: "6.1.0-1-cloud-amd64",
+            version: "6.1.10-1",
+            vmlinux: plain,
+            modules: { "net/netfilter/nf_conntrack.ko": plainModule, "fs/xfs/xfs.ko": plainModule },
+          }),
+          dbgPackage({
+            kernel: "6.1.0-2-cloud-amd64",
+            version: "6.1.11-1",
+            vmlinux: withBtf,
+            modules: { "net/netfilter/nf_conntrack.ko": ownBtfModule },
+          }),
+          dbgPackage({
+            kernel: "6.1.0-3-cloud-amd64",
+            version: "6.1.12-1",
+            vmlinux: withBtf,
+            modules: { "net/netfilter/nf_conntrack.ko": foreignBtfModule },
+          }),
         ],
         "bookworm-updates": [],
         "bookworm-security": [],
@@ -86,7 +114,9 @@ describe("btfmill run with modules selected", () => {
       const tarball = join(archive(), modules.tarball!.path);
       expect(await digestFile(tarball)).toEqual({ sha256: modules.tarball!.sha256, size: modules.tarball!.size });
       const listing = await execa("tar", ["--numeric-owner", "-tvJf", tarball]);
-      expect(listing.stdout).toMatch(new RegExp(`^-r--r--r-- 0/0 +${modules.files.nf_conntrack!.size} 1970-01-01 00:00 nf_conntrack\\.btf$`));
+      expect(listing.stdout).toMatch(
+        new RegExp(`^-r--r--r-- 0/0 +${modules.files.nf_conntrack!.size} 1970-01-01 00:00 nf_conntrack\\.btf$`),
+      );
       const split = (await execa("tar", ["-xJOf", tarball, "nf_conntrack.btf"], { encoding: "buffer" })).stdout;
       expect(digestOf(split)).toBe(modules.files.nf_conntrack!.sha256);
     }
@@ -96,8 +126,18 @@ describe("btfmill run with modules selected", () => {
     const e = entry("6.1.0-1-cloud-amd64");
     const base = join(work, "base.btf");
     const split = join(work, "nf_conntrack.btf");
-    await writeFile(base, (await execa("tar", ["-xJOf", join(archive(), e.tarball!.path)], { encoding: "buffer" })).stdout);
-    await writeFile(split, (await execa("tar", ["-xJOf", join(archive(), e.modules!.tarball!.path), "nf_conntrack.btf"], { encoding: "buffer" })).stdout);
+    await writeFile(
+      base,
+      (await execa("tar", ["-xJOf", join(archive(), e.tarball!.path)], { encoding: "buffer" })).stdout,
+    );
+    await writeFile(
+      split,
+      (
+        await execa("tar", ["-xJOf", join(archive(), e.modules!.tarball!.path), "nf_conntrack.btf"], {
+          encoding: "buffer",
+        })
+      ).stdout,
+    );
     const dump = await execa("bpftool", ["-B", base, "btf", "dump", "file", split]);
     expect(dump.stdout).toMatch(/STRUCT 'nf_conn' size=48 vlen=6/);
     expect(dump.stdout).not.toMatch(/STRUCT 'sock' /);
@@ -113,7 +153,9 @@ describe("btfmill run with modules selected", () => {
   it("fails a kernel whose module's own .BTF disagrees with pahole's reading of its DWARF, naming the module and the field", () => {
     const failed = entry("6.1.0-3-cloud-amd64");
     expect(failed.status).toBe("failed");
-    expect(failed.reason).toMatch(/module nf_conntrack: struct layouts differ from its own BTF in \d+ place\(s\): .*nf_conn/);
+    expect(failed.reason).toMatch(
+      /module nf_conntrack: struct layouts differ from its own BTF in \d+ place\(s\): .*nf_conn/,
+    );
   });
 
   it("gives the same modules tarball again in a fresh archive: the split BTF and its packing are reproducible", async () => {
@@ -121,15 +163,23 @@ describe("btfmill run with modules selected", () => {
     const second = await runInto(again, ["kvm_intel", "nf-conntrack"]);
     expect(second.stderr).toMatch(/summary: 2 ok, 1 failed/);
     const rerun = JSON.parse(await readFile(join(again, "manifest.json"), "utf8")) as Manifest;
-    for (const [key, e] of Object.entries(manifest.kernels)) if (e.status === "ok") expect(rerun.kernels[key]!.modules).toEqual(e.modules);
+    for (const [key, e] of Object.entries(manifest.kernels))
+      if (e.status === "ok") expect(rerun.kernels[key]!.modules).toEqual(e.modules);
   });
 
   it("publishes the modules tarball under full/ beside the kernel's, with --full only", async () => {
     const { manifest: cdn } = await publishSite({ archive: archive(), out: join(work, "site"), full: true });
     const kernel = cdn.kernels.find((k) => k.kernel === "6.1.0-1-cloud-amd64")!;
     const modules = entry("6.1.0-1-cloud-amd64").modules!.tarball!;
-    expect(kernel.files.modules).toEqual({ path: "full/debian/12/x86_64/6.1.0-1-cloud-amd64.modules.btf.tar.xz", sha256: modules.sha256, size: modules.size });
-    expect(await digestFile(join(work, "site", kernel.files.modules!.path))).toEqual({ sha256: modules.sha256, size: modules.size });
+    expect(kernel.files.modules).toEqual({
+      path: "full/debian/12/x86_64/6.1.0-1-cloud-amd64.modules.btf.tar.xz",
+      sha256: modules.sha256,
+      size: modules.size,
+    });
+    expect(await digestFile(join(work, "site", kernel.files.modules!.path))).toEqual({
+      sha256: modules.sha256,
+      size: modules.size,
+    });
     const lite = await publishSite({ archive: archive(), out: join(work, "site-lite"), full: false });
     expect(lite.manifest.kernels.some((k) => k.files.modules !== undefined)).toBe(false);
   });
@@ -140,7 +190,10 @@ describe("btfmill run with modules selected", () => {
     const more = await runInto(archive(), "all");
     expect(more.stderr).toMatch(/summary: 2 ok, 0 failed/);
     const updated = JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
-    expect(Object.keys(updated.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"]!.modules!.files)).toEqual(["nf_conntrack", "xfs"]);
+    expect(Object.keys(updated.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"]!.modules!.files)).toEqual([
+      "nf_conntrack",
+      "xfs",
+    ]);
   });
 });
 

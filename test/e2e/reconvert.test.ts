@@ -28,7 +28,9 @@ describe("btfmill run and kernels another toolchain converted", () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-reconvert-"));
     const plain = await makeVmlinux(join(work, "plain.o"));
-    ({ mirror, server } = await serveBookwormMirror(work, [dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: plain })]));
+    ({ mirror, server } = await serveBookwormMirror(work, [
+      dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: plain }),
+    ]));
   });
 
   afterAll(async () => {
@@ -39,7 +41,10 @@ describe("btfmill run and kernels another toolchain converted", () => {
   it("keeps a host pahole's BTF under the pinned toolchain until run --reconvert, which records the pinned packages", async (context) => {
     const pinned = await config("pinned", {});
     const probe = await runBtfmill(["toolchain", "--config", pinned, "--json"]);
-    context.skip(probe.exitCode !== 0, `the pinned toolchain cannot be installed here: ${probe.stderr.trim().split("\n").at(-1)}`);
+    context.skip(
+      probe.exitCode !== 0,
+      `the pinned toolchain cannot be installed here: ${probe.stderr.trim().split("\n").at(-1)}`,
+    );
 
     const host = await runBtfmill(["run", "--config", await config("host", { pahole: "pahole", bpftool: "bpftool" })]);
     expect(host.exitCode, host.stderr).toBe(0);
@@ -56,7 +61,9 @@ describe("btfmill run and kernels another toolchain converted", () => {
     const byPinned = (await readManifest()).kernels[key]!;
     expect(byPinned.status).toBe("ok");
     expect(byPinned.toolchain?.packages.map((pkg) => pkg.name)).toContain("pahole");
-    expect(byPinned.pahole?.version).toBe((JSON.parse(probe.stdout) as { tools: { pahole: { version: string } } }).tools.pahole.version);
+    expect(byPinned.pahole?.version).toBe(
+      (JSON.parse(probe.stdout) as { tools: { pahole: { version: string } } }).tools.pahole.version,
+    );
 
     // Asked again, the kernel is now the current toolchain's: nothing to redo.
     const again = await runBtfmill(["run", "--config", pinned, "--reconvert"]);

@@ -9,7 +9,14 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
-import { buildYumRepo, createSigningKey, kernelDebuginfo, rewritePrimary, tamperRpm, truncateRpm } from "../fixtures/rpm-repo.ts";
+import {
+  buildYumRepo,
+  createSigningKey,
+  kernelDebuginfo,
+  rewritePrimary,
+  tamperRpm,
+  truncateRpm,
+} from "../fixtures/rpm-repo.ts";
 import type { BuiltRpm, KernelDebuginfoOptions, SigningKey, YumRepo } from "../fixtures/rpm-repo.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
@@ -30,11 +37,16 @@ describe("btfmill run on yum repositories", () => {
   let manifest: Manifest;
   const repos: Record<string, YumRepo> = {};
 
-  const repo = async (path: string, specs: KernelDebuginfoOptions[], options: { key?: SigningKey; compression?: "gz" | "xz" | "zst"; packagesDir?: string } = {}) => {
+  const repo = async (
+    path: string,
+    specs: KernelDebuginfoOptions[],
+    options: { key?: SigningKey; compression?: "gz" | "xz" | "zst"; packagesDir?: string } = {},
+  ) => {
     repos[path] = await buildYumRepo(join(root, path), specs.map(kernelDebuginfo), options);
     return repos[path]!;
   };
-  const built = (path: string, release: string): BuiltRpm => repos[path]!.packages.find((pkg) => pkg.spec.release === release)!;
+  const built = (path: string, release: string): BuiltRpm =>
+    repos[path]!.packages.find((pkg) => pkg.spec.release === release)!;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-rpm-e2e-"));
@@ -47,24 +59,45 @@ describe("btfmill run on yum repositories", () => {
     const otherKey = await createSigningKey(join(work, "other-keys"), "someone else");
     const suse = (version: string, release: string): KernelDebuginfoOptions => {
       const kernel = `${version}-${release.slice(0, release.lastIndexOf("."))}-default`;
-      return { name: "kernel-default-debuginfo", version, release, vmlinux: plain, vmlinuxPath: `usr/lib/debug/boot/vmlinux-${kernel}.debug`, payload: "zstd" };
+      return {
+        name: "kernel-default-debuginfo",
+        version,
+        release,
+        vmlinux: plain,
+        vmlinuxPath: `usr/lib/debug/boot/vmlinux-${kernel}.debug`,
+        payload: "zstd",
+      };
     };
 
-    const centos = await repo("centos/8/x86_64", [
-      { version: "4.18.0", release: "147.el8", vmlinux: plain },
-      { version: "4.18.0", release: "193.el8", vmlinux: plain, payload: "zstd" },
-      { version: "4.18.0", release: "240.el8", vmlinux: plain },
-      { version: "4.18.0", release: "305.el8", vmlinux: plain },
-    ], { compression: "xz" });
+    const centos = await repo(
+      "centos/8/x86_64",
+      [
+        { version: "4.18.0", release: "147.el8", vmlinux: plain },
+        { version: "4.18.0", release: "193.el8", vmlinux: plain, payload: "zstd" },
+        { version: "4.18.0", release: "240.el8", vmlinux: plain },
+        { version: "4.18.0", release: "305.el8", vmlinux: plain },
+      ],
+      { compression: "xz" },
+    );
     await tamperRpm(centos.packages[2]!);
     await truncateRpm(centos.packages[3]!);
     await repo("centos/8-stream/x86_64", [{ version: "4.18.0", release: "348.el8", vmlinux: plain }]);
-    await repo("oracle/ol7/debuginfo", [
-      { name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek", vmlinux: plain },
-      { name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek", arch: "aarch64", vmlinux: plain },
-      { version: "3.10.0", release: "1160.el7", vmlinux: plain },
-      { name: "kernel-debuginfo-common-x86_64", version: "3.10.0", release: "1160.el7" },
-    ], { packagesDir: "" });
+    await repo(
+      "oracle/ol7/debuginfo",
+      [
+        { name: "kernel-uek-debuginfo", version: "4.14.35", release: "2047.502.5.el7uek", vmlinux: plain },
+        {
+          name: "kernel-uek-debuginfo",
+          version: "4.14.35",
+          release: "2047.502.5.el7uek",
+          arch: "aarch64",
+          vmlinux: plain,
+        },
+        { version: "3.10.0", release: "1160.el7", vmlinux: plain },
+        { name: "kernel-debuginfo-common-x86_64", version: "3.10.0", release: "1160.el7" },
+      ],
+      { packagesDir: "" },
+    );
     await repo("amazon/2/core/2.0/x86_64/9f3c", [{ version: "4.14.243", release: "185.433.amzn2", vmlinux: plain }]);
     await repo("amazon/2/extras/kernel-5.10/stable/x86_64/a1", [
       { version: "5.10.50", release: "44.132.amzn2", vmlinux: withBtf },
@@ -75,15 +108,30 @@ describe("btfmill run on yum repositories", () => {
       await writeFile(join(root, path), `${server.url}/${target}\n`);
     };
     for (const extra of ["kernel-5.4", "kernel-5.15"]) await repo(`amazon/2/extras/${extra}/stable/x86_64/00`, []);
-    await repo("fedora/releases/31/Everything/x86_64/debug/tree", [{ version: "5.3.7", release: "301.fc31", vmlinux: plain, payload: "zstd" }], { packagesDir: "Packages/k", compression: "zst" });
-    await repo("fedora/updates/31/Everything/x86_64/debug", [
-      { version: "5.8.18", release: "100.fc31", vmlinux: plain, payload: "zstd" },
-      { version: "5.8.15", release: "101.fc31", payload: "zstd" },
-    ], { packagesDir: "Packages/k", compression: "zst" });
-    const fedora32 = await repo("fedora/releases/32/Everything/x86_64/debug/tree", [{ version: "5.6.6", release: "300.fc32", vmlinux: plain }], { compression: "zst" });
+    await repo(
+      "fedora/releases/31/Everything/x86_64/debug/tree",
+      [{ version: "5.3.7", release: "301.fc31", vmlinux: plain, payload: "zstd" }],
+      { packagesDir: "Packages/k", compression: "zst" },
+    );
+    await repo(
+      "fedora/updates/31/Everything/x86_64/debug",
+      [
+        { version: "5.8.18", release: "100.fc31", vmlinux: plain, payload: "zstd" },
+        { version: "5.8.15", release: "101.fc31", payload: "zstd" },
+      ],
+      { packagesDir: "Packages/k", compression: "zst" },
+    );
+    const fedora32 = await repo(
+      "fedora/releases/32/Everything/x86_64/debug/tree",
+      [{ version: "5.6.6", release: "300.fc32", vmlinux: plain }],
+      { compression: "zst" },
+    );
     await rewritePrimary(fedora32, { change: (xml) => xml.replace("<arch>", "<arch") });
     await repo("fedora/updates/32/Everything/x86_64/debug", [], { compression: "zst" });
-    await repo("opensuse/debug/distribution/leap/15.5/repo/oss", [suse("5.14.21", "150500.53.2")], { key, compression: "zst" });
+    await repo("opensuse/debug/distribution/leap/15.5/repo/oss", [suse("5.14.21", "150500.53.2")], {
+      key,
+      compression: "zst",
+    });
     await repo("opensuse/debug/update/leap/15.5/oss", [], { key, compression: "zst" });
     await repo("opensuse/debug/update/leap/15.5/sle", [suse("5.14.21", "150500.55.39.1")], { key, compression: "zst" });
     for (const path of ["distribution/leap/15.4/repo/oss", "update/leap/15.4/oss", "update/leap/15.4/sle"]) {
@@ -92,14 +140,32 @@ describe("btfmill run on yum repositories", () => {
 
     server = await startStaticServer(root);
     await mirrorList("amazon/2/core/latest/debuginfo/x86_64/mirror.list", "amazon/2/core/2.0/$basearch/9f3c");
-    await mirrorList("amazon/2/extras/kernel-5.10/latest/debuginfo/x86_64/mirror.list", "amazon/2/extras/kernel-5.10/stable/x86_64/a1");
+    await mirrorList(
+      "amazon/2/extras/kernel-5.10/latest/debuginfo/x86_64/mirror.list",
+      "amazon/2/extras/kernel-5.10/stable/x86_64/a1",
+    );
     for (const extra of ["kernel-5.4", "kernel-5.15"]) {
-      await mirrorList(`amazon/2/extras/${extra}/latest/debuginfo/x86_64/mirror.list`, `amazon/2/extras/${extra}/stable/x86_64/00`);
+      await mirrorList(
+        `amazon/2/extras/${extra}/latest/debuginfo/x86_64/mirror.list`,
+        `amazon/2/extras/${extra}/stable/x86_64/00`,
+      );
     }
     archive = join(work, "archive");
     configPath = join(work, "btfmill.json");
-    const insecure = (distro: string, release: string, path: string) => ({ distro, release, arch: "x86_64", mirror: `${server.url}/${path}`, insecure: true });
-    const signed = (release: string) => ({ distro: "opensuse-leap", release, arch: "x86_64", mirror: `${server.url}/opensuse`, keyring: key.keyring });
+    const insecure = (distro: string, release: string, path: string) => ({
+      distro,
+      release,
+      arch: "x86_64",
+      mirror: `${server.url}/${path}`,
+      insecure: true,
+    });
+    const signed = (release: string) => ({
+      distro: "opensuse-leap",
+      release,
+      arch: "x86_64",
+      mirror: `${server.url}/opensuse`,
+      keyring: key.keyring,
+    });
     await writeFile(
       configPath,
       JSON.stringify({
@@ -135,7 +201,9 @@ describe("btfmill run on yum repositories", () => {
   });
 
   it("files each kernel under its os-release path and uname -r, a verified .btf.tar.xz each", async () => {
-    const written = (await execa("find", [archive, "-name", "*.btf.tar.xz", "-printf", "%P\n"])).stdout.split("\n").sort();
+    const written = (await execa("find", [archive, "-name", "*.btf.tar.xz", "-printf", "%P\n"])).stdout
+      .split("\n")
+      .sort();
     expect(written).toEqual([
       "amzn/2/x86_64/4.14.243-185.433.amzn2.x86_64.btf.tar.xz",
       "amzn/2/x86_64/5.10.50-44.132.amzn2.x86_64.btf.tar.xz",
@@ -179,7 +247,12 @@ describe("btfmill run on yum repositories", () => {
     expect(entry("amzn/2/x86_64/5.10.50-44.132.amzn2.x86_64")?.package.origin).toBe("extras/kernel-5.10");
     expect(entry("opensuse-leap/15.5/x86_64/5.14.21-150500.55.39-default")).toMatchObject({
       flavor: "default",
-      package: { name: "kernel-default-debuginfo", version: "5.14.21-150500.55.39.1", origin: "update/sle", sha256: built("opensuse/debug/update/leap/15.5/sle", "150500.55.39.1").sha256 },
+      package: {
+        name: "kernel-default-debuginfo",
+        version: "5.14.21-150500.55.39.1",
+        origin: "update/sle",
+        sha256: built("opensuse/debug/update/leap/15.5/sle", "150500.55.39.1").sha256,
+      },
     });
   });
 
@@ -198,16 +271,26 @@ describe("btfmill run on yum repositories", () => {
 
   it("records each broken package as failed with the reason, and nothing in the archive for it", () => {
     expect(entry("centos/8/x86_64/4.18.0-240.el8.x86_64")).toMatchObject({ status: "failed", transient: false });
-    expect(entry("centos/8/x86_64/4.18.0-240.el8.x86_64")?.reason).toMatch(/^IntegrityError: sha256 of the package is [0-9a-f]{64}, the index says/);
-    expect(entry("centos/8/x86_64/4.18.0-305.el8.x86_64")?.reason).toMatch(/^IntegrityError: the server announces \d+ bytes, the index says \d+/);
-    expect(entry("fedora/31/x86_64/5.8.15-101.fc31.x86_64")?.reason).toMatch(/^VmlinuxNotFoundError: usr\/lib\/debug\/lib\/modules\/5.8.15-101.fc31.x86_64\/vmlinux is not in the rpm's payload/);
+    expect(entry("centos/8/x86_64/4.18.0-240.el8.x86_64")?.reason).toMatch(
+      /^IntegrityError: sha256 of the package is [0-9a-f]{64}, the index says/,
+    );
+    expect(entry("centos/8/x86_64/4.18.0-305.el8.x86_64")?.reason).toMatch(
+      /^IntegrityError: the server announces \d+ bytes, the index says \d+/,
+    );
+    expect(entry("fedora/31/x86_64/5.8.15-101.fc31.x86_64")?.reason).toMatch(
+      /^VmlinuxNotFoundError: usr\/lib\/debug\/lib\/modules\/5.8.15-101.fc31.x86_64\/vmlinux is not in the rpm's payload/,
+    );
   });
 
   it("marks sources with a malformed primary or a foreign signature stale, and records unverified sources as insecure", () => {
     expect(manifest.sources["fedora/32/x86_64"]).toMatchObject({ status: "stale", insecure: true });
-    expect(manifest.sources["fedora/32/x86_64"]?.reason).toMatch(/^FormatError: .*primary\.xml\.zst is not well-formed XML/);
+    expect(manifest.sources["fedora/32/x86_64"]?.reason).toMatch(
+      /^FormatError: .*primary\.xml\.zst is not well-formed XML/,
+    );
     expect(manifest.sources["opensuse-leap/15.4/x86_64"]).toMatchObject({ status: "stale" });
-    expect(manifest.sources["opensuse-leap/15.4/x86_64"]?.reason).toMatch(/^IntegrityError: signature of .*repomd\.xml does not verify/);
+    expect(manifest.sources["opensuse-leap/15.4/x86_64"]?.reason).toMatch(
+      /^IntegrityError: signature of .*repomd\.xml does not verify/,
+    );
     expect(manifest.sources["centos/8/x86_64"]).toMatchObject({ status: "ok", insecure: true });
     expect(manifest.sources["opensuse-leap/15.5/x86_64"]?.status).toBe("ok");
     expect(manifest.sources["opensuse-leap/15.5/x86_64"]?.insecure).toBeUndefined();

@@ -35,17 +35,26 @@ describe("plan, sharded runs and merge", () => {
   let mirror: AptMirror;
   let server: StaticServer;
   const config = (name: string) => join(work, `${name}.json`);
-  const manifestOf = async (archive: string) => JSON.parse(await readFile(join(work, archive, "manifest.json"), "utf8")) as Manifest;
+  const manifestOf = async (archive: string) =>
+    JSON.parse(await readFile(join(work, archive, "manifest.json"), "utf8")) as Manifest;
   const debs = () => server.requests.filter((request) => request.path.endsWith(".deb")).length;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-shard-"));
     const vmlinux = await makeVmlinux(join(work, "plain.o"));
-    ({ mirror, server } = await serveBookwormMirror(work, flavors.flatMap((flavor) => [1, 2].map((abi) => dbgPackage({ kernel: `6.1.0-${abi}-${flavor}`, version: `6.1.${abi}-1`, vmlinux })))));
+    ({ mirror, server } = await serveBookwormMirror(
+      work,
+      flavors.flatMap((flavor) =>
+        [1, 2].map((abi) => dbgPackage({ kernel: `6.1.0-${abi}-${flavor}`, version: `6.1.${abi}-1`, vmlinux })),
+      ),
+    ));
     for (const name of ["shard1", "shard2", "shard3", "whole"]) {
       await writeFile(
         config(name),
-        JSON.stringify({ archive: join(work, name), sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring }] }),
+        JSON.stringify({
+          archive: join(work, name),
+          sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring }],
+        }),
       );
     }
   });
@@ -67,7 +76,9 @@ describe("plan, sharded runs and merge", () => {
   it("three shards split the flavors without overlap, and merge puts every kernel in one archive", async () => {
     const shardKeys: string[][] = [];
     for (const index of [1, 2, 3]) {
-      const planned = JSON.parse((await runBtfmill(["plan", "--config", config(`shard${index}`), "--shard", `${index}/3`, "--json"])).stdout) as PlanPreview;
+      const planned = JSON.parse(
+        (await runBtfmill(["plan", "--config", config(`shard${index}`), "--shard", `${index}/3`, "--json"])).stdout,
+      ) as PlanPreview;
       const run = await runBtfmill(["run", "--config", config(`shard${index}`), "--shard", `${index}/3`]);
       expect(run.exitCode).toBe(0);
       const keys = Object.keys((await manifestOf(`shard${index}`)).kernels).sort();
@@ -75,18 +86,30 @@ describe("plan, sharded runs and merge", () => {
       shardKeys.push(keys);
     }
     const all = shardKeys.flat().sort();
-    expect(all).toEqual(flavors.flatMap((flavor) => [1, 2].map((abi) => `debian/12/x86_64/6.1.0-${abi}-${flavor}`)).sort());
+    expect(all).toEqual(
+      flavors.flatMap((flavor) => [1, 2].map((abi) => `debian/12/x86_64/6.1.0-${abi}-${flavor}`)).sort(),
+    );
     expect(new Set(all).size).toBe(6);
     expect(shardKeys.every((keys) => keys.length === 2)).toBe(true);
     expect(debs()).toBe(6);
 
-    const merged = await runBtfmill(["merge", join(work, "shard1"), join(work, "shard2"), join(work, "shard3"), "--out", join(work, "merged")]);
+    const merged = await runBtfmill([
+      "merge",
+      join(work, "shard1"),
+      join(work, "shard2"),
+      join(work, "shard3"),
+      "--out",
+      join(work, "merged"),
+    ]);
     expect(merged.exitCode).toBe(0);
     expect(merged.stderr).toContain("6 kernels, 6 files copied, 0 kernel(s) in several inputs");
     const manifest = await manifestOf("merged");
     expect(Object.keys(manifest.kernels).sort()).toEqual(all);
     for (const entry of Object.values(manifest.kernels)) {
-      expect(await digestFile(join(work, "merged", entry.tarball!.path))).toEqual({ sha256: entry.tarball!.sha256, size: entry.tarball!.size });
+      expect(await digestFile(join(work, "merged", entry.tarball!.path))).toEqual({
+        sha256: entry.tarball!.sha256,
+        size: entry.tarball!.size,
+      });
     }
     expect(manifest.sources["debian/12/x86_64"]?.status).toBe("ok");
 
@@ -97,14 +120,31 @@ describe("plan, sharded runs and merge", () => {
   it("prefers an ok entry over a failed one for the same kernel, and refuses a damaged input without touching the output", async () => {
     const shard1 = await manifestOf("shard1");
     const [key, okEntry] = Object.entries(shard1.kernels)[0]!;
-    const failedCopy: Manifest = { ...shard1, kernels: { [key]: { ...okEntry, status: "failed", reason: "FetchError: reset", transient: true, updatedAt: "2099-01-01T00:00:00.000Z" } } };
+    const failedCopy: Manifest = {
+      ...shard1,
+      kernels: {
+        [key]: {
+          ...okEntry,
+          status: "failed",
+          reason: "FetchError: reset",
+          transient: true,
+          updatedAt: "2099-01-01T00:00:00.000Z",
+        },
+      },
+    };
     await mkdir(join(work, "failed-shard"));
     await writeFile(join(work, "failed-shard", "manifest.json"), JSON.stringify(failedCopy));
     await runBtfmill(["merge", join(work, "failed-shard"), join(work, "shard1"), "--out", join(work, "preferred")]);
     expect((await manifestOf("preferred")).kernels[key]).toMatchObject({ status: "ok" });
 
     await writeFile(join(work, "shard2", okEntryPath(await manifestOf("shard2"))), "damaged");
-    const damaged = await runBtfmill(["merge", join(work, "shard3"), join(work, "shard2"), "--out", join(work, "fresh")]);
+    const damaged = await runBtfmill([
+      "merge",
+      join(work, "shard3"),
+      join(work, "shard2"),
+      "--out",
+      join(work, "fresh"),
+    ]);
     expect(damaged.exitCode).toBe(1);
     expect(damaged.stderr).toMatch(/IntegrityError: .* its manifest says/);
     await expect(readFile(join(work, "fresh", "manifest.json"))).rejects.toThrow(/ENOENT/);

@@ -29,7 +29,8 @@ describe("btfmill run/plan/merge/publish --state", () => {
   let otherPublicKey: string;
   const kernels = ["6.1.0-1-amd64", "6.1.0-1-cloud-amd64", "6.1.0-2-amd64"];
   const key = (kernel: string) => `debian/12/x86_64/${kernel}`;
-  const manifestOf = async (archive: string) => JSON.parse(await readFile(join(work, archive, "manifest.json"), "utf8")) as Manifest;
+  const manifestOf = async (archive: string) =>
+    JSON.parse(await readFile(join(work, archive, "manifest.json"), "utf8")) as Manifest;
   const debsFetched = (server: StaticServer) =>
     server.requests
       .filter((request) => request.path.endsWith(".deb"))
@@ -40,13 +41,26 @@ describe("btfmill run/plan/merge/publish --state", () => {
       .filter((request) => request.path.startsWith(prefix))
       .map((request) => request.path)
       .sort();
-  const writeConfig = async (name: string, mirror: { keyring: string; server: StaticServer }, sets: Record<string, string[]>) => {
+  const writeConfig = async (
+    name: string,
+    mirror: { keyring: string; server: StaticServer },
+    sets: Record<string, string[]>,
+  ) => {
     const path = join(work, `${name}.json`);
     await writeFile(
       path,
       JSON.stringify({
         archive: join(work, name),
-        sources: [{ distro: "debian", release: "12", arch: "x86_64", mirror: mirror.server.url, keyring: mirror.keyring, kernelsWithBtf: "all" }],
+        sources: [
+          {
+            distro: "debian",
+            release: "12",
+            arch: "x86_64",
+            mirror: mirror.server.url,
+            keyring: mirror.keyring,
+            kernelsWithBtf: "all",
+          },
+        ],
         objects: sets,
       }),
     );
@@ -60,7 +74,10 @@ describe("btfmill run/plan/merge/publish --state", () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-state-"));
     await mkdir(join(work, "objects"));
-    objects = { tcprtt: await makeCoreObject(join(work, "objects"), "tcprtt"), kprobe: await makeCoreObject(join(work, "objects"), "kprobe") };
+    objects = {
+      tcprtt: await makeCoreObject(join(work, "objects"), "tcprtt"),
+      kprobe: await makeCoreObject(join(work, "objects"), "kprobe"),
+    };
     const normal = await makeVmlinux(join(work, "normal.o"));
     const renamed = await makeVmlinux(join(work, "renamed.o"), { variant: "renamed" });
     const published = [
@@ -68,7 +85,10 @@ describe("btfmill run/plan/merge/publish --state", () => {
       dbgPackage({ kernel: kernels[1]!, version: "6.1.1-1", vmlinux: renamed }),
     ];
     oldMirror = await serveMirror("old", published);
-    newMirror = await serveMirror("new", [...published, dbgPackage({ kernel: kernels[2]!, version: "6.1.2-1", vmlinux: normal })]);
+    newMirror = await serveMirror("new", [
+      ...published,
+      dbgPackage({ kernel: kernels[2]!, version: "6.1.2-1", vmlinux: normal }),
+    ]);
 
     // Last night: two kernels converted, minified for one set and published, once with full/ and once without.
     const signing = generateKeyPairSync("ed25519");
@@ -79,9 +99,20 @@ describe("btfmill run/plan/merge/publish --state", () => {
     await writeFile(otherPublicKey, generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }));
     const lastNight = await writeConfig("last-night", oldMirror, { net: [objects.tcprtt] });
     expect((await runBtfmill(["run", "--config", lastNight])).exitCode).toBe(0);
-    const full = await runBtfmill(["publish", "--config", lastNight, "--out", join(work, "site-full"), "--full", "--key", join(work, "signing.pem")]);
+    const full = await runBtfmill([
+      "publish",
+      "--config",
+      lastNight,
+      "--out",
+      join(work, "site-full"),
+      "--full",
+      "--key",
+      join(work, "signing.pem"),
+    ]);
     expect(full.exitCode, full.stderr).toBe(0);
-    expect((await runBtfmill(["publish", "--config", lastNight, "--out", join(work, "site-minified")])).exitCode).toBe(0);
+    expect((await runBtfmill(["publish", "--config", lastNight, "--out", join(work, "site-minified")])).exitCode).toBe(
+      0,
+    );
     fullSite = await startStaticServer(join(work, "site-full"));
     minifiedSite = await startStaticServer(join(work, "site-minified"));
   });
@@ -94,7 +125,10 @@ describe("btfmill run/plan/merge/publish --state", () => {
   it("publishes the archive manifest it was made from, named and digested in the signed manifest", async () => {
     const cdn = JSON.parse(await readFile(join(work, "site-full", "manifest.json"), "utf8")) as CdnManifest;
     expect(cdn.archiveManifest?.path).toBe("archive-manifest.json");
-    expect(await digestFile(join(work, "site-full", "archive-manifest.json"))).toEqual({ sha256: cdn.archiveManifest!.sha256, size: cdn.archiveManifest!.size });
+    expect(await digestFile(join(work, "site-full", "archive-manifest.json"))).toEqual({
+      sha256: cdn.archiveManifest!.sha256,
+      size: cdn.archiveManifest!.size,
+    });
     const published = JSON.parse(await readFile(join(work, "site-full", "archive-manifest.json"), "utf8")) as Manifest;
     expect(published.kernels).toEqual((await manifestOf("last-night")).kernels);
   });
@@ -119,13 +153,16 @@ describe("btfmill run/plan/merge/publish --state", () => {
     const run = await runBtfmill(["run", "--config", config, "--state", fullSite.url, "--state-public-key", publicKey]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toContain("summary: 1 ok, 0 failed, 0 skipped, 2 unchanged, 2 minified");
-    expect(debsFetched({ ...newMirror.server, requests: newMirror.server.requests.slice(before) })).toEqual([`linux-image-${kernels[2]}-dbg_6.1.2-1_amd64.deb`]);
+    expect(debsFetched({ ...newMirror.server, requests: newMirror.server.requests.slice(before) })).toEqual([
+      `linux-image-${kernels[2]}-dbg_6.1.2-1_amd64.deb`,
+    ]);
     // Nothing needed re-minifying, so no full BTF came from the site.
     expect(pathsAsked(fullSite, "/full/")).toEqual([]);
     const fresh = await manifestOf("fresh");
     const lastNight = await manifestOf("last-night");
     expect(Object.keys(fresh.kernels).sort()).toEqual(kernels.map(key).sort());
-    for (const kernel of kernels.slice(0, 2)) expect(fresh.kernels[key(kernel)]).toEqual(lastNight.kernels[key(kernel)]);
+    for (const kernel of kernels.slice(0, 2))
+      expect(fresh.kernels[key(kernel)]).toEqual(lastNight.kernels[key(kernel)]);
     expect(Object.keys(fresh.kernels[key(kernels[2]!)]!.minified ?? {}).sort()).toEqual(["all", "net"]);
     // The site's kernels' files stay on the site: the fresh archive holds only its own work.
     await expect(stat(join(work, "fresh", fresh.kernels[key(kernels[0]!)]!.tarball!.path))).rejects.toThrow();
@@ -133,15 +170,28 @@ describe("btfmill run/plan/merge/publish --state", () => {
 
   it("publishes a complete site from a fresh archive, fetching the site's files by sha256", async () => {
     const config = join(work, "fresh.json");
-    const publish = await runBtfmill(["publish", "--config", config, "--out", join(work, "site-next"), "--full", "--state", fullSite.url]);
+    const publish = await runBtfmill([
+      "publish",
+      "--config",
+      config,
+      "--out",
+      join(work, "site-next"),
+      "--full",
+      "--state",
+      fullSite.url,
+    ]);
     expect(publish.exitCode, publish.stderr).toBe(0);
     const next = JSON.parse(await readFile(join(work, "site-next", "manifest.json"), "utf8")) as CdnManifest;
     const previous = JSON.parse(await readFile(join(work, "site-full", "manifest.json"), "utf8")) as CdnManifest;
     expect(next.kernels.map((kernel) => kernel.key)).toEqual(kernels.map(key).sort());
-    for (const kernel of previous.kernels) expect(next.kernels.find((candidate) => candidate.key === kernel.key)!.files).toEqual(kernel.files);
+    for (const kernel of previous.kernels)
+      expect(next.kernels.find((candidate) => candidate.key === kernel.key)!.files).toEqual(kernel.files);
     for (const kernel of next.kernels) {
       for (const file of [kernel.files.root, kernel.files.full, ...Object.values(kernel.files.sets)]) {
-        expect(await digestFile(join(work, "site-next", file!.path))).toEqual({ sha256: file!.sha256, size: file!.size });
+        expect(await digestFile(join(work, "site-next", file!.path))).toEqual({
+          sha256: file!.sha256,
+          size: file!.size,
+        });
       }
     }
   });
@@ -154,22 +204,34 @@ describe("btfmill run/plan/merge/publish --state", () => {
     expect(run.stderr).toContain("summary: 1 ok, 0 failed, 0 skipped, 2 unchanged, 6 minified");
     expect(debsFetched(newMirror.server).length - debsBefore).toBe(1);
     const tarballs = pathsAsked(fullSite, "/full/").filter((path) => path.endsWith(".btf.tar.xz"));
-    expect([...new Set(tarballs)]).toEqual(kernels.slice(0, 2).map((kernel) => `/full/${key(kernel)}.btf.tar.xz`).sort());
+    expect([...new Set(tarballs)]).toEqual(
+      kernels
+        .slice(0, 2)
+        .map((kernel) => `/full/${key(kernel)}.btf.tar.xz`)
+        .sort(),
+    );
     const manifest = await manifestOf("changed-set");
     for (const kernel of kernels) {
       const net = manifest.kernels[key(kernel)]!.minified!.net!;
       expect(net.coverage.map((object) => object.object).sort()).toEqual(["kprobe.o", "tcprtt.o"]);
-      expect(await digestFile(join(work, "changed-set", net.file!.path))).toEqual({ sha256: net.file!.sha256, size: net.file!.size });
+      expect(await digestFile(join(work, "changed-set", net.file!.path))).toEqual({
+        sha256: net.file!.sha256,
+        size: net.file!.size,
+      });
     }
   });
 
   it("converts a kernel again only when a changed set needs full BTF a minified-only site lacks", async () => {
     const same = await writeConfig("from-minified", newMirror, { net: [objects.tcprtt] });
-    const unchangedPlan = JSON.parse((await runBtfmill(["plan", "--config", same, "--state", minifiedSite.url, "--json"])).stdout) as PlanPreview;
+    const unchangedPlan = JSON.parse(
+      (await runBtfmill(["plan", "--config", same, "--state", minifiedSite.url, "--json"])).stdout,
+    ) as PlanPreview;
     expect(unchangedPlan.kernels.map((kernel) => kernel.action)).toEqual(["unchanged", "unchanged", "new"]);
 
     const changed = await writeConfig("from-minified", newMirror, { net: [objects.tcprtt, objects.kprobe] });
-    const changedPlan = JSON.parse((await runBtfmill(["plan", "--config", changed, "--state", minifiedSite.url, "--json"])).stdout) as PlanPreview;
+    const changedPlan = JSON.parse(
+      (await runBtfmill(["plan", "--config", changed, "--state", minifiedSite.url, "--json"])).stdout,
+    ) as PlanPreview;
     expect(changedPlan.kernels.map((kernel) => kernel.action)).toEqual(["missing-file", "missing-file", "new"]);
     const debsBefore = debsFetched(newMirror.server).length;
     const run = await runBtfmill(["run", "--config", changed, "--state", minifiedSite.url]);
@@ -178,7 +240,12 @@ describe("btfmill run/plan/merge/publish --state", () => {
     expect(debsFetched(newMirror.server).length - debsBefore).toBe(3);
     const checker = await ciliumChecker();
     if ("binary" in checker) {
-      const checked = await checkArchiveMinified(checker.binary, join(work, "from-minified"), await manifestOf("from-minified"), (name) => join(work, "objects", name));
+      const checked = await checkArchiveMinified(
+        checker.binary,
+        join(work, "from-minified"),
+        await manifestOf("from-minified"),
+        (name) => join(work, "objects", name),
+      );
       expect(checked).toEqual({ files: 6, failures: [] });
     }
   });
@@ -192,18 +259,41 @@ describe("btfmill run/plan/merge/publish --state", () => {
       const run = await runBtfmill(["run", "--config", shardConfig, "--state", fullSite.url, "--shard", shard]);
       expect(run.exitCode, run.stderr).toBe(0);
     }
-    const refused = await runBtfmill(["merge", join(work, "shard-1"), join(work, "shard-2"), "--out", join(work, "merged-refused")]);
+    const refused = await runBtfmill([
+      "merge",
+      join(work, "shard-1"),
+      join(work, "shard-2"),
+      "--out",
+      join(work, "merged-refused"),
+    ]);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("is missing, its manifest says");
 
-    const merge = await runBtfmill(["merge", join(work, "shard-1"), join(work, "shard-2"), "--out", join(work, "merged"), "--state", fullSite.url, "--json"]);
+    const merge = await runBtfmill([
+      "merge",
+      join(work, "shard-1"),
+      join(work, "shard-2"),
+      "--out",
+      join(work, "merged"),
+      "--state",
+      fullSite.url,
+      "--json",
+    ]);
     expect(merge.exitCode, merge.stderr).toBe(0);
     const merged = await manifestOf("merged");
     expect(Object.keys(merged.kernels).sort()).toEqual(kernels.map(key).sort());
     expect(merged.kernels[key(kernels[2]!)]!.status).toBe("ok");
     const mergedConfig = join(work, "merged-config.json");
     await writeFile(mergedConfig, JSON.stringify({ archive: join(work, "merged"), sources: [], objects: {} }));
-    const publish = await runBtfmill(["publish", "--config", mergedConfig, "--out", join(work, "site-merged"), "--state", fullSite.url]);
+    const publish = await runBtfmill([
+      "publish",
+      "--config",
+      mergedConfig,
+      "--out",
+      join(work, "site-merged"),
+      "--state",
+      fullSite.url,
+    ]);
     expect(publish.exitCode, publish.stderr).toBe(0);
     const site = JSON.parse(await readFile(join(work, "site-merged", "manifest.json"), "utf8")) as CdnManifest;
     expect(site.kernels.filter((kernel) => kernel.files.root !== undefined)).toHaveLength(3);
@@ -211,7 +301,15 @@ describe("btfmill run/plan/merge/publish --state", () => {
 
   it("refuses a state whose signature does not verify, before writing anything", async () => {
     const config = await writeConfig("untrusted", newMirror, { net: [objects.tcprtt] });
-    const run = await runBtfmill(["run", "--config", config, "--state", fullSite.url, "--state-public-key", otherPublicKey]);
+    const run = await runBtfmill([
+      "run",
+      "--config",
+      config,
+      "--state",
+      fullSite.url,
+      "--state-public-key",
+      otherPublicKey,
+    ]);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain("does not verify with");
     await expect(stat(join(work, "untrusted", "manifest.json"))).rejects.toThrow();

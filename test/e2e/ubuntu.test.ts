@@ -31,9 +31,14 @@ describe("btfmill run on a ddebs-format mirror", () => {
     const plain = await makeVmlinux(join(work, "plain.o"));
     await mkdir(join(work, "keys"));
     const key = await createSigningKey(join(work, "keys"), "dbgsym");
-    const real = (kernel: string, version: string, vmlinux: string, more: Partial<Parameters<typeof dbgsymPackage>[0]> = {}) =>
-      dbgsymPackage({ kernel, version, vmlinux, compression: "zstd", ...more });
-    const stub = (kernel: string, version: string, source = "linux-signed") => dbgsymPackage({ kernel, version, signed: true, source });
+    const real = (
+      kernel: string,
+      version: string,
+      vmlinux: string,
+      more: Partial<Parameters<typeof dbgsymPackage>[0]> = {},
+    ) => dbgsymPackage({ kernel, version, vmlinux, compression: "zstd", ...more });
+    const stub = (kernel: string, version: string, source = "linux-signed") =>
+      dbgsymPackage({ kernel, version, signed: true, source });
     const root = join(work, "mirror");
     mirror = await buildAptMirror(root, {
       arch: "amd64",
@@ -62,7 +67,10 @@ describe("btfmill run on a ddebs-format mirror", () => {
       unsigned: true,
       suites: {
         bionic: [],
-        "bionic-updates": [real("5.4.0-84-generic", "5.4.0-84.94~18.04.1", plain, { source: "linux-hwe-5.4" }), stub("5.4.0-84-generic", "5.4.0-84.94~18.04.1", "linux-signed-hwe-5.4")],
+        "bionic-updates": [
+          real("5.4.0-84-generic", "5.4.0-84.94~18.04.1", plain, { source: "linux-hwe-5.4" }),
+          stub("5.4.0-84-generic", "5.4.0-84.94~18.04.1", "linux-signed-hwe-5.4"),
+        ],
         "bionic-proposed": [],
       },
     });
@@ -79,7 +87,17 @@ describe("btfmill run on a ddebs-format mirror", () => {
         ],
       }),
     );
-    focal = await runBtfmill(["run", "--config", configPath, "--distro", "ubuntu", "--release", "20.04", "--arch", "x86_64"]);
+    focal = await runBtfmill([
+      "run",
+      "--config",
+      configPath,
+      "--distro",
+      "ubuntu",
+      "--release",
+      "20.04",
+      "--arch",
+      "x86_64",
+    ]);
     focalRequests = server.requests.map((request) => request.path);
     manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
   });
@@ -98,14 +116,20 @@ describe("btfmill run on a ddebs-format mirror", () => {
   });
 
   it("fills ubuntu/20.04/x86_64/ with exactly the kernels a user expects, each a verified .btf.tar.xz", async () => {
-    expect(Object.entries(manifest.kernels).map(([key, e]) => `${key} ${e.status}`).sort()).toEqual([
+    expect(
+      Object.entries(manifest.kernels)
+        .map(([key, e]) => `${key} ${e.status}`)
+        .sort(),
+    ).toEqual([
       "ubuntu/20.04/x86_64/5.4.0-1009-aws ok",
       "ubuntu/20.04/x86_64/5.4.0-26-generic ok",
       "ubuntu/20.04/x86_64/5.4.0-42-lowlatency ok",
       "ubuntu/20.04/x86_64/5.4.0-48-lowlatency skipped",
       "ubuntu/20.04/x86_64/5.8.0-63-generic ok",
     ]);
-    const written = (await execa("find", [archive, "-name", "*.btf.tar.xz", "-printf", "%P\n"])).stdout.split("\n").sort();
+    const written = (await execa("find", [archive, "-name", "*.btf.tar.xz", "-printf", "%P\n"])).stdout
+      .split("\n")
+      .sort();
     expect(written).toEqual([
       "ubuntu/20.04/x86_64/5.4.0-1009-aws.btf.tar.xz",
       "ubuntu/20.04/x86_64/5.4.0-26-generic.btf.tar.xz",
@@ -135,7 +159,10 @@ describe("btfmill run on a ddebs-format mirror", () => {
     });
     expect(entry("5.8.0-63-generic")?.flavor).toBe("generic");
     expect(entry("5.4.0-26-generic")?.package.name).toBe("linux-image-unsigned-5.4.0-26-generic-dbgsym");
-    expect(entry("5.4.0-1009-aws")).toMatchObject({ flavor: "aws", package: { name: "linux-image-5.4.0-1009-aws-dbgsym", origin: "focal" } });
+    expect(entry("5.4.0-1009-aws")).toMatchObject({
+      flavor: "aws",
+      package: { name: "linux-image-5.4.0-1009-aws-dbgsym", origin: "focal" },
+    });
   });
 
   it("downloads the four real debug images and nothing else: no stub, and not the kernel after one that ships BTF", () => {
@@ -155,7 +182,11 @@ describe("btfmill run on a ddebs-format mirror", () => {
 
   it("stops the lowlatency flavor at its first kernel with BTF and leaves the other flavors alone", () => {
     expect(entry("5.4.0-42-lowlatency")).toMatchObject({ status: "ok", kernelHasBtf: true });
-    expect(entry("5.4.0-48-lowlatency")).toMatchObject({ status: "skipped", flavor: "lowlatency", package: { origin: "focal-proposed" } });
+    expect(entry("5.4.0-48-lowlatency")).toMatchObject({
+      status: "skipped",
+      flavor: "lowlatency",
+      package: { origin: "focal-proposed" },
+    });
     expect(entry("5.4.0-48-lowlatency")?.reason).toContain("5.4.0-42-lowlatency");
     expect(entry("5.4.0-48-lowlatency")?.tarball).toBeUndefined();
     expect(entry("5.4.0-26-generic")).toMatchObject({ status: "ok", kernelHasBtf: false });

@@ -18,13 +18,24 @@ describe("scheduled workflow", () => {
   it("passes the workflow linter, and the linter does reject a broken workflow", async () => {
     expect((await execa(validator, [workflow], { reject: false })).exitCode).toBe(0);
     const broken = join(await mkdtemp(join(tmpdir(), "btfmill-workflow-")), "nightly.yml");
-    await writeFile(broken, (await readFile(workflow, "utf8")).replace("runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04"));
+    await writeFile(
+      broken,
+      (await readFile(workflow, "utf8")).replace("runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04"),
+    );
     expect((await execa(validator, [broken], { reject: false })).exitCode).not.toBe(0);
   });
 
   it("plans, runs each distro's shards, merges, checks for regressions and publishes with btfmill's own commands", async () => {
     const text = await readFile(workflow, "utf8");
-    for (const step of ["btfmill.js plan --config", "btfmill.js run --config", "--shard", "btfmill.js merge shards/*/btf-archive --out btf-archive", "needs.plan.outputs.state-args", "check-regressions.sh", "btfmill.js publish --config"]) {
+    for (const step of [
+      "btfmill.js plan --config",
+      "btfmill.js run --config",
+      "--shard",
+      "btfmill.js merge shards/*/btf-archive --out btf-archive",
+      "needs.plan.outputs.state-args",
+      "check-regressions.sh",
+      "btfmill.js publish --config",
+    ]) {
       expect(text).toContain(step);
     }
     expect(JSON.parse(await readFile(join(root, "config/nightly.json"), "utf8")).sources.length).toBeGreaterThan(5);
@@ -34,9 +45,13 @@ describe("scheduled workflow", () => {
     const text = await readFile(workflow, "utf8");
     expect(text).toContain('- cron: "17 * * * *"');
     expect(text).toMatch(/concurrency:\n  group: nightly\n  cancel-in-progress: false\n/);
-    expect(text).toContain('echo "has-work=$(.github/scripts/has-work.sh plan.json site-manifest.json)" >> "$GITHUB_OUTPUT"');
+    expect(text).toContain(
+      'echo "has-work=$(.github/scripts/has-work.sh plan.json site-manifest.json)" >> "$GITHUB_OUTPUT"',
+    );
     const gate = "(needs.plan.outputs.has-work == 'true' || github.event_name == 'workflow_dispatch')";
-    expect(text).toContain(`  shard:\n    needs: plan\n    # A manual run always goes through (it may ask to retry failed kernels).\n    if: \${{ needs.plan.outputs.has-work == 'true' || github.event_name == 'workflow_dispatch' }}\n`);
+    expect(text).toContain(
+      `  shard:\n    needs: plan\n    # A manual run always goes through (it may ask to retry failed kernels).\n    if: \${{ needs.plan.outputs.has-work == 'true' || github.event_name == 'workflow_dispatch' }}\n`,
+    );
     expect(text).toContain(`    if: \${{ !cancelled() && needs.plan.result == 'success' && ${gate} }}\n`);
   });
 
@@ -49,7 +64,9 @@ describe("scheduled workflow", () => {
         { source: "debian/12/x86_64", status: "ok" },
         { source: "ubuntu/20.04/x86_64", status: "ok", absentSuites: ["focal-security"] },
       ],
-      kernels: [{ kernel: "debian/12/x86_64/6.1.0-1-cloud-amd64", action: "unchanged", url: "http://127.0.0.1/x.deb", size: 1 }],
+      kernels: [
+        { kernel: "debian/12/x86_64/6.1.0-1-cloud-amd64", action: "unchanged", url: "http://127.0.0.1/x.deb", size: 1 },
+      ],
       minify: [],
       downloadBytes: 0,
       ...changes,
@@ -60,35 +77,71 @@ describe("scheduled workflow", () => {
       updatedAt: checkedAt,
       sources: {
         "debian/12/x86_64": { status: "ok", refreshedAt: checkedAt, checkedAt },
-        "ubuntu/20.04/x86_64": { status: ubuntu, ...(ubuntu === "stale" ? { reason: "FetchError: mirror down" } : {}), checkedAt },
+        "ubuntu/20.04/x86_64": {
+          status: ubuntu,
+          ...(ubuntu === "stale" ? { reason: "FetchError: mirror down" } : {}),
+          checkedAt,
+        },
       },
       kernels: {},
     });
     const hasWork = async (name: string, planned: PlanPreview | string, published?: Manifest) => {
       await writeFile(join(dir, `${name}.plan.json`), typeof planned === "string" ? planned : JSON.stringify(planned));
       if (published) await writeFile(join(dir, `${name}.site.json`), JSON.stringify(published));
-      const result = await execa(script, [join(dir, `${name}.plan.json`), join(dir, `${name}.site.json`)], { env: { NOW: String(now / 1000) } });
+      const result = await execa(script, [join(dir, `${name}.plan.json`), join(dir, `${name}.site.json`)], {
+        env: { NOW: String(now / 1000) },
+      });
       return `${result.stdout} ${result.stderr}`;
     };
     const hourAgo = new Date(now - 3600_000).toISOString();
-    expect(await hasWork("quiet", plan(), site(hourAgo))).toBe("false no work: nothing new since the site was published 3600 s ago");
-    const newKernel = plan({ kernels: [{ kernel: "debian/12/x86_64/6.1.0-2-cloud-amd64", action: "skip-has-btf", url: "http://127.0.0.1/y.deb", size: 1 }] });
-    expect(await hasWork("new", newKernel, site(hourAgo))).toBe("true work: 1 kernel(s) to record");
-    expect(await hasWork("minify", plan({ minify: [{ kernel: "debian/12/x86_64/6.1.0-1-cloud-amd64", sets: ["all"] }] }), site(hourAgo))).toBe(
-      "true work: 1 kernel(s) to minify",
-    );
-    expect(await hasWork("recovered", plan(), site(hourAgo, "stale"))).toBe("true work: source state changed: ubuntu/20.04/x86_64");
-    expect(await hasWork("still-stale", plan({ sources: [{ source: "debian/12/x86_64", status: "ok" }, { source: "ubuntu/20.04/x86_64", status: "stale", reason: "FetchError: mirror down" }] }), site(hourAgo, "stale"))).toBe(
+    expect(await hasWork("quiet", plan(), site(hourAgo))).toBe(
       "false no work: nothing new since the site was published 3600 s ago",
     );
-    expect(await hasWork("day-old", plan(), site(new Date(now - 86_400_000).toISOString()))).toBe("true work: the site's sources were last read 86400 s ago");
+    const newKernel = plan({
+      kernels: [
+        {
+          kernel: "debian/12/x86_64/6.1.0-2-cloud-amd64",
+          action: "skip-has-btf",
+          url: "http://127.0.0.1/y.deb",
+          size: 1,
+        },
+      ],
+    });
+    expect(await hasWork("new", newKernel, site(hourAgo))).toBe("true work: 1 kernel(s) to record");
+    expect(
+      await hasWork(
+        "minify",
+        plan({ minify: [{ kernel: "debian/12/x86_64/6.1.0-1-cloud-amd64", sets: ["all"] }] }),
+        site(hourAgo),
+      ),
+    ).toBe("true work: 1 kernel(s) to minify");
+    expect(await hasWork("recovered", plan(), site(hourAgo, "stale"))).toBe(
+      "true work: source state changed: ubuntu/20.04/x86_64",
+    );
+    expect(
+      await hasWork(
+        "still-stale",
+        plan({
+          sources: [
+            { source: "debian/12/x86_64", status: "ok" },
+            { source: "ubuntu/20.04/x86_64", status: "stale", reason: "FetchError: mirror down" },
+          ],
+        }),
+        site(hourAgo, "stale"),
+      ),
+    ).toBe("false no work: nothing new since the site was published 3600 s ago");
+    expect(await hasWork("day-old", plan(), site(new Date(now - 86_400_000).toISOString()))).toBe(
+      "true work: the site's sources were last read 86400 s ago",
+    );
     expect(await hasWork("first", plan())).toBe("true work: no published site yet");
     expect(await hasWork("crashed", "")).toMatch(/^true work: no readable plan in /);
   });
 
   it("the regression guard fails when a kernel that was ok is no longer ok, and passes otherwise", async () => {
     const dir = await mkdtemp(join(tmpdir(), "btfmill-regress-"));
-    const manifest = (status: string) => ({ kernels: { "debian/12/x86_64/6.1.0-1-amd64": { status }, "debian/12/x86_64/6.1.0-2-amd64": { status: "failed" } } });
+    const manifest = (status: string) => ({
+      kernels: { "debian/12/x86_64/6.1.0-1-amd64": { status }, "debian/12/x86_64/6.1.0-2-amd64": { status: "failed" } },
+    });
     await writeFile(join(dir, "before.json"), JSON.stringify(manifest("ok")));
     await writeFile(join(dir, "same.json"), JSON.stringify(manifest("ok")));
     await writeFile(join(dir, "lost.json"), JSON.stringify(manifest("failed")));

@@ -68,7 +68,10 @@ export async function startBehavingServer(root: string, behaviour: Behaviour): P
     }
     const from = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? "")?.[1] ?? 0);
     const body = content.subarray(from);
-    const headers: Record<string, string | number> = { "content-type": "application/octet-stream", "accept-ranges": "bytes" };
+    const headers: Record<string, string | number> = {
+      "content-type": "application/octet-stream",
+      "accept-ranges": "bytes",
+    };
     if (from > 0) {
       served.status = 206;
       headers["content-range"] = `bytes ${from}-${content.length - 1}/${content.length}`;

@@ -10,7 +10,16 @@ export type TypeRecord = DistributiveOmit<BtfType, "id">;
 /** When a unit test needs a spec: `types[i]` becomes type id i + 1. */
 export function specOf(types: TypeRecord[]): BtfSpec {
   return {
-    header: { littleEndian: true, version: 1, flags: 0, headerLength: 24, typeStart: 24, typeLength: 0, stringStart: 24, stringLength: 1 },
+    header: {
+      littleEndian: true,
+      version: 1,
+      flags: 0,
+      headerLength: 24,
+      typeStart: 24,
+      typeLength: 0,
+      stringStart: 24,
+      stringLength: 1,
+    },
     types: types.map((type, index) => ({ ...type, id: index + 1 }) as BtfType),
   };
 }

@@ -12,7 +12,11 @@ import type { Manifest } from "../../archive/manifest.ts";
 import { unpackTrixiePackages } from "./trixie-packages.ts";
 
 /** golang-github-cilium-ebpf-dev and its Depends in trixie. */
-export const ciliumPackages = ["golang-github-cilium-ebpf-dev", "golang-golang-x-exp-dev", "golang-golang-x-sys-dev"] as const;
+export const ciliumPackages = [
+  "golang-github-cilium-ebpf-dev",
+  "golang-golang-x-exp-dev",
+  "golang-golang-x-sys-dev",
+] as const;
 
 const source = fileURLToPath(new URL("../consumers/cilium-check/main.go", import.meta.url));
 
@@ -36,9 +40,15 @@ export function ciliumChecker(): Promise<GoBuild> {
 }
 
 /** When a minified file is checked: cilium/ebpf's fixups of `objects` on `full` and on `minified` compared. */
-export async function runCiliumCheck(binary: string, full: string, minified: string, objects: readonly string[]): Promise<CiliumReport> {
+export async function runCiliumCheck(
+  binary: string,
+  full: string,
+  minified: string,
+  objects: readonly string[],
+): Promise<CiliumReport> {
   const result = await execa(binary, ["-full", full, "-min", minified, ...objects], { reject: false });
-  if (result.exitCode !== 0 && result.exitCode !== 1) throw new Error(`cilium-check exited ${result.exitCode}: ${result.stderr}`);
+  if (result.exitCode !== 0 && result.exitCode !== 1)
+    throw new Error(`cilium-check exited ${result.exitCode}: ${result.stderr}`);
   return { ...(JSON.parse(result.stdout) as Omit<CiliumReport, "exitCode">), exitCode: result.exitCode };
 }
 
@@ -54,7 +64,11 @@ export function ciliumGo(): Promise<CiliumGo> {
     if (go.exitCode !== 0) return { skip: "no Go toolchain: install golang-go (make setup-apt)" };
     const trixie = await unpackTrixiePackages(ciliumPackages);
     if ("skip" in trixie) return trixie;
-    return { gopath: join(trixie.root, "usr/share/gocode"), goVersion: go.stdout, packages: trixie.packages.map((record) => record.sha256) };
+    return {
+      gopath: join(trixie.root, "usr/share/gocode"),
+      goVersion: go.stdout,
+      packages: trixie.packages.map((record) => record.sha256),
+    };
   })();
   return unpacked;
 }
@@ -62,7 +76,13 @@ export function ciliumGo(): Promise<CiliumGo> {
 /** When a Go program is built for a test: GOPATH mode over `gopaths` (first wins), no module proxy. */
 export async function goBuild(main: string, out: string, gopaths: readonly string[]): Promise<void> {
   await execa("go", ["build", "-o", out, main], {
-    env: { GOPATH: gopaths.join(":"), GO111MODULE: "off", GOPROXY: "off", GOFLAGS: "", GOCACHE: join(tmpdir(), "btfmill-cilium-check", "go-cache") },
+    env: {
+      GOPATH: gopaths.join(":"),
+      GO111MODULE: "off",
+      GOPROXY: "off",
+      GOFLAGS: "",
+      GOCACHE: join(tmpdir(), "btfmill-cilium-check", "go-cache"),
+    },
   });
 }
 
@@ -71,7 +91,13 @@ async function buildChecker(): Promise<GoBuild> {
   if ("skip" in go) return go;
   const key = sha256Hex([await readFile(source, "utf8"), go.goVersion, ...go.packages].join("\n"));
   const binary = join(tmpdir(), "btfmill-cilium-check", `cilium-check-${key.slice(0, 16)}`);
-  if (await stat(binary).then(() => true, () => false)) return { binary };
+  if (
+    await stat(binary).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { binary };
   const partial = `${binary}.${process.pid}`;
   await goBuild(source, partial, [go.gopath]);
   await rename(partial, binary).catch(async (error) => {
@@ -106,7 +132,8 @@ export async function checkArchiveMinified(
         const objects = record.coverage.map((object) => objectPath(object.object));
         const report = await runCiliumCheck(binary, full, join(archiveRoot, record.file.path), objects);
         files++;
-        if (report.exitCode !== 0 || report.relocations === 0) failures.push(`${key} set ${set}: ${JSON.stringify(report)}`);
+        if (report.exitCode !== 0 || report.relocations === 0)
+          failures.push(`${key} set ${set}: ${JSON.stringify(report)}`);
       }
     }
   } finally {

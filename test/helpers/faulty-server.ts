@@ -54,7 +54,11 @@ export interface FaultyServer {
 const maxStallMs = 10_000;
 
 /** When a test needs a misbehaving mirror: serves `content`, answering request N as `faults[N]` says. */
-export async function startFaultyServer(content: Buffer, faults: readonly Fault[] = [], validators: Validators = "etag"): Promise<FaultyServer> {
+export async function startFaultyServer(
+  content: Buffer,
+  faults: readonly Fault[] = [],
+  validators: Validators = "etag",
+): Promise<FaultyServer> {
   let current = content;
   let version = 1;
   let inFlight = 0;
@@ -78,7 +82,8 @@ export async function startFaultyServer(content: Buffer, faults: readonly Fault[
     }
     let body = current;
     const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? "");
-    const validatorHolds = record.ifRange === undefined || record.ifRange === etag() || record.ifRange === lastModified();
+    const validatorHolds =
+      record.ifRange === undefined || record.ifRange === etag() || record.ifRange === lastModified();
     if (range !== null && !fault.ignoreRange && validatorHolds) {
       const start = Number(range[1]);
       if (start >= current.length) {
@@ -108,7 +113,11 @@ export async function startFaultyServer(content: Buffer, faults: readonly Fault[
 
   const server = createServer((request, response) => {
     const fault = faults[state.requests.length] ?? {};
-    const record: RecordedRequest = { range: request.headers.range, ifRange: single(request.headers["if-range"]), status: 200 };
+    const record: RecordedRequest = {
+      range: request.headers.range,
+      ifRange: single(request.headers["if-range"]),
+      status: 200,
+    };
     state.requests.push(record);
     inFlight++;
     state.peakInFlight = Math.max(state.peakInFlight, inFlight);

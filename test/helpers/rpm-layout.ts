@@ -21,7 +21,10 @@ export function emptyRepositories(paths: readonly string[]): Layout {
  * as a list naming the repository), has `source(mirror)` discover from it, and returns the paths
  * it read, sorted, and what it found. Discovery fails (FetchError) when the source asks for another path.
  */
-export async function readLayout(layout: Layout, source: (mirror: string) => DistroSource): Promise<{ read: string[]; packages: KernelPackage[] }> {
+export async function readLayout(
+  layout: Layout,
+  source: (mirror: string) => DistroSource,
+): Promise<{ read: string[]; packages: KernelPackage[] }> {
   const work = await mkdtemp(join(tmpdir(), "btfmill-rpm-layout-"));
   try {
     const template = join(work, "template");
@@ -33,7 +36,10 @@ export async function readLayout(layout: Layout, source: (mirror: string) => Dis
       const repository = join(root, listed.includes(path) ? join(dirname(path), "listed") : path);
       const packages = layout[path] ?? [];
       if (packages.length > 0) {
-        await buildYumRepo(repository, packages.map((options) => kernelDebuginfo({ trailingBytes: 0, ...options })));
+        await buildYumRepo(
+          repository,
+          packages.map((options) => kernelDebuginfo({ trailingBytes: 0, ...options })),
+        );
       } else {
         await mkdir(repository, { recursive: true });
         await cp(join(template, "repodata"), join(repository, "repodata"), { recursive: true });
@@ -46,7 +52,13 @@ export async function readLayout(layout: Layout, source: (mirror: string) => Dis
       const read = server.requests
         .filter((request) => request.status === 200)
         .map((request) => request.path.slice(1))
-        .flatMap((path) => (path.endsWith("mirror.list") ? [path] : path.endsWith("/repodata/repomd.xml") ? [path.slice(0, -"/repodata/repomd.xml".length)] : []))
+        .flatMap((path) =>
+          path.endsWith("mirror.list")
+            ? [path]
+            : path.endsWith("/repodata/repomd.xml")
+              ? [path.slice(0, -"/repodata/repomd.xml".length)]
+              : [],
+        )
         .filter((path) => !path.endsWith("/listed"));
       return { read: [...new Set(read)].sort(), packages };
     } finally {

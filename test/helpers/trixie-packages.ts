@@ -18,14 +18,18 @@ export type Unpacked = { root: string; packages: PackageRecord[] } | { skip: str
  * folder by their versions and sha256s, so a second run downloads nothing), or why they cannot be had here.
  */
 export async function unpackTrixiePackages(names: readonly string[]): Promise<Unpacked> {
-  const source = (await loadAptSources()).find((entry) => entry.type === "deb" && entry.suites.some((name) => /^bookworm([-/]|$)/.test(name)));
+  const source = (await loadAptSources()).find(
+    (entry) => entry.type === "deb" && entry.suites.some((name) => /^bookworm([-/]|$)/.test(name)),
+  );
   if (source === undefined) return { skip: "no apt source of this machine lists a Debian suite" };
   const probe = `${source.uri}/dists/${suite}/InRelease`;
   try {
     const response = await fetch(probe, { method: "HEAD", signal: AbortSignal.timeout(probeTimeoutMs) });
     if (!response.ok) return { skip: `Debian mirror unreachable: HEAD ${probe} answered HTTP ${response.status}` };
   } catch (error) {
-    return { skip: `Debian mirror unreachable: HEAD ${probe} failed within ${probeTimeoutMs} ms: ${(error as Error).message}` };
+    return {
+      skip: `Debian mirror unreachable: HEAD ${probe} failed within ${probeTimeoutMs} ms: ${(error as Error).message}`,
+    };
   }
   const keyring = source.signedBy.find((entry) => entry.startsWith("/")) ?? defaultKeyring;
   const installed = await installDebianPackages({

@@ -12,7 +12,17 @@ describe("config", () => {
     const config = await loadConfig(undefined, dir);
     expect(config.origin).toBe("built-in defaults");
     expect(config.archive).toBe(join(dir, "btf-archive"));
-    expect(config.sources).toEqual([{ distro: "debian", release: "12", arch: "x86_64", flavors: ["cloud-amd64"], latest: 1, mirror: undefined, keyring: undefined }]);
+    expect(config.sources).toEqual([
+      {
+        distro: "debian",
+        release: "12",
+        arch: "x86_64",
+        flavors: ["cloud-amd64"],
+        latest: 1,
+        mirror: undefined,
+        keyring: undefined,
+      },
+    ]);
   });
 
   it("resolves paths against the config file's folder and accepts one mirror as a string", async () => {
@@ -22,7 +32,15 @@ describe("config", () => {
       file,
       JSON.stringify({
         archive: "out",
-        sources: [{ distro: "debian", release: "12", arch: "arm64", mirror: "http://127.0.0.1:8080/debian", keyring: "keys/test.gpg" }],
+        sources: [
+          {
+            distro: "debian",
+            release: "12",
+            arch: "arm64",
+            mirror: "http://127.0.0.1:8080/debian",
+            keyring: "keys/test.gpg",
+          },
+        ],
         objects: { tracee: ["objs/tracee.bpf.o"] },
       }),
     );
@@ -57,13 +75,15 @@ describe("config", () => {
   it("takes `proposed` on an Ubuntu source only, and not beside a `suites` list it would not change", () => {
     const ubuntu = { distro: "ubuntu", release: "20.04", arch: "x86_64", insecure: true };
     expect(parseConfig({ sources: [{ ...ubuntu, proposed: false }] }, "ok.json", "/").sources[0]?.proposed).toBe(false);
-    expect(() => parseConfig({ sources: [{ ...ubuntu, proposed: "no" }] }, "bad.json", "/")).toThrow(/sources\.0\.proposed: /);
-    expect(() => parseConfig({ sources: [{ distro: "debian", release: "12", arch: "x86_64", proposed: false }] }, "bad.json", "/")).toThrow(
-      "sources.0.proposed: is an Ubuntu setting (its -proposed suite)",
+    expect(() => parseConfig({ sources: [{ ...ubuntu, proposed: "no" }] }, "bad.json", "/")).toThrow(
+      /sources\.0\.proposed: /,
     );
-    expect(() => parseConfig({ sources: [{ ...ubuntu, suites: ["focal"], proposed: false }] }, "bad.json", "/")).toThrow(
-      "sources.0.proposed: does nothing beside `suites`: leave the -proposed suite out of that list instead",
-    );
+    expect(() =>
+      parseConfig({ sources: [{ distro: "debian", release: "12", arch: "x86_64", proposed: false }] }, "bad.json", "/"),
+    ).toThrow("sources.0.proposed: is an Ubuntu setting (its -proposed suite)");
+    expect(() =>
+      parseConfig({ sources: [{ ...ubuntu, suites: ["focal"], proposed: false }] }, "bad.json", "/"),
+    ).toThrow("sources.0.proposed: does nothing beside `suites`: leave the -proposed suite out of that list instead");
   });
 
   it("reports a config file that is not JSON, and a missing --config file", async () => {
@@ -74,7 +94,11 @@ describe("config", () => {
   });
 
   it("takes an http block for timeouts, connections per host and retries, and refuses bad values", () => {
-    const config = parseConfig({ http: { idleTimeoutMs: 5000, connectionsPerHost: 2, retry: { attempts: 6 } } }, "net.json", "/");
+    const config = parseConfig(
+      { http: { idleTimeoutMs: 5000, connectionsPerHost: 2, retry: { attempts: 6 } } },
+      "net.json",
+      "/",
+    );
     expect(config.http).toEqual({ idleTimeoutMs: 5000, connectionsPerHost: 2, retry: { attempts: 6 } });
     expect(() => parseConfig({ http: { retry: { attempts: 0 } } }, "net.json", "/")).toThrow(/http\.retry\.attempts/);
     expect(() => parseConfig({ http: { idleTimeout: 5 } }, "net.json", "/")).toThrow(/idleTimeout/);
@@ -83,7 +107,11 @@ describe("config", () => {
   it("the configured http block becomes the process's defaults, under any per-call override", () => {
     try {
       configureHttp({ idleTimeoutMs: 5000, retry: { attempts: 6 } });
-      expect(httpSettings()).toMatchObject({ idleTimeoutMs: 5000, connectTimeoutMs: defaultHttpSettings.connectTimeoutMs, retry: { attempts: 6, baseDelayMs: 500 } });
+      expect(httpSettings()).toMatchObject({
+        idleTimeoutMs: 5000,
+        connectTimeoutMs: defaultHttpSettings.connectTimeoutMs,
+        retry: { attempts: 6, baseDelayMs: 500 },
+      });
       expect(httpSettings({ retry: { attempts: 1 } }).retry.attempts).toBe(1);
     } finally {
       configureHttp({});

@@ -5,7 +5,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyManifest, readManifest, writeManifest, type Manifest, type ManifestEntry } from "../../archive/manifest.ts";
+import {
+  emptyManifest,
+  readManifest,
+  writeManifest,
+  type Manifest,
+  type ManifestEntry,
+} from "../../archive/manifest.ts";
 import { manifestRecorder } from "../../pipeline/manifest-recorder.ts";
 
 const entry = (kernel: string): ManifestEntry => ({
@@ -13,7 +19,14 @@ const entry = (kernel: string): ManifestEntry => ({
   flavor: "cloud-amd64",
   status: "skipped",
   reason: "test",
-  package: { name: `linux-image-${kernel}-dbg`, version: "1", url: `http://127.0.0.1/${kernel}.deb`, sha256: "0".repeat(64), size: 1, origin: "test" },
+  package: {
+    name: `linux-image-${kernel}-dbg`,
+    version: "1",
+    url: `http://127.0.0.1/${kernel}.deb`,
+    sha256: "0".repeat(64),
+    size: 1,
+    origin: "test",
+  },
   updatedAt: new Date(0).toISOString(),
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

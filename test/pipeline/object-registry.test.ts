@@ -13,7 +13,10 @@ describe("object registry", () => {
   let server: StaticServer;
   let tcprtt: string;
   let kprobe: string;
-  const sha = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+  const sha = async (path: string) =>
+    createHash("sha256")
+      .update(await readFile(path))
+      .digest("hex");
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-objects-"));
@@ -38,15 +41,22 @@ describe("object registry", () => {
       ["proc", ["kprobe.o"]],
     ]);
     expect(sets[1]!.objects[0]!.parsed.relocations.length).toBeGreaterThan(0);
-    const again = await loadObjectSets({ net: [{ url, sha256: await sha(tcprtt) }], proc: [{ path: kprobe }] }, archive);
+    const again = await loadObjectSets(
+      { net: [{ url, sha256: await sha(tcprtt) }], proc: [{ path: kprobe }] },
+      archive,
+    );
     expect(again.map((set) => set.fingerprint)).toEqual(sets.map((set) => set.fingerprint));
     expect(server.requests.filter((request) => request.path.endsWith("tcprtt.o"))).toHaveLength(1);
   });
 
   it("refuses an object whose sha256 is not the pinned one, naming it", async () => {
     const url = `${server.url}/${basename(tcprtt)}`;
-    await expect(loadObjectSets({ net: [{ url, sha256: "0".repeat(64) }] }, join(work, "archive2"))).rejects.toThrow(IntegrityError);
-    await expect(loadObjectSets({ proc: [{ path: kprobe, sha256: "1".repeat(64) }] }, join(work, "archive2"))).rejects.toThrow(/kprobe\.o has sha256 [0-9a-f]{64}, the config pins 1{64}/);
+    await expect(loadObjectSets({ net: [{ url, sha256: "0".repeat(64) }] }, join(work, "archive2"))).rejects.toThrow(
+      IntegrityError,
+    );
+    await expect(
+      loadObjectSets({ proc: [{ path: kprobe, sha256: "1".repeat(64) }] }, join(work, "archive2")),
+    ).rejects.toThrow(/kprobe\.o has sha256 [0-9a-f]{64}, the config pins 1{64}/);
   });
 
   it("no objects registered: no sets, nothing is minified", async () => {

@@ -26,7 +26,11 @@ beforeAll(async () => {
   }
   // nf_conntrack.ko after the 32 MiB of filler modules: decoding goes on well past the vmlinux.
   const ko = await makeModule(join(dir, "module.ko"));
-  withModule = await buildKernelDeb(mirror, "with-module", { kernel: "6.1.0-99-cloud-amd64", compression: "xz", modules: { "net/nf_conntrack.ko": ko } });
+  withModule = await buildKernelDeb(mirror, "with-module", {
+    kernel: "6.1.0-99-cloud-amd64",
+    compression: "xz",
+    modules: { "net/nf_conntrack.ko": ko },
+  });
   server = await startStaticServer(mirror);
 });
 
@@ -74,7 +78,10 @@ describe("produceBtf", () => {
     const pahole = await paholeVersion();
     const scratch = await mkdtemp(join(dir, "scratch-"));
     // What the scratch folder's (unverified) module folder holds when each slot is entered or left.
-    const modulesNow = () => readdirSync(scratch).filter((name) => name.endsWith(".modules")).flatMap((name) => readdirSync(join(scratch, name)));
+    const modulesNow = () =>
+      readdirSync(scratch)
+        .filter((name) => name.endsWith(".modules"))
+        .flatMap((name) => readdirSync(join(scratch, name)));
     let atFetchRelease: string[] = [];
     let atConvertStart: string[] | undefined;
     const slots = {

@@ -21,7 +21,10 @@ import { runBtfmill } from "../helpers/cli.ts";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
 
 /** A loopback btfhub-archive: GitHub's trees API under /api, raw files under /raw; `tamper` serves other bytes for a path. */
-async function startBtfhubServer(root: string, files: string[]): Promise<{ server: Server; url: string; requests: string[]; tamper: Set<string> }> {
+async function startBtfhubServer(
+  root: string,
+  files: string[],
+): Promise<{ server: Server; url: string; requests: string[]; tamper: Set<string> }> {
   const blobs = new Map<string, Buffer>();
   for (const path of files) blobs.set(path, await readFile(join(root, path)));
   const requests: string[] = [];
@@ -31,14 +34,21 @@ async function startBtfhubServer(root: string, files: string[]): Promise<{ serve
     truncated: false,
     tree: [
       { path: "README.md", type: "blob", sha: gitBlobSha1(Buffer.from("btfhub")), size: 6 },
-      ...[...new Set(files.map((path) => path.split("/")[0]!))].map((dir) => ({ path: dir, type: "tree", sha: "1".repeat(40) })),
+      ...[...new Set(files.map((path) => path.split("/")[0]!))].map((dir) => ({
+        path: dir,
+        type: "tree",
+        sha: "1".repeat(40),
+      })),
       ...[...blobs].map(([path, bytes]) => ({ path, type: "blob", sha: gitBlobSha1(bytes), size: bytes.length })),
     ],
   };
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     requests.push(url.pathname + url.search);
-    if (url.pathname === "/api/repos/aquasecurity/btfhub-archive/git/trees/main" && url.searchParams.get("recursive") === "1") {
+    if (
+      url.pathname === "/api/repos/aquasecurity/btfhub-archive/git/trees/main" &&
+      url.searchParams.get("recursive") === "1"
+    ) {
       response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(tree));
       return;
     }
@@ -48,7 +58,9 @@ async function startBtfhubServer(root: string, files: string[]): Promise<{ serve
       response.writeHead(404).end();
       return;
     }
-    const body = tamper.has(path) ? Buffer.concat([bytes.subarray(0, bytes.length - 1), Buffer.from([bytes.at(-1)! ^ 1])]) : bytes;
+    const body = tamper.has(path)
+      ? Buffer.concat([bytes.subarray(0, bytes.length - 1), Buffer.from([bytes.at(-1)! ^ 1])])
+      : bytes;
     response.writeHead(200, { "content-length": body.length }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -68,8 +80,16 @@ describe("btfmill gen", () => {
   const run = (from: string, out: string, extra: Partial<GenOptions> = {}) =>
     gen({ objects, from, out: join(work, out), cache: join(work, "cache"), tools: genTools, ...extra });
   const outputs = async (out: string) => {
-    const index = JSON.parse(await readFile(join(work, out, "index.json"), "utf8")) as { kernels: Record<string, { path: string }> };
-    return new Map(await Promise.all(Object.entries(index.kernels).map(async ([key, file]) => [key, await readFile(join(work, out, file.path))] as const)));
+    const index = JSON.parse(await readFile(join(work, out, "index.json"), "utf8")) as {
+      kernels: Record<string, { path: string }>;
+    };
+    return new Map(
+      await Promise.all(
+        Object.entries(index.kernels).map(
+          async ([key, file]) => [key, await readFile(join(work, out, file.path))] as const,
+        ),
+      ),
+    );
   };
 
   beforeAll(async () => {
@@ -85,7 +105,10 @@ describe("btfmill gen", () => {
     for (const tarball of tarballs) {
       const key = tarball.replace(/\.btf\.tar\.xz$/, "");
       const full = join(work, `${key.replaceAll("/", "_")}.full.btf`);
-      await writeFile(full, (await execa("tar", ["-xJOf", join(btfhubFolder, tarball)], { encoding: "buffer" })).stdout);
+      await writeFile(
+        full,
+        (await execa("tar", ["-xJOf", join(btfhubFolder, tarball)], { encoding: "buffer" })).stdout,
+      );
       const min = join(work, `${key.replaceAll("/", "_")}.min.btf`);
       await execa("bpftool", ["gen", "min_core_btf", full, min, ...objects]);
       expected.set(key, await readFile(min));
@@ -114,13 +137,25 @@ describe("btfmill gen", () => {
     // The arm64 kernel is the "renamed" one: tcprtt's srtt_us read breaks there; flavors' is guarded.
     expect(first.index.broken).toEqual([archive.keys.arm64]);
     const arm64 = first.index.coverage[archive.keys.arm64]!;
-    expect(arm64.find((object) => object.object === "tcprtt.o")!.unresolved.map((miss) => miss.name)).toEqual(["struct tcp_sock::srtt_us"]);
+    expect(arm64.find((object) => object.object === "tcprtt.o")!.unresolved.map((miss) => miss.name)).toEqual([
+      "struct tcp_sock::srtt_us",
+    ]);
     expect(arm64.find((object) => object.object === "flavors.o")!.unresolved).toEqual([]);
     expect(await readFile(join(work, "from-archive", "btf_embed.go"), "utf8")).toContain("package btfs");
     // The bundle per arch holds the same files under their root paths, as publish's bundles do.
-    expect(first.index.bundles!.map((bundle) => [bundle.path, bundle.files])).toEqual([["bundles/gen/x86_64.tar.xz", 2], ["bundles/gen/arm64.tar.xz", 1]]);
-    const listed = (await execa("tar", ["-tJf", join(work, "from-archive", "bundles/gen/x86_64.tar.xz")])).stdout.split("\n").sort();
-    expect(listed).toEqual([...expected.keys()].filter((key) => key.includes("/x86_64/")).map((key) => `${key}.btf`).sort());
+    expect(first.index.bundles!.map((bundle) => [bundle.path, bundle.files])).toEqual([
+      ["bundles/gen/x86_64.tar.xz", 2],
+      ["bundles/gen/arm64.tar.xz", 1],
+    ]);
+    const listed = (await execa("tar", ["-tJf", join(work, "from-archive", "bundles/gen/x86_64.tar.xz")])).stdout
+      .split("\n")
+      .sort();
+    expect(listed).toEqual(
+      [...expected.keys()]
+        .filter((key) => key.includes("/x86_64/"))
+        .map((key) => `${key}.btf`)
+        .sort(),
+    );
     const bundleBytes = await readFile(join(work, "from-archive", "bundles/gen/x86_64.tar.xz"));
     const second = await run(archive.root, "from-archive", { bundle: true });
     expect(second).toMatchObject({ minified: 0, unchanged: 3, failed: 0 });
@@ -134,7 +169,12 @@ describe("btfmill gen", () => {
     context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
     for (const key of expected.keys()) {
       const full = join(work, `${key.replaceAll("/", "_")}.full.btf`);
-      const report = await runCiliumCheck("binary" in checker ? checker.binary : "", full, join(work, "from-archive", `${key}.btf`), objects);
+      const report = await runCiliumCheck(
+        "binary" in checker ? checker.binary : "",
+        full,
+        join(work, "from-archive", `${key}.btf`),
+        objects,
+      );
       expect([key, report.exitCode, report.differences]).toEqual([key, 0, []]);
     }
   });
@@ -156,7 +196,9 @@ describe("btfmill gen", () => {
   });
 
   it("from btfhub-archive over HTTPS (loopback): the tree from the git trees API, files from raw URLs checked by git blob sha1, then nothing downloaded", async () => {
-    const btfhubOptions = { btfhub: { api: `${btfhub.url}/api/repos/aquasecurity/btfhub-archive`, raw: `${btfhub.url}/raw`, ref: "main" } };
+    const btfhubOptions = {
+      btfhub: { api: `${btfhub.url}/api/repos/aquasecurity/btfhub-archive`, raw: `${btfhub.url}/raw`, ref: "main" },
+    };
     const tampered = tarballs[0]!;
     btfhub.tamper.add(tampered);
     const cache = join(work, "btfhub-cache");
@@ -174,19 +216,60 @@ describe("btfmill gen", () => {
   });
 
   it("the CLI reports coverage per kernel and object as JSON and exits 1 when an object breaks on a kernel", async () => {
-    const cli = await runBtfmill(["gen", "--objects", ...objects, "--from", btfhubFolder, "--out", join(work, "cli"), "--cache", join(work, "cache"), "--json"]);
+    const cli = await runBtfmill([
+      "gen",
+      "--objects",
+      ...objects,
+      "--from",
+      btfhubFolder,
+      "--out",
+      join(work, "cli"),
+      "--cache",
+      join(work, "cache"),
+      "--json",
+    ]);
     expect(cli.exitCode).toBe(1);
-    const report = JSON.parse(cli.stdout) as { minified: number; kernels: Record<string, { file: string; objects: { object: string; unresolved: unknown[]; guarded: unknown[] }[] }> };
+    const report = JSON.parse(cli.stdout) as {
+      minified: number;
+      kernels: Record<
+        string,
+        { file: string; objects: { object: string; unresolved: unknown[]; guarded: unknown[] }[] }
+      >;
+    };
     expect(report.minified).toBe(3);
-    expect(report.kernels[archive.keys.arm64]!.objects.map((object) => [object.object, object.unresolved.length])).toEqual([["tcprtt.o", 1], ["flavors.o", 0]]);
-    const text = await runBtfmill(["gen", "--objects", objects[1]!, "--from", btfhubFolder, "--out", join(work, "cli-flavors"), "--cache", join(work, "cache")]);
+    expect(
+      report.kernels[archive.keys.arm64]!.objects.map((object) => [object.object, object.unresolved.length]),
+    ).toEqual([
+      ["tcprtt.o", 1],
+      ["flavors.o", 0],
+    ]);
+    const text = await runBtfmill([
+      "gen",
+      "--objects",
+      objects[1]!,
+      "--from",
+      btfhubFolder,
+      "--out",
+      join(work, "cli-flavors"),
+      "--cache",
+      join(work, "cache"),
+    ]);
     expect(text.exitCode).toBe(0);
     expect(text.stderr).toContain("3 minified, 0 unchanged, 0 failed, 0 with relocations that do not resolve");
   });
 
   it("an object path that names no file is a ConfigError naming it, and nothing is written", async () => {
     const missing = join(work, "missing.o");
-    const cli = await runBtfmill(["gen", "--objects", objects[0]!, missing, "--from", btfhubFolder, "--out", join(work, "cli-missing")]);
+    const cli = await runBtfmill([
+      "gen",
+      "--objects",
+      objects[0]!,
+      missing,
+      "--from",
+      btfhubFolder,
+      "--out",
+      join(work, "cli-missing"),
+    ]);
     expect(cli.exitCode).toBe(2);
     expect(cli.stderr).toContain(`ConfigError: cannot read the BPF object ${missing}`);
     expect(cli.stderr).toContain("give --objects the paths of compiled BPF objects");

@@ -27,18 +27,30 @@ import { startStaticServer, type StaticServer } from "../helpers/static-server.t
 
 describe("os-release and arch normalisation", () => {
   it("reads quoted, capitalised and commented os-release files, and rolling releases without VERSION_ID", () => {
-    expect(parseOsRelease('# comment\nNAME="Amazon Linux"\nID="amzn"\nVERSION_ID="2"\nID_LIKE="centos rhel fedora"\n')).toEqual({
+    expect(
+      parseOsRelease('# comment\nNAME="Amazon Linux"\nID="amzn"\nVERSION_ID="2"\nID_LIKE="centos rhel fedora"\n'),
+    ).toEqual({
       id: "amzn",
       versionId: "2",
       idLike: ["centos", "rhel", "fedora"],
     });
     expect(parseOsRelease("ID=Ubuntu\nVERSION_ID='20.04'\n")).toEqual({ id: "ubuntu", versionId: "20.04", idLike: [] });
-    expect(parseOsRelease('PRETTY_NAME="Debian GNU/Linux trixie/sid"\nID=debian\n')).toEqual({ id: "debian", versionId: undefined, idLike: [] });
+    expect(parseOsRelease('PRETTY_NAME="Debian GNU/Linux trixie/sid"\nID=debian\n')).toEqual({
+      id: "debian",
+      versionId: undefined,
+      idLike: [],
+    });
     expect(parseOsRelease("NAME=nothing\n")).toBeUndefined();
   });
 
   it("folds arch aliases to x86_64 and arm64", () => {
-    expect(["x86_64", "amd64", "X64", "aarch64", "arm64"].map(normalizeArch)).toEqual(["x86_64", "x86_64", "x86_64", "arm64", "arm64"]);
+    expect(["x86_64", "amd64", "X64", "aarch64", "arm64"].map(normalizeArch)).toEqual([
+      "x86_64",
+      "x86_64",
+      "x86_64",
+      "arm64",
+      "arm64",
+    ]);
     expect(normalizeArch("s390x")).toBeUndefined();
   });
 });
@@ -74,27 +86,50 @@ describe("lookup and pull on a published site", () => {
   const ubuntu = (versionId?: string) => ({ id: "ubuntu", versionId, idLike: ["debian"] });
 
   it("finds a kernel by os-release, arch alias and uname -r", () => {
-    expect(lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "5.8.0-63-generic", arch: "x86_64" })).toMatchObject({
+    expect(
+      lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "5.8.0-63-generic", arch: "x86_64" }),
+    ).toMatchObject({
       status: "found",
       key: archive.keys.x86,
       viaUnameIndex: false,
       file: { path: `${archive.keys.x86}.btf` },
     });
-    expect(lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "5.4.0-84-generic", arch: normalizeArch("aarch64")! })).toMatchObject({
+    expect(
+      lookupKernel(manifest, unameIndex, {
+        osRelease: ubuntu("20.04"),
+        kernel: "5.4.0-84-generic",
+        arch: normalizeArch("aarch64")!,
+      }),
+    ).toMatchObject({
       status: "found",
       key: archive.keys.arm64,
     });
-    expect(lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "5.8.0-63-generic", arch: "x86_64", set: "net" })).toMatchObject({
+    expect(
+      lookupKernel(manifest, unameIndex, {
+        osRelease: ubuntu("20.04"),
+        kernel: "5.8.0-63-generic",
+        arch: "x86_64",
+        set: "net",
+      }),
+    ).toMatchObject({
       status: "found",
       file: { path: `sets/net/${archive.keys.x86}.btf` },
     });
   });
 
   it("falls back on the reverse index for a container's own os-release and for a release without VERSION_ID", () => {
-    const container = lookupKernel(manifest, unameIndex, { osRelease: { id: "alpine", versionId: "3.19", idLike: [] }, kernel: "5.8.0-63-generic", arch: "x86_64" });
+    const container = lookupKernel(manifest, unameIndex, {
+      osRelease: { id: "alpine", versionId: "3.19", idLike: [] },
+      kernel: "5.8.0-63-generic",
+      arch: "x86_64",
+    });
     expect(container).toMatchObject({ status: "found", key: archive.keys.otherRelease, viaUnameIndex: true });
-    expect(container.status === "found" && container.note).toContain("os-release says alpine 3.19; kernel 5.8.0-63-generic is published as ubuntu/18.04/x86_64/5.8.0-63-generic");
-    expect(lookupKernel(manifest, unameIndex, { osRelease: ubuntu(undefined), kernel: "5.4.0-84-generic", arch: "arm64" })).toMatchObject({
+    expect(container.status === "found" && container.note).toContain(
+      "os-release says alpine 3.19; kernel 5.8.0-63-generic is published as ubuntu/18.04/x86_64/5.8.0-63-generic",
+    );
+    expect(
+      lookupKernel(manifest, unameIndex, { osRelease: ubuntu(undefined), kernel: "5.4.0-84-generic", arch: "arm64" }),
+    ).toMatchObject({
       status: "found",
       key: archive.keys.arm64,
       viaUnameIndex: true,
@@ -102,15 +137,21 @@ describe("lookup and pull on a published site", () => {
   });
 
   it("says when a kernel failed, already has BTF, or is unknown", () => {
-    expect(lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "5.4.0-99-generic", arch: "x86_64" })).toMatchObject({
+    expect(
+      lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "5.4.0-99-generic", arch: "x86_64" }),
+    ).toMatchObject({
       status: "failed",
       reason: expect.stringContaining("holds no vmlinux"),
     });
-    expect(lookupKernel(manifest, unameIndex, { osRelease: ubuntu("22.04"), kernel: "5.15.0-25-generic", arch: "x86_64" })).toMatchObject({
+    expect(
+      lookupKernel(manifest, unameIndex, { osRelease: ubuntu("22.04"), kernel: "5.15.0-25-generic", arch: "x86_64" }),
+    ).toMatchObject({
       status: "has-btf",
       reason: expect.stringContaining("ships BTF"),
     });
-    expect(lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "9.9.9-1-generic", arch: "x86_64" })).toMatchObject({
+    expect(
+      lookupKernel(manifest, unameIndex, { osRelease: ubuntu("20.04"), kernel: "9.9.9-1-generic", arch: "x86_64" }),
+    ).toMatchObject({
       status: "unknown",
       tried: ["ubuntu/20.04/x86_64/9.9.9-1-generic", "uname -r 9.9.9-1-generic (x86_64) in the reverse index"],
     });
@@ -119,15 +160,41 @@ describe("lookup and pull on a published site", () => {
   it("lookup over HTTP gives a URL whose bytes match the signed manifest; the CLI exits 1 for an unknown kernel", async () => {
     const osRelease = join(work, "os-release");
     await writeFile(osRelease, 'ID="ubuntu"\nVERSION_ID="20.04"\n');
-    const found = await lookup({ from: server.url, osReleaseFile: osRelease, kernel: "5.8.0-63-generic", arch: "amd64", publicKey });
+    const found = await lookup({
+      from: server.url,
+      osReleaseFile: osRelease,
+      kernel: "5.8.0-63-generic",
+      arch: "amd64",
+      publicKey,
+    });
     expect(found.url).toBe(`${server.url}/${archive.keys.x86}.btf`);
     const bytes = Buffer.from(await (await fetch(found.url!)).arrayBuffer());
     expect(found.status === "found" && found.file.size).toBe(bytes.length);
 
-    const cli = await runBtfmill(["lookup", "--from", server.url, "--os-release", osRelease, "--kernel", "5.8.0-63-generic", "--arch", "x86_64"]);
+    const cli = await runBtfmill([
+      "lookup",
+      "--from",
+      server.url,
+      "--os-release",
+      osRelease,
+      "--kernel",
+      "5.8.0-63-generic",
+      "--arch",
+      "x86_64",
+    ]);
     expect(cli.exitCode).toBe(0);
     expect(cli.stdout).toBe(`${server.url}/${archive.keys.x86}.btf`);
-    const unknown = await runBtfmill(["lookup", "--from", site, "--os-release", osRelease, "--kernel", "9.9.9-1-generic", "--arch", "x86_64"]);
+    const unknown = await runBtfmill([
+      "lookup",
+      "--from",
+      site,
+      "--os-release",
+      osRelease,
+      "--kernel",
+      "9.9.9-1-generic",
+      "--arch",
+      "x86_64",
+    ]);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toContain("unknown kernel: tried ubuntu/20.04/x86_64/9.9.9-1-generic");
   });
@@ -137,7 +204,9 @@ describe("lookup and pull on a published site", () => {
     const first = await pull({ from: server.url, out, publicKey, emitGo: { packageName: "btfs" } });
     expect(first).toMatchObject({ downloaded: 3, unchanged: 0, removed: 0 });
     const index = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as PullIndex;
-    expect(Object.keys(index.kernels).sort()).toEqual([archive.keys.otherRelease, archive.keys.arm64, archive.keys.x86].sort());
+    expect(Object.keys(index.kernels).sort()).toEqual(
+      [archive.keys.otherRelease, archive.keys.arm64, archive.keys.x86].sort(),
+    );
     expect(index.hasBtf).toEqual([archive.keys.skipped]);
     expect(Object.keys(index.failed)).toEqual([archive.keys.failed]);
     for (const [key, file] of Object.entries(index.kernels)) {
@@ -171,13 +240,25 @@ describe("lookup and pull on a published site", () => {
     const project = join(work, "go-project");
     await pull({ from: server.url, out: join(project, "src", "btfs"), publicKey, emitGo: { packageName: "btfs" } });
     const binary = join(work, "btf-embed-lookup");
-    await goBuild(fileURLToPath(new URL("../consumers/btf-embed-lookup/main.go", import.meta.url)), binary, [project, gopath]);
+    await goBuild(fileURLToPath(new URL("../consumers/btf-embed-lookup/main.go", import.meta.url)), binary, [
+      project,
+      gopath,
+    ]);
     const run = async (key: string, arch: string) => {
       const [distro, release, , kernel] = key.split("/") as [string, string, string, string];
-      return JSON.parse((await execa(binary, [distro, release, arch, kernel, "task_struct"])).stdout) as Record<string, unknown>;
+      return JSON.parse((await execa(binary, [distro, release, arch, kernel, "task_struct"])).stdout) as Record<
+        string,
+        unknown
+      >;
     };
     const pulled = JSON.parse(await readFile(join(project, "src", "btfs", "index.json"), "utf8")) as PullIndex;
-    for (const [key, arch] of [[archive.keys.x86, "x86_64"], [archive.keys.x86, "amd64"], [archive.keys.otherRelease, "amd64"], [archive.keys.arm64, "aarch64"], [archive.keys.arm64, "arm64"]] as const) {
+    for (const [key, arch] of [
+      [archive.keys.x86, "x86_64"],
+      [archive.keys.x86, "amd64"],
+      [archive.keys.otherRelease, "amd64"],
+      [archive.keys.arm64, "aarch64"],
+      [archive.keys.arm64, "arm64"],
+    ] as const) {
       const found = await run(key, arch);
       expect(found, `${key} as ${arch}`).toMatchObject({ found: true, size: pulled.kernels[key]!.size, hasType: true });
       expect(found.types as number, key).toBeGreaterThan(1);
@@ -190,20 +271,44 @@ describe("lookup and pull on a published site", () => {
   it("pulls the same files from the bundles as one by one, with one request per arch, and refuses an altered bundle", async () => {
     const oneByOne = join(work, "pulled-files");
     const bundled = join(work, "pulled-bundle");
-    expect(await pull({ from: server.url, out: oneByOne, via: "files" })).toMatchObject({ downloaded: 3, bundles: 0, fromBundles: 0 });
+    expect(await pull({ from: server.url, out: oneByOne, via: "files" })).toMatchObject({
+      downloaded: 3,
+      bundles: 0,
+      fromBundles: 0,
+    });
     const before = server.requests.length;
-    expect(await pull({ from: server.url, out: bundled, via: "bundle" })).toMatchObject({ downloaded: 3, bundles: 2, fromBundles: 3 });
-    expect(server.requests.slice(before).map((request) => request.path).sort()).toEqual(["/bundles/all/arm64.tar.xz", "/bundles/all/x86_64.tar.xz", "/manifest.json"]);
+    expect(await pull({ from: server.url, out: bundled, via: "bundle" })).toMatchObject({
+      downloaded: 3,
+      bundles: 2,
+      fromBundles: 3,
+    });
+    expect(
+      server.requests
+        .slice(before)
+        .map((request) => request.path)
+        .sort(),
+    ).toEqual(["/bundles/all/arm64.tar.xz", "/bundles/all/x86_64.tar.xz", "/manifest.json"]);
     const files = async (dir: string) => {
       const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as PullIndex;
-      return Promise.all(Object.values(index.kernels).map(async (file) => ({ path: file.path, ...(await digestFile(join(dir, file.path))) })));
+      return Promise.all(
+        Object.values(index.kernels).map(async (file) => ({
+          path: file.path,
+          ...(await digestFile(join(dir, file.path))),
+        })),
+      );
     };
     expect(await files(bundled)).toEqual(await files(oneByOne));
-    expect(await readFile(join(bundled, "index.json"), "utf8")).toBe(await readFile(join(oneByOne, "index.json"), "utf8"));
+    expect(await readFile(join(bundled, "index.json"), "utf8")).toBe(
+      await readFile(join(oneByOne, "index.json"), "utf8"),
+    );
 
     // Nothing missing: the bundle is not even fetched.
     const again = server.requests.length;
-    expect(await pull({ from: server.url, out: bundled, via: "bundle" })).toMatchObject({ downloaded: 0, unchanged: 3, bundles: 0 });
+    expect(await pull({ from: server.url, out: bundled, via: "bundle" })).toMatchObject({
+      downloaded: 0,
+      unchanged: 3,
+      bundles: 0,
+    });
     expect(server.requests.slice(again).map((request) => request.path)).toEqual(["/manifest.json"]);
 
     const copy = join(work, "tampered-bundle-site");
@@ -237,7 +342,10 @@ describe("lookup and pull on a published site", () => {
     await expect(readFile(join(out, `${archive.keys.x86}.btf`))).rejects.toThrow(/ENOENT/);
 
     const manifestPath = join(copy, "manifest.json");
-    await writeFile(manifestPath, (await readFile(manifestPath, "utf8")).replace('"generator": "btfmill"', '"generator": "evil"'));
+    await writeFile(
+      manifestPath,
+      (await readFile(manifestPath, "utf8")).replace('"generator": "btfmill"', '"generator": "evil"'),
+    );
     await expect(pull({ from: copy, out, publicKey })).rejects.toThrow(/signature of .* does not verify/);
   });
 });

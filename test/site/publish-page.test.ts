@@ -15,7 +15,9 @@ import { makeSiteArchive, type SiteArchive } from "../fixtures/site-archive.ts";
 
 const chromiumPath = "/usr/bin/chromium";
 const hasChromium = existsSync(chromiumPath);
-const title = hasChromium ? "the browse page in Chromium" : `the browse page in Chromium (skipped: ${chromiumPath} is absent; apt-get install chromium)`;
+const title = hasChromium
+  ? "the browse page in Chromium"
+  : `the browse page in Chromium (skipped: ${chromiumPath} is absent; apt-get install chromium)`;
 
 describe.skipIf(!hasChromium)(title, () => {
   let work: string;
@@ -40,7 +42,16 @@ describe.skipIf(!hasChromium)(title, () => {
       acceptDownloads: true,
       viewport: { width: 1280, height: 900 },
       permissions: ["clipboard-read", "clipboard-write"],
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     page = await context.newPage();
   });
@@ -63,7 +74,9 @@ describe.skipIf(!hasChromium)(title, () => {
     expect(await card.locator(".key").textContent()).toBe(archive.keys.x86);
     expect(await card.locator(".status").textContent()).toBe("ok");
     expect(await card.locator(".coverage").textContent()).toContain("tcprtt.o: 1/1 relocations resolve");
-    expect(await card.locator(".sets").textContent()).toBe("relocations resolved per set: all 4/4 · net 1/1 · probes 3/3");
+    expect(await card.locator(".sets").textContent()).toBe(
+      "relocations resolved per set: all 4/4 · net 1/1 · probes 3/3",
+    );
     expect(page.url()).toBe(`${url}/?q=5.8.0-63&release=20.04`);
     const fileUrl = `${url}/${archive.keys.x86}.btf`;
     await card.locator(".copy-url").click();

@@ -49,7 +49,11 @@ describe("republishing over a served tree", () => {
         }
         generations.add(manifest.generatedAt);
         const paths = [
-          ...manifest.kernels.flatMap((kernel) => [kernel.files.root, kernel.files.full, ...Object.values(kernel.files.sets)]),
+          ...manifest.kernels.flatMap((kernel) => [
+            kernel.files.root,
+            kernel.files.full,
+            ...Object.values(kernel.files.sets),
+          ]),
           ...manifest.bundles,
           manifest.unameIndex,
         ].flatMap((file) => (file ? [file.path] : []));

@@ -64,7 +64,11 @@ describe("btfmill publish", () => {
     context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
     const binary = "binary" in checker ? checker.binary : "";
     // Three ok kernels x (all, net, probes).
-    expect(await checkArchiveMinified(binary, archive.root, await readManifest(archive.root), (name) => join(work, "objects", name))).toEqual({ files: 9, failures: [] });
+    expect(
+      await checkArchiveMinified(binary, archive.root, await readManifest(archive.root), (name) =>
+        join(work, "objects", name),
+      ),
+    ).toEqual({ files: 9, failures: [] });
   });
 
   it("writes a manifest that the published JSON Schema accepts and that names every file with its true sha256", async () => {
@@ -77,12 +81,17 @@ describe("btfmill publish", () => {
     broken.kernels[0].files.root.sha256 = "not hex";
     expect(validate(broken)).toBe(false);
     const files = [
-      ...manifest.kernels.flatMap((kernel) => [kernel.files.root, kernel.files.full, ...Object.values(kernel.files.sets)]),
+      ...manifest.kernels.flatMap((kernel) => [
+        kernel.files.root,
+        kernel.files.full,
+        ...Object.values(kernel.files.sets),
+      ]),
       ...manifest.bundles,
       manifest.unameIndex,
     ].filter((file) => file !== undefined);
     expect(files.length).toBe(3 * 4 + manifest.bundles.length + 1);
-    for (const file of files) expect(await digestFile(treeFile(file.path)), file.path).toEqual({ sha256: file.sha256, size: file.size });
+    for (const file of files)
+      expect(await digestFile(treeFile(file.path)), file.path).toEqual({ sha256: file.sha256, size: file.size });
   });
 
   it("serves the `all` set at the root, each set under sets/, the full tarball under full/, and no file for failed or skipped kernels", async () => {
@@ -94,13 +103,20 @@ describe("btfmill publish", () => {
     expect(x86.files.sets.net?.path).toBe("sets/net/ubuntu/20.04/x86_64/5.8.0-63-generic.btf");
     expect(x86.files.full?.sha256).toBe(source.kernels[archive.keys.x86]?.tarball?.sha256);
     expect(x86.coverage.all).toMatchObject({ total: 4, resolved: 4, unresolved: 0 });
-    expect(manifest.sets.map((set) => [set.name, set.prefix, set.objects.length])).toEqual([["all", "", 2], ["net", "sets/net/", 1], ["probes", "sets/probes/", 1]]);
+    expect(manifest.sets.map((set) => [set.name, set.prefix, set.objects.length])).toEqual([
+      ["all", "", 2],
+      ["net", "sets/net/", 1],
+      ["probes", "sets/probes/", 1],
+    ]);
     const failed = manifest.kernels.find((kernel) => kernel.key === archive.keys.failed)!;
     expect(failed).toMatchObject({ status: "failed", kernelHasBtf: false, files: { sets: {} } });
     expect(failed.reason).toMatch(/no vmlinux/);
     const skipped = manifest.kernels.find((kernel) => kernel.key === archive.keys.skipped)!;
     expect(skipped).toMatchObject({ status: "skipped", kernelHasBtf: true, files: { sets: {} } });
-    expect(manifest.sources.find((s) => s.id === "ubuntu/22.04/x86_64")).toMatchObject({ status: "stale", insecure: true });
+    expect(manifest.sources.find((s) => s.id === "ubuntu/22.04/x86_64")).toMatchObject({
+      status: "stale",
+      insecure: true,
+    });
     const withoutFull = await publishSite({ archive: archive.root, out: join(work, "site-lite"), full: false });
     expect(withoutFull.manifest.kernels.some((kernel) => kernel.files.full)).toBe(false);
   });
@@ -128,8 +144,11 @@ describe("btfmill publish", () => {
     expect([...members.keys()]).toEqual([`${archive.keys.otherRelease}.btf`, `${archive.keys.x86}.btf`]);
     for (const [name, bytes] of members) expect(bytes).toEqual(await readFile(treeFile(name)));
     let perFile = 0;
-    for (const name of members.keys()) perFile += (await execa("xz", ["-9", "-T1", "-c", treeFile(name)], { encoding: "buffer" })).stdout.length;
-    console.log(`bundle ${bundle.path}: ${bundle.size} bytes for ${bundle.files} files (${bundle.contentSize} unpacked); per-file xz -9: ${perFile} bytes`);
+    for (const name of members.keys())
+      perFile += (await execa("xz", ["-9", "-T1", "-c", treeFile(name)], { encoding: "buffer" })).stdout.length;
+    console.log(
+      `bundle ${bundle.path}: ${bundle.size} bytes for ${bundle.files} files (${bundle.contentSize} unpacked); per-file xz -9: ${perFile} bytes`,
+    );
     expect(bundle.size).toBeLessThan(perFile);
     const again = await publishSite({ archive: archive.root, out: join(work, "site-again"), full: true });
     expect(again.manifest.bundles).toEqual(manifest.bundles);
@@ -139,16 +158,36 @@ describe("btfmill publish", () => {
     const rules = parseHeaderRules(await readFile(treeFile("_headers"), "utf8"));
     expect(headersFor(rules, "/manifest.json")["Cache-Control"]).toBe("public, max-age=60, must-revalidate");
     expect(headersFor(rules, "/index/uname.json")["Cache-Control"]).toBe("public, max-age=60, must-revalidate");
-    expect(headersFor(rules, "/ubuntu/20.04/x86_64/5.8.0-63-generic.btf")["Cache-Control"]).toBe("public, max-age=600, must-revalidate");
+    expect(headersFor(rules, "/ubuntu/20.04/x86_64/5.8.0-63-generic.btf")["Cache-Control"]).toBe(
+      "public, max-age=600, must-revalidate",
+    );
     const assets = await readdir(treeFile("assets"));
-    expect(assets).toEqual([expect.stringMatching(/^app\.[0-9a-f]{16}\.js$/), expect.stringMatching(/^style\.[0-9a-f]{16}\.css$/)]);
+    expect(assets).toEqual([
+      expect.stringMatching(/^app\.[0-9a-f]{16}\.js$/),
+      expect.stringMatching(/^style\.[0-9a-f]{16}\.css$/),
+    ]);
     expect(headersFor(rules, `/assets/${assets[0]}`)["Cache-Control"]).toMatch(/immutable/);
     const html = await readFile(treeFile("index.html"), "utf8");
     for (const asset of assets) expect(html).toContain(`"assets/${asset}"`);
     expect(await readFile(treeFile("404.html"), "utf8")).toMatch(/Not found/);
     // Hosts join the values of every matching rule: a path under two rules gets a broken header.
-    for (const path of ["/manifest.json", "/", "/index.html", "/ubuntu/x", "/sets/x", "/bundles/x", "/full/x", "/assets/x", "/index/uname.json"]) {
-      expect(rules.filter((rule) => (rule.pattern.endsWith("/*") ? path.startsWith(rule.pattern.slice(0, -1)) : path === rule.pattern)).length, path).toBe(1);
+    for (const path of [
+      "/manifest.json",
+      "/",
+      "/index.html",
+      "/ubuntu/x",
+      "/sets/x",
+      "/bundles/x",
+      "/full/x",
+      "/assets/x",
+      "/index/uname.json",
+    ]) {
+      expect(
+        rules.filter((rule) =>
+          rule.pattern.endsWith("/*") ? path.startsWith(rule.pattern.slice(0, -1)) : path === rule.pattern,
+        ).length,
+        path,
+      ).toBe(1);
     }
   });
 
@@ -163,12 +202,21 @@ describe("btfmill publish", () => {
     const publicKey = await readFile(join(signedOut, "manifest.pub.pem"), "utf8");
     expect(signature.trim()).toMatch(/^[A-Za-z0-9+/]{86}==$/);
     expect(verifyManifest(bytes, signature, publicKey)).toBe(true);
-    const tampered = Buffer.from(bytes.toString().replace(/"sha256": "[0-9a-f]/, (match) => `${match.slice(0, -1)}${match.endsWith("0") ? "1" : "0"}`));
+    const tampered = Buffer.from(
+      bytes
+        .toString()
+        .replace(/"sha256": "[0-9a-f]/, (match) => `${match.slice(0, -1)}${match.endsWith("0") ? "1" : "0"}`),
+    );
     expect(tampered.equals(bytes)).toBe(false);
     expect(verifyManifest(tampered, signature, publicKey)).toBe(false);
     const rsaFile = join(work, "rsa.pem");
-    await writeFile(rsaFile, generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }));
-    await expect(publishSite({ archive: archive.root, out: join(work, "site-rsa"), full: false, keyFile: rsaFile })).rejects.toThrow(/Ed25519/);
+    await writeFile(
+      rsaFile,
+      generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }),
+    );
+    await expect(
+      publishSite({ archive: archive.root, out: join(work, "site-rsa"), full: false, keyFile: rsaFile }),
+    ).rejects.toThrow(/Ed25519/);
   });
 
   it("refuses an --out that is a plain folder, and a failed publish leaves the current tree and no partial one", async () => {
@@ -187,7 +235,11 @@ describe("btfmill publish", () => {
     }
     expect(await realpath(out)).toBe(await realpath(tree));
     expect(await readFile(treeFile("manifest.json"))).toEqual(before);
-    expect(createHash("sha256").update(await readFile(treeFile(x86.files.sets.net!.path))).digest("hex")).toBe(x86.files.sets.net!.sha256);
+    expect(
+      createHash("sha256")
+        .update(await readFile(treeFile(x86.files.sets.net!.path)))
+        .digest("hex"),
+    ).toBe(x86.files.sets.net!.sha256);
     expect((await readdir(work)).filter((name) => name.endsWith(".partial"))).toEqual([]);
   });
 
@@ -203,7 +255,13 @@ describe("btfmill publish", () => {
     await utimes(abandoned, new Date(0), new Date(0));
     const third = await publishSite({ archive: archive.root, out, full: false });
     const left = (await readdir(dir)).sort();
-    expect(left).toEqual([".site.gen-1-live.partial", ...[second.tree, third.tree].map((tree) => tree.slice(dir.length + 1)).sort(), "site"].sort());
+    expect(left).toEqual(
+      [
+        ".site.gen-1-live.partial",
+        ...[second.tree, third.tree].map((tree) => tree.slice(dir.length + 1)).sort(),
+        "site",
+      ].sort(),
+    );
     expect(left).not.toContain(first.tree.slice(dir.length + 1));
   });
 });
@@ -236,22 +294,37 @@ describe("btfmill publish with no object set registered", () => {
     for (const key of [archive.keys.x86, archive.keys.otherRelease, archive.keys.arm64]) {
       const kernel = manifest.kernels.find((entry) => entry.key === key)!;
       const entry = archived.kernels[key]!;
-      expect(kernel.files).toEqual({ root: { path: `${key}.btf`, sha256: entry.btf!.sha256, size: entry.btf!.size, form: "full" }, sets: {} });
+      expect(kernel.files).toEqual({
+        root: { path: `${key}.btf`, sha256: entry.btf!.sha256, size: entry.btf!.size, form: "full" },
+        sets: {},
+      });
       const { stdout } = await execa("tar", ["-xJOf", join(fullOnly, entry.tarball!.path)], { encoding: "buffer" });
       expect(Buffer.compare(await readFile(join(out, `${key}.btf`)), Buffer.from(stdout)), key).toBe(0);
       await execa("bpftool", ["btf", "dump", "file", join(out, `${key}.btf`)]);
     }
-    for (const key of [archive.keys.failed, archive.keys.skipped]) expect(manifest.kernels.find((entry) => entry.key === key)!.files).toEqual({ sets: {} });
+    for (const key of [archive.keys.failed, archive.keys.skipped])
+      expect(manifest.kernels.find((entry) => entry.key === key)!.files).toEqual({ sets: {} });
 
     const pulled = join(work, "pulled-full");
     expect(await pull({ from: out, out: pulled })).toMatchObject({ downloaded: 3 });
-    expect(await digestFile(join(pulled, `${archive.keys.x86}.btf`))).toEqual({ sha256: archived.kernels[archive.keys.x86]!.btf!.sha256, size: archived.kernels[archive.keys.x86]!.btf!.size });
+    expect(await digestFile(join(pulled, `${archive.keys.x86}.btf`))).toEqual({
+      sha256: archived.kernels[archive.keys.x86]!.btf!.sha256,
+      size: archived.kernels[archive.keys.x86]!.btf!.size,
+    });
   });
 
   it("marks the root and set files of an archive with objects as minified", async () => {
     const { manifest } = await publishSite({ archive: archive.root, out: join(work, "site-minified"), full: false });
-    expect(manifest.sets.map((set) => [set.name, set.form])).toEqual([["all", "minified"], ["net", "minified"], ["probes", "minified"]]);
+    expect(manifest.sets.map((set) => [set.name, set.form])).toEqual([
+      ["all", "minified"],
+      ["net", "minified"],
+      ["probes", "minified"],
+    ]);
     const kernel = manifest.kernels.find((entry) => entry.key === archive.keys.x86)!;
-    expect([kernel.files.root!.form, ...Object.values(kernel.files.sets).map((file) => file.form)]).toEqual(["minified", "minified", "minified"]);
+    expect([kernel.files.root!.form, ...Object.values(kernel.files.sets).map((file) => file.form)]).toEqual([
+      "minified",
+      "minified",
+      "minified",
+    ]);
   });
 });

@@ -54,11 +54,17 @@ describe("btfmill serve", () => {
     const head = await rawRequest(url, kernelPath, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
-    expect(Number(head.headers["content-length"])).toBe(manifest.kernels.find((k) => k.key === archive.keys.x86)?.files.root?.size);
+    expect(Number(head.headers["content-length"])).toBe(
+      manifest.kernels.find((k) => k.key === archive.keys.x86)?.files.root?.size,
+    );
     expect((await fetch(`${url}/bundles/all/x86_64.tar.xz`)).headers.get("content-type")).toBe("application/x-xz");
-    expect((await fetch(`${url}/full/${archive.keys.x86}.btf.tar.xz`)).headers.get("content-type")).toBe("application/x-xz");
+    expect((await fetch(`${url}/full/${archive.keys.x86}.btf.tar.xz`)).headers.get("content-type")).toBe(
+      "application/x-xz",
+    );
     expect((await fetch(`${url}/`)).headers.get("content-type")).toMatch(/^text\/html/);
-    expect((await fetch(`${url}/index/uname.json`)).headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect((await fetch(`${url}/index/uname.json`)).headers.get("content-type")).toBe(
+      "application/json; charset=utf-8",
+    );
     expect((await rawRequest(url, kernelPath, { method: "POST" })).status).toBe(405);
   });
 
@@ -135,13 +141,24 @@ describe("btfmill serve", () => {
     const unknown = await rawRequest(url, "/ubuntu/20.04/x86_64/9.9.9-1-generic.btf");
     expect(unknown.status).toBe(404);
     expect(unknown.headers["content-type"]).toBe("application/json; charset=utf-8");
-    expect(JSON.parse(unknown.body.toString())).toMatchObject({ error: "unknown kernel", key: "ubuntu/20.04/x86_64/9.9.9-1-generic", hint: expect.stringMatching(/manifest\.json/) });
+    expect(JSON.parse(unknown.body.toString())).toMatchObject({
+      error: "unknown kernel",
+      key: "ubuntu/20.04/x86_64/9.9.9-1-generic",
+      hint: expect.stringMatching(/manifest\.json/),
+    });
     const elsewhere = JSON.parse((await rawRequest(url, "/debian/12/x86_64/5.8.0-63-generic.btf")).body.toString());
-    expect(elsewhere).toMatchObject({ error: "unknown kernel", candidates: [archive.keys.otherRelease, archive.keys.x86] });
+    expect(elsewhere).toMatchObject({
+      error: "unknown kernel",
+      candidates: [archive.keys.otherRelease, archive.keys.x86],
+    });
     const failed = JSON.parse((await rawRequest(url, `/${archive.keys.failed}.btf`)).body.toString());
     expect(failed).toMatchObject({ error: "kernel failed", reason: expect.stringMatching(/no vmlinux/) });
     const hasBtf = JSON.parse((await rawRequest(url, `/sets/net/${archive.keys.skipped}.btf`)).body.toString());
-    expect(hasBtf).toMatchObject({ error: "kernel has BTF", set: "net", hint: expect.stringMatching(/\/sys\/kernel\/btf\/vmlinux/) });
+    expect(hasBtf).toMatchObject({
+      error: "kernel has BTF",
+      set: "net",
+      hint: expect.stringMatching(/\/sys\/kernel\/btf\/vmlinux/),
+    });
     const page = await rawRequest(url, "/no/such/page");
     expect(page.status).toBe(404);
     expect(page.headers["content-type"]).toMatch(/^text\/html/);

@@ -92,7 +92,10 @@ describe(".BTF.ext", () => {
       () => parseBtfExt(ext({ core: [16, 1, 3, 8, 3, 10, 0] }), strings),
       /section "fentry\/x" at offset 36 declares 3 records of 16 bytes/,
     );
-    expectFormatError(() => parseBtfExt(ext({ core: [16, 999, 1, 8, 3, 10, 0] }), strings), /section name: string offset 999/);
+    expectFormatError(
+      () => parseBtfExt(ext({ core: [16, 999, 1, 8, 3, 10, 0] }), strings),
+      /section name: string offset 999/,
+    );
     expectFormatError(() => parseBtfExt(ext({ core: [16, 1, 0] }), strings), /"fentry\/x" at offset 36 is empty/);
   });
 });

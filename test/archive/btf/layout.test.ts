@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareLayouts, layoutOf, layoutSignature, structLayouts, type StructLayout } from "../../../archive/btf/layout.ts";
+import {
+  compareLayouts,
+  layoutOf,
+  layoutSignature,
+  structLayouts,
+  type StructLayout,
+} from "../../../archive/btf/layout.ts";
 import { loadBtf, loadElfBtf } from "../../../archive/btf/load.ts";
 import type { BtfSpec, BtfType } from "../../../archive/btf/types.ts";
 import { makeVmlinux, type VmlinuxOptions } from "../../fixtures/vmlinux.ts";

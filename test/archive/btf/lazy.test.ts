@@ -9,7 +9,6 @@ import { makePaholeBtf } from "../../fixtures/all-kinds.ts";
 import { btfBytes, info, nameOffset } from "../../helpers/btf-bytes.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "../../helpers/host-kernel-btf.ts";
 
-
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "btfmill-lazy-"));
@@ -29,13 +28,24 @@ describe("openBtf", () => {
     expect(0 in lazy.types && !(whole.types.length in lazy.types)).toBe(true);
     expect(lazy.types[3]).toEqual(whole.types[3]);
     expect([...lazy.types]).toEqual(whole.types);
-    expect(lazy.types.filter((type) => type.kind === "STRUCT")).toEqual(whole.types.filter((type) => type.kind === "STRUCT"));
+    expect(lazy.types.filter((type) => type.kind === "STRUCT")).toEqual(
+      whole.types.filter((type) => type.kind === "STRUCT"),
+    );
   });
 
   it("finds types by name and by name___flavor without the ones that only share a prefix", () => {
     const strings = "\0int\0tcp_sock\0tcp_sock___v2\0tcp_socket\0xtcp_sock\0";
     const struct = (name: string) => [nameOffset(strings, name), info(4), 4];
-    const types = [nameOffset(strings, "int"), info(1), 4, 0x01000020, ...struct("tcp_sock"), ...struct("tcp_sock___v2"), ...struct("tcp_socket"), ...struct("xtcp_sock")];
+    const types = [
+      nameOffset(strings, "int"),
+      info(1),
+      4,
+      0x01000020,
+      ...struct("tcp_sock"),
+      ...struct("tcp_sock___v2"),
+      ...struct("tcp_socket"),
+      ...struct("xtcp_sock"),
+    ];
     const spec = openBtf(btfBytes({ strings, types }));
     expect(typesNamedLike(spec, "tcp_sock")?.map((type) => [type.id, type.name])).toEqual([
       [2, "tcp_sock"],
@@ -54,7 +64,9 @@ describe("openBtf", () => {
     const spec = openBtf(btfBytes({ strings, types: badRef }));
     expect(spec.types[0]?.name).toBe("int");
     expect(() => spec.types[1]).toThrowError(FormatError);
-    expect(() => spec.types[1]).toThrowError("type [2] PTR at offset 40: type refers to type [9] but the last type is [2]");
+    expect(() => spec.types[1]).toThrowError(
+      "type [2] PTR at offset 40: type refers to type [9] but the last type is [2]",
+    );
   });
 });
 

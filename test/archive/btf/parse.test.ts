@@ -13,7 +13,6 @@ import { bpftoolDump, dumpLikeBpftool } from "../../helpers/btf-dump.ts";
 import { btfBytes, info, nameOffset, setU32 } from "../../helpers/btf-bytes.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "../../helpers/host-kernel-btf.ts";
 
-
 function kindCounts(lines: string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of lines) {
@@ -97,8 +96,25 @@ describe("BTF from real tools", () => {
     }
     expect([...seen].sort()).toEqual(
       [
-        "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM", "FWD", "TYPEDEF", "VOLATILE", "CONST", "RESTRICT",
-        "FUNC", "FUNC_PROTO", "VAR", "DATASEC", "FLOAT", "DECL_TAG", "TYPE_TAG", "ENUM64",
+        "INT",
+        "PTR",
+        "ARRAY",
+        "STRUCT",
+        "UNION",
+        "ENUM",
+        "FWD",
+        "TYPEDEF",
+        "VOLATILE",
+        "CONST",
+        "RESTRICT",
+        "FUNC",
+        "FUNC_PROTO",
+        "VAR",
+        "DATASEC",
+        "FLOAT",
+        "DECL_TAG",
+        "TYPE_TAG",
+        "ENUM64",
       ].sort(),
     );
   });
@@ -137,21 +153,55 @@ describe("hand-built BTF", () => {
   // [1] INT int, [2] STRUCT sock with a 3-bit bitfield, [3] ENUM e signed, [4] FUNC_PROTO,
   // [5] FUNC f extern, [6] DECL_TAG on member 1 of [2], [7] PTR to [2], [8] ENUM64 e unsigned.
   const types = [
-    off("int"), info(1), 4, 0x01000020,
-    off("sock"), info(4, 2, true), 8, off("a"), 1, 0, off("flags"), 1, (3 << 24) | 35,
-    off("e"), info(6, 1, true), 4, off("V"), 0xffffffff,
-    0, info(13, 1), 1, off("a"), 7,
-    off("f"), info(12, 2), 4,
-    off("tag"), info(17), 2, 1,
-    0, info(2), 2,
-    off("e"), info(19, 1), 8, off("V"), 0xffffffff, 0x7fffffff,
+    off("int"),
+    info(1),
+    4,
+    0x01000020,
+    off("sock"),
+    info(4, 2, true),
+    8,
+    off("a"),
+    1,
+    0,
+    off("flags"),
+    1,
+    (3 << 24) | 35,
+    off("e"),
+    info(6, 1, true),
+    4,
+    off("V"),
+    0xffffffff,
+    0,
+    info(13, 1),
+    1,
+    off("a"),
+    7,
+    off("f"),
+    info(12, 2),
+    4,
+    off("tag"),
+    info(17),
+    2,
+    1,
+    0,
+    info(2),
+    2,
+    off("e"),
+    info(19, 1),
+    8,
+    off("V"),
+    0xffffffff,
+    0x7fffffff,
   ];
 
   it("decodes the trailing data of each kind, honouring kind_flag", () => {
     expect(parseBtf(btfBytes({ strings, types })).types).toEqual([
       { id: 1, kind: "INT", name: "int", size: 4, encoding: 1, bitOffset: 0, bits: 32 },
       {
-        id: 2, kind: "STRUCT", name: "sock", size: 8,
+        id: 2,
+        kind: "STRUCT",
+        name: "sock",
+        size: 8,
         members: [
           { name: "a", type: 1, bitOffset: 0, bitfieldSize: 0 },
           { name: "flags", type: 1, bitOffset: 35, bitfieldSize: 3 },

@@ -19,7 +19,11 @@ beforeAll(async () => {
   basePath = join(dir, "vmlinux.btf");
   splitPath = join(dir, "module.btf");
   await execa("pahole", [`--btf_encode_detached=${basePath}`, await makeVmlinux(join(dir, "vmlinux"))]);
-  await execa("pahole", [`--btf_base=${basePath}`, `--btf_encode_detached=${splitPath}`, await makeModule(join(dir, "module.ko"))]);
+  await execa("pahole", [
+    `--btf_base=${basePath}`,
+    `--btf_encode_detached=${splitPath}`,
+    await makeModule(join(dir, "module.ko")),
+  ]);
   [base, split] = await Promise.all([readFile(basePath), readFile(splitPath)]);
 });
 
@@ -38,7 +42,9 @@ describe("joinSplitBtf", () => {
     expect(conn).toMatchObject({ kind: "STRUCT", name: "nf_conn", size: 48 });
     expect(joined.types.slice(0, alone.types.length)).toEqual(alone.types);
     // nf_conn's `owner` points at the base's `struct sock`.
-    const owner = (conn as { members: { name: string; type: number }[] }).members.find((member) => member.name === "owner")!;
+    const owner = (conn as { members: { name: string; type: number }[] }).members.find(
+      (member) => member.name === "owner",
+    )!;
     const pointer = btfTypeById(joined, owner.type) as { kind: string; type: number };
     expect(pointer.kind).toBe("PTR");
     expect(pointer.type).toBeLessThanOrEqual(alone.types.length);

@@ -11,8 +11,19 @@ import { rejection } from "../../helpers/rejection.ts";
 
 // libbpf's short kind names in `bpftool -d` lines (core_relo_kind_str in relo_core.c).
 const libbpfKindNames = [
-  "byte_off", "byte_sz", "field_exists", "signed", "lshift_u64", "rshift_u64",
-  "local_type_id", "target_type_id", "type_exists", "type_size", "enumval_exists", "enumval_value", "type_matches",
+  "byte_off",
+  "byte_sz",
+  "field_exists",
+  "signed",
+  "lshift_u64",
+  "rshift_u64",
+  "local_type_id",
+  "target_type_id",
+  "type_exists",
+  "type_size",
+  "enumval_exists",
+  "enumval_value",
+  "type_matches",
 ];
 
 let dir: string;
@@ -26,7 +37,9 @@ afterAll(async () => {
 describe("loadBpfObject", () => {
   it("lists the kprobe object's BPF_CORE_READ chain: real_parent, then tgid, then children.next", async () => {
     const object = await loadBpfObject(await makeCoreObject(dir, "kprobe"));
-    expect(object.relocations.map(({ section, index, kindName, accessString }) => [section, index, kindName, accessString])).toEqual([
+    expect(
+      object.relocations.map(({ section, index, kindName, accessString }) => [section, index, kindName, accessString]),
+    ).toEqual([
       ["kprobe/do_exit", 0, "FIELD_BYTE_OFFSET", "0:4"],
       ["kprobe/do_exit", 1, "FIELD_BYTE_OFFSET", "0:2"],
       ["kprobe/do_exit", 2, "FIELD_BYTE_OFFSET", "0:5:0"],
@@ -65,7 +78,8 @@ describe("loadBpfObject", () => {
     expect(new Set(relocations.map((relocation) => relocation.program))).toEqual(
       new Set(["field_guard", "unguarded", "flavor_guard", "task_state", "type_guard", "type_present", "enum_guard"]),
     );
-    for (const relocation of relocations) expect(relocation.program, `#${relocation.index}`).toBe(programAt(relocation.insnOff));
+    for (const relocation of relocations)
+      expect(relocation.program, `#${relocation.index}`).toBe(programAt(relocation.insnOff));
   });
 
   it("refuses an ELF for another machine, naming the file and its e_machine", async () => {
@@ -83,7 +97,9 @@ describe("loadBpfObject", () => {
     expect((await rejection(loadBpfObject(noExt))).message).toBe(`${noExt}: BPF object has no .BTF.ext section`);
     const neither = join(dir, "neither.o");
     await execa("llvm-objcopy", ["--remove-section=.BTF.ext", "--remove-section=.BTF", object, neither]);
-    expect((await rejection(loadBpfObject(neither))).message).toBe(`${neither}: BPF object has no .BTF and .BTF.ext sections`);
+    expect((await rejection(loadBpfObject(neither))).message).toBe(
+      `${neither}: BPF object has no .BTF and .BTF.ext sections`,
+    );
   });
 
   it("refuses a file that is not ELF at all, naming it", async () => {

@@ -8,7 +8,14 @@ import type { BtfSpec } from "../../../archive/btf/types.ts";
 import { loadBpfObject, type BpfObject } from "../../../archive/co-re/bpf-object.ts";
 import { computeCoverage, type CoverageEntry } from "../../../archive/co-re/coverage.ts";
 import { bpftoolUnmatched } from "../../helpers/bpftool-unmatched.ts";
-import { bpfFixtures, guardsFixture, makeCoreObject, makeKernelBtf, type BpfFixture, type KernelVariant } from "../../fixtures/bpf-objects.ts";
+import {
+  bpfFixtures,
+  guardsFixture,
+  makeCoreObject,
+  makeKernelBtf,
+  type BpfFixture,
+  type KernelVariant,
+} from "../../fixtures/bpf-objects.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "../../helpers/host-kernel-btf.ts";
 
 const section = "fentry/tcp_rcv_established";
@@ -37,9 +44,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const coverageOf = (kernel: BtfSpec, fixture: BpfFixture) => computeCoverage(kernel, { name: fixture, ...objects.get(fixture)! });
+const coverageOf = (kernel: BtfSpec, fixture: BpfFixture) =>
+  computeCoverage(kernel, { name: fixture, ...objects.get(fixture)! });
 const brief = (entries: CoverageEntry[]) =>
-  entries.map((entry) => `${entry.section} #${entry.index} ${entry.kind} ${entry.name}: ${entry.why}${entry.guard ? ` [guard #${entry.guard.index}=${entry.guard.value}]` : ""}`);
+  entries.map(
+    (entry) =>
+      `${entry.section} #${entry.index} ${entry.kind} ${entry.name}: ${entry.why}${entry.guard ? ` [guard #${entry.guard.index}=${entry.guard.value}]` : ""}`,
+  );
 
 // flavors.c's relocations, in .BTF.ext order (relo #N in its one section).
 const srttExists = `${section} #0 FIELD_EXISTS struct tcp_sock::srtt_us`;
@@ -53,11 +64,25 @@ const noSrttUs = "struct tcp_sock has no member srtt_us";
 describe("relocation coverage on fixture kernels", () => {
   it("resolves the tcprtt srtt_us read on the normal and moved kernels, and names the member on the others", () => {
     for (const variant of ["normal", "moved"] as const) {
-      expect(coverageOf(kernels.get(variant)!, "tcprtt")).toEqual({ object: "tcprtt", total: 1, resolved: 1, guarded: [], unresolved: [] });
+      expect(coverageOf(kernels.get(variant)!, "tcprtt")).toEqual({
+        object: "tcprtt",
+        total: 1,
+        resolved: 1,
+        guarded: [],
+        unresolved: [],
+      });
     }
     for (const variant of ["renamed", "missing"] as const) {
       expect(coverageOf(kernels.get(variant)!, "tcprtt").unresolved).toEqual([
-        { section, program: "tcp_rcv", index: 0, kind: "FIELD_BYTE_OFFSET", name: "struct tcp_sock::srtt_us", status: "missing", why: noSrttUs },
+        {
+          section,
+          program: "tcp_rcv",
+          index: 0,
+          kind: "FIELD_BYTE_OFFSET",
+          name: "struct tcp_sock::srtt_us",
+          status: "missing",
+          why: noSrttUs,
+        },
       ]);
     }
   });
@@ -88,10 +113,19 @@ describe("relocation coverage on fixture kernels", () => {
     const expected: Record<(typeof variants)[number], { unresolved: string[]; guarded: string[] }> = {
       normal: { unresolved: [], guarded: [`${oldSrtt} [guard #0=1]`, iterExists] },
       moved: { unresolved: [], guarded: [`${oldSrtt} [guard #0=1]`, iterExists] },
-      renamed: { unresolved: [], guarded: [`${srttExists}: ${noSrttUs}`, `${srtt}: ${noSrttUs} [guard #0=0]`, iterExists] },
+      renamed: {
+        unresolved: [],
+        guarded: [`${srttExists}: ${noSrttUs}`, `${srtt}: ${noSrttUs} [guard #0=0]`, iterExists],
+      },
       missing: {
         unresolved: [oldSrtt],
-        guarded: [`${srttExists}: ${noSrttUs}`, `${srtt}: ${noSrttUs} [guard #0=0]`, helperExists, `${helperValue} [guard #11=0]`, iterExists],
+        guarded: [
+          `${srttExists}: ${noSrttUs}`,
+          `${srtt}: ${noSrttUs} [guard #0=0]`,
+          helperExists,
+          `${helperValue} [guard #11=0]`,
+          iterExists,
+        ],
       },
       ambiguous: {
         unresolved: [
@@ -104,7 +138,9 @@ describe("relocation coverage on fixture kernels", () => {
     };
     for (const variant of variants) {
       const coverage = coverageOf(kernels.get(variant)!, "flavors");
-      expect({ unresolved: brief(coverage.unresolved), guarded: brief(coverage.guarded) }, variant).toEqual(expected[variant]);
+      expect({ unresolved: brief(coverage.unresolved), guarded: brief(coverage.guarded) }, variant).toEqual(
+        expected[variant],
+      );
       expect(coverage.total).toBe(17);
       expect(coverage.resolved).toBe(17 - coverage.unresolved.length - coverage.guarded.length);
     }
@@ -115,7 +151,9 @@ describe("relocation coverage on fixture kernels", () => {
       const reported = await bpftoolUnmatched(kernelPaths.get(variant)!, [...objectPaths.values()]);
       const ours = fixtures.flatMap((fixture) => {
         const coverage = coverageOf(kernels.get(variant)!, fixture);
-        return [...coverage.unresolved, ...coverage.guarded].map((entry) => `${objectPaths.get(fixture)} ${entry.section} #${entry.index}`);
+        return [...coverage.unresolved, ...coverage.guarded].map(
+          (entry) => `${objectPaths.get(fixture)} ${entry.section} #${entry.index}`,
+        );
       });
       const theirs = reported.map((entry) => `${entry.object} ${entry.section} #${entry.index}`);
       expect(ours.sort(), variant).toEqual(theirs.sort());
@@ -129,7 +167,9 @@ describe.skipIf(!hostHasKernelBtf)(`relocation coverage on the running kernel ($
     const reported = await bpftoolUnmatched(hostKernelBtf, [...objectPaths.values()]);
     const ours = fixtures.flatMap((fixture) => {
       const coverage = coverageOf(kernel, fixture);
-      return [...coverage.unresolved, ...coverage.guarded].map((entry) => `${objectPaths.get(fixture)} ${entry.section} #${entry.index}`);
+      return [...coverage.unresolved, ...coverage.guarded].map(
+        (entry) => `${objectPaths.get(fixture)} ${entry.section} #${entry.index}`,
+      );
     });
     expect(ours.sort()).toEqual(reported.map((entry) => `${entry.object} ${entry.section} #${entry.index}`).sort());
     // A real tcp_sock starts with inet_connection_sock, not `struct sock sk`.
@@ -153,20 +193,29 @@ describe("guarded reads: a failing relocation its own program's check keeps from
     "type_guard #10 FIELD_BYTE_OFFSET struct bpf_iter_missing___x::state <- #9 TYPE_EXISTS struct bpf_iter_missing___x = 0",
     "type_guard #11 TYPE_SIZE struct bpf_iter_missing___x <- #9 TYPE_EXISTS struct bpf_iter_missing___x = 0",
   ];
-  const oldTaskState = "task_state #8 FIELD_BYTE_OFFSET struct task_struct___o::state <- #6 FIELD_EXISTS struct task_struct___x::__state = 1";
+  const oldTaskState =
+    "task_state #8 FIELD_BYTE_OFFSET struct task_struct___o::state <- #6 FIELD_EXISTS struct task_struct___x::__state = 1";
   const typePresent = "type_present #13 FIELD_BYTE_OFFSET struct tcp_sock___v3::rtt_v3";
 
   it("bpf_core_field_exists guards the same read in its program, not the same read in another program of the section", () => {
     const { guarded, unresolved } = guardsOn("renamed");
-    expect(guarded).toContain("field_guard #1 FIELD_BYTE_OFFSET struct tcp_sock::srtt_us <- #0 FIELD_EXISTS struct tcp_sock::srtt_us = 0");
+    expect(guarded).toContain(
+      "field_guard #1 FIELD_BYTE_OFFSET struct tcp_sock::srtt_us <- #0 FIELD_EXISTS struct tcp_sock::srtt_us = 0",
+    );
     expect(unresolved).toContain("unguarded #2 FIELD_BYTE_OFFSET struct tcp_sock::srtt_us");
   });
 
   it("___new/___old flavors: each flavor's read is guarded where the check sends the program to the other, and breaks where neither exists", () => {
-    expect(guardsOn("normal").guarded).toContain("flavor_guard #5 FIELD_BYTE_OFFSET struct tcp_sock___old::srtt <- #3 FIELD_EXISTS struct tcp_sock___new::srtt_us = 1");
-    expect(guardsOn("renamed").guarded).toContain("flavor_guard #4 FIELD_BYTE_OFFSET struct tcp_sock___new::srtt_us <- #3 FIELD_EXISTS struct tcp_sock___new::srtt_us = 0");
+    expect(guardsOn("normal").guarded).toContain(
+      "flavor_guard #5 FIELD_BYTE_OFFSET struct tcp_sock___old::srtt <- #3 FIELD_EXISTS struct tcp_sock___new::srtt_us = 1",
+    );
+    expect(guardsOn("renamed").guarded).toContain(
+      "flavor_guard #4 FIELD_BYTE_OFFSET struct tcp_sock___new::srtt_us <- #3 FIELD_EXISTS struct tcp_sock___new::srtt_us = 0",
+    );
     const missing = guardsOn("missing");
-    expect(missing.guarded).toContain("flavor_guard #4 FIELD_BYTE_OFFSET struct tcp_sock___new::srtt_us <- #3 FIELD_EXISTS struct tcp_sock___new::srtt_us = 0");
+    expect(missing.guarded).toContain(
+      "flavor_guard #4 FIELD_BYTE_OFFSET struct tcp_sock___new::srtt_us <- #3 FIELD_EXISTS struct tcp_sock___new::srtt_us = 0",
+    );
     expect(missing.unresolved).toContain("flavor_guard #5 FIELD_BYTE_OFFSET struct tcp_sock___old::srtt");
     // get_task_state(): every fixture kernel has __state, so the task_struct___o read never runs.
     for (const variant of variants) expect(guardsOn(variant).guarded, variant).toContain(oldTaskState);
@@ -192,7 +241,10 @@ describe("guarded reads: a failing relocation its own program's check keeps from
   });
 
   it("lists exactly these per kernel: only the unguarded read and the type_exists-true read break on the renamed kernel", () => {
-    expect(guardsOn("renamed").unresolved).toEqual(["unguarded #2 FIELD_BYTE_OFFSET struct tcp_sock::srtt_us", typePresent]);
+    expect(guardsOn("renamed").unresolved).toEqual([
+      "unguarded #2 FIELD_BYTE_OFFSET struct tcp_sock::srtt_us",
+      typePresent,
+    ]);
     expect(guardsOn("normal").unresolved).toEqual([typePresent]);
     expect(guardsOn("missing").unresolved).toEqual([
       "unguarded #2 FIELD_BYTE_OFFSET struct tcp_sock::srtt_us",
@@ -221,7 +273,8 @@ describe("coverage records", () => {
   it("are the same on a kernel opened lazily (openBtf, as the minify pass does) as on one parsed whole", async () => {
     for (const variant of variants) {
       const lazy = openBtf(await readFile(kernelPaths.get(variant)!));
-      for (const fixture of fixtures) expect(coverageOf(lazy, fixture), `${variant} ${fixture}`).toEqual(coverageOf(kernels.get(variant)!, fixture));
+      for (const fixture of fixtures)
+        expect(coverageOf(lazy, fixture), `${variant} ${fixture}`).toEqual(coverageOf(kernels.get(variant)!, fixture));
     }
   });
 });

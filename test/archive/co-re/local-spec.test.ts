@@ -28,7 +28,16 @@ function typeId(btf: BtfSpec, kind: string, name: string): number {
 }
 
 function relocation(typeId: number, accessString: string, kind: Kind = ReloKind.FieldByteOffset): CoreRelocation {
-  return { section: "test", program: "test", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId, accessString };
+  return {
+    section: "test",
+    program: "test",
+    index: 0,
+    insnOff: 0,
+    kind,
+    kindName: reloKindNames[kind],
+    typeId,
+    accessString,
+  };
 }
 
 describe("local spec names", () => {
@@ -46,9 +55,14 @@ describe("local spec names", () => {
       "FIELD_EXISTS struct tcp_sock::srtt_us",
       "FIELD_BYTE_OFFSET struct tcp_sock::srtt_us",
       "FIELD_BYTE_OFFSET struct tcp_sock___old::srtt",
-      ...["FIELD_BYTE_OFFSET", "FIELD_BYTE_SIZE", "FIELD_LSHIFT_U64", "FIELD_SIGNED", "FIELD_RSHIFT_U64", "FIELD_RSHIFT_U64"].map(
-        (kind) => `${kind} struct sock::sk_no_check_tx`,
-      ),
+      ...[
+        "FIELD_BYTE_OFFSET",
+        "FIELD_BYTE_SIZE",
+        "FIELD_LSHIFT_U64",
+        "FIELD_SIGNED",
+        "FIELD_RSHIFT_U64",
+        "FIELD_RSHIFT_U64",
+      ].map((kind) => `${kind} struct sock::sk_no_check_tx`),
       "ENUMVAL_VALUE enum tcp_ca_state::TCP_CA_Loss",
       "ENUMVAL_EXISTS enum tcp_ca_state::TCP_CA_CWR",
       "ENUMVAL_EXISTS enum bpf_func_id::BPF_FUNC_for_each_map_elem",
@@ -82,7 +96,11 @@ describe("local spec names", () => {
     const task = typeId(kprobe.btf, "STRUCT", "task_struct");
     const enumId = typeId(flavors.btf, "ENUM", "tcp_ca_state");
     const cases: [BtfSpec, CoreRelocation, RegExp][] = [
-      [kprobe.btf, relocation(task, "0:42"), /FIELD_BYTE_OFFSET on \[\d+\] "0:42": struct task_struct has no member #42/],
+      [
+        kprobe.btf,
+        relocation(task, "0:42"),
+        /FIELD_BYTE_OFFSET on \[\d+\] "0:42": struct task_struct has no member #42/,
+      ],
       [kprobe.btf, relocation(task, "0:1:0"), /cannot take member or element 0 of int/],
       [kprobe.btf, relocation(task, "0:3:16"), /index 16 is past the 16 elements/],
       [kprobe.btf, relocation(task, "0:1", ReloKind.TypeSize), /type-based relocation must have access string "0"/],

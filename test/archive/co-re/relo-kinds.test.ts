@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ReloKind, isEnumvalBased, isFieldBased, isGuarded, isReloKind, isTypeBased, reloKindNames } from "../../../archive/co-re/relo-kinds.ts";
+import {
+  ReloKind,
+  isEnumvalBased,
+  isFieldBased,
+  isGuarded,
+  isReloKind,
+  isTypeBased,
+  reloKindNames,
+} from "../../../archive/co-re/relo-kinds.ts";
 
 const all = Object.values(ReloKind);
 
@@ -13,7 +21,10 @@ describe("CO-RE relocation kinds", () => {
 
   it("puts every kind in exactly one family: field, type or enum value", () => {
     for (const kind of all) {
-      expect([isFieldBased(kind), isTypeBased(kind), isEnumvalBased(kind)].filter(Boolean), reloKindNames[kind]).toHaveLength(1);
+      expect(
+        [isFieldBased(kind), isTypeBased(kind), isEnumvalBased(kind)].filter(Boolean),
+        reloKindNames[kind],
+      ).toHaveLength(1);
     }
   });
 

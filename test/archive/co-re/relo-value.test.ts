@@ -21,7 +21,16 @@ const spec = specOf([
 ]);
 
 function value(accessString: string, kind: Kind) {
-  const relocation: CoreRelocation = { section: "s", program: "s", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId: 4, accessString };
+  const relocation: CoreRelocation = {
+    section: "s",
+    program: "s",
+    index: 0,
+    insnOff: 0,
+    kind,
+    kindName: reloKindNames[kind],
+    typeId: 4,
+    accessString,
+  };
   const local = parseLocalSpec(spec, relocation);
   const result = matchSpec(local, spec, spec, 4);
   if (!result.matched) throw new Error(result.why);
@@ -38,9 +47,15 @@ describe("CO-RE relocation values", () => {
   });
 
   it("gives a plain member its offset, size and signedness", () => {
-    expect([ReloKind.FieldByteOffset, ReloKind.FieldByteSize, ReloKind.FieldSigned, ReloKind.FieldLshiftU64, ReloKind.FieldRshiftU64].map(
-      (kind) => value("0:1", kind),
-    )).toEqual([4, 4, 1, 32, 32]);
+    expect(
+      [
+        ReloKind.FieldByteOffset,
+        ReloKind.FieldByteSize,
+        ReloKind.FieldSigned,
+        ReloKind.FieldLshiftU64,
+        ReloKind.FieldRshiftU64,
+      ].map((kind) => value("0:1", kind)),
+    ).toEqual([4, 4, 1, 32, 32]);
   });
 
   it("gives an array element its offset and size, and refuses other field kinds on it", () => {

@@ -43,10 +43,16 @@ describe("resolving relocations", () => {
       const { stderr } = await execa("bpftool", ["-d", "gen", "min_core_btf", moved, join(dir, "out.btf"), path]);
       // libbpf: prog 'S': relo #N: matching candidate #0 <byte_off> [21] struct tcp_sock.srtt_us (0:2 @ offset 52)
       // A bitfield prints as "offset 20.1": its load offset is not in the log, so it is left out.
-      const lines = [...stderr.matchAll(/prog '(.*)': relo #(\d+): matching candidate #0 <byte_off> .* @ offset (\d+)(\.\d+)?\)$/gm)];
-      const bitfields = new Set(lines.filter((line) => line[4] !== undefined).map(([, section, relo]) => `${section}#${relo}`));
+      const lines = [
+        ...stderr.matchAll(/prog '(.*)': relo #(\d+): matching candidate #0 <byte_off> .* @ offset (\d+)(\.\d+)?\)$/gm),
+      ];
+      const bitfields = new Set(
+        lines.filter((line) => line[4] !== undefined).map(([, section, relo]) => `${section}#${relo}`),
+      );
       const libbpf = new Map(
-        lines.filter((line) => line[4] === undefined).map(([, section, relo, offset]) => [`${section}#${relo}`, Number(offset)]),
+        lines
+          .filter((line) => line[4] === undefined)
+          .map(([, section, relo, offset]) => [`${section}#${relo}`, Number(offset)]),
       );
       const ours = new Map(
         objects[index]!.relocations.flatMap((relocation) => {
@@ -69,10 +75,16 @@ describe("resolving relocations", () => {
       1, // FIELD_EXISTS tcp_sock::srtt_us
       48, // tcp_sock::srtt_us, after the 48-byte struct sock
       "missing", // tcp_sock___old::srtt
-      20, 4, 62, 0, 63, 63, // sk_no_check_tx: bit 161 in a u32 load at byte 20
+      20,
+      4,
+      62,
+      0,
+      63,
+      63, // sk_no_check_tx: bit 161 in a u32 load at byte 20
       4, // TCP_CA_Loss
       1, // TCP_CA_CWR exists
-      1, 164, // BPF_FUNC_for_each_map_elem exists, its value
+      1,
+      164, // BPF_FUNC_for_each_map_elem exists, its value
       "missing", // struct bpf_iter_missing
       task.kind === "STRUCT" ? task.size : -1,
       task.id,
@@ -83,9 +95,9 @@ describe("resolving relocations", () => {
   it("resolves TYPE_ID_LOCAL even on a kernel without the type, and marks guarded kinds", () => {
     const empty = specOf([{ kind: "INT", name: "int", size: 4, encoding: 1, bitOffset: 0, bits: 32 }]);
     const outcomes = objects[3]!.relocations.map((relocation) => resolveRelocation(empty, objects[3]!.btf, relocation));
-    expect(outcomes.filter((outcome) => outcome.status === "resolved").map((outcome) => outcome.relocation.kindName)).toEqual([
-      "TYPE_ID_LOCAL",
-    ]);
+    expect(
+      outcomes.filter((outcome) => outcome.status === "resolved").map((outcome) => outcome.relocation.kindName),
+    ).toEqual(["TYPE_ID_LOCAL"]);
     expect(outcomes.filter((outcome) => outcome.guarded).map((outcome) => outcome.relocation.kindName)).toEqual([
       "FIELD_EXISTS",
       "ENUMVAL_EXISTS",
@@ -93,6 +105,10 @@ describe("resolving relocations", () => {
       "TYPE_EXISTS",
     ]);
     expect(outcomes[0]).toMatchObject({ status: "missing", why: "kernel has no struct tcp_sock" });
-    expect(outcomes[2]).toMatchObject({ status: "missing", why: "kernel has no struct tcp_sock", name: "struct tcp_sock___old::srtt" });
+    expect(outcomes[2]).toMatchObject({
+      status: "missing",
+      why: "kernel has no struct tcp_sock",
+      name: "struct tcp_sock___old::srtt",
+    });
   });
 });

@@ -27,17 +27,47 @@ const kernel = specOf([
     kind: "STRUCT",
     name: "sock",
     size: 96,
-    members: [member("pad", 1, 0), member("", 6, 8), member("comm", 3, 16), member("len", 7, 48), member("data", 5, 64)],
+    members: [
+      member("pad", 1, 0),
+      member("", 6, 8),
+      member("comm", 3, 16),
+      member("len", 7, 48),
+      member("data", 5, 64),
+    ],
   },
   /* 5 */ { kind: "ARRAY", name: "", type: 1, indexType: 1, nelems: 0 },
   /* 6 */ { kind: "UNION", name: "", size: 8, members: [member("sk_flags", 1, 0), member("sk_user_data", 2, 0)] },
   /* 7 */ { kind: "STRUCT", name: "list_head", size: 16, members: [] },
-  /* 8 */ { kind: "ENUM64", name: "e", size: 8, signed: false, values: [{ name: "Y", value: 0n }, { name: "X", value: 7n }] },
+  /* 8 */ {
+    kind: "ENUM64",
+    name: "e",
+    size: 8,
+    signed: false,
+    values: [
+      { name: "Y", value: 0n },
+      { name: "X", value: 7n },
+    ],
+  },
   /* 9 */ { kind: "ENUM", name: "e", size: 4, signed: false, values: [{ name: "Y", value: 0 }] },
 ]);
 
-function match(typeId: number, accessString: string, kind: Kind = ReloKind.FieldByteOffset, target = typeId, into: BtfSpec = kernel) {
-  const relocation: CoreRelocation = { section: "s", program: "s", index: 0, insnOff: 0, kind, kindName: reloKindNames[kind], typeId, accessString };
+function match(
+  typeId: number,
+  accessString: string,
+  kind: Kind = ReloKind.FieldByteOffset,
+  target = typeId,
+  into: BtfSpec = kernel,
+) {
+  const relocation: CoreRelocation = {
+    section: "s",
+    program: "s",
+    index: 0,
+    insnOff: 0,
+    kind,
+    kindName: reloKindNames[kind],
+    typeId,
+    accessString,
+  };
   return matchSpec(parseLocalSpec(local, relocation), local, into, target);
 }
 
@@ -45,7 +75,10 @@ describe("CO-RE spec matching", () => {
   it("finds a member inside an anonymous union of the kernel type, at the union's offset", () => {
     const result = match(4, "0:0");
     expect(result).toMatchObject({ matched: true, target: { bitOffset: 64 } });
-    expect(result.matched && result.target.accessors.map((accessor) => accessor.name)).toEqual([undefined, "sk_user_data"]);
+    expect(result.matched && result.target.accessors.map((accessor) => accessor.name)).toEqual([
+      undefined,
+      "sk_user_data",
+    ]);
   });
 
   it("accepts array indexes within the kernel's bound, and any index into a flexible array", () => {
@@ -59,12 +92,18 @@ describe("CO-RE spec matching", () => {
   });
 
   it("finds an enumerator by name in an ENUM64, and says which enum lacks it", () => {
-    expect(match(6, "0", ReloKind.EnumvalValue, 8)).toMatchObject({ matched: true, target: { enumerator: { name: "X", value: 7n } } });
+    expect(match(6, "0", ReloKind.EnumvalValue, 8)).toMatchObject({
+      matched: true,
+      target: { enumerator: { name: "X", value: 7n } },
+    });
     expect(match(6, "0", ReloKind.EnumvalExists, 9)).toEqual({ matched: false, why: "enum e has no value X" });
   });
 
   it("matches type-based kinds by compatibility, and TYPE_MATCHES by layout", () => {
     expect(match(4, "0", ReloKind.TypeExists)).toMatchObject({ matched: true });
-    expect(match(4, "0", ReloKind.TypeMatches)).toEqual({ matched: false, why: "kernel struct sock does not match the local one" });
+    expect(match(4, "0", ReloKind.TypeMatches)).toEqual({
+      matched: false,
+      why: "kernel struct sock does not match the local one",
+    });
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { essentialName, kindsCompatible, resolveSize, skipModsAndTypedefs, typeDisplayName } from "../../../archive/co-re/type-names.ts";
+import {
+  essentialName,
+  kindsCompatible,
+  resolveSize,
+  skipModsAndTypedefs,
+  typeDisplayName,
+} from "../../../archive/co-re/type-names.ts";
 import { FormatError } from "../../../archive/errors.ts";
 import { member, specOf } from "../../helpers/btf-spec.ts";
 

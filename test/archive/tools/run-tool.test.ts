@@ -35,7 +35,11 @@ describe("runTool", () => {
 
 describe("toolFailure", () => {
   it("says a tool stopped for printing too much was stopped for that, whatever signal ended it", () => {
-    const error = toolFailure("gpgv", { timedOut: false, cancelled: false, signal: "SIGTERM", stderr: "", overflowBytes: 4096 }, {});
+    const error = toolFailure(
+      "gpgv",
+      { timedOut: false, cancelled: false, signal: "SIGTERM", stderr: "", overflowBytes: 4096 },
+      {},
+    );
     expect(error.message).toBe("gpgv: printed more than 4096 bytes");
     expect(error.hint).toBeUndefined();
   });
@@ -59,7 +63,9 @@ describe("timeoutFromEnv", () => {
     for (const text of ["0", "-5", "1.5", "soon"]) {
       process.env[name] = text;
       expect(() => timeoutFromEnv(name, 60_000)).toThrow(ConfigError);
-      expect(() => timeoutFromEnv(name, 60_000)).toThrow(`${name}=${JSON.stringify(text)} is not a positive whole number of milliseconds`);
+      expect(() => timeoutFromEnv(name, 60_000)).toThrow(
+        `${name}=${JSON.stringify(text)} is not a positive whole number of milliseconds`,
+      );
     }
   });
 });

@@ -32,7 +32,9 @@ describe("agentFor", () => {
   it("opens no more connections to a host than its limit, however many requests wait", async () => {
     const dispatcher = agentFor({ ...defaultHttpSettings, connectTimeoutMs: 3_333, connectionsPerHost: 2 });
     const bodies = await Promise.all(
-      Array.from({ length: 6 }, async (_, index) => (await request(`${server.url}/${index}`, { dispatcher })).body.text()),
+      Array.from({ length: 6 }, async (_, index) =>
+        (await request(`${server.url}/${index}`, { dispatcher })).body.text(),
+      ),
     );
     expect(bodies).toEqual(Array(6).fill("ok"));
     expect(sockets.size).toBe(2);

@@ -8,7 +8,8 @@ import type { RetryPolicy } from "../../../distros/net/retry-policy.ts";
 import { TransientFetchError } from "../../../distros/net/transient.ts";
 
 const policy: RetryPolicy = { attempts: 3, baseDelayMs: 10, maxDelayMs: 20, retryAfterCapMs: 60_000, maxWaitMs: 1_000 };
-const cutShort = () => new TransientFetchError("the body of pool/x.deb ended at 10 of 20 bytes", { package: "pool/x.deb" });
+const cutShort = () =>
+  new TransientFetchError("the body of pool/x.deb ended at 10 of 20 bytes", { package: "pool/x.deb" });
 
 async function failWith(attempts: Attempts, failure: unknown, options?: { wait: boolean }): Promise<unknown> {
   attempts.begin();
@@ -26,7 +27,9 @@ describe("Attempts", () => {
     const last = cutShort();
     const error = await failWith(attempts, last);
     expect(error).toBeInstanceOf(FetchError);
-    expect((error as FetchError).message).toBe("the body of pool/x.deb ended at 10 of 20 bytes (gave up after 3 attempts)");
+    expect((error as FetchError).message).toBe(
+      "the body of pool/x.deb ended at 10 of 20 bytes (gave up after 3 attempts)",
+    );
     expect((error as FetchError).package).toBe("pool/x.deb");
     expect((error as FetchError).cause).toBe(last);
     expect(attempts.made).toBe(3);
@@ -52,7 +55,9 @@ describe("Attempts", () => {
   it("obeys Retry-After within the budget, and starts over at once when told not to wait", async () => {
     const attempts = new Attempts({ ...policy, attempts: 10 }, undefined);
     let started = performance.now();
-    expect(await failWith(attempts, new HttpStatusError("http://127.0.0.1:1/x", 429, { "retry-after": "1" }))).toBeUndefined();
+    expect(
+      await failWith(attempts, new HttpStatusError("http://127.0.0.1:1/x", 429, { "retry-after": "1" })),
+    ).toBeUndefined();
     expect(performance.now() - started).toBeGreaterThanOrEqual(990);
     started = performance.now();
     expect(await failWith(attempts, cutShort(), { wait: false })).toBeUndefined();

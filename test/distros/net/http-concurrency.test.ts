@@ -40,7 +40,9 @@ describe("connections per host", () => {
     const server = await startFaultyServer(await readFile(deb.path), slow);
     try {
       const fetches = slow.slice(0, 5).map(async (_fault, index) =>
-        fetchVmlinux(kernelPackageFor(deb, server.url), join(dir, `vmlinux-${index}`), { http: { connectionsPerHost: 2 } }),
+        fetchVmlinux(kernelPackageFor(deb, server.url), join(dir, `vmlinux-${index}`), {
+          http: { connectionsPerHost: 2 },
+        }),
       );
       const results = await Promise.all(fetches);
       expect(results.map((result) => result.sha256)).toEqual(fetches.map(() => deb.sha256));

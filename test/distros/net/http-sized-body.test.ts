@@ -80,7 +80,9 @@ describe("readPrimary over a faulty mirror", () => {
         `<version epoch="0" ver="5.${index}" rel="1.el9"/><checksum type="sha256" pkgid="YES">${"0".repeat(64)}</checksum>` +
         `<size package="${index + 1}"/><location href="Packages/k/p-${index}.rpm"/><description>${createHash("sha256").update(String(index)).digest("hex").repeat(4)}</description></package>\n`,
     );
-    const gz = gzipSync(Buffer.from(`<metadata xmlns="http://linux.duke.edu/metadata/common">\n${packages.join("")}</metadata>\n`));
+    const gz = gzipSync(
+      Buffer.from(`<metadata xmlns="http://linux.duke.edu/metadata/common">\n${packages.join("")}</metadata>\n`),
+    );
     await serving(gz, [{ resetAfter: Math.floor(gz.length / 2) }], async (server) => {
       const base = server.url.slice(0, server.url.indexOf("/", "http://".length));
       const verified = {
@@ -102,7 +104,10 @@ describe("readPrimary over a faulty mirror", () => {
       };
       const found = await readPrimary(verified, { accept: (name) => name === "kernel-debuginfo" });
       expect(found.map((pkg) => pkg.version)).toEqual(["5.0", "5.1000", "5.2000"]);
-      expect(server.requests.map((request) => request.range)).toEqual([undefined, `bytes=${Math.floor(gz.length / 2)}-`]);
+      expect(server.requests.map((request) => request.range)).toEqual([
+        undefined,
+        `bytes=${Math.floor(gz.length / 2)}-`,
+      ]);
     });
   });
 });
@@ -141,16 +146,25 @@ describe("readPackages over a faulty mirror", () => {
   };
 
   it("resumes Packages.xz reset mid-way into the same decoder and still checks it against the Release's sha256", async () => {
-    const xz = Buffer.from((await execa("xz", ["-c"], { input: plain, encoding: "buffer", stripFinalNewline: false })).stdout);
+    const xz = Buffer.from(
+      (await execa("xz", ["-c"], { input: plain, encoding: "buffer", stripFinalNewline: false })).stdout,
+    );
     const half = Math.floor(xz.length / 2);
     await serving(xz, [{ resetAfter: half }], async (server) => {
-      const found = await readPackages(suite(server, xz, createHash("sha256").update(xz).digest("hex")), "main", "amd64", { accept });
+      const found = await readPackages(
+        suite(server, xz, createHash("sha256").update(xz).digest("hex")),
+        "main",
+        "amd64",
+        { accept },
+      );
       expect(found.map((record) => record.version)).toEqual(["0", "1000", "2000"]);
       expect(server.requests.map((request) => request.range)).toEqual([undefined, `bytes=${half}-`]);
     });
     await serving(xz, [{ resetAfter: half }], async (server) => {
       const wrong = suite(server, xz, "0".repeat(64));
-      await expect(readPackages(wrong, "main", "amd64", { accept })).rejects.toThrow(/Packages.xz has sha256 [0-9a-f]{64}, the signed Release says 0{64}$/);
+      await expect(readPackages(wrong, "main", "amd64", { accept })).rejects.toThrow(
+        /Packages.xz has sha256 [0-9a-f]{64}, the signed Release says 0{64}$/,
+      );
     });
   });
 });

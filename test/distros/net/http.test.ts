@@ -46,7 +46,12 @@ describe("fetchBytes", () => {
 
   it("waits no longer than retryAfterCapMs when a 429 asks for an hour", async () => {
     await withFaults([{ status: 429, retryAfter: "3600" }], async (server) => {
-      const { ms } = await timed(fetchBytes(server.url, { maxBytes: 1 << 20, http: { ...http, retry: { ...http.retry, retryAfterCapMs: 200 } } }));
+      const { ms } = await timed(
+        fetchBytes(server.url, {
+          maxBytes: 1 << 20,
+          http: { ...http, retry: { ...http.retry, retryAfterCapMs: 200 } },
+        }),
+      );
       expect(ms).toBeGreaterThanOrEqual(190);
       expect(ms).toBeLessThan(1500);
       expect(server.requests.map((request) => request.status)).toEqual([429, 200]);
@@ -55,7 +60,9 @@ describe("fetchBytes", () => {
 
   it("gives up when Retry-After asks for more than the retry budget has left, saying so", async () => {
     await withFaults([{ status: 503, retryAfter: "5" }], async (server) => {
-      const error = await rejection(fetchBytes(server.url, { maxBytes: 1 << 20, http: { ...http, retry: { ...http.retry, maxWaitMs: 1000 } } }));
+      const error = await rejection(
+        fetchBytes(server.url, { maxBytes: 1 << 20, http: { ...http, retry: { ...http.retry, maxWaitMs: 1000 } } }),
+      );
       expect(error).toBeInstanceOf(FetchError);
       expect(error.message).toBe(
         `GET ${server.url} answered HTTP 503 (gave up after 1 attempt: waiting 5000 ms more would pass the retry budget of 1000 ms)`,
@@ -80,7 +87,9 @@ describe("fetchBytes", () => {
     });
     for (const status of [404, 403, 400]) {
       await withFaults([{ status }], async (server) => {
-        await expect(fetchBytes(server.url, { maxBytes: 1 << 20, http })).rejects.toThrow(`GET ${server.url} answered HTTP ${status}`);
+        await expect(fetchBytes(server.url, { maxBytes: 1 << 20, http })).rejects.toThrow(
+          `GET ${server.url} answered HTTP ${status}`,
+        );
         expect(server.requests).toHaveLength(1);
       });
     }
@@ -111,7 +120,9 @@ describe("fetchBytes", () => {
   it("fails a stalled body within the idle timeout when no attempt is left", async () => {
     await withFaults([{ stallAfter: 100 }], async (server) => {
       const started = performance.now();
-      const error = await rejection(fetchBytes(server.url, { maxBytes: 1 << 20, http: { ...http, retry: { attempts: 1 } } }));
+      const error = await rejection(
+        fetchBytes(server.url, { maxBytes: 1 << 20, http: { ...http, retry: { attempts: 1 } } }),
+      );
       expect(performance.now() - started).toBeLessThan(1500);
       expect(error.message).toBe(`reading ${server.url} failed: no bytes for 300 ms (gave up after 1 attempt)`);
     });
@@ -119,7 +130,9 @@ describe("fetchBytes", () => {
 
   it("does not retry an index over its size limit", async () => {
     await withFaults([], async (server) => {
-      await expect(fetchBytes(server.url, { maxBytes: 100, http })).rejects.toThrow(`${server.url} is ${index.length} bytes, over the limit of 100`);
+      await expect(fetchBytes(server.url, { maxBytes: 100, http })).rejects.toThrow(
+        `${server.url} is ${index.length} bytes, over the limit of 100`,
+      );
       expect(server.requests).toHaveLength(1);
     });
   });
@@ -131,9 +144,13 @@ describe("fetchBytes", () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
     const url = `http://127.0.0.1:${port}/dists/stable/Release`;
-    const error = await rejection(fetchBytes(url, { maxBytes: 1 << 20, http: { ...http, retry: { ...http.retry, attempts: 3 } } }));
+    const error = await rejection(
+      fetchBytes(url, { maxBytes: 1 << 20, http: { ...http, retry: { ...http.retry, attempts: 3 } } }),
+    );
     expect(error).toBeInstanceOf(FetchError);
-    expect(error.message).toBe(`cannot reach ${url}: connect ECONNREFUSED 127.0.0.1:${port} (gave up after 3 attempts)`);
+    expect(error.message).toBe(
+      `cannot reach ${url}: connect ECONNREFUSED 127.0.0.1:${port} (gave up after 3 attempts)`,
+    );
   });
 });
 

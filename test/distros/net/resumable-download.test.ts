@@ -24,7 +24,11 @@ const cutHalfway =
   };
 
 async function download(): Promise<Buffer> {
-  const body = await openResumable(`${server.url}/pkg.deb`, { size: file.length, settings: defaultHttpSettings, attempts: new Attempts(policy, undefined) });
+  const body = await openResumable(`${server.url}/pkg.deb`, {
+    size: file.length,
+    settings: defaultHttpSettings,
+    attempts: new Attempts(policy, undefined),
+  });
   const chunks: Buffer[] = [];
   for await (const chunk of body.chunks()) chunks.push(chunk);
   return Buffer.concat(chunks);
@@ -52,7 +56,13 @@ describe("ResumableDownload", () => {
       cutHalfway('"v1"'),
       (request, response) => {
         const from = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? "")?.[1]);
-        response.writeHead(206, { "content-range": `bytes ${from}-${file.length - 1}/${file.length}`, "content-length": file.length - from, etag: '"v1"' }).end(file.subarray(from));
+        response
+          .writeHead(206, {
+            "content-range": `bytes ${from}-${file.length - 1}/${file.length}`,
+            "content-length": file.length - from,
+            etag: '"v1"',
+          })
+          .end(file.subarray(from));
       },
     ];
     expect((await download()).equals(file)).toBe(true);
@@ -62,10 +72,15 @@ describe("ResumableDownload", () => {
   });
 
   it("starts over when the server answers the range with the whole file", async () => {
-    answers = [cutHalfway('"v1"'), (_request, response) => response.writeHead(200, { "content-length": file.length, etag: '"v1"' }).end(file)];
+    answers = [
+      cutHalfway('"v1"'),
+      (_request, response) => response.writeHead(200, { "content-length": file.length, etag: '"v1"' }).end(file),
+    ];
     const error = await download().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RestartDownload);
-    expect((error as Error).message).toMatch(/^the download broke after \d+ of 65536 bytes: .*; asked for the rest, the server answered HTTP 200 with the whole file .*: starting over$/);
+    expect((error as Error).message).toMatch(
+      /^the download broke after \d+ of 65536 bytes: .*; asked for the rest, the server answered HTTP 200 with the whole file .*: starting over$/,
+    );
   });
 
   it("starts over when the rest comes from a file whose ETag changed", async () => {
@@ -73,7 +88,9 @@ describe("ResumableDownload", () => {
       cutHalfway('"v1"'),
       (request, response) => {
         const from = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? "")?.[1]);
-        response.writeHead(206, { "content-range": `bytes ${from}-${file.length - 1}/${file.length}`, etag: '"v2"' }).end(file.subarray(from));
+        response
+          .writeHead(206, { "content-range": `bytes ${from}-${file.length - 1}/${file.length}`, etag: '"v2"' })
+          .end(file.subarray(from));
       },
     ];
     await expect(download()).rejects.toThrow(/server answered ETag "v2" where it was "v1": starting over$/);
@@ -82,8 +99,12 @@ describe("ResumableDownload", () => {
   it("resumes a body that ended short without an error, as a break", async () => {
     asked = [];
     answers = [
-      (_request, response) => response.writeHead(200, { "last-modified": "Wed, 21 Oct 2015 07:28:00 GMT" }).end(file.subarray(0, 1000)),
-      (_request, response) => response.writeHead(206, { "content-range": `bytes 1000-${file.length - 1}/${file.length}` }).end(file.subarray(1000)),
+      (_request, response) =>
+        response.writeHead(200, { "last-modified": "Wed, 21 Oct 2015 07:28:00 GMT" }).end(file.subarray(0, 1000)),
+      (_request, response) =>
+        response
+          .writeHead(206, { "content-range": `bytes 1000-${file.length - 1}/${file.length}` })
+          .end(file.subarray(1000)),
     ];
     expect((await download()).equals(file)).toBe(true);
     expect(asked[1]).toEqual({ range: "bytes=1000-", ifRange: "Wed, 21 Oct 2015 07:28:00 GMT" });

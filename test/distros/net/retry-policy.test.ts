@@ -30,7 +30,9 @@ describe("HttpStatusError", () => {
   it("reads Retry-After as seconds or as an HTTP date", () => {
     const now = Date.UTC(2024, 0, 1, 12, 0, 0);
     expect(new HttpStatusError("http://m/x", 503, { "retry-after": "120" }, now).retryAfterMs).toBe(120_000);
-    expect(new HttpStatusError("http://m/x", 429, { "retry-after": "Mon, 01 Jan 2024 12:00:30 GMT" }, now).retryAfterMs).toBe(30_000);
+    expect(
+      new HttpStatusError("http://m/x", 429, { "retry-after": "Mon, 01 Jan 2024 12:00:30 GMT" }, now).retryAfterMs,
+    ).toBe(30_000);
     expect(new HttpStatusError("http://m/x", 503, { "retry-after": "soon" }, now).retryAfterMs).toBeUndefined();
     expect(new HttpStatusError("http://m/x", 503, {}, now).retryAfterMs).toBeUndefined();
   });
@@ -39,19 +41,37 @@ describe("HttpStatusError", () => {
 describe("isTransient", () => {
   it("retries 5xx, 408 and 429, and no other 4xx", () => {
     const statuses = [500, 502, 503, 504, 408, 429, 400, 401, 403, 404, 410, 416];
-    expect(statuses.filter((status) => isTransient(new HttpStatusError("http://m/x", status, {})))).toEqual([500, 502, 503, 504, 408, 429]);
+    expect(statuses.filter((status) => isTransient(new HttpStatusError("http://m/x", status, {})))).toEqual([
+      500, 502, 503, 504, 408, 429,
+    ]);
   });
 
   it("retries resets, refusals and timeouts, found through the cause chain", () => {
-    for (const code of ["ECONNRESET", "ECONNREFUSED", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]) {
-      expect(isTransient(new FetchError("wrapped", { cause: new FetchError("twice", { cause: coded(code) }) })), code).toBe(true);
+    for (const code of [
+      "ECONNRESET",
+      "ECONNREFUSED",
+      "UND_ERR_SOCKET",
+      "UND_ERR_CONNECT_TIMEOUT",
+      "UND_ERR_HEADERS_TIMEOUT",
+      "UND_ERR_BODY_TIMEOUT",
+    ]) {
+      expect(
+        isTransient(new FetchError("wrapped", { cause: new FetchError("twice", { cause: coded(code) }) })),
+        code,
+      ).toBe(true);
     }
     expect(isTransient(new AggregateError([coded("ECONNREFUSED"), coded("ECONNREFUSED")]))).toBe(true);
     expect(isTransient(new TransientFetchError("the response ended early"))).toBe(true);
   });
 
   it("does not retry an abort, an unknown host, a limit or a bad checksum", () => {
-    expect(isTransient(new FetchError("cancelled", { cause: Object.assign(new Error("aborted"), { name: "AbortError", code: "ECONNRESET" }) }))).toBe(false);
+    expect(
+      isTransient(
+        new FetchError("cancelled", {
+          cause: Object.assign(new Error("aborted"), { name: "AbortError", code: "ECONNRESET" }),
+        }),
+      ),
+    ).toBe(false);
     expect(isTransient(new FetchError("cannot reach", { cause: coded("ENOTFOUND") }))).toBe(false);
     expect(isTransient(new FetchError("over the limit of 1024 bytes"))).toBe(false);
     expect(isTransient(new IntegrityError("sha256 differs"))).toBe(false);

@@ -42,7 +42,11 @@ describe("requestWithRetries", () => {
     expect(response.status).toBe(200);
     expect(await text(response.body)).toBe("the file");
     expect(attempts.made).toBe(3);
-    expect(served.filter((line) => line.startsWith("/flaky"))).toEqual(["/flaky 503 btfmill", "/flaky 503 btfmill", "/flaky 200 btfmill"]);
+    expect(served.filter((line) => line.startsWith("/flaky"))).toEqual([
+      "/flaky 503 btfmill",
+      "/flaky 503 btfmill",
+      "/flaky 200 btfmill",
+    ]);
   });
 
   it("returns a 404 as it is, after one request", async () => {
@@ -54,9 +58,9 @@ describe("requestWithRetries", () => {
   });
 
   it("gives up on a server that keeps failing, after the policy's attempts", async () => {
-    await expect(requestWithRetries(`${server.url}/down`, { settings }, new Attempts(policy, undefined))).rejects.toThrow(
-      `GET ${server.url}/down answered HTTP 503 (gave up after 3 attempts)`,
-    );
+    await expect(
+      requestWithRetries(`${server.url}/down`, { settings }, new Attempts(policy, undefined)),
+    ).rejects.toThrow(`GET ${server.url}/down answered HTTP 503 (gave up after 3 attempts)`);
   });
 });
 

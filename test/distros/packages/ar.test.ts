@@ -25,7 +25,10 @@ beforeAll(async () => {
   gnuArchive = await readFile(join(dir, "gnu.a"));
   const root = join(dir, "pkg");
   await execa("mkdir", ["-p", join(root, "DEBIAN")]);
-  await writeFile(join(root, "DEBIAN/control"), "Package: t\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t.invalid>\nDescription: t\n");
+  await writeFile(
+    join(root, "DEBIAN/control"),
+    "Package: t\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t.invalid>\nDescription: t\n",
+  );
   await execa("dpkg-deb", ["--root-owner-group", "-Zxz", "-b", root, join(dir, "t.deb")]);
   debArchive = await readFile(join(dir, "t.deb"));
 });
@@ -50,15 +53,18 @@ async function readAll(source: AsyncIterable<Buffer>, archiveSize?: number) {
 }
 
 describe("readArMembers", () => {
-  it.each([1, 7, 60, 4096, 1 << 20])("yields GNU ar members in order with their bytes, read in pieces of %i", async (size) => {
-    const read = await readAll(pieces(gnuArchive, size), gnuArchive.length);
-    expect(read.map((member) => member.name)).toEqual(Object.keys(members));
-    for (const member of read) {
-      expect(member.bytes.equals(members[member.name as keyof typeof members])).toBe(true);
-      expect(member.size).toBe(member.bytes.length);
-      expect(gnuArchive.subarray(member.offset, member.offset + member.size).equals(member.bytes)).toBe(true);
-    }
-  });
+  it.each([1, 7, 60, 4096, 1 << 20])(
+    "yields GNU ar members in order with their bytes, read in pieces of %i",
+    async (size) => {
+      const read = await readAll(pieces(gnuArchive, size), gnuArchive.length);
+      expect(read.map((member) => member.name)).toEqual(Object.keys(members));
+      for (const member of read) {
+        expect(member.bytes.equals(members[member.name as keyof typeof members])).toBe(true);
+        expect(member.size).toBe(member.bytes.length);
+        expect(gnuArchive.subarray(member.offset, member.offset + member.size).equals(member.bytes)).toBe(true);
+      }
+    },
+  );
 
   it("reads dpkg-deb's space-padded names", async () => {
     const read = await readAll(pieces(debArchive, 512));
@@ -68,7 +74,8 @@ describe("readArMembers", () => {
 
   it("skips the bytes of members the caller does not read", async () => {
     const names: string[] = [];
-    for await (const member of readArMembers(pieces(gnuArchive, 1000), { package: "test.deb" })) names.push(member.name);
+    for await (const member of readArMembers(pieces(gnuArchive, 1000), { package: "test.deb" }))
+      names.push(member.name);
     expect(names).toEqual(Object.keys(members));
   });
 
@@ -115,13 +122,17 @@ describe("readArMembers", () => {
     const cut = gnuArchive.subarray(0, gnuArchive.length - 1000);
     const error = await readAll(pieces(cut, 4096)).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(FormatError);
-    expect((error as FormatError).message).toBe("ar member data.tar.xz is truncated: the archive ends after 69002 of its 70001 bytes");
+    expect((error as FormatError).message).toBe(
+      "ar member data.tar.xz is truncated: the archive ends after 69002 of its 70001 bytes",
+    );
     expect((error as FormatError).package).toBe("test.deb");
   });
 
   it("reports a header cut short by the end of the archive", async () => {
     const cut = gnuArchive.subarray(0, 8 + 30);
-    await expect(readAll(pieces(cut, 4096))).rejects.toThrow(/bad ar member header at byte 8: the archive ends after 30 of its 60 bytes/);
+    await expect(readAll(pieces(cut, 4096))).rejects.toThrow(
+      /bad ar member header at byte 8: the archive ends after 30 of its 60 bytes/,
+    );
   });
 
   it("reports an unread member cut short when the caller skips it", async () => {
@@ -129,6 +140,8 @@ describe("readArMembers", () => {
     const skipAll = async () => {
       for await (const member of readArMembers(pieces(cut, 4096), { package: "test.deb" })) void member;
     };
-    await expect(skipAll()).rejects.toThrow(/ar member data.tar.xz is truncated: the archive ends at byte \d+, the member at byte \d+/);
+    await expect(skipAll()).rejects.toThrow(
+      /ar member data.tar.xz is truncated: the archive ends at byte \d+, the member at byte \d+/,
+    );
   });
 });

@@ -24,7 +24,21 @@ function newc(entries: Entry[], magic = "070701"): Buffer {
   for (const [index, entry] of [...entries, { name: "TRAILER!!!", mode: 0 }].entries()) {
     const data = entry.data ?? Buffer.alloc(0);
     const name = Buffer.from(`${entry.name}\0`);
-    const fields = [index + 1, entry.mode ?? 0o100644, 0, 0, entry.nlink ?? 1, 0, data.length, 0, 0, 0, 0, name.length, 0];
+    const fields = [
+      index + 1,
+      entry.mode ?? 0o100644,
+      0,
+      0,
+      entry.nlink ?? 1,
+      0,
+      data.length,
+      0,
+      0,
+      0,
+      0,
+      name.length,
+      0,
+    ];
     const header = Buffer.from(magic + fields.map((field) => field.toString(16).padStart(8, "0")).join(""), "latin1");
     parts.push(header, name, pad(header.length + name.length), data, pad(data.length));
   }
@@ -78,13 +92,21 @@ describe("extractCpioMember", () => {
 
   it("reads the 070702 (crc) variant and data that needs padding", async () => {
     const out = request("./boot/vmlinux");
-    const archive = newc([{ name: "./boot/x", data: Buffer.from("abc") }, { name: "./boot/vmlinux", data: Buffer.from("12345") }], "070702");
+    const archive = newc(
+      [
+        { name: "./boot/x", data: Buffer.from("abc") },
+        { name: "./boot/vmlinux", data: Buffer.from("12345") },
+      ],
+      "070702",
+    );
     expect(await extractCpioMember(chunks(archive), out)).toBe(5);
     expect(await readFile(out.output, "utf8")).toBe("12345");
   });
 
   it("answers undefined when the archive ends without the member", async () => {
-    expect(await extractCpioMember(chunks(newc([{ name: "./a", data: Buffer.from("x") }])), request("boot/vmlinux"))).toBeUndefined();
+    expect(
+      await extractCpioMember(chunks(newc([{ name: "./a", data: Buffer.from("x") }])), request("boot/vmlinux")),
+    ).toBeUndefined();
   });
 
   it("never takes a name with `..` for the wanted path", async () => {
@@ -100,17 +122,26 @@ describe("extractCpioMember", () => {
     [0o020644, "a character device"],
   ])("refuses a member of mode %o as %s", async (mode, what) => {
     const archive = newc([{ name: "boot/vmlinux", mode, data: Buffer.from("target") }]);
-    await expect(extractCpioMember(chunks(archive), request("boot/vmlinux"))).rejects.toThrow(`boot/vmlinux in the rpm payload is ${what}, not a regular file`);
+    await expect(extractCpioMember(chunks(archive), request("boot/vmlinux"))).rejects.toThrow(
+      `boot/vmlinux in the rpm payload is ${what}, not a regular file`,
+    );
   });
 
   it("refuses a hard link whose data lies with another name", async () => {
-    const archive = newc([{ name: "boot/vmlinux", nlink: 2 }, { name: "boot/other", nlink: 2, data: Buffer.from("data") }]);
-    await expect(extractCpioMember(chunks(archive), request("boot/vmlinux"))).rejects.toThrow(/hard link whose data lies with another name/);
+    const archive = newc([
+      { name: "boot/vmlinux", nlink: 2 },
+      { name: "boot/other", nlink: 2, data: Buffer.from("data") },
+    ]);
+    await expect(extractCpioMember(chunks(archive), request("boot/vmlinux"))).rejects.toThrow(
+      /hard link whose data lies with another name/,
+    );
   });
 
   it("refuses a member larger than the limit before writing it", async () => {
     const out = { ...request("boot/vmlinux"), maxBytes: 4 };
-    await expect(extractCpioMember(chunks(newc([{ name: "boot/vmlinux", data: Buffer.from("12345") }])), out)).rejects.toThrow(/claims 5 bytes, over the limit of 4/);
+    await expect(
+      extractCpioMember(chunks(newc([{ name: "boot/vmlinux", data: Buffer.from("12345") }])), out),
+    ).rejects.toThrow(/claims 5 bytes, over the limit of 4/);
     await expect(stat(out.output)).rejects.toThrow(/ENOENT/);
   });
 
@@ -125,15 +156,25 @@ describe("extractCpioMember", () => {
 
   it("reports an archive that ends before its trailer", async () => {
     const archive = newc([{ name: "a", data: Buffer.from("x") }]);
-    await expect(extractCpioMember(chunks(archive.subarray(0, 113)), request("b"))).rejects.toThrow(/the cpio payload ends at byte \d+, inside an entry, before TRAILER!!!/);
-    await expect(extractCpioMember(chunks(archive.subarray(0, 50)), request("b"))).rejects.toThrow(/ends at byte 50 inside an entry header/);
+    await expect(extractCpioMember(chunks(archive.subarray(0, 113)), request("b"))).rejects.toThrow(
+      /the cpio payload ends at byte \d+, inside an entry, before TRAILER!!!/,
+    );
+    await expect(extractCpioMember(chunks(archive.subarray(0, 50)), request("b"))).rejects.toThrow(
+      /ends at byte 50 inside an entry header/,
+    );
   });
 
   it("reports bytes that are not newc, and rpm's stripped format, as FormatErrors", async () => {
-    await expect(extractCpioMember(chunks(Buffer.alloc(200, 0x41)), request("b"))).rejects.toThrow(/not a cpio newc entry at byte 0: it starts with "AAAAAA"/);
-    await expect(extractCpioMember(chunks(newc([{ name: "a" }], "07070X")), request("b"))).rejects.toThrow(/stripped cpio/);
+    await expect(extractCpioMember(chunks(Buffer.alloc(200, 0x41)), request("b"))).rejects.toThrow(
+      /not a cpio newc entry at byte 0: it starts with "AAAAAA"/,
+    );
+    await expect(extractCpioMember(chunks(newc([{ name: "a" }], "07070X")), request("b"))).rejects.toThrow(
+      /stripped cpio/,
+    );
     const badField = Buffer.from(newc([{ name: "a" }]));
     badField.write("zz", 20, "latin1");
-    await expect(extractCpioMember(chunks(badField), request("b"))).rejects.toThrow(/field 1 "000081zz" is not 8 hex digits/);
+    await expect(extractCpioMember(chunks(badField), request("b"))).rejects.toThrow(
+      /field 1 "000081zz" is not 8 hex digits/,
+    );
   });
 });

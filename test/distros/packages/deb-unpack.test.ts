@@ -26,7 +26,11 @@ async function craftedDeb(dir: string, name: string, members: Member[]): Promise
   for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
   const scratch = await mkdtemp(join(dir, `${name}-`));
   await writeFile(join(scratch, "debian-binary"), "2.0\n");
-  await execa("xz", ["-T1", "-c"], { input: Buffer.concat(chunks), encoding: "buffer", stdout: { file: join(scratch, "data.tar.xz") } });
+  await execa("xz", ["-T1", "-c"], {
+    input: Buffer.concat(chunks),
+    encoding: "buffer",
+    stdout: { file: join(scratch, "data.tar.xz") },
+  });
   const deb = join(dir, `${name}.deb`);
   await execa("ar", ["rc", deb, "debian-binary", "data.tar.xz"], { cwd: scratch });
   return deb;
@@ -44,7 +48,10 @@ describe("unpackDeb", () => {
   it("unpacks what dpkg-deb -b packed: files with their modes, relative symbolic links, folders", async () => {
     const tree = join(work, "tree");
     await mkdir(join(tree, "DEBIAN"), { recursive: true });
-    await writeFile(join(tree, "DEBIAN/control"), "Package: tool\nVersion: 1\nArchitecture: amd64\nMaintainer: t <t@btfmill.invalid>\nDescription: t\n");
+    await writeFile(
+      join(tree, "DEBIAN/control"),
+      "Package: tool\nVersion: 1\nArchitecture: amd64\nMaintainer: t <t@btfmill.invalid>\nDescription: t\n",
+    );
     await mkdir(join(tree, "usr/bin"), { recursive: true });
     await mkdir(join(tree, "usr/lib/x86_64-linux-gnu"), { recursive: true });
     await writeFile(join(tree, "usr/bin/tool"), "#!/bin/sh\necho tool\n");
@@ -63,7 +70,9 @@ describe("unpackDeb", () => {
     // The same tree dpkg-deb -x gives.
     const reference = join(work, "reference");
     await execa("dpkg-deb", ["-x", deb, reference]);
-    expect(await readFile(join(reference, "usr/bin/tool"), "utf8")).toBe(await readFile(join(root, "usr/bin/tool"), "utf8"));
+    expect(await readFile(join(reference, "usr/bin/tool"), "utf8")).toBe(
+      await readFile(join(root, "usr/bin/tool"), "utf8"),
+    );
   });
 
   it("refuses a `..` name, and a name through a symbolic link that leaves the folder, writing nothing outside", async () => {

@@ -32,30 +32,42 @@ afterAll(async () => {
 
 let counter = 0;
 function request(deb: KernelDeb, extra: Partial<VmlinuxRequest> = {}): VmlinuxRequest {
-  return { vmlinuxPath: deb.vmlinuxPath, output: join(outputs, `vmlinux-${counter++}`), package: deb.path, packageSize: deb.size, ...extra };
+  return {
+    vmlinuxPath: deb.vmlinuxPath,
+    output: join(outputs, `vmlinux-${counter++}`),
+    package: deb.path,
+    packageSize: deb.size,
+    ...extra,
+  };
 }
 
 describe("extractVmlinuxFromDeb", () => {
-  it.each(["xz", "gzip", "zstd", "none"] as const)("writes the vmlinux of a %s package and stops decoding at its end", async (compression) => {
-    const deb = debs[compression];
-    const wanted = request(deb);
-    const result = await extractVmlinuxFromDeb(createReadStream(deb.path), wanted);
-    expect((await readFile(wanted.output)).equals(deb.vmlinux)).toBe(true);
-    expect(result.vmlinuxBytes).toBe(deb.vmlinux.length);
-    // 1 MiB of build-id files and the vmlinux come first, 32 MiB of modules after: the decoder
-    // produced the first part and a few buffers, not the rest.
-    expect(deb.payloadBytes).toBeGreaterThan(33 * 1024 * 1024);
-    expect(result.payloadBytes).toBeLessThan(2 * 1024 * 1024);
-    expect(await childCommands()).not.toContain("xz");
-  });
+  it.each(["xz", "gzip", "zstd", "none"] as const)(
+    "writes the vmlinux of a %s package and stops decoding at its end",
+    async (compression) => {
+      const deb = debs[compression];
+      const wanted = request(deb);
+      const result = await extractVmlinuxFromDeb(createReadStream(deb.path), wanted);
+      expect((await readFile(wanted.output)).equals(deb.vmlinux)).toBe(true);
+      expect(result.vmlinuxBytes).toBe(deb.vmlinux.length);
+      // 1 MiB of build-id files and the vmlinux come first, 32 MiB of modules after: the decoder
+      // produced the first part and a few buffers, not the rest.
+      expect(deb.payloadBytes).toBeGreaterThan(33 * 1024 * 1024);
+      expect(result.payloadBytes).toBeLessThan(2 * 1024 * 1024);
+      expect(await childCommands()).not.toContain("xz");
+    },
+  );
 
   it("says which member is there instead when the vmlinux is a symbolic link", async () => {
     const linked = await buildKernelDeb(dir, "symlinked", { compression: "xz", vmlinux: "symlink", trailingBytes: 0 });
     const wanted = request(linked);
     await expect(extractVmlinuxFromDeb(createReadStream(linked.path), wanted)).rejects.toThrow(
-      new FormatError(`${linked.vmlinuxPath} in data.tar.xz is a symbolic link to ../.build-id/5a/filler.debug, not a regular file`, {
-        package: linked.path,
-      }),
+      new FormatError(
+        `${linked.vmlinuxPath} in data.tar.xz is a symbolic link to ../.build-id/5a/filler.debug, not a regular file`,
+        {
+          package: linked.path,
+        },
+      ),
     );
     expect(await readdir(outputs)).not.toContain(wanted.output.split("/").at(-1));
   });
@@ -93,7 +105,9 @@ describe("extractVmlinuxFromDeb", () => {
     const deb = debs.xz;
     // The first block's header fails its CRC32: xz refuses before it decodes a byte. (Corruption xz
     // only notices at a block's end can reach tar first: still a FormatError, in tar's words.)
-    const broken = await rewritePayload(deb, join(dir, "corrupt-xz.deb"), (data) => Buffer.from(data).fill(0x5a, 14, 18));
+    const broken = await rewritePayload(deb, join(dir, "corrupt-xz.deb"), (data) =>
+      Buffer.from(data).fill(0x5a, 14, 18),
+    );
     const wanted = request(broken);
     await expect(extractVmlinuxFromDeb(createReadStream(broken.path), wanted)).rejects.toThrow(
       /^data.tar.xz is not valid xz data: xz: \(stdin\): Compressed data is corrupt$/,
@@ -106,9 +120,9 @@ describe("extractVmlinuxFromDeb", () => {
     const deb = debs.none;
     const cut = join(dir, "cut.deb");
     await writeFile(cut, (await readFile(deb.path)).subarray(0, 200_000));
-    await expect(extractVmlinuxFromDeb(createReadStream(cut), request(deb, { packageSize: undefined }))).rejects.toThrow(
-      /^ar member data.tar is truncated: the archive ends after \d+ of its \d+ bytes$/,
-    );
+    await expect(
+      extractVmlinuxFromDeb(createReadStream(cut), request(deb, { packageSize: undefined })),
+    ).rejects.toThrow(/^ar member data.tar is truncated: the archive ends after \d+ of its \d+ bytes$/);
   });
 
   it("reports a payload that is not a tar", async () => {
@@ -120,9 +134,10 @@ describe("extractVmlinuxFromDeb", () => {
 
   it("leaves a file-system failure as it is: the host's trouble, not a malformed package", async () => {
     const deb = debs.gzip;
-    const error = await extractVmlinuxFromDeb(createReadStream(deb.path), request(deb, { output: join(dir, "missing", "vmlinux") })).catch(
-      (caught: unknown) => caught,
-    );
+    const error = await extractVmlinuxFromDeb(
+      createReadStream(deb.path),
+      request(deb, { output: join(dir, "missing", "vmlinux") }),
+    ).catch((caught: unknown) => caught);
     expect(error).not.toBeInstanceOf(FormatError);
     expect((error as NodeJS.ErrnoException).code).toBe("ENOENT");
   });
@@ -132,9 +147,9 @@ describe("extractVmlinuxFromDeb", () => {
     await writeFile(join(scratch, "control.tar.xz"), "x");
     await execa("ar", ["rc", "odd.deb", "control.tar.xz"], { cwd: scratch });
     const deb = { ...debs.none, path: join(scratch, "odd.deb") };
-    await expect(extractVmlinuxFromDeb(createReadStream(deb.path), request(deb, { packageSize: undefined }))).rejects.toThrow(
-      "not a deb: the first member is control.tar.xz (1 bytes), not debian-binary",
-    );
+    await expect(
+      extractVmlinuxFromDeb(createReadStream(deb.path), request(deb, { packageSize: undefined })),
+    ).rejects.toThrow("not a deb: the first member is control.tar.xz (1 bytes), not debian-binary");
   });
 
   it("stops and releases xz when aborted while decoding", async () => {
@@ -153,7 +168,9 @@ describe("extractVmlinuxFromDeb", () => {
 
 describe("normalizeMemberPath", () => {
   it("strips leading ./ and / and a trailing /", () => {
-    expect(normalizeMemberPath("./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64")).toBe("usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64");
+    expect(normalizeMemberPath("./usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64")).toBe(
+      "usr/lib/debug/boot/vmlinux-6.1.0-47-cloud-amd64",
+    );
     expect(normalizeMemberPath("/usr/lib/")).toBe("usr/lib");
     expect(normalizeMemberPath(".//./usr")).toBe("usr");
   });

@@ -75,9 +75,13 @@ describe("createDecompressor", () => {
   });
 
   it("reports corrupt xz data as a FormatError carrying xz's own words", async () => {
-    const error = await decode("data.tar.xz", corrupt(compressed.xz as Buffer, 200, 64)).catch((caught: unknown) => caught);
+    const error = await decode("data.tar.xz", corrupt(compressed.xz as Buffer, 200, 64)).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FormatError);
-    expect((error as FormatError).message).toMatch(/^data.tar.xz is not valid xz data: xz: \(stdin\): Compressed data is corrupt$/);
+    expect((error as FormatError).message).toMatch(
+      /^data.tar.xz is not valid xz data: xz: \(stdin\): Compressed data is corrupt$/,
+    );
     expect((error as FormatError).package).toBe("test.deb");
   });
 
@@ -89,7 +93,9 @@ describe("createDecompressor", () => {
   });
 
   it("reports bytes that are not xz at all as a FormatError", async () => {
-    await expect(decode("data.tar.xz", original)).rejects.toThrow(/not valid xz data: xz: \(stdin\): File format not recognized/);
+    await expect(decode("data.tar.xz", original)).rejects.toThrow(
+      /not valid xz data: xz: \(stdin\): File format not recognized/,
+    );
   });
 
   it("reports corrupt zstd and gzip data as FormatErrors", async () => {
@@ -97,13 +103,19 @@ describe("createDecompressor", () => {
       /^data.tar.zst is not valid zstd data: /,
     );
     const gz = compressed.gz as Buffer;
-    await expect(decode("data.tar.gz", gz.subarray(0, gz.length - 100))).rejects.toThrow(/^data.tar.gz is not valid gzip data: unexpected end of file/);
+    await expect(decode("data.tar.gz", gz.subarray(0, gz.length - 100))).rejects.toThrow(
+      /^data.tar.gz is not valid gzip data: unexpected end of file/,
+    );
   });
 
   it("reports corrupt or truncated bzip2 data as a FormatError carrying bzip2's own words", async () => {
     const bz2 = compressed.bz2 as Buffer;
-    await expect(decode("data.tar.bz2", bz2.subarray(0, bz2.length / 2))).rejects.toThrow(/^data.tar.bz2 is not valid bzip2 data: /);
-    await expect(decode("data.tar.bz2", original)).rejects.toThrow(/^data.tar.bz2 is not valid bzip2 data: .*not a bzip2 file/);
+    await expect(decode("data.tar.bz2", bz2.subarray(0, bz2.length / 2))).rejects.toThrow(
+      /^data.tar.bz2 is not valid bzip2 data: /,
+    );
+    await expect(decode("data.tar.bz2", original)).rejects.toThrow(
+      /^data.tar.bz2 is not valid bzip2 data: .*not a bzip2 file/,
+    );
   });
 
   it("kills xz and waits for it when the consumer stops early", async () => {
@@ -123,7 +135,9 @@ describe("createDecompressor", () => {
     decompressor.resume();
     const [error] = (await once(decompressor, "error").catch((caught: unknown) => [caught])) as [unknown];
     expect(error).toBeInstanceOf(ToolError);
-    expect((error as ToolError).message).toMatch(/^xz: exited with 1 decoding data\.tar\.xz: .*Memory usage limit reached/);
+    expect((error as ToolError).message).toMatch(
+      /^xz: exited with 1 decoding data\.tar\.xz: .*Memory usage limit reached/,
+    );
     expect((error as ToolError).package).toBe("test.deb");
     expect((error as ToolError).exitCode).toBe(1);
   });

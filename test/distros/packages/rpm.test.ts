@@ -25,7 +25,12 @@ const vmlinuxPath = `usr/lib/debug/lib/modules/${kernel}/vmlinux`;
 const payloads: RpmPayload[] = ["xz", "zstd", "gzip", "bzip2"];
 // bzip2 takes seconds a MiB on the fixture's repetitive filler: its package stays small, and its
 // early stop (the same child-process path as xz's) is proved on xz.
-const trailing: Record<RpmPayload, number> = { xz: 32 * 1024 * 1024, zstd: 32 * 1024 * 1024, gzip: 32 * 1024 * 1024, bzip2: 1024 * 1024 };
+const trailing: Record<RpmPayload, number> = {
+  xz: 32 * 1024 * 1024,
+  zstd: 32 * 1024 * 1024,
+  gzip: 32 * 1024 * 1024,
+  bzip2: 1024 * 1024,
+};
 
 let work: string;
 let vmlinux: Buffer;
@@ -34,7 +39,13 @@ const built = {} as Record<RpmPayload | "absent" | "symlink", BuiltRpm>;
 let counter = 0;
 
 function request(pkg: BuiltRpm, extra: Partial<VmlinuxRequest> = {}): VmlinuxRequest {
-  return { vmlinuxPath, output: join(work, "out", `vmlinux-${counter++}`), package: pkg.path, packageSize: pkg.size, ...extra };
+  return {
+    vmlinuxPath,
+    output: join(work, "out", `vmlinux-${counter++}`),
+    package: pkg.path,
+    packageSize: pkg.size,
+    ...extra,
+  };
 }
 
 beforeAll(async () => {
@@ -43,12 +54,29 @@ beforeAll(async () => {
   const vmlinuxFile = await makeVmlinux(join(work, "vmlinux.o"));
   vmlinux = await readFile(vmlinuxFile);
   const specs = payloads.map((payload) =>
-    kernelDebuginfo({ name: `kernel-${payload}-debuginfo`, version: "4.18.0", release: "147.el8", vmlinux: vmlinuxFile, payload, trailingBytes: trailing[payload] }),
+    kernelDebuginfo({
+      name: `kernel-${payload}-debuginfo`,
+      version: "4.18.0",
+      release: "147.el8",
+      vmlinux: vmlinuxFile,
+      payload,
+      trailingBytes: trailing[payload],
+    }),
   );
-  const absent = kernelDebuginfo({ name: "kernel-absent-debuginfo", version: "4.18.0", release: "147.el8", trailingBytes: 0 });
+  const absent = kernelDebuginfo({
+    name: "kernel-absent-debuginfo",
+    version: "4.18.0",
+    release: "147.el8",
+    trailingBytes: 0,
+  });
   // Random bytes after the vmlinux do not compress: the package is large enough to stop early in.
   specs[0]!.files.push({ path: "usr/share/zz-random", contents: randomBytes(4 * 1024 * 1024) });
-  const symlinked = kernelDebuginfo({ name: "kernel-symlink-debuginfo", version: "4.18.0", release: "147.el8", trailingBytes: 0 });
+  const symlinked = kernelDebuginfo({
+    name: "kernel-symlink-debuginfo",
+    version: "4.18.0",
+    release: "147.el8",
+    trailingBytes: 0,
+  });
   symlinked.files.push({ path: vmlinuxPath, linkTo: "../../../.build-id/5a/filler.debug" });
   const repo = await buildYumRepo(join(work, "repo"), [...specs, absent, symlinked]);
   for (const [index, payload] of payloads.entries()) built[payload] = repo.packages[index]!;
@@ -103,7 +131,9 @@ describe("extractVmlinuxFromRpm", () => {
 
   it("throws VmlinuxNotFoundError for a package without the vmlinux", async () => {
     const wanted = request(built.absent);
-    const error = await extractVmlinuxFromRpm(createReadStream(built.absent.path), wanted).catch((caught: unknown) => caught);
+    const error = await extractVmlinuxFromRpm(createReadStream(built.absent.path), wanted).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(VmlinuxNotFoundError);
     expect((error as Error).message).toBe(`${vmlinuxPath} is not in the rpm's payload`);
     await expect(stat(wanted.output)).rejects.toThrow(/ENOENT/);
@@ -122,13 +152,15 @@ describe("extractVmlinuxFromRpm", () => {
     const cut = join(work, "cut.rpm");
     await copyFile(built.xz.path, cut);
     await truncate(cut, 300);
-    await expect(extractVmlinuxFromRpm(createReadStream(cut), request(built.xz))).rejects.toThrow(/^the rpm ends at byte 300, inside its (signature )?header$/);
+    await expect(extractVmlinuxFromRpm(createReadStream(cut), request(built.xz))).rejects.toThrow(
+      /^the rpm ends at byte 300, inside its (signature )?header$/,
+    );
   });
 
   it("refuses a header that reaches past the size the index vouches for", async () => {
-    await expect(extractVmlinuxFromRpm(createReadStream(built.xz.path), request(built.xz, { packageSize: 2000 }))).rejects.toThrow(
-      /^the rpm's signature header ends at byte \d+, past the package's 2000 bytes$/,
-    );
+    await expect(
+      extractVmlinuxFromRpm(createReadStream(built.xz.path), request(built.xz, { packageSize: 2000 })),
+    ).rejects.toThrow(/^the rpm's signature header ends at byte \d+, past the package's 2000 bytes$/);
   });
 
   it("reports a corrupt payload as a FormatError", async () => {
@@ -138,7 +170,9 @@ describe("extractVmlinuxFromRpm", () => {
     for (let index = payload + 100; index < payload + 200; index++) bytes[index] = bytes[index]! ^ 0x5a;
     const corrupt = join(work, "corrupt.rpm");
     await writeFile(corrupt, bytes);
-    const error = await extractVmlinuxFromRpm(createReadStream(corrupt), request(built.xz)).catch((caught: unknown) => caught);
+    const error = await extractVmlinuxFromRpm(createReadStream(corrupt), request(built.xz)).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FormatError);
     expect((await childCommands()).filter((command) => command === "xz" || command === "bzip2")).toEqual([]);
   });

@@ -33,7 +33,12 @@ describe("parseOneLineSources", () => {
         file: "sources.list",
       },
       expect.objectContaining({ type: "deb-src", uri: "http://mirror.example/debian", components: ["main"] }),
-      expect.objectContaining({ type: "deb", uri: "http://mirror.example/debian-security", signedBy: [], architectures: [] }),
+      expect.objectContaining({
+        type: "deb",
+        uri: "http://mirror.example/debian-security",
+        signedBy: [],
+        architectures: [],
+      }),
     ]);
   });
 
@@ -89,7 +94,9 @@ describe("parseDeb822Sources", () => {
   });
 
   it("refuses a stanza without URIs or with an unknown type", () => {
-    expect(() => parseDeb822Sources("Types: deb\nSuites: bookworm\n", "x.sources")).toThrow(/lacks Types, URIs or Suites/);
+    expect(() => parseDeb822Sources("Types: deb\nSuites: bookworm\n", "x.sources")).toThrow(
+      /lacks Types, URIs or Suites/,
+    );
     expect(() => parseDeb822Sources("Types: rpm\nURIs: http://x\nSuites: y\n", "x.sources")).toThrow(FormatError);
   });
 });
@@ -105,9 +112,15 @@ describe("loadAptSources", () => {
     roots.push(root);
     await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
     await writeFile(join(root, "etc/apt/sources.list"), "deb http://first.example/debian bookworm main\n");
-    await writeFile(join(root, "etc/apt/sources.list.d/b.sources"), "Types: deb\nURIs: http://third.example/debian\nSuites: bookworm\n");
+    await writeFile(
+      join(root, "etc/apt/sources.list.d/b.sources"),
+      "Types: deb\nURIs: http://third.example/debian\nSuites: bookworm\n",
+    );
     await writeFile(join(root, "etc/apt/sources.list.d/a.list"), "deb http://second.example/debian bookworm main\n");
-    await writeFile(join(root, "etc/apt/sources.list.d/c.list.disabled"), "deb http://never.example/debian bookworm main\n");
+    await writeFile(
+      join(root, "etc/apt/sources.list.d/c.list.disabled"),
+      "deb http://never.example/debian bookworm main\n",
+    );
     const sources = await loadAptSources(root);
     expect(sources.map((source) => source.uri)).toEqual([
       "http://first.example/debian",

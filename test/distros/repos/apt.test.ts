@@ -6,7 +6,13 @@ import { verifyDetachedRelease, verifyInRelease } from "../../../distros/repos/a
 import { findSuite, readSuite } from "../../../distros/repos/apt.ts";
 import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "../../../distros/repos/release.ts";
 import { ConfigError, FetchError, FormatError, IntegrityError } from "../../../archive/errors.ts";
-import { buildAptMirror, createSigningKey, removeInRelease, suiteDir, tamperRelease } from "../../fixtures/apt-mirror.ts";
+import {
+  buildAptMirror,
+  createSigningKey,
+  removeInRelease,
+  suiteDir,
+  tamperRelease,
+} from "../../fixtures/apt-mirror.ts";
 import type { AptMirror, SigningKey } from "../../fixtures/apt-mirror.ts";
 import { clearsign, detachSign } from "../../fixtures/signing-key.ts";
 import { startStaticServer } from "../../helpers/static-server.ts";
@@ -41,24 +47,41 @@ describe("parseRelease", () => {
     expect(release.architectures).toContain("arm64");
     expect(release.components[0]).toBe("updates/main");
     expect([...release.files.values()]).toEqual([
-      { path: "main/binary-amd64/Packages", size: 2526003, sha256: "6a76270e9f19326bc8681136eba244cc44c18da5f16a5f0d427189e16f24bac1" },
-      { path: "main/binary-amd64/Packages.xz", size: 378656, sha256: "36712c7d22dfc0a49c79e3e7a22e7f545a50bbf09d6111fe0ce4149addd93cad" },
+      {
+        path: "main/binary-amd64/Packages",
+        size: 2526003,
+        sha256: "6a76270e9f19326bc8681136eba244cc44c18da5f16a5f0d427189e16f24bac1",
+      },
+      {
+        path: "main/binary-amd64/Packages.xz",
+        size: 378656,
+        sha256: "36712c7d22dfc0a49c79e3e7a22e7f545a50bbf09d6111fe0ce4149addd93cad",
+      },
     ]);
   });
 
   it("refuses a Release with only weak checksums, a bad date or a malformed SHA256 line", () => {
     const md5Only = securityRelease.slice(0, securityRelease.indexOf("SHA256:"));
     expect(() => parseRelease(md5Only, "Release")).toThrow(/no SHA256 section/);
-    expect(() => parseRelease(securityRelease.replace("Valid-Until: Mon, 30 Nov 2026 11:22:37 UTC", "Valid-Until: never"), "Release")).toThrow(FormatError);
-    expect(() => parseRelease(`${securityRelease} nothex 12 main/x\n`, "Release")).toThrow(/is not "<sha256> <size> <path>"/);
+    expect(() =>
+      parseRelease(
+        securityRelease.replace("Valid-Until: Mon, 30 Nov 2026 11:22:37 UTC", "Valid-Until: never"),
+        "Release",
+      ),
+    ).toThrow(FormatError);
+    expect(() => parseRelease(`${securityRelease} nothex 12 main/x\n`, "Release")).toThrow(
+      /is not "<sha256> <size> <path>"/,
+    );
   });
 
   it("rejects a Release past its Valid-Until and accepts one before it", () => {
     const release = parseRelease(securityRelease, "InRelease");
-    expect(() => assertReleaseCurrent(release, "bookworm-security", "http://m", new Date("2026-12-01T00:00:00Z"))).toThrow(IntegrityError);
-    expect(() => assertReleaseCurrent(release, "bookworm-security", "http://m", new Date("2026-12-01T00:00:00Z"))).toThrow(
-      /suite bookworm-security at http:\/\/m expired on 2026-11-30/,
-    );
+    expect(() =>
+      assertReleaseCurrent(release, "bookworm-security", "http://m", new Date("2026-12-01T00:00:00Z")),
+    ).toThrow(IntegrityError);
+    expect(() =>
+      assertReleaseCurrent(release, "bookworm-security", "http://m", new Date("2026-12-01T00:00:00Z")),
+    ).toThrow(/suite bookworm-security at http:\/\/m expired on 2026-11-30/);
     assertReleaseCurrent(release, "bookworm-security", "http://m", new Date("2026-11-24T00:00:00Z"));
   });
 
@@ -66,7 +89,11 @@ describe("parseRelease", () => {
     const release = parseRelease(securityRelease, "InRelease");
     assertReleaseIsSuite(release, "bookworm-security", "x");
     assertReleaseIsSuite(release, "oldstable-security", "x");
-    assertReleaseIsSuite(parseRelease(securityRelease.replace("Codename: bookworm-security", "Codename: buster"), "r"), "buster/updates", "x");
+    assertReleaseIsSuite(
+      parseRelease(securityRelease.replace("Codename: bookworm-security", "Codename: buster"), "r"),
+      "buster/updates",
+      "x",
+    );
     expect(() => assertReleaseIsSuite(release, "bookworm", "x")).toThrow(IntegrityError);
   });
 });
@@ -94,7 +121,11 @@ describe("Release signatures", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const from = (keyring: string) => ({ suite: "bookworm-security", keyring, url: "http://m/dists/bookworm-security/InRelease" });
+  const from = (keyring: string) => ({
+    suite: "bookworm-security",
+    keyring,
+    url: "http://m/dists/bookworm-security/InRelease",
+  });
 
   it("returns exactly the signed text of an InRelease, with a binary or an armored keyring", async () => {
     expect(await verifyInRelease(inRelease, from(key.keyring))).toBe(securityRelease);
@@ -106,7 +137,11 @@ describe("Release signatures", () => {
   });
 
   it("drops unsigned text wrapped around the signed part", async () => {
-    const wrapped = Buffer.concat([Buffer.from("Suite: injected\n\n"), inRelease, Buffer.from("\nSHA256:\n injected\n")]);
+    const wrapped = Buffer.concat([
+      Buffer.from("Suite: injected\n\n"),
+      inRelease,
+      Buffer.from("\nSHA256:\n injected\n"),
+    ]);
     expect(await verifyInRelease(wrapped, from(key.keyring))).toBe(securityRelease);
   });
 
@@ -149,11 +184,19 @@ describe("reading a suite from mirrors", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "btfmill-suite-"));
     stranger = await createSigningKey(dir, "stranger");
-    mirror = await buildAptMirror(join(dir, "main"), { arch: "amd64", suites: { bookworm: [], "bookworm-updates": [] } });
+    mirror = await buildAptMirror(join(dir, "main"), {
+      arch: "amd64",
+      suites: { bookworm: [], "bookworm-updates": [] },
+    });
     const key = mirror.key;
     legacy = await buildAptMirror(join(dir, "legacy"), { arch: "amd64", key, suites: { bookworm: [] } });
     await removeInRelease(legacy, "bookworm");
-    await buildAptMirror(join(dir, "stale"), { arch: "amd64", key, suites: { bookworm: [] }, validUntil: new Date(Date.now() - 86_400_000) });
+    await buildAptMirror(join(dir, "stale"), {
+      arch: "amd64",
+      key,
+      suites: { bookworm: [] },
+      validUntil: new Date(Date.now() - 86_400_000),
+    });
     broken = await buildAptMirror(join(dir, "broken"), { arch: "amd64", key, suites: { bookworm: [], unsigned: [] } });
     await tamperRelease(broken, "bookworm");
     await removeInRelease(broken, "unsigned");
@@ -165,7 +208,11 @@ describe("reading a suite from mirrors", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const at = (name: string, keyring = mirror.keyring, checkValidUntil = true) => ({ base: `${server.url}/${name}`, keyring, checkValidUntil });
+  const at = (name: string, keyring = mirror.keyring, checkValidUntil = true) => ({
+    base: `${server.url}/${name}`,
+    keyring,
+    checkValidUntil,
+  });
   const unverified = (name: string) => ({ base: `${server.url}/${name}`, keyring: undefined, checkValidUntil: true });
 
   it("prefers InRelease", async () => {
@@ -177,7 +224,9 @@ describe("reading a suite from mirrors", () => {
   it("falls back to Release and Release.gpg when InRelease is absent", async () => {
     const suite = await readSuite(at("legacy"), "bookworm");
     expect(suite?.signedAs).toBe("Release.gpg");
-    const asked = server.requests.filter((request) => request.path.startsWith("/legacy/")).map((request) => `${request.path} ${request.status}`);
+    const asked = server.requests
+      .filter((request) => request.path.startsWith("/legacy/"))
+      .map((request) => `${request.path} ${request.status}`);
     expect(asked).toEqual([
       "/legacy/dists/bookworm/InRelease 404",
       "/legacy/dists/bookworm/Release 200",
@@ -216,9 +265,10 @@ describe("reading a suite from mirrors", () => {
   it("takes each suite from the first mirror that has it, and names the suite and every mirror tried when none has", async () => {
     const found = await findSuite([at("legacy"), at("main")], "bookworm-updates");
     expect(found.repository.base).toBe(`${server.url}/main`);
-    const error = await findSuite([at("legacy"), at("main"), { base: "http://127.0.0.1:1", keyring: mirror.keyring, checkValidUntil: true }], "trixie").catch(
-      (caught: unknown) => caught,
-    );
+    const error = await findSuite(
+      [at("legacy"), at("main"), { base: "http://127.0.0.1:1", keyring: mirror.keyring, checkValidUntil: true }],
+      "trixie",
+    ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(FetchError);
     expect((error as Error).message).toMatch(/^suite trixie was found on none of the mirrors tried: /);
     expect((error as Error).message).toContain(`${server.url}/legacy (absent)`);
@@ -228,7 +278,9 @@ describe("reading a suite from mirrors", () => {
   it("answers undefined for an optional suite only when every mirror says it is absent", async () => {
     expect(await findSuite([at("legacy"), at("main")], "trixie", undefined, { optional: true })).toBeUndefined();
     const unreachable = { base: "http://127.0.0.1:1", keyring: mirror.keyring, checkValidUntil: true };
-    await expect(findSuite([at("main"), unreachable], "trixie", undefined, { optional: true })).rejects.toThrow(FetchError);
+    await expect(findSuite([at("main"), unreachable], "trixie", undefined, { optional: true })).rejects.toThrow(
+      FetchError,
+    );
   });
 
   it("stops at a mirror whose signature fails instead of trying the next", async () => {

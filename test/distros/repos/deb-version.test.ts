@@ -94,9 +94,30 @@ function generatePairs(count: number): [string, string][] {
   const random = mulberry32(20_240_601);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const leads = ["0", "1", "2", "6", "10"];
-  const upstreamPieces = ["0", "1", "2", "9", "10", "01", "002", ".", ".", "~", "~~", "+", "a", "b", "rc", "Z", "dfsg", "+deb12u1", "~bpo"];
+  const upstreamPieces = [
+    "0",
+    "1",
+    "2",
+    "9",
+    "10",
+    "01",
+    "002",
+    ".",
+    ".",
+    "~",
+    "~~",
+    "+",
+    "a",
+    "b",
+    "rc",
+    "Z",
+    "dfsg",
+    "+deb12u1",
+    "~bpo",
+  ];
   const revisionPieces = ["0", "1", "2", "10", "01", ".", "~", "+", "b", "deb12u", "ubuntu", "~bpo11+", "A"];
-  const piecesOf = (pieces: readonly string[]): string[] => Array.from({ length: Math.floor(random() * 5) }, () => pick(pieces));
+  const piecesOf = (pieces: readonly string[]): string[] =>
+    Array.from({ length: Math.floor(random() * 5) }, () => pick(pieces));
   const randomVersion = (): VersionParts => ({
     epoch: random() < 0.15 ? Math.floor(random() * 3) : undefined,
     upstream: [pick(leads), ...piecesOf(upstreamPieces)],

@@ -89,7 +89,9 @@ describe("parsePackagesIndex", () => {
 
   it("rejects a stanza without SHA256, with a bad Size, or with a Filename leaving the mirror", () => {
     const withoutSha = packagesText.replace(/^SHA256: 7AD.*\n/m, "");
-    expect(() => parsePackagesIndex(withoutSha, "Packages")).toThrow(/linux-image-6.1.0-47-cloud-amd64-dbg has no sha256 field/);
+    expect(() => parsePackagesIndex(withoutSha, "Packages")).toThrow(
+      /linux-image-6.1.0-47-cloud-amd64-dbg has no sha256 field/,
+    );
     expect(() => parsePackagesIndex(packagesText.replace("Size: 1324", "Size: lots"), "Packages")).toThrow(FormatError);
     const climbing = packagesText.replace("Filename: pool/main/h/hello", "Filename: pool/../../etc/hello");
     expect(() => parsePackagesIndex(climbing, "Packages")).toThrow(/outside the mirror/);
@@ -135,40 +137,85 @@ describe("readPackagesIndex", () => {
       ["none", "Packages", plain],
     ];
     for (const [compression, name, data] of compressed) {
-      const choice: PackagesIndexChoice = { path: name, compression, entry: entry(name, data), plain: entry("Packages", plain) };
-      for (const size of [1, 7, 100, data.length]) expect(await readPackagesIndex(pieces(data, size), choice, name)).toEqual(expected);
+      const choice: PackagesIndexChoice = {
+        path: name,
+        compression,
+        entry: entry(name, data),
+        plain: entry("Packages", plain),
+      };
+      for (const size of [1, 7, 100, data.length])
+        expect(await readPackagesIndex(pieces(data, size), choice, name)).toEqual(expected);
     }
   });
 
   it("parses stanzas as the body arrives, and returns none of them when its SHA256 then differs from the Release", async () => {
-    const index = Buffer.from(packagesText + Array.from({ length: 2000 }, (_, n) => `\nPackage: filler-${n}\nVersion: 1\nArchitecture: all\nFilename: pool/f/${n}.deb\nSize: 1\nSHA256: ${"0".repeat(64)}\n`).join(""));
-    const choice: PackagesIndexChoice = { path: "Packages", compression: "none", entry: entry("Packages", index), plain: undefined };
+    const index = Buffer.from(
+      packagesText +
+        Array.from(
+          { length: 2000 },
+          (_, n) =>
+            `\nPackage: filler-${n}\nVersion: 1\nArchitecture: all\nFilename: pool/f/${n}.deb\nSize: 1\nSHA256: ${"0".repeat(64)}\n`,
+        ).join(""),
+    );
+    const choice: PackagesIndexChoice = {
+      path: "Packages",
+      compression: "none",
+      entry: entry("Packages", index),
+      plain: undefined,
+    };
     const seen: string[] = [];
     let seenBeforeTheEnd = 0;
     async function* tamperedTail(): AsyncGenerator<Buffer> {
       yield* pieces(index.subarray(0, index.length - 100), 4096);
       seenBeforeTheEnd = seen.length;
-      yield Buffer.from(index.subarray(index.length - 100).toString("latin1").replace("0", "1"), "latin1");
+      yield Buffer.from(
+        index
+          .subarray(index.length - 100)
+          .toString("latin1")
+          .replace("0", "1"),
+        "latin1",
+      );
     }
     const accept = (name: string) => (seen.push(name), name.startsWith("linux-image-6"));
-    const error = await readPackagesIndex(tamperedTail(), choice, "Packages", { accept }).catch((caught: unknown) => caught);
+    const error = await readPackagesIndex(tamperedTail(), choice, "Packages", { accept }).catch(
+      (caught: unknown) => caught,
+    );
     expect(seenBeforeTheEnd).toBeGreaterThan(1000);
     expect(error).toBeInstanceOf(IntegrityError);
-    expect((error as Error).message).toMatch(/^Packages has sha256 [0-9a-f]{64}, the signed Release says [0-9a-f]{64}$/);
+    expect((error as Error).message).toMatch(
+      /^Packages has sha256 [0-9a-f]{64}, the signed Release says [0-9a-f]{64}$/,
+    );
     expect(await readPackagesIndex(pieces(index, 4096), choice, "Packages", { accept })).toEqual([kernelRecord]);
   });
 
   it("refuses a body shorter or longer than the Release lists, even when what arrived parses", async () => {
-    const choice: PackagesIndexChoice = { path: "Packages", compression: "none", entry: entry("Packages", plain), plain: undefined };
-    await expect(readPackagesIndex(pieces(plain.subarray(0, -1), 100), choice, "u")).rejects.toThrow(/^u is \d+ bytes, the signed Release says \d+$/);
+    const choice: PackagesIndexChoice = {
+      path: "Packages",
+      compression: "none",
+      entry: entry("Packages", plain),
+      plain: undefined,
+    };
+    await expect(readPackagesIndex(pieces(plain.subarray(0, -1), 100), choice, "u")).rejects.toThrow(
+      /^u is \d+ bytes, the signed Release says \d+$/,
+    );
     const longer = Buffer.concat([plain, Buffer.from("\n")]);
-    await expect(readPackagesIndex(pieces(longer, 100), choice, "u")).rejects.toThrow(/^u runs longer than the \d+ bytes the signed Release says$/);
+    await expect(readPackagesIndex(pieces(longer, 100), choice, "u")).rejects.toThrow(
+      /^u runs longer than the \d+ bytes the signed Release says$/,
+    );
   });
 
   it("reports an index the Release vouches for but that is malformed as a format error, whatever the compression", async () => {
     const malformed = Buffer.from(packagesText.replace(/^SHA256: 7AD.*\n/m, ""));
-    for (const [compression, data] of [["none", malformed], ["xz", await xz(malformed)]] as const) {
-      const choice: PackagesIndexChoice = { path: "Packages", compression, entry: entry("Packages", data), plain: undefined };
+    for (const [compression, data] of [
+      ["none", malformed],
+      ["xz", await xz(malformed)],
+    ] as const) {
+      const choice: PackagesIndexChoice = {
+        path: "Packages",
+        compression,
+        entry: entry("Packages", data),
+        plain: undefined,
+      };
       const error = await readPackagesIndex(pieces(data, 64), choice, "Packages").catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(FormatError);
       expect((error as Error).message).toMatch(/linux-image-6.1.0-47-cloud-amd64-dbg has no sha256 field/);
@@ -183,16 +230,29 @@ describe("readPackagesIndex", () => {
       entry: entry("Packages.xz", data),
       plain: { path: "Packages", size: 100, sha256: "0".repeat(64) },
     };
-    await expect(readPackagesIndex(pieces(data, 64), choice, "Packages.xz")).rejects.toThrow(/decompresses to more than 100 bytes/);
-    const gz = gzipSync(plain);
-    await expect(readPackagesIndex(pieces(gz, 64), { ...choice, compression: "gz", entry: entry("Packages.gz", gz) }, "Packages.gz")).rejects.toThrow(
+    await expect(readPackagesIndex(pieces(data, 64), choice, "Packages.xz")).rejects.toThrow(
       /decompresses to more than 100 bytes/,
     );
+    const gz = gzipSync(plain);
+    await expect(
+      readPackagesIndex(
+        pieces(gz, 64),
+        { ...choice, compression: "gz", entry: entry("Packages.gz", gz) },
+        "Packages.gz",
+      ),
+    ).rejects.toThrow(/decompresses to more than 100 bytes/);
   });
 
   it("reports an index that is not the compression it claims as a format error", async () => {
-    const choice: PackagesIndexChoice = { path: "Packages.xz", compression: "xz", entry: entry("Packages.xz", plain), plain: undefined };
+    const choice: PackagesIndexChoice = {
+      path: "Packages.xz",
+      compression: "xz",
+      entry: entry("Packages.xz", plain),
+      plain: undefined,
+    };
     await expect(readPackagesIndex(pieces(plain, 64), choice, "Packages.xz")).rejects.toThrow(FormatError);
-    await expect(readPackagesIndex(pieces(plain, 64), choice, "Packages.xz")).rejects.toThrow(/Packages.xz is not valid xz/);
+    await expect(readPackagesIndex(pieces(plain, 64), choice, "Packages.xz")).rejects.toThrow(
+      /Packages.xz is not valid xz/,
+    );
   });
 });

@@ -17,7 +17,28 @@ async function rpmAnswers(pairs: [string, string][]): Promise<number[]> {
 // Versions from pieces that exercise every rule: numbers with leading zeros, letters, the
 // separators rpm skips, tilde and caret.
 function randomVersions(count: number, seed: number): [string, string][] {
-  const pieces = ["0", "1", "2", "01", "10", "9", "147", "el8", "el8_1", "a", "b", "Z", "rc", ".", ".", "_", "+", "~", "^", "uek"];
+  const pieces = [
+    "0",
+    "1",
+    "2",
+    "01",
+    "10",
+    "9",
+    "147",
+    "el8",
+    "el8_1",
+    "a",
+    "b",
+    "Z",
+    "rc",
+    ".",
+    ".",
+    "_",
+    "+",
+    "~",
+    "^",
+    "uek",
+  ];
   let state = seed;
   const next = () => {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
@@ -50,7 +71,9 @@ describe("rpmvercmp", () => {
     const pairs: [string, string][] = [...randomVersions(2000, 7), ["1_0", "1.0"], ["a~", "a"], ["1.0^", "1.0"]];
     const expected = await rpmAnswers(pairs);
     expect(expected).toHaveLength(pairs.length);
-    const mismatches = pairs.flatMap(([a, b], index) => (rpmvercmp(a, b) === expected[index] ? [] : [`${a} vs ${b}: rpm ${expected[index]}, btfmill ${rpmvercmp(a, b)}`]));
+    const mismatches = pairs.flatMap(([a, b], index) =>
+      rpmvercmp(a, b) === expected[index] ? [] : [`${a} vs ${b}: rpm ${expected[index]}, btfmill ${rpmvercmp(a, b)}`],
+    );
     expect(mismatches).toEqual([]);
   });
 });
@@ -58,8 +81,12 @@ describe("rpmvercmp", () => {
 describe("compareEvr", () => {
   it("orders by epoch first, then version, then release", () => {
     expect(compareEvr({ epoch: 1, version: "1.0", release: "1" }, { version: "9.0", release: "9" })).toBe(1);
-    expect(compareEvr({ version: "4.18.0", release: "147.el8" }, { epoch: 0, version: "4.18.0", release: "193.el8" })).toBe(-1);
-    expect(compareEvr({ version: "5.14.21", release: "150500.55.39.1" }, { version: "5.14.21", release: "150500.55.39.1" })).toBe(0);
+    expect(
+      compareEvr({ version: "4.18.0", release: "147.el8" }, { epoch: 0, version: "4.18.0", release: "193.el8" }),
+    ).toBe(-1);
+    expect(
+      compareEvr({ version: "5.14.21", release: "150500.55.39.1" }, { version: "5.14.21", release: "150500.55.39.1" }),
+    ).toBe(0);
   });
 
   it("agrees with rpm.vercmp on epoch:version-release triples", async () => {
@@ -70,7 +97,9 @@ describe("compareEvr", () => {
     ]);
     const text = (evr: Evr) => `${evr.epoch === undefined ? "" : `${evr.epoch}:`}${evr.version}-${evr.release}`;
     const expected = await rpmAnswers(triples.map(([a, b]) => [text(a), text(b)]));
-    const mismatches = triples.flatMap(([a, b], index) => (compareEvr(a, b) === expected[index] ? [] : [`${text(a)} vs ${text(b)}`]));
+    const mismatches = triples.flatMap(([a, b], index) =>
+      compareEvr(a, b) === expected[index] ? [] : [`${text(a)} vs ${text(b)}`],
+    );
     expect(mismatches).toEqual([]);
   });
 

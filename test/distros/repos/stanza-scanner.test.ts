@@ -41,11 +41,15 @@ describe("StanzaScanner", () => {
   it("finds the stanzas the text split at blank lines gives, wherever the pieces are cut", () => {
     for (const variant of variants) {
       const split = variant.split(/\n[ \t]*\r?\n/);
-      const expected = withoutLineEnds(split).filter((stanza) => accept(/^Package:[ \t]*(\S+)/im.exec(stanza)?.[1] ?? ""));
+      const expected = withoutLineEnds(split).filter((stanza) =>
+        accept(/^Package:[ \t]*(\S+)/im.exec(stanza)?.[1] ?? ""),
+      );
       expect(expected.length).toBe(2);
       const bytes = Buffer.from(variant);
       for (let size = 1; size <= bytes.length; size++) expect(scanInPieces(bytes, size, accept)).toEqual(expected);
-      expect(scanInPieces(bytes, 5).filter((stanza) => stanza.trim() !== "")).toEqual(withoutLineEnds(split).filter((stanza) => stanza.trim() !== ""));
+      expect(scanInPieces(bytes, 5).filter((stanza) => stanza.trim() !== "")).toEqual(
+        withoutLineEnds(split).filter((stanza) => stanza.trim() !== ""),
+      );
     }
   });
 

@@ -10,7 +10,13 @@ import { parsePrimary } from "../../../distros/repos/primary.ts";
 import { parseRepomd } from "../../../distros/repos/repomd.ts";
 import { findRepository, readPrimary, readRepomd } from "../../../distros/repos/yum.ts";
 import { ConfigError, FetchError, FormatError, IntegrityError } from "../../../archive/errors.ts";
-import { buildYumRepo, createSigningKey, kernelDebuginfo, rewritePrimary, signRepomd } from "../../fixtures/rpm-repo.ts";
+import {
+  buildYumRepo,
+  createSigningKey,
+  kernelDebuginfo,
+  rewritePrimary,
+  signRepomd,
+} from "../../fixtures/rpm-repo.ts";
 import type { MetadataCompression, SigningKey, YumRepo } from "../../fixtures/rpm-repo.ts";
 import { startStaticServer } from "../../helpers/static-server.ts";
 import type { StaticServer } from "../../helpers/static-server.ts";
@@ -56,17 +62,40 @@ afterAll(async () => {
 });
 
 describe("readRepomd and readPrimary", () => {
-  it.each(["gz", "xz", "zst", "bz2"] as const)("read a signed repository with a %s primary, keeping only the wanted names", async (compression) => {
-    const verified = await readRepomd(repository(compression));
-    expect(verified?.signed).toBe(true);
-    expect(verified?.records.get("primary")?.href).toMatch(new RegExp(`^repodata/[0-9a-f]{64}-primary\\.xml\\.${compression}$`));
-    const packages = (await readPrimary(verified!, { accept })).sort((a, b) => a.arch.localeCompare(b.arch));
-    const built = repos[compression].packages;
-    expect(packages).toEqual([
-      { name: "kernel-debuginfo", arch: "aarch64", epoch: 0, version: "4.18.0", release: "193.el8", sha256: built[1]!.sha256, size: built[1]!.size, href: built[1]!.href },
-      { name: "kernel-debuginfo", arch: "x86_64", epoch: 0, version: "4.18.0", release: "147.el8", sha256: built[0]!.sha256, size: built[0]!.size, href: built[0]!.href },
-    ]);
-  });
+  it.each(["gz", "xz", "zst", "bz2"] as const)(
+    "read a signed repository with a %s primary, keeping only the wanted names",
+    async (compression) => {
+      const verified = await readRepomd(repository(compression));
+      expect(verified?.signed).toBe(true);
+      expect(verified?.records.get("primary")?.href).toMatch(
+        new RegExp(`^repodata/[0-9a-f]{64}-primary\\.xml\\.${compression}$`),
+      );
+      const packages = (await readPrimary(verified!, { accept })).sort((a, b) => a.arch.localeCompare(b.arch));
+      const built = repos[compression].packages;
+      expect(packages).toEqual([
+        {
+          name: "kernel-debuginfo",
+          arch: "aarch64",
+          epoch: 0,
+          version: "4.18.0",
+          release: "193.el8",
+          sha256: built[1]!.sha256,
+          size: built[1]!.size,
+          href: built[1]!.href,
+        },
+        {
+          name: "kernel-debuginfo",
+          arch: "x86_64",
+          epoch: 0,
+          version: "4.18.0",
+          release: "147.el8",
+          sha256: built[0]!.sha256,
+          size: built[0]!.size,
+          href: built[0]!.href,
+        },
+      ]);
+    },
+  );
 
   it("answers undefined where there is no repository", async () => {
     expect(await readRepomd(repository("nothing-here"))).toBeUndefined();
@@ -76,13 +105,17 @@ describe("readRepomd and readPrimary", () => {
     const unsigned = await copyRepo(repos.gz, "unsigned");
     await rm(join(unsigned.root, "repodata/repomd.xml.asc"));
     expect((await readRepomd(unverified("unsigned")))?.signed).toBe(false);
-    await expect(readRepomd(repository("unsigned"))).rejects.toThrow(`${server.url}/unsigned/repodata/repomd.xml is unsigned: ${server.url}/unsigned/repodata/repomd.xml.asc does not exist`);
+    await expect(readRepomd(repository("unsigned"))).rejects.toThrow(
+      `${server.url}/unsigned/repodata/repomd.xml is unsigned: ${server.url}/unsigned/repodata/repomd.xml.asc does not exist`,
+    );
   });
 
   it("refuses a repomd.xml signed by another key, or changed after signing", async () => {
     const foreign = await copyRepo(repos.gz, "foreign");
     await signRepomd(foreign, otherKey);
-    await expect(readRepomd(repository("foreign"))).rejects.toThrow(/signature of .*\/foreign\/repodata\/repomd.xml does not verify with keyring .*: .*NO_PUBKEY/);
+    await expect(readRepomd(repository("foreign"))).rejects.toThrow(
+      /signature of .*\/foreign\/repodata\/repomd.xml does not verify with keyring .*: .*NO_PUBKEY/,
+    );
     const altered = await copyRepo(repos.gz, "altered");
     const repomd = join(altered.root, "repodata/repomd.xml");
     await writeFile(repomd, (await readFile(repomd, "utf8")).replace(/<revision>\d+/, "<revision>1"));
@@ -99,7 +132,9 @@ describe("readRepomd and readPrimary", () => {
     await writeFile(file, (await execa("gzip", ["-c"], { input: xml, encoding: "buffer" })).stdout);
     const error = await readPrimary(verified!, { accept }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(IntegrityError);
-    expect((error as Error).message).toMatch(/primary\.xml\.gz (is announced as \d+ bytes, the signed repomd.xml says \d+|is \d+ bytes, the signed repomd.xml says \d+|has sha256 [0-9a-f]{64}, the signed repomd.xml says [0-9a-f]{64})$/);
+    expect((error as Error).message).toMatch(
+      /primary\.xml\.gz (is announced as \d+ bytes, the signed repomd.xml says \d+|is \d+ bytes, the signed repomd.xml says \d+|has sha256 [0-9a-f]{64}, the signed repomd.xml says [0-9a-f]{64})$/,
+    );
   });
 
   it("says a corrupt primary is an integrity failure, not malformed XML", async () => {
@@ -118,7 +153,9 @@ describe("readRepomd and readPrimary", () => {
     const malformed = await copyRepo(repos.xz, "malformed");
     await rewritePrimary(malformed, { change: (xml) => xml.replace("</name>", "</nam>") });
     const verified = await readRepomd(repository("malformed"));
-    await expect(readPrimary(verified!, { accept })).rejects.toThrow(/primary\.xml\.xz is not well-formed XML: .*unexpected close tag/);
+    await expect(readPrimary(verified!, { accept })).rejects.toThrow(
+      /primary\.xml\.xz is not well-formed XML: .*unexpected close tag/,
+    );
   });
 
   it("refuses a kept package that primary vouches for with another digest than sha256", async () => {
@@ -127,7 +164,9 @@ describe("readRepomd and readPrimary", () => {
     await execa("createrepo_c", ["--quiet", "--no-database", "--checksum", "sha512", sha512]);
     const verified = await readRepomd(unverified("sha512"));
     expect(verified?.records.get("primary")?.checksum.algorithm).toBe("sha512");
-    await expect(readPrimary(verified!, { accept })).rejects.toThrow(/package kernel-debuginfo-4.18.0-147.el8.x86_64 is vouched for by a sha512 checksum; btfmill verifies packages by sha256/);
+    await expect(readPrimary(verified!, { accept })).rejects.toThrow(
+      /package kernel-debuginfo-4.18.0-147.el8.x86_64 is vouched for by a sha512 checksum; btfmill verifies packages by sha256/,
+    );
     // Packages nobody wants are never checked.
     expect(await readPrimary(verified!, { accept: () => false })).toEqual([]);
   });
@@ -135,31 +174,45 @@ describe("readRepomd and readPrimary", () => {
 
 describe("findRepository", () => {
   it("takes the repository from the first mirror that has it", async () => {
-    const found = await findRepository([repository("nothing-here"), { base: "http://127.0.0.1:1", keyring: key.keyring }, repository("gz")], "test repo");
+    const found = await findRepository(
+      [repository("nothing-here"), { base: "http://127.0.0.1:1", keyring: key.keyring }, repository("gz")],
+      "test repo",
+    );
     expect(found.repository.base).toBe(`${server.url}/gz`);
   });
 
   it("stops at a bad signature instead of trying the next mirror", async () => {
-    await expect(findRepository([repository("foreign"), repository("gz")], "test repo")).rejects.toThrow(IntegrityError);
+    await expect(findRepository([repository("foreign"), repository("gz")], "test repo")).rejects.toThrow(
+      IntegrityError,
+    );
   });
 
   it("names every mirror it tried when none has the repository", async () => {
-    const error = await findRepository([repository("a"), repository("b")], "fedora 31 updates").catch((caught: unknown) => caught);
+    const error = await findRepository([repository("a"), repository("b")], "fedora 31 updates").catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FetchError);
-    expect((error as Error).message).toBe(`repository fedora 31 updates was found on none of the mirrors tried: ${server.url}/a (absent), ${server.url}/b (absent)`);
+    expect((error as Error).message).toBe(
+      `repository fedora 31 updates was found on none of the mirrors tried: ${server.url}/a (absent), ${server.url}/b (absent)`,
+    );
   });
 
   it("reports a keyring that cannot be read as a ConfigError", async () => {
-    await expect(readRepomd({ base: `${server.url}/gz`, keyring: join(work, "missing.gpg") })).rejects.toThrow(ConfigError);
+    await expect(readRepomd({ base: `${server.url}/gz`, keyring: join(work, "missing.gpg") })).rejects.toThrow(
+      ConfigError,
+    );
   });
 });
 
 describe("parseRepomd", () => {
-  const repomd = (data: string) => `<?xml version="1.0"?><repomd xmlns="http://linux.duke.edu/metadata/repo">${data}</repomd>`;
+  const repomd = (data: string) =>
+    `<?xml version="1.0"?><repomd xmlns="http://linux.duke.edu/metadata/repo">${data}</repomd>`;
 
   it("reads old repositories' `sha` checksums and an xml:base location", () => {
     const records = parseRepomd(
-      repomd(`<data type="primary"><checksum type="sha">${"ab".repeat(20)}</checksum><location xml:base="http://other.example/repo/" href="repodata/primary.xml.gz"/><size>10</size></data>`),
+      repomd(
+        `<data type="primary"><checksum type="sha">${"ab".repeat(20)}</checksum><location xml:base="http://other.example/repo/" href="repodata/primary.xml.gz"/><size>10</size></data>`,
+      ),
       "repomd.xml",
     );
     expect(records.get("primary")).toEqual({
@@ -173,16 +226,24 @@ describe("parseRepomd", () => {
   });
 
   it("refuses md5, documents that are not repomd, and broken XML", () => {
-    expect(() => parseRepomd(repomd(`<data type="primary"><checksum type="md5">00</checksum><location href="x"/></data>`), "r")).toThrow(/^r: data of type primary: checksum type "md5" is not one btfmill trusts/);
-    expect(() => parseRepomd("<html><body>404</body></html>", "r")).toThrow(/r is not a repomd document \(its root element is html\)/);
+    expect(() =>
+      parseRepomd(repomd(`<data type="primary"><checksum type="md5">00</checksum><location href="x"/></data>`), "r"),
+    ).toThrow(/^r: data of type primary: checksum type "md5" is not one btfmill trusts/);
+    expect(() => parseRepomd("<html><body>404</body></html>", "r")).toThrow(
+      /r is not a repomd document \(its root element is html\)/,
+    );
     expect(() => parseRepomd("<repomd><data>", "r")).toThrow(FormatError);
-    expect(() => parseRepomd(repomd(`<data type="primary"><location href="x"/></data>`), "r")).toThrow(/data of type primary lacks its location or checksum/);
+    expect(() => parseRepomd(repomd(`<data type="primary"><location href="x"/></data>`), "r")).toThrow(
+      /data of type primary lacks its location or checksum/,
+    );
   });
 });
 
 describe("parsePrimary", () => {
   async function* lazyPrimary(count: number): AsyncGenerator<Buffer> {
-    yield Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm">\n');
+    yield Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm">\n',
+    );
     const description = "x".repeat(600);
     for (let index = 0; index < count; index++) {
       const name = index % 50_000 === 7 ? "kernel-debuginfo" : `package-${index}`;
@@ -221,21 +282,35 @@ describe("parsePrimary", () => {
           `<metadata><package><name>kernel-debuginfo</name><arch>x86_64</arch><version ver="1" rel="1"/><checksum type="sha256">${"a".repeat(64)}</checksum><size package="1"/><location href="${href}"/></package></metadata>`,
         );
       })();
-    await expect(parsePrimary(one("../../etc/passwd"), "p", { accept, maxBytes: 1e6 })).rejects.toThrow(/location "..\/..\/etc\/passwd" outside the repository/);
-    await expect(parsePrimary(one("/etc/passwd"), "p", { accept, maxBytes: 1e6 })).rejects.toThrow(/outside the repository/);
-    await expect(parsePrimary(one("Packages/k.rpm"), "p", { accept, maxBytes: 100 })).rejects.toThrow(/decodes to more than 100 bytes/);
+    await expect(parsePrimary(one("../../etc/passwd"), "p", { accept, maxBytes: 1e6 })).rejects.toThrow(
+      /location "..\/..\/etc\/passwd" outside the repository/,
+    );
+    await expect(parsePrimary(one("/etc/passwd"), "p", { accept, maxBytes: 1e6 })).rejects.toThrow(
+      /outside the repository/,
+    );
+    await expect(parsePrimary(one("Packages/k.rpm"), "p", { accept, maxBytes: 100 })).rejects.toThrow(
+      /decodes to more than 100 bytes/,
+    );
   });
 });
 
 describe("parseMirrorList", () => {
   it("takes the first repository URL, fills in $basearch and resolves it against the list", () => {
-    expect(parseMirrorList("# Amazon\n\nhttp://a.example/2/core/2.0/$basearch/abc/\nhttp://b.example/\n", "http://x/mirror.list", "aarch64")).toBe("http://a.example/2/core/2.0/aarch64/abc");
+    expect(
+      parseMirrorList(
+        "# Amazon\n\nhttp://a.example/2/core/2.0/$basearch/abc/\nhttp://b.example/\n",
+        "http://x/mirror.list",
+        "aarch64",
+      ),
+    ).toBe("http://a.example/2/core/2.0/aarch64/abc");
     expect(parseMirrorList("../repo", "http://x.example/a/b/mirror.list", "x86_64")).toBe("http://x.example/a/repo");
   });
 
   it("refuses an empty list, an unknown variable and a URL that is not http", () => {
     expect(() => parseMirrorList("\n# nothing\n", "m", "x86_64")).toThrow(/m lists no repository/);
-    expect(() => parseMirrorList("http://a/$awsregion/", "m", "x86_64")).toThrow(/with a variable btfmill does not fill in/);
+    expect(() => parseMirrorList("http://a/$awsregion/", "m", "x86_64")).toThrow(
+      /with a variable btfmill does not fill in/,
+    );
     expect(() => parseMirrorList("file:///etc", "http://x/m", "x86_64")).toThrow(/not an http\(s\) URL/);
   });
 });

@@ -11,7 +11,13 @@ import { makeSiteArchive, type SiteArchive } from "../../fixtures/site-archive.t
 
 function context<V>(values: V, positionals: string[] = []) {
   const lines: string[] = [];
-  return { values, positionals, stdout: (line: string) => void lines.push(line), stderr: (line: string) => void lines.push(line), lines };
+  return {
+    values,
+    positionals,
+    stdout: (line: string) => void lines.push(line),
+    stderr: (line: string) => void lines.push(line),
+    lines,
+  };
 }
 
 describe("publish and serve commands", () => {
@@ -39,7 +45,11 @@ describe("publish and serve commands", () => {
     expect(manifest.kernels.filter((kernel: { files: { full?: unknown } }) => kernel.files.full)).toHaveLength(3);
     const json = context({ config, out, json: true });
     expect(await publishCommand(json)).toBe(0);
-    expect(JSON.parse(json.lines.join("\n"))).toMatchObject({ out, kernels: { ok: 3, failed: 1, skipped: 1 }, sets: ["all", "net", "probes"] });
+    expect(JSON.parse(json.lines.join("\n"))).toMatchObject({
+      out,
+      kernels: { ok: 3, failed: 1, skipped: 1 },
+      sets: ["all", "net", "probes"],
+    });
   });
 
   it("serve refuses a folder that does not exist and a port that is not one", async () => {

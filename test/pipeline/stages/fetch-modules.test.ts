@@ -57,22 +57,43 @@ describe("fetchVmlinux with modules", () => {
   });
 
   it("stops decoding at the last selected module: xfs, after it in the payload, is never decoded", async () => {
-    const early = await fetchVmlinux({ ...kernelPackageFor(deb, urlOf("kernel.deb")), modules: ["kvm_intel"] }, await destinationFor("early"));
+    const early = await fetchVmlinux(
+      { ...kernelPackageFor(deb, urlOf("kernel.deb")), modules: ["kvm_intel"] },
+      await destinationFor("early"),
+    );
     const none = await fetchVmlinux(kernelPackageFor(deb, urlOf("kernel.deb")), await destinationFor("none"));
-    const all = await fetchVmlinux({ ...kernelPackageFor(deb, urlOf("kernel.deb")), modules: "all" }, await destinationFor("all"));
+    const all = await fetchVmlinux(
+      { ...kernelPackageFor(deb, urlOf("kernel.deb")), modules: "all" },
+      await destinationFor("all"),
+    );
     // kvm-intel.ko sits before the 32 MiB of filler modules, xfs.ko after them.
     expect(early.payloadBytes).toBeLessThan(deb.payloadBytes / 4);
     expect(none.payloadBytes).toBeLessThan(deb.payloadBytes / 4);
     expect(none.modules).toEqual([]);
     expect(all.payloadBytes).toBeGreaterThan(deb.payloadBytes - 1024 * 1024);
-    expect(all.modules.map((extracted) => extracted.name)).toEqual(["kvm_intel", "module_0", "module_1", "module_2", "module_3", "nf_conntrack", "xfs"]);
+    expect(all.modules.map((extracted) => extracted.name)).toEqual([
+      "kvm_intel",
+      "module_0",
+      "module_1",
+      "module_2",
+      "module_3",
+      "nf_conntrack",
+      "xfs",
+    ]);
   });
 
   it("starts the work on the vmlinux as soon as it is written, while the modules after it still decode", async () => {
-    const result = await fetchVmlinux({ ...kernelPackageFor(deb, urlOf("kernel.deb")), modules: "all" }, await destinationFor("early-work"), {
-      // The unverified modules are written beside the unverified vmlinux, in `<vmlinux>.modules`.
-      speculative: async (vmlinux) => ({ modulesAtStart: await readdir(`${vmlinux}.modules`), vmlinux: await readFile(vmlinux) }),
-    });
+    const result = await fetchVmlinux(
+      { ...kernelPackageFor(deb, urlOf("kernel.deb")), modules: "all" },
+      await destinationFor("early-work"),
+      {
+        // The unverified modules are written beside the unverified vmlinux, in `<vmlinux>.modules`.
+        speculative: async (vmlinux) => ({
+          modulesAtStart: await readdir(`${vmlinux}.modules`),
+          vmlinux: await readFile(vmlinux),
+        }),
+      },
+    );
     expect(result.speculative!.vmlinux.equals(deb.vmlinux)).toBe(true);
     expect(result.speculative!.modulesAtStart).not.toContain("xfs.ko");
     expect(result.modules.at(-1)?.name).toBe("xfs");

@@ -34,7 +34,9 @@ beforeAll(async () => {
   bytes.other = await readFile(other.path);
   const server = await startFaultyServer(bytes.deb);
   try {
-    clean = await fetchVmlinux(kernelPackageFor(deb, server.url), join(await mkdtemp(join(dir, "clean-")), "vmlinux"), { http });
+    clean = await fetchVmlinux(kernelPackageFor(deb, server.url), join(await mkdtemp(join(dir, "clean-")), "vmlinux"), {
+      http,
+    });
   } finally {
     await server.close();
   }
@@ -54,7 +56,10 @@ interface Outcome {
 }
 
 // Fetches `package` from a server scripted with `faults`, and keeps everything a test checks.
-async function fetchThrough(faults: Fault[], options: { package?: KernelDeb; validators?: Validators; http?: HttpOverrides } = {}): Promise<Outcome> {
+async function fetchThrough(
+  faults: Fault[],
+  options: { package?: KernelDeb; validators?: Validators; http?: HttpOverrides } = {},
+): Promise<Outcome> {
   const pkg = options.package ?? deb;
   const server = await startFaultyServer(pkg === plain ? bytes.plain : bytes.deb, faults, options.validators);
   const destination = join(await mkdtemp(join(dir, "fetch-")), "vmlinux");
@@ -68,7 +73,14 @@ async function fetchThrough(faults: Fault[], options: { package?: KernelDeb; val
       (value) => ({ value, error: undefined }),
       (error: unknown) => ({ value: undefined, error: error as Error }),
     );
-    return { server, destination, result: result.value, error: result.error, progress, ms: performance.now() - started };
+    return {
+      server,
+      destination,
+      result: result.value,
+      error: result.error,
+      progress,
+      ms: performance.now() - started,
+    };
   } finally {
     await server.close();
   }
@@ -93,7 +105,9 @@ function stagesOf(progress: FetchProgress[]): string[] {
 }
 
 function neverWentBack(progress: FetchProgress[]): boolean {
-  return progress.every((report, index) => index === 0 || report.downloadedBytes >= (progress[index - 1]?.downloadedBytes ?? 0));
+  return progress.every(
+    (report, index) => index === 0 || report.downloadedBytes >= (progress[index - 1]?.downloadedBytes ?? 0),
+  );
 }
 
 describe("fetchVmlinux over a faulty mirror", () => {
@@ -140,7 +154,12 @@ describe("fetchVmlinux over a faulty mirror", () => {
   it("resumes each break where the last one left off, across three breaks", async () => {
     const outcome = await fetchThrough([{ resetAfter: 10_000 }, { resetAfter: 10_000 }, { stallAfter: 10_000 }]);
     await expectVmlinux(outcome);
-    expect(outcome.server.requests.map((request) => request.range)).toEqual([undefined, "bytes=10000-", "bytes=20000-", "bytes=30000-"]);
+    expect(outcome.server.requests.map((request) => request.range)).toEqual([
+      undefined,
+      "bytes=10000-",
+      "bytes=20000-",
+      "bytes=30000-",
+    ]);
     expectOneDecode(outcome);
   });
 
@@ -215,9 +234,17 @@ describe("fetchVmlinux over a faulty mirror", () => {
   });
 
   it("gives up after four attempts, saying how many and why, and leaves nothing behind", async () => {
-    const outcome = await fetchThrough([{ resetAfter: 10_000 }, { resetAfter: 10_000 }, { resetAfter: 10_000 }, { resetAfter: 10_000 }, {}]);
+    const outcome = await fetchThrough([
+      { resetAfter: 10_000 },
+      { resetAfter: 10_000 },
+      { resetAfter: 10_000 },
+      { resetAfter: 10_000 },
+      {},
+    ]);
     expect(outcome.error).toBeInstanceOf(FetchError);
-    expect(outcome.error?.message).toBe(`the download broke after 40000 of ${deb.size} bytes: other side closed (gave up after 4 attempts)`);
+    expect(outcome.error?.message).toBe(
+      `the download broke after 40000 of ${deb.size} bytes: other side closed (gave up after 4 attempts)`,
+    );
     expect(outcome.server.requests).toHaveLength(4);
     expect(await readdir(join(outcome.destination, ".."))).toEqual([]);
   });
@@ -227,7 +254,9 @@ describe("fetchVmlinux over a faulty mirror", () => {
       http: { ...http, retry: { ...http.retry, attempts: 2 } },
     });
     expect(outcome.error).toBeInstanceOf(FetchError);
-    expect(outcome.error?.message).toBe(`the download broke after ${breakAt + 10_000} of ${deb.size} bytes: no bytes for 300 ms (gave up after 2 attempts)`);
+    expect(outcome.error?.message).toBe(
+      `the download broke after ${breakAt + 10_000} of ${deb.size} bytes: no bytes for 300 ms (gave up after 2 attempts)`,
+    );
     // undici checks its timers about twice a second, so each idle timeout fires up to ~1 s late.
     expect(outcome.ms).toBeLessThan(2 * (300 + 1000) + 500);
   });

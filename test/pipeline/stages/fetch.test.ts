@@ -49,7 +49,10 @@ async function leftovers(destination: string): Promise<string[]> {
 }
 
 // A one-off server whose every answer `respond` writes by hand, for the failures a file server cannot stage.
-async function withServer(respond: (response: ServerResponse) => void, use: (url: string) => Promise<void>): Promise<void> {
+async function withServer(
+  respond: (response: ServerResponse) => void,
+  use: (url: string) => Promise<void>,
+): Promise<void> {
   const custom = createServer((_request, response) => respond(response));
   await new Promise<void>((resolve) => custom.listen(0, "127.0.0.1", resolve));
   try {
@@ -61,19 +64,24 @@ async function withServer(respond: (response: ServerResponse) => void, use: (url
 }
 
 describe("fetchVmlinux", () => {
-  it.each(["xz", "gzip", "zstd", "none"] as const)("streams a %s package into a verified vmlinux", async (compression) => {
-    const deb = debs[compression];
-    const destination = await destinationFor(compression);
-    const progress: FetchProgress[] = [];
-    const result = await fetchVmlinux(kernelPackageFor(deb, urlOf(deb)), destination, { onProgress: (p) => progress.push(p) });
-    expect((await readFile(destination)).equals(deb.vmlinux)).toBe(true);
-    expect(result).toMatchObject({ vmlinuxBytes: deb.vmlinux.length, downloadedBytes: deb.size, sha256: deb.sha256 });
-    expect(await leftovers(destination)).toEqual(["vmlinux"]);
-    // Stages only move forward, and the last report is the whole package, hashed.
-    const stages = progress.map((p) => p.stage).filter((stage, index, all) => stage !== all[index - 1]);
-    expect(stages).toEqual(["download", "extract", "hash"]);
-    expect(progress.at(-1)).toEqual({ downloadedBytes: deb.size, totalBytes: deb.size, stage: "hash" });
-  });
+  it.each(["xz", "gzip", "zstd", "none"] as const)(
+    "streams a %s package into a verified vmlinux",
+    async (compression) => {
+      const deb = debs[compression];
+      const destination = await destinationFor(compression);
+      const progress: FetchProgress[] = [];
+      const result = await fetchVmlinux(kernelPackageFor(deb, urlOf(deb)), destination, {
+        onProgress: (p) => progress.push(p),
+      });
+      expect((await readFile(destination)).equals(deb.vmlinux)).toBe(true);
+      expect(result).toMatchObject({ vmlinuxBytes: deb.vmlinux.length, downloadedBytes: deb.size, sha256: deb.sha256 });
+      expect(await leftovers(destination)).toEqual(["vmlinux"]);
+      // Stages only move forward, and the last report is the whole package, hashed.
+      const stages = progress.map((p) => p.stage).filter((stage, index, all) => stage !== all[index - 1]);
+      expect(stages).toEqual(["download", "extract", "hash"]);
+      expect(progress.at(-1)).toEqual({ downloadedBytes: deb.size, totalBytes: deb.size, stage: "hash" });
+    },
+  );
 
   it("stops xz at the vmlinux's end: the 33 MiB of modules after it are never decoded", async () => {
     const deb = debs.xz;
@@ -103,7 +111,9 @@ describe("fetchVmlinux", () => {
     const pkg = { ...kernelPackageFor(deb, urlOf(deb)), sha256: "0".repeat(64) };
     const error = await fetchVmlinux(pkg, destination).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(IntegrityError);
-    expect((error as IntegrityError).message).toBe(`sha256 of the package is ${deb.sha256}, the index says ${"0".repeat(64)}`);
+    expect((error as IntegrityError).message).toBe(
+      `sha256 of the package is ${deb.sha256}, the index says ${"0".repeat(64)}`,
+    );
     expect(await leftovers(destination)).toEqual([]);
   });
 
@@ -208,13 +218,17 @@ describe("fetchVmlinux", () => {
   });
 
   it("reports a corrupt xz payload in a package the index vouches for as a FormatError", async () => {
-    const corrupt = await rewritePayload(debs.xz, join(mirror, "corrupt.deb"), (data) => Buffer.from(data).fill(0x5a, 14, 18));
+    const corrupt = await rewritePayload(debs.xz, join(mirror, "corrupt.deb"), (data) =>
+      Buffer.from(data).fill(0x5a, 14, 18),
+    );
     const destination = await destinationFor("corrupt");
     const error = await fetchVmlinux(kernelPackageFor(corrupt, `${server.url}/corrupt.deb`), destination).catch(
       (caught: unknown) => caught,
     );
     expect(error).toBeInstanceOf(FormatError);
-    expect((error as FormatError).message).toBe("data.tar.xz is not valid xz data: xz: (stdin): Compressed data is corrupt");
+    expect((error as FormatError).message).toBe(
+      "data.tar.xz is not valid xz data: xz: (stdin): Compressed data is corrupt",
+    );
     expect(await leftovers(destination)).toEqual([]);
     expect(await childCommands()).not.toContain("xz");
   });

@@ -17,7 +17,8 @@ import { ciliumChecker, runCiliumCheck } from "../../helpers/cilium-check.ts";
 import { hostHasKernelBtf, hostKernelBtf } from "../../helpers/host-kernel-btf.ts";
 import { bpfFixtures, makeCoreObject, makeKernelBtf, type KernelVariant } from "../../fixtures/bpf-objects.ts";
 
-const minify = (input: string, output: string, objects: string[]) => execa("bpftool", ["gen", "min_core_btf", input, output, ...objects]);
+const minify = (input: string, output: string, objects: string[]) =>
+  execa("bpftool", ["gen", "min_core_btf", input, output, ...objects]);
 
 function subsets<T>(items: readonly T[]): T[][] {
   const all: T[][] = [];
@@ -69,50 +70,70 @@ describe("minifying a set from the union's output", () => {
     expect(compared).toBeGreaterThanOrEqual((hostHasKernelBtf ? 4 : 3) * 15);
   });
 
-  it.skipIf(!hostHasKernelBtf)("minifySets stores for each set the bytes bpftool makes from the full BTF, reading the full BTF once", async () => {
-    const full = hostKernelBtf;
-    const sets = await loadObjectSets(
-      { net: [{ path: objects[0]! }, { path: objects[1]! }], proc: [{ path: objects[2]! }, { path: objects[3]! }], one: [{ path: objects[2]! }] },
-      join(work, "archive"),
-    );
-    // A bpftool that notes which input each run reads: the spawner passes PATH on to its tools.
-    const bin = join(work, "bin");
-    await mkdir(bin);
-    const log = join(work, "inputs.log");
-    const realBpftool = (await execa("sh", ["-c", "command -v bpftool"])).stdout;
-    await writeFile(join(bin, "bpftool"), `#!/bin/sh\necho "$3" >> ${log}\nexec ${realBpftool} "$@"\n`);
-    await chmod(join(bin, "bpftool"), 0o755);
-    const path = process.env.PATH;
-    process.env.PATH = `${bin}:${path}`;
-    const scratch = join(work, "scratch");
-    await mkdir(scratch);
-    let records;
-    try {
-      records = await minifySets(full, openBtf(await readFile(full)), sets, { archiveRoot: join(work, "archive"), scratch, kernel: "machine" });
-    } finally {
-      await stopSpawner();
-      process.env.PATH = path;
-    }
-    expect(Object.keys(records)).toEqual(sets.map((set) => set.name));
-    for (const set of sets) {
-      const direct = join(work, `direct-${set.name}.btf`);
-      await minify(full, direct, set.objects.map((object) => object.path));
-      const record = records[set.name]!;
-      expect(record.error).toBeUndefined();
-      expect(record.file!.sha256).toBe(sha256Hex(await readFile(direct)));
-      // Every record's coverage is still computed against the full kernel BTF.
-      expect(record.coverage.map((object) => object.sha256)).toEqual(set.objects.map((object) => object.sha256));
-    }
-    // And a loader agrees: cilium/ebpf's fixups on each stored file equal those on the full BTF.
-    const checker = await ciliumChecker();
-    if ("binary" in checker) {
-      for (const set of sets) {
-        const stored = join(work, "archive", records[set.name]!.file!.path);
-        const report = await runCiliumCheck(checker.binary, full, stored, set.objects.map((object) => object.path));
-        expect([set.name, report.exitCode, report.differences]).toEqual([set.name, 0, []]);
+  it.skipIf(!hostHasKernelBtf)(
+    "minifySets stores for each set the bytes bpftool makes from the full BTF, reading the full BTF once",
+    async () => {
+      const full = hostKernelBtf;
+      const sets = await loadObjectSets(
+        {
+          net: [{ path: objects[0]! }, { path: objects[1]! }],
+          proc: [{ path: objects[2]! }, { path: objects[3]! }],
+          one: [{ path: objects[2]! }],
+        },
+        join(work, "archive"),
+      );
+      // A bpftool that notes which input each run reads: the spawner passes PATH on to its tools.
+      const bin = join(work, "bin");
+      await mkdir(bin);
+      const log = join(work, "inputs.log");
+      const realBpftool = (await execa("sh", ["-c", "command -v bpftool"])).stdout;
+      await writeFile(join(bin, "bpftool"), `#!/bin/sh\necho "$3" >> ${log}\nexec ${realBpftool} "$@"\n`);
+      await chmod(join(bin, "bpftool"), 0o755);
+      const path = process.env.PATH;
+      process.env.PATH = `${bin}:${path}`;
+      const scratch = join(work, "scratch");
+      await mkdir(scratch);
+      let records;
+      try {
+        records = await minifySets(full, openBtf(await readFile(full)), sets, {
+          archiveRoot: join(work, "archive"),
+          scratch,
+          kernel: "machine",
+        });
+      } finally {
+        await stopSpawner();
+        process.env.PATH = path;
       }
-    }
-    const inputs = (await readFile(log, "utf8")).trim().split("\n");
-    expect(inputs.filter((input) => input === full)).toHaveLength(1);
-  });
+      expect(Object.keys(records)).toEqual(sets.map((set) => set.name));
+      for (const set of sets) {
+        const direct = join(work, `direct-${set.name}.btf`);
+        await minify(
+          full,
+          direct,
+          set.objects.map((object) => object.path),
+        );
+        const record = records[set.name]!;
+        expect(record.error).toBeUndefined();
+        expect(record.file!.sha256).toBe(sha256Hex(await readFile(direct)));
+        // Every record's coverage is still computed against the full kernel BTF.
+        expect(record.coverage.map((object) => object.sha256)).toEqual(set.objects.map((object) => object.sha256));
+      }
+      // And a loader agrees: cilium/ebpf's fixups on each stored file equal those on the full BTF.
+      const checker = await ciliumChecker();
+      if ("binary" in checker) {
+        for (const set of sets) {
+          const stored = join(work, "archive", records[set.name]!.file!.path);
+          const report = await runCiliumCheck(
+            checker.binary,
+            full,
+            stored,
+            set.objects.map((object) => object.path),
+          );
+          expect([set.name, report.exitCode, report.differences]).toEqual([set.name, 0, []]);
+        }
+      }
+      const inputs = (await readFile(log, "utf8")).trim().split("\n");
+      expect(inputs.filter((input) => input === full)).toHaveLength(1);
+    },
+  );
 });

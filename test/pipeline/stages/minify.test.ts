@@ -38,7 +38,9 @@ describe.skipIf(!hostHasKernelBtf)("reading a stored full BTF back", () => {
   it("names the missing member when the tarball holds another kernel's BTF", async () => {
     const scratch = join(work, "other");
     await mkdir(scratch);
-    const error = await extractStoredBtf(tarball, join(scratch, "6.1.0-2-amd64.btf"), { kernel }).catch((caught: unknown) => caught);
+    const error = await extractStoredBtf(tarball, join(scratch, "6.1.0-2-amd64.btf"), { kernel }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FormatError);
     expect((error as FormatError).message).toMatch(/holds no file 6\.1\.0-2-amd64\.btf/);
     expect((error as FormatError).kernel).toBe(kernel);
@@ -51,7 +53,9 @@ describe.skipIf(!hostHasKernelBtf)("reading a stored full BTF back", () => {
     const bytes = await readFile(tarball);
     bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
     await writeFile(damaged, bytes);
-    const error = await extractStoredBtf(damaged, join(scratch, "6.1.0-1-amd64.btf"), { kernel }).catch((caught: unknown) => caught);
+    const error = await extractStoredBtf(damaged, join(scratch, "6.1.0-1-amd64.btf"), { kernel }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ToolError);
     expect(String((error as ToolError).message)).toMatch(/xz/);
     expect((error as ToolError).hint).toMatch(/restore it from the published site/);

@@ -37,7 +37,10 @@ describe("validateBtf", () => {
     expect(result.kernelHasBtf).toBe(true);
     expect(result.kinds).toContain("STRUCT");
     expect(result.kinds).toEqual([...result.kinds].sort());
-    expect(result.kernelBtf).toMatchObject({ sha256: createHash("sha256").update(own).digest("hex"), size: own.byteLength });
+    expect(result.kernelBtf).toMatchObject({
+      sha256: createHash("sha256").update(own).digest("hex"),
+      size: own.byteLength,
+    });
     expect(result.kernelBtf!.layouts).toBeGreaterThan(0);
   });
 
@@ -51,25 +54,38 @@ describe("validateBtf", () => {
 
   it("refuses BTF whose struct layouts differ from the kernel's own", async () => {
     const vmlinux = await makeVmlinux(join(work, "reference"), { withBtf: true });
-    const moved = await paholeBtf(await makeVmlinux(join(work, "moved"), { variant: "moved" }), join(work, "moved.btf"));
-    const error = await validateBtf(moved, { kernel, kernelRelease: "6.1.0-1-amd64", vmlinux }).catch((caught: unknown) => caught);
+    const moved = await paholeBtf(
+      await makeVmlinux(join(work, "moved"), { variant: "moved" }),
+      join(work, "moved.btf"),
+    );
+    const error = await validateBtf(moved, { kernel, kernelRelease: "6.1.0-1-amd64", vmlinux }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FormatError);
-    expect((error as FormatError).message).toMatch(/^struct layouts differ from the kernel's own BTF in \d+ place\(s\): .*tcp_sock/);
+    expect((error as FormatError).message).toMatch(
+      /^struct layouts differ from the kernel's own BTF in \d+ place\(s\): .*tcp_sock/,
+    );
     expect((error as FormatError).kernel).toBe(kernel);
   });
 
   it("refuses kinds older libbpf does not know for an old kernel, and takes them for a new one", async () => {
     const vmlinux = await makeVmlinux(join(work, "for-kinds"));
     const btf = await makePaholeBtf(join(work, "all-kinds.btf"));
-    await expect(validateBtf(btf, { kernel, kernelRelease: "4.14.0-1-amd64", vmlinux })).rejects.toThrow(/^the BTF holds kinds kernel 4\.14\.0-1-amd64 does not understand: /);
-    expect((await validateBtf(btf, { kernel, kernelRelease: "6.6.0-1-amd64", vmlinux })).kinds).toEqual(expect.arrayContaining(["FLOAT", "DECL_TAG", "TYPE_TAG", "ENUM64"]));
+    await expect(validateBtf(btf, { kernel, kernelRelease: "4.14.0-1-amd64", vmlinux })).rejects.toThrow(
+      /^the BTF holds kinds kernel 4\.14\.0-1-amd64 does not understand: /,
+    );
+    expect((await validateBtf(btf, { kernel, kernelRelease: "6.6.0-1-amd64", vmlinux })).kinds).toEqual(
+      expect.arrayContaining(["FLOAT", "DECL_TAG", "TYPE_TAG", "ENUM64"]),
+    );
   });
 
   it("refuses bytes that are not BTF, with our parser's verdict first", async () => {
     const vmlinux = await makeVmlinux(join(work, "for-garbage"));
     const garbage = join(work, "garbage.btf");
     await writeFile(garbage, Buffer.alloc(4096, 0x5a));
-    const error = await validateBtf(garbage, { kernel, kernelRelease: "6.1.0-1-amd64", vmlinux }).catch((caught: unknown) => caught);
+    const error = await validateBtf(garbage, { kernel, kernelRelease: "6.1.0-1-amd64", vmlinux }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(FormatError);
     expect(error).not.toBeInstanceOf(ToolError);
     expect((error as FormatError).message).toMatch(/^the BTF pahole wrote does not parse: /);

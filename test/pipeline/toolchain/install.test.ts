@@ -51,7 +51,9 @@ describe("btfmill toolchain against the machine's Debian mirror", () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-toolchain-"));
     dir = join(work, "toolchain");
-    const entry = (await loadAptSources()).find((source) => source.type === "deb" && source.suites.some((suite) => /^(bookworm|trixie)/.test(suite)));
+    const entry = (await loadAptSources()).find(
+      (source) => source.type === "deb" && source.suites.some((suite) => /^(bookworm|trixie)/.test(suite)),
+    );
     if (entry === undefined) {
       unreachable = "no apt source of this machine lists a Debian suite";
       return;
@@ -81,7 +83,8 @@ describe("btfmill toolchain against the machine's Debian mirror", () => {
     // The host's own loader is not involved: the tool's libraries resolve under the toolchain's root.
     const command = toolchainCommand(first!.record.root, "pahole");
     const { stdout } = await execa(command.file, ["--list", ...command.prefix]);
-    for (const line of stdout.split("\n").filter((text) => text.includes("=>"))) expect(line).toContain(first!.record.root);
+    for (const line of stdout.split("\n").filter((text) => text.includes("=>")))
+      expect(line).toContain(first!.record.root);
   });
 
   it("a second install with everything present downloads no package, and --json names each package with its sha256", async (context) => {
@@ -91,7 +94,11 @@ describe("btfmill toolchain against the machine's Debian mirror", () => {
     expect(again.record).toEqual(first!.record);
     const cli = await runBtfmill(["toolchain", "--dir", dir, "--json"]);
     expect(cli.exitCode, cli.stderr).toBe(0);
-    const shown = JSON.parse(cli.stdout) as { downloaded: string[]; packages: { name: string; sha256: string }[]; tools: { pahole: { package: string } } };
+    const shown = JSON.parse(cli.stdout) as {
+      downloaded: string[];
+      packages: { name: string; sha256: string }[];
+      tools: { pahole: { package: string } };
+    };
     expect(shown.downloaded).toEqual([]);
     expect(shown.tools.pahole.package).toBe("pahole");
     expect(shown.packages).toEqual(first!.record.packages);
@@ -102,9 +109,13 @@ describe("btfmill toolchain against the machine's Debian mirror", () => {
     const config = parseConfig({ toolchain: { dir } }, "test", work);
     const selected = await selectTools(config.toolchain);
     expect(selected.pahole.text).toBe(first!.record.tools.pahole.version);
-    expect(selected.toolchain?.packages.find((pkg) => pkg.name === "pahole")?.sha256).toBe(first!.record.packages[0]!.sha256);
+    expect(selected.toolchain?.packages.find((pkg) => pkg.name === "pahole")?.sha256).toBe(
+      first!.record.packages[0]!.sha256,
+    );
     const vmlinux = await manyUnitObject(work);
-    const features = ["--btf_features=encode_force,var,float,decl_tag,type_tag,enum64,optimized_func,consistent_func,reproducible_build"];
+    const features = [
+      "--btf_features=encode_force,var,float,decl_tag,type_tag,enum64,optimized_func,consistent_func,reproducible_build",
+    ];
     const outputs: Buffer[] = [];
     for (const threads of ["-j1", "-j2", "-j2", "-j1"]) {
       const out = join(work, `out${outputs.length}.btf`);
@@ -118,7 +129,11 @@ describe("btfmill toolchain against the machine's Debian mirror", () => {
   it("a host pahole below 1.29 is refused for threads above 1, with the reason", async () => {
     const { stdout } = await execa("pahole", ["--version"]);
     const [major, minor] = stdout.replace(/^v/, "").split(".").map(Number);
-    const config = parseConfig({ toolchain: { pahole: "pahole", bpftool: "bpftool" }, pahole: { threads: 2 } }, "test", work);
+    const config = parseConfig(
+      { toolchain: { pahole: "pahole", bpftool: "bpftool" }, pahole: { threads: 2 } },
+      "test",
+      work,
+    );
     try {
       if (major! > 1 || minor! >= 29) {
         await expect(selectTools(config.toolchain, config.pahole)).resolves.toBeDefined();

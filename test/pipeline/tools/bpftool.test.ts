@@ -32,7 +32,9 @@ describe("minCoreBtf", () => {
     await minCoreBtf(normal, out, [objects[0]!]);
     const spec = await loadBtf(out);
     const tcpSock = spec.types.find((type) => type.kind === "STRUCT" && type.name === "tcp_sock");
-    expect(tcpSock?.kind === "STRUCT" && tcpSock.members.map((member) => member.name).filter(Boolean)).toEqual(["srtt_us"]);
+    expect(tcpSock?.kind === "STRUCT" && tcpSock.members.map((member) => member.name).filter(Boolean)).toEqual([
+      "srtt_us",
+    ]);
     expect(spec.types.some((type) => type.name === "task_struct")).toBe(false);
     await bpftoolParses(out, { kernel: "fixture/normal" });
     expect(dumpLikeBpftool(spec)).toEqual(await bpftoolDump(out));
@@ -55,7 +57,9 @@ describe("minCoreBtf", () => {
   });
 
   it("fails with a ToolError that quotes libbpf when a member offset is ambiguous", async () => {
-    const error = await rejection(minCoreBtf(ambiguous, join(dir, "ambiguous.btf"), [objects[0]!], { kernel: "fixture/ambiguous" }));
+    const error = await rejection(
+      minCoreBtf(ambiguous, join(dir, "ambiguous.btf"), [objects[0]!], { kernel: "fixture/ambiguous" }),
+    );
     expect(error).toBeInstanceOf(ToolError);
     expect((error as ToolError).exitCode).not.toBe(0);
     expect(error.message).toMatch(/field offset ambiguity: 32 != 384/);

@@ -19,12 +19,22 @@ afterAll(async () => {
 
 describe("runFileTool", () => {
   it("runs tools side by side to the end, their files written", async () => {
-    await Promise.all(["a", "b", "c"].map((name) => runFileTool("sh", ["-c", `echo ${name} > ${join(dir, name)}`], { timeoutMs: 10_000 })));
-    expect(await Promise.all(["a", "b", "c"].map((name) => readFile(join(dir, name), "utf8")))).toEqual(["a\n", "b\n", "c\n"]);
+    await Promise.all(
+      ["a", "b", "c"].map((name) =>
+        runFileTool("sh", ["-c", `echo ${name} > ${join(dir, name)}`], { timeoutMs: 10_000 }),
+      ),
+    );
+    expect(await Promise.all(["a", "b", "c"].map((name) => readFile(join(dir, name), "utf8")))).toEqual([
+      "a\n",
+      "b\n",
+      "c\n",
+    ]);
   });
 
   it("reports an exit code, a signal and the end of stderr as runTool does", async () => {
-    const exited = await rejection(runFileTool("sh", ["-c", "echo 'bad input' >&2; exit 139"], { timeoutMs: 10_000, kernel: "k" }));
+    const exited = await rejection(
+      runFileTool("sh", ["-c", "echo 'bad input' >&2; exit 139"], { timeoutMs: 10_000, kernel: "k" }),
+    );
     expect(exited).toBeInstanceOf(ToolError);
     expect(exited.message).toBe("sh: exited with 139: bad input");
     expect((exited as ToolError).exitCode).toBe(139);
