@@ -114,11 +114,11 @@ const underscore = 0x5f;
 const bucketBits = 14;
 const bucketMask = (1 << bucketBits) - 1;
 
-// A kind and the kinds a CO-RE candidate of it may have (libbpf's btf_kind_core_compat): ENUM and ENUM64 are one family.
 const kindNumbers = Object.fromEntries(
   Object.entries(btfKindNames).map(([number, name]) => [name, Number(number)]),
 ) as Record<BtfKindName, number>;
 
+// The kinds a CO-RE candidate of a kind may have (libbpf's btf_kind_core_compat): ENUM and ENUM64 are one family.
 function kindFamily(kind: number): number {
   return kind === BtfKind.Enum64 ? BtfKind.Enum : kind;
 }
