@@ -2,16 +2,17 @@
 // (~127k types) for a few dozen names and the types they lead to; decoding every type for that
 // took ~70 ms and building a name index over all of them ~60 ms more, per kernel (measured on
 // /sys/kernel/btf/vmlinux of a 6.x kernel, test/bench/minify.ts). Here the framing of every record
-// is still checked up front (parse.ts countTypes), but a type is decoded, with all its checks,
+// is still checked up front (parse.ts typeRecords), but a type is decoded, with all its checks,
 // on first access, and names are found through a hash of each type's name bytes.
 import { Buffer } from "node:buffer";
 import { parseBtfHeader } from "./header.ts";
-import { countTypes, decodeType, forEachTypeRecord, newTypeReader } from "./parse.ts";
+import { BtfKind, btfKindNames, type BtfKindName } from "./kinds.ts";
+import { decodeType, newTypeReader, typeRecords } from "./parse.ts";
 import type { BtfStrings } from "./strings.ts";
 import { FormatError } from "../errors.ts";
 import type { BtfSpec, BtfType } from "./types.ts";
 
-type NameLookup = (name: string) => BtfType[];
+type NameLookup = (name: string, kind: BtfKindName) => BtfType[];
 
 const lookups = new WeakMap<BtfSpec, NameLookup>();
 
@@ -26,13 +27,8 @@ export function openBtf(bytes: Uint8Array): BtfSpec {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stringSection = bytes.subarray(header.stringStart, header.stringStart + header.stringLength);
   const strings = lazyStrings(stringSection);
-  const count = countTypes(view, header);
-  const offsets = new Uint32Array(count);
-  const nameOffsets = new Uint32Array(count);
-  forEachTypeRecord(view, header, count, (id, offset) => {
-    offsets[id - 1] = offset;
-    nameOffsets[id - 1] = view.getUint32(offset, le);
-  });
+  const { offsets, kinds } = typeRecords(view, header);
+  const count = offsets.length;
   const reader = newTypeReader(view, le, strings, count);
   // Decoded types live in a Map, not in a 127k-slot array: a kernel's spec is opened per minify
   // and should cost about the bytes it wraps, since every MB this process holds makes each
@@ -66,25 +62,29 @@ export function openBtf(bytes: Uint8Array): BtfSpec {
   });
   const spec: BtfSpec = { header, types };
 
-  const section = stringSection;
-  let names: { hashes: Int32Array; heads: Int32Array; next: Int32Array } | undefined;
+  // One table per kind family, built on the first lookup of that family: a kernel's names are
+  // mostly FUNCs (56k of 70k named types in a 6.12 kernel), which no CO-RE relocation asks for,
+  // so hashing only the families asked for (structs, unions, enums, typedefs) is a fifth of the work.
+  const tables = new Map<number, NameTable>();
   const found = new Map<string, BtfType[]>();
-  lookups.set(spec, (name) => {
-    let list = found.get(name);
+  lookups.set(spec, (name, kind) => {
+    const family = kindFamily(kindNumbers[kind]);
+    const key = `${family}\0${name}`;
+    let list = found.get(key);
     if (list !== undefined) return list;
-    // One hash per type, of its name up to the first `___`: every type named `name` or
-    // `name___<anything>` hashes as `name`'s own root does. Types are chained per hash bucket
-    // in id order, so a lookup visits only its bucket; the few that hash alike are decoded
-    // and compared. A few ms for a kernel's 127k types, once.
-    names ??= hashNames(section, nameOffsets);
+    let table = tables.get(family);
+    if (table === undefined) {
+      table = hashNames(view, le, stringSection, offsets, kinds, family);
+      tables.set(family, table);
+    }
     const wanted = rootHash(Buffer.from(name, "utf8"), 0);
     list = [];
-    for (let index = names.heads[wanted & bucketMask]!; index >= 0; index = names.next[index]!) {
-      if (names.hashes[index] !== wanted) continue;
-      const type = typeAt(index);
+    for (let at = table.heads[wanted & bucketMask]!; at >= 0; at = table.next[at]!) {
+      if (table.hashes[at] !== wanted) continue;
+      const type = typeAt(table.indexes[at]!);
       if (type.name === name || type.name.startsWith(`${name}___`)) list.push(type);
     }
-    found.set(name, list);
+    found.set(key, list);
     return list;
   });
   return spec;
@@ -111,25 +111,54 @@ function lazyStrings(section: Uint8Array): BtfStrings {
 }
 
 const underscore = 0x5f;
-const bucketBits = 16;
+const bucketBits = 14;
 const bucketMask = (1 << bucketBits) - 1;
 
+const kindNumbers = Object.fromEntries(
+  Object.entries(btfKindNames).map(([number, name]) => [name, Number(number)]),
+) as Record<BtfKindName, number>;
+
+// The kinds a CO-RE candidate of a kind may have (libbpf's btf_kind_core_compat): ENUM and ENUM64 are one family.
+function kindFamily(kind: number): number {
+  return kind === BtfKind.Enum64 ? BtfKind.Enum : kind;
+}
+
+interface NameTable {
+  /** Type indexes (id - 1) of the family's named types, in id order. */
+  indexes: Int32Array;
+  hashes: Int32Array;
+  heads: Int32Array;
+  next: Int32Array;
+}
+
+// One hash per named type of the family, of its name up to the first `___`: every type named `name`
+// or `name___<anything>` hashes as `name`'s own root does. Types are chained per hash bucket in id
+// order, so a lookup visits only its bucket; the few that hash alike are decoded and compared.
 function hashNames(
+  view: DataView,
+  le: boolean,
   section: Uint8Array,
-  nameOffsets: Uint32Array,
-): { hashes: Int32Array; heads: Int32Array; next: Int32Array } {
-  const count = nameOffsets.length;
-  const hashes = new Int32Array(count);
-  const heads = new Int32Array(1 << bucketBits).fill(-1);
-  const next = new Int32Array(count);
-  // From the last id down, so each chain lists its types in id order.
-  for (let index = count - 1; index >= 0; index--) {
-    const hash = rootHash(section, nameOffsets[index]!);
-    hashes[index] = hash;
-    next[index] = heads[hash & bucketMask]!;
-    heads[hash & bucketMask] = index;
+  offsets: Uint32Array,
+  kinds: Uint8Array,
+  family: number,
+): NameTable {
+  const members: number[] = [];
+  for (let index = 0; index < kinds.length; index++) {
+    if (kindFamily(kinds[index]!) === family && view.getUint32(offsets[index]!, le) !== 0) members.push(index);
   }
-  return { hashes, heads, next };
+  const size = members.length;
+  const indexes = Int32Array.from(members);
+  const hashes = new Int32Array(size);
+  const heads = new Int32Array(1 << bucketBits).fill(-1);
+  const next = new Int32Array(size);
+  // From the last id down, so each chain lists its types in id order.
+  for (let at = size - 1; at >= 0; at--) {
+    const hash = rootHash(section, view.getUint32(offsets[indexes[at]!]!, le));
+    hashes[at] = hash;
+    next[at] = heads[hash & bucketMask]!;
+    heads[hash & bucketMask] = at;
+  }
+  return { indexes, hashes, heads, next };
 }
 
 // FNV-1a of the bytes at `start` up to a NUL, the first `___`, or the end of `bytes`.
@@ -144,10 +173,10 @@ function rootHash(bytes: Uint8Array, start: number): number {
 }
 
 /**
- * When CO-RE candidates are looked up on a spec from openBtf: the types named `name` or
- * `name___<anything>`, in id order, found without decoding the others; undefined for a spec
- * parseBtf decoded whole, whose types the caller can index itself.
+ * When CO-RE candidates are looked up on a spec from openBtf: the types of `kind`'s family (ENUM
+ * and ENUM64 are one) named `name` or `name___<anything>`, in id order, found without decoding the
+ * others; undefined for a spec parseBtf decoded whole, whose types the caller can index itself.
  */
-export function typesNamedLike(spec: BtfSpec, name: string): BtfType[] | undefined {
-  return lookups.get(spec)?.(name);
+export function typesNamedLike(spec: BtfSpec, name: string, kind: BtfKindName): BtfType[] | undefined {
+  return lookups.get(spec)?.(name, kind);
 }

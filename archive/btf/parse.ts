@@ -63,6 +63,25 @@ export function decodeType(reader: TypeReader, id: number, offset: number, info:
 
 /** When a type section is opened: checks every record's framing and returns how many types it holds. */
 export function countTypes(view: DataView, header: BtfHeader): number {
+  return walkTypeRecords(view, header, undefined);
+}
+
+/**
+ * When a type section is opened for lookups (lazy.ts): checks the framing as countTypes does and
+ * returns each type's record offset and kind (index id - 1), in the same pass.
+ */
+export function typeRecords(view: DataView, header: BtfHeader): { offsets: Uint32Array; kinds: Uint8Array } {
+  const most = Math.floor(header.typeLength / recordSize);
+  const records = { offsets: new Uint32Array(most), kinds: new Uint8Array(most) };
+  const count = walkTypeRecords(view, header, records);
+  return { offsets: records.offsets.slice(0, count), kinds: records.kinds.slice(0, count) };
+}
+
+function walkTypeRecords(
+  view: DataView,
+  header: BtfHeader,
+  records: { offsets: Uint32Array; kinds: Uint8Array } | undefined,
+): number {
   const end = header.typeStart + header.typeLength;
   let offset = header.typeStart;
   let id = 0;
@@ -73,9 +92,13 @@ export function countTypes(view: DataView, header: BtfHeader): number {
           `(type section ends at ${end})`,
       );
     }
-    id++;
     const info = view.getUint32(offset + 4, header.littleEndian);
     const kind = (info >>> 24) & 0x1f;
+    if (records !== undefined) {
+      records.offsets[id] = offset;
+      records.kinds[id] = kind;
+    }
+    id++;
     if (!isBtfKind(kind)) {
       throw new FormatError(`type [${id}] at offset ${offset} has unknown kind ${kind} (info 0x${info.toString(16)})`);
     }

@@ -14,7 +14,7 @@ export function findCandidates(kernel: BtfSpec, local: BtfType): BtfType[] {
   if (name === "") return [];
   // A kernel opened lazily (openBtf) looks names up through its hashes of the name bytes: no index.
   const named =
-    typesNamedLike(kernel, name)?.filter((type) => essentialName(type.name) === name) ??
+    typesNamedLike(kernel, name, local.kind)?.filter((type) => essentialName(type.name) === name) ??
     indexFor(kernel).get(name) ??
     [];
   return named.filter((type) => kindsCompatible(local, type));

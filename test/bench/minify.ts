@@ -8,7 +8,7 @@
 // every kernel due for every set. The BTF is real and full size: variants of this machine's
 // /sys/kernel/btf/vmlinux (5.5 MB on a 6.x kernel; real kernels carry 3-8 MB), because both
 // bpftool's cost and btfmill's (xz decoding, parsing) grow with the BTF, so a small stand-in would
-// misstate the ratio. Compressing a 5.5 MB BTF with the tarball writer's `xz -6 -T1` takes ~4 s,
+// misstate the ratio. Compressing a 5.5 MB BTF with the tarball writer's `xz -6` takes ~4 s of CPU,
 // so N distinct tarballs would take over an hour: V variants (default 8) are written (cached in
 // .bench/minify-cache across runs) and kernel i hard-links variant i % V's tarball under a name of
 // its own (release `r<i / V>`). Each variant changes the sizes of the structs the objects

@@ -33,7 +33,7 @@ describe("openBtf", () => {
     );
   });
 
-  it("finds types by name and by name___flavor without the ones that only share a prefix", () => {
+  it("finds types of a kind family by name and by name___flavor without the ones that only share a prefix", () => {
     const strings = "\0int\0tcp_sock\0tcp_sock___v2\0tcp_socket\0xtcp_sock\0";
     const struct = (name: string) => [nameOffset(strings, name), info(4), 4];
     const types = [
@@ -45,14 +45,18 @@ describe("openBtf", () => {
       ...struct("tcp_sock___v2"),
       ...struct("tcp_socket"),
       ...struct("xtcp_sock"),
+      nameOffset(strings, "tcp_sock"),
+      info(5),
+      4,
     ];
     const spec = openBtf(btfBytes({ strings, types }));
-    expect(typesNamedLike(spec, "tcp_sock")?.map((type) => [type.id, type.name])).toEqual([
+    expect(typesNamedLike(spec, "tcp_sock", "STRUCT")?.map((type) => [type.id, type.name])).toEqual([
       [2, "tcp_sock"],
       [3, "tcp_sock___v2"],
     ]);
-    expect(typesNamedLike(spec, "sock")).toEqual([]);
-    expect(typesNamedLike(parseBtf(btfBytes({ strings, types })), "tcp_sock")).toBeUndefined();
+    expect(typesNamedLike(spec, "tcp_sock", "UNION")?.map((type) => [type.id, type.kind])).toEqual([[6, "UNION"]]);
+    expect(typesNamedLike(spec, "sock", "STRUCT")).toEqual([]);
+    expect(typesNamedLike(parseBtf(btfBytes({ strings, types })), "tcp_sock", "STRUCT")).toBeUndefined();
   });
 
   it("checks every record's framing up front and a type's contents when it is read", () => {
@@ -71,13 +75,25 @@ describe("openBtf", () => {
 });
 
 describe.skipIf(!hostHasKernelBtf)("openBtf on the running kernel's BTF", () => {
-  it("finds the same candidates by name as a whole parse, decoding only what it is asked for", async () => {
+  it("finds the same candidates by name and kind family as a whole parse, decoding only what it is asked for", async () => {
     const bytes = await readFile(hostKernelBtf);
     const whole = parseBtf(bytes);
     const lazy = openBtf(bytes);
-    for (const name of ["task_struct", "tcp_sock", "sock", "bpf_func_id", "int"]) {
-      const expected = whole.types.filter((type) => type.name === name || type.name.startsWith(`${name}___`));
-      expect(typesNamedLike(lazy, name), name).toEqual(expected);
+    const family = (kind: string) => (kind === "ENUM64" ? "ENUM" : kind);
+    for (const [name, kind] of [
+      ["task_struct", "STRUCT"],
+      ["tcp_sock", "STRUCT"],
+      ["sock", "STRUCT"],
+      ["bpf_func_id", "ENUM"],
+      ["bpf_func_id", "ENUM64"],
+      ["int", "INT"],
+      ["tcp_v4_connect", "FUNC"],
+    ] as const) {
+      const expected = whole.types.filter(
+        (type) => family(type.kind) === family(kind) && (type.name === name || type.name.startsWith(`${name}___`)),
+      );
+      expect(expected.length, name).toBeGreaterThan(0);
+      expect(typesNamedLike(lazy, name, kind), name).toEqual(expected);
     }
   });
 });
