@@ -18,6 +18,7 @@ import type { GitHubReleases, ReleaseAsset } from "./github-releases.ts";
 import { concatenated } from "./part-tar.ts";
 import { readNewestIndex } from "./read-index.ts";
 import type { IndexAsset, IndexPart } from "./release-index.ts";
+import { legacyAssetName, restoreLegacy } from "./legacy-archive.ts";
 import { keepSources } from "./restore-state.ts";
 
 export interface SourceFilter {
@@ -36,7 +37,7 @@ export interface RestoreOptions {
 export interface RestoreResult {
   /** Undefined when the repository has no such release (the first run). */
   release: { id: number; tag: string } | undefined;
-  /** The index restored from; undefined when the release holds none. */
+  /** The index restored from: 0 for the single-asset archive of before, undefined when the release holds neither. */
   generation: number | undefined;
   parts: { id: string; size: number; files: number; assets: number }[];
   downloadedBytes: number;
@@ -51,27 +52,46 @@ export async function restoreFromRelease(options: RestoreOptions): Promise<Resto
   const assets = await releases.listAssets(release);
   const newest = await readNewestIndex(releases, assets);
   const ref = { id: release.id, tag: release.tag };
-  if (newest === undefined) return { release: ref, generation: undefined, parts: [], downloadedBytes: 0 };
-  const parts = newest.index.parts.filter((part) => part.id === statePartId || matches(part.id, options.filter));
-  const byName = new Map(assets.map((asset) => [asset.name, asset]));
+  const legacy = assets.find((asset) => asset.name === legacyAssetName && asset.state === "uploaded");
+  if (newest === undefined && legacy === undefined) {
+    return { release: ref, generation: undefined, parts: [], downloadedBytes: 0 };
+  }
+  const wanted = (id: string) => id === statePartId || matches(id, options.filter);
   await mkdir(scratchDir(archive), { recursive: true });
   const scratch = await mkdtemp(join(scratchDir(archive), "restore-"));
+  let result: RestoreResult;
   try {
-    const limit = pLimit(4);
-    await Promise.all(parts.map((part) => limit(() => restorePart(releases, archive, scratch, part, byName))));
+    if (newest === undefined) {
+      const parts = await restoreLegacy(releases, legacy!, archive, scratch, (part) => wanted(part.id));
+      result = {
+        release: ref,
+        generation: 0,
+        parts: parts.map((part) => ({
+          id: part.id,
+          size: part.files.reduce((n, file) => n + file.size, 0),
+          files: part.files.length,
+          assets: 1,
+        })),
+        downloadedBytes: legacy!.size,
+      };
+    } else {
+      const parts = newest.index.parts.filter((part) => wanted(part.id));
+      const byName = new Map(assets.map((asset) => [asset.name, asset]));
+      const limit = pLimit(4);
+      await Promise.all(parts.map((part) => limit(() => restorePart(releases, archive, scratch, part, byName))));
+      result = {
+        release: ref,
+        generation: newest.index.generation,
+        parts: parts.map((part) => ({ id: part.id, size: part.size, files: part.files, assets: part.assets.length })),
+        downloadedBytes: parts.reduce((n, part) => n + part.size, 0),
+      };
+    }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
   const filtered = options.filter.distro ?? options.filter.release ?? options.filter.arch;
-  if (filtered !== undefined) {
-    await keepSources(archive, (source) => parts.some((part) => part.id === source));
-  }
-  return {
-    release: ref,
-    generation: newest.index.generation,
-    parts: parts.map((part) => ({ id: part.id, size: part.size, files: part.files, assets: part.assets.length })),
-    downloadedBytes: parts.reduce((n, part) => n + part.size, 0),
-  };
+  if (filtered !== undefined) await keepSources(archive, (source) => wanted(source));
+  return result;
 }
 
 function matches(id: string, filter: SourceFilter): boolean {

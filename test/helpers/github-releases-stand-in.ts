@@ -49,6 +49,8 @@ export interface GitHubStandIn {
   /** Lowers (or raises) the asset size limit for the rest of the test. */
   maxAssetBytes: number;
   maxPerPage: number;
+  /** Puts an asset on the release of `tag` (made if need be) as an earlier upload would have. */
+  addAsset(tag: string, name: string, data: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,14 @@ export async function startGitHubStandIn(options: StandInOptions): Promise<GitHu
     requests,
     maxAssetBytes: options.maxAssetBytes ?? 2 ** 31 - 1,
     maxPerPage: options.maxPerPage ?? 100,
+    addAsset: (tag: string, name: string, data: Buffer) => {
+      let release = releases.find((each) => each.tag === tag);
+      if (release === undefined) {
+        release = { id: nextId++, tag, assets: [] };
+        releases.push(release);
+      }
+      release.assets.push({ id: nextId++, name, size: data.length, state: "uploaded", data });
+    },
     close: async () => {},
   };
 

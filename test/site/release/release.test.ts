@@ -229,6 +229,26 @@ describe("the archive as release assets", () => {
     expect(await readdir(restored)).toEqual([]);
   });
 
+  it("restores from the single btf-archive.tar.zst of before, and the next save replaces it with per-source assets", async () => {
+    const packed = await execa(
+      "bash",
+      ["-c", 'tar -c --transform "s,^archive,btf-archive," -C "$0" archive | zstd -q -19', work],
+      { encoding: "buffer" },
+    );
+    github.addAsset("archive", "btf-archive.tar.zst", Buffer.from(packed.stdout));
+    const restored = freshDir();
+    const result = await restoreFromRelease({ archive: restored, tag: "archive", releases, filter: { arch: "arm64" } });
+    expect(result.generation).toBe(0);
+    expect(result.parts.map((part) => part.id)).toEqual(["ubuntu/20.04/arm64", "state"]);
+    expect(Object.keys((await readManifest(restored)).sources)).toEqual(["ubuntu/20.04/arm64"]);
+    const whole = freshDir();
+    await restoreFromRelease({ archive: whole, tag: "archive", releases, filter: {} });
+    expect(await snapshot(whole)).toEqual(await snapshot(archive.root));
+    const saved = await saveToRelease({ archive: whole, tag: "archive", releases, maxAssetBytes: 2 ** 31 - 1 });
+    expect(saved.deleted).toEqual(["btf-archive.tar.zst"]);
+    expect(assetNames()).toHaveLength(5);
+  });
+
   it("btfmill release save and restore run from the command line with the token and API from the environment", async () => {
     const env = { GH_TOKEN: token, GITHUB_API_URL: github.apiUrl, CI: "true" };
     const saved = await execa(
