@@ -40,7 +40,7 @@ describe("scheduled workflow", () => {
     }
     // The archive lives in release assets per source: a shard restores its distro's, publish all of them and saves.
     expect(text).toContain(
-      'btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive --distro "${{ matrix.distro }}"',
+      `btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive --distro "\${{ matrix.distro }}"`,
     );
     expect(text).toContain('btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive\n');
     expect(text).toContain("cp btf-archive/manifest.json previous-manifest.json");
