@@ -37,7 +37,13 @@ export async function releaseCommand(context: CommandContext<typeof releaseSpec.
       });
     }
     const maxAssetBytes = byteSize("max-asset-bytes", values["max-asset-bytes"]) ?? githubMaxAssetBytes;
-    const result = await saveToRelease({ archive, tag, releases, maxAssetBytes });
+    const result = await saveToRelease({
+      archive,
+      tag,
+      releases,
+      maxAssetBytes,
+      dropMissing: values["drop-missing"] === true,
+    });
     if (values.json) context.stdout(JSON.stringify(result, null, 2));
     else {
       context.stdout(

@@ -6,7 +6,7 @@ export const releaseSpec = commandSpec({
   name: "release",
   summary: "save the archive to a GitHub release as one asset per source, or restore it from there",
   usage: `btfmill release save|restore --repo OWNER/REPO [--tag TAG] [--config FILE] [--archive DIR]
-                [--distro D] [--release R] [--arch A] [--max-asset-bytes N] [--json]
+                [--distro D] [--release R] [--arch A] [--max-asset-bytes N] [--drop-missing] [--json]
 
   save     uploads one asset per source (<distro>_<release>_<arch>-<sha>.tar, cut into .001,
            .002 ... pieces past the asset limit) and one for the state (manifest), only those
@@ -23,6 +23,8 @@ export const releaseSpec = commandSpec({
   --distro D, --release R, --arch A
                         restore only the sources that match
   --max-asset-bytes N   save: the largest asset (default: 2GiB - 1, GitHub's limit); 500MB, 1GiB ...
+  --drop-missing        save: delete the assets of sources the archive no longer has (without it,
+                        a save from an archive lacking a source the release holds is refused)
   --json                print what was saved or restored as JSON
 
   The token comes from GH_TOKEN or GITHUB_TOKEN (save needs contents: write), the API from
@@ -36,5 +38,6 @@ export const releaseSpec = commandSpec({
     release: { type: "string" },
     arch: { type: "string" },
     "max-asset-bytes": { type: "string" },
+    "drop-missing": { type: "boolean" },
   },
 });

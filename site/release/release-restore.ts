@@ -133,17 +133,28 @@ async function download(releases: GitHubReleases, present: ReleaseAsset, asset: 
   const hash = createHash("sha256");
   let size = 0;
   const body = await releases.download(present);
-  await pipeline(
-    body,
-    async function* (source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
-    },
-    createWriteStream(file),
-  );
+  try {
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          size += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(file),
+    );
+  } catch (cause) {
+    throw new FetchError(
+      `downloading release asset ${asset.name} broke after ${size} bytes: ${(cause as Error).message}`,
+      {
+        package: asset.name,
+        cause,
+        hint: "run the restore again: it starts every asset over",
+      },
+    );
+  }
   const sha256 = hash.digest("hex");
   if (sha256 !== asset.sha256 || size !== asset.size) {
     throw new IntegrityError(

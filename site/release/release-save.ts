@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { digestFile } from "../../archive/file-digest.ts";
-import { IntegrityError } from "../../archive/errors.ts";
+import { ConfigError, IntegrityError } from "../../archive/errors.ts";
 import { type ArchivePart, archiveParts, statePartId } from "./archive-parts.ts";
 import type { GitHubReleases, ReleaseAsset, ReleaseRef } from "./github-releases.ts";
 import { digestPart, isCompressed, partStream, sliceStream } from "./part-tar.ts";
@@ -28,6 +28,8 @@ export interface SaveOptions {
   tag: string;
   releases: GitHubReleases;
   maxAssetBytes: number;
+  /** Let sources the release holds but the archive lacks go; otherwise such a save is refused. */
+  dropMissing?: boolean;
   now?: Date;
 }
 
@@ -55,6 +57,17 @@ export async function saveToRelease(options: SaveOptions): Promise<SaveResult> {
   let assets = await releases.listAssets(release);
   const previous = await readNewestIndex(releases, assets);
   const parts = await archiveParts(archive);
+  const missing = (previous?.index.parts ?? [])
+    .map((part) => part.id)
+    .filter((id) => !parts.some((part) => part.id === id));
+  if (missing.length > 0 && options.dropMissing !== true) {
+    throw new ConfigError(
+      `${archive} lacks source(s) the release holds: ${missing.join(", ")}; saving it would delete their assets`,
+      {
+        hint: "save from the whole archive (btfmill release restore without filters), or pass --drop-missing to remove those sources",
+      },
+    );
+  }
   const indexParts: IndexPart[] = [];
   for (const part of parts) indexParts.push(await describePart(archive, part, options.maxAssetBytes));
   const vouched = new Set(previous?.index.parts.flatMap((part) => part.assets.map(assetKey)) ?? []);

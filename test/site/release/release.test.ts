@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { IntegrityError } from "../../../archive/errors.ts";
+import { ConfigError, IntegrityError } from "../../../archive/errors.ts";
 import { readManifest } from "../../../archive/manifest.ts";
 import { GitHubApiError, GitHubReleases, gitHubTarget } from "../../../site/release/github-releases.ts";
 import { restoreFromRelease } from "../../../site/release/release-restore.ts";
@@ -202,6 +202,21 @@ describe("the archive as release assets", () => {
         if (path !== undefined) expect(files).toContain(path);
       }
     }
+  });
+
+  it("refuses to save an archive that lacks a source the release holds, unless told to drop it", async () => {
+    await save();
+    const partial = freshDir();
+    await restoreFromRelease({ archive: partial, tag: "archive", releases, filter: { release: "20.04" } });
+    const saveFrom = (dropMissing: boolean) =>
+      saveToRelease({ archive: partial, tag: "archive", releases, maxAssetBytes: 2 ** 31 - 1, dropMissing });
+    const refused = await saveFrom(false).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toContain("lacks source(s) the release holds: ubuntu/18.04/x86_64");
+    expect(assetNames().filter((name) => name.startsWith("ubuntu_18.04_x86_64-"))).toHaveLength(1);
+    const dropped = await saveFrom(true);
+    expect(dropped.deleted).toContainEqual(expect.stringMatching(/^ubuntu_18\.04_x86_64-/));
+    expect(assetNames().filter((name) => name.startsWith("ubuntu_18.04_x86_64-"))).toEqual([]);
   });
 
   it("refuses a tampered asset with an IntegrityError naming it, and writes none of its files", async () => {
