@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { sha256Pattern } from "../../archive/file-digest.ts";
 import { parseJson } from "../../archive/parse-json.ts";
+import { statePartId } from "./archive-parts.ts";
 
 export const releaseIndexSchemaId = "btfmill-release-index";
 export const releaseIndexSchemaVersion = 1;
@@ -57,7 +58,7 @@ export function indexGeneration(name: string): number | undefined {
  * name, and `.001`, `.002` ... for pieces, so `cat` joins them as `split` would have cut them.
  */
 export function partAssetName(part: { id: string; sha256: string }, piece: number, pieces: number): string {
-  const base = `${part.id.replaceAll("/", "_")}-${part.sha256.slice(0, 12)}.tar${part.id === "state" ? ".gz" : ""}`;
+  const base = `${part.id.replaceAll("/", "_")}-${part.sha256.slice(0, 12)}.tar${part.id === statePartId ? ".gz" : ""}`;
   return pieces === 1 ? base : `${base}.${String(piece + 1).padStart(3, "0")}`;
 }
 
