@@ -158,6 +158,25 @@ describe("the archive as release assets", () => {
     }
   });
 
+  it("a save that fails part way leaves the previous index and every asset it names, so a restore still gets the archive", async () => {
+    await save();
+    const before = await snapshot(archive.root);
+    const tarball = join(archive.root, "ubuntu/20.04/x86_64/5.8.0-63-generic.btf.tar.xz");
+    const original = await readFile(tarball);
+    try {
+      await writeFile(tarball, Buffer.concat([original, Buffer.alloc(4000, 1)]));
+      github.maxAssetBytes = 3000;
+      await expect(save()).rejects.toBeInstanceOf(GitHubApiError);
+    } finally {
+      await writeFile(tarball, original);
+      github.maxAssetBytes = 2 ** 31 - 1;
+    }
+    expect(assetNames().filter((name) => name.startsWith("btfmill-index."))).toEqual(["btfmill-index.1.json"]);
+    const restored = freshDir();
+    await restoreFromRelease({ archive: restored, tag: "archive", releases, filter: {} });
+    expect(await snapshot(restored)).toEqual(before);
+  });
+
   it("lists assets page by page through the Link header", async () => {
     github.maxPerPage = 2;
     await save();
