@@ -11,6 +11,7 @@ import { mergeSpec } from "./commands/merge-options.ts";
 import { planSpec } from "./commands/plan-options.ts";
 import { publishSpec } from "./commands/publish-options.ts";
 import { pullSpec } from "./commands/pull-options.ts";
+import { releaseSpec } from "./commands/release-options.ts";
 import { runSpec } from "./commands/run-options.ts";
 import { serveSpec } from "./commands/serve-options.ts";
 import { toolchainSpec } from "./commands/toolchain-options.ts";
@@ -63,6 +64,7 @@ const commands: Command[] = [
   command(genSpec, async () => (await import("./commands/gen-command.ts")).genCommand),
   command(lookupSpec, async () => (await import("./commands/lookup-command.ts")).lookupCommand),
   command(listSpec, async () => (await import("./commands/list-command.ts")).listCommand),
+  command(releaseSpec, async () => (await import("./commands/release-command.ts")).releaseCommand),
 ];
 
 function mainUsage(): string {

@@ -124,6 +124,8 @@ const configSchema = z.strictObject({
   pahole: paholeSchema.default({}),
   toolchain: toolchainSchema.default({}),
   http: httpSchema.default({}),
+  /** What publish writes: `maxBytes`, the host's limit on the whole site (default: GitHub Pages' 1 GB). */
+  site: z.strictObject({ maxBytes: z.int().positive().optional() }).default({}),
 });
 
 export type PaholeConfig = z.infer<typeof paholeSchema>;
@@ -150,6 +152,7 @@ export interface Config {
   pahole: PaholeConfig;
   toolchain: ToolchainConfig;
   http: HttpConfig;
+  site: { maxBytes: number | undefined };
   /** Where the config came from, for messages. */
   origin: string;
 }
@@ -201,6 +204,7 @@ export function parseConfig(input: unknown, origin: string, baseDir: string): Co
       reconvert: config.toolchain.reconvert ?? false,
     },
     http: config.http,
+    site: { maxBytes: config.site.maxBytes },
     origin,
   };
 }

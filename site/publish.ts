@@ -25,6 +25,7 @@ import { placeFiles } from "./publish-files.ts";
 import { writeJsonFile } from "./publish-json.ts";
 import { writePage } from "./publish-page.ts";
 import { planPublish } from "./publish-plan.ts";
+import { checkPlannedSize, checkTreeSize, githubPagesMaxBytes, type SiteSize } from "./publish-size.ts";
 import { loadSigningKey, signManifest } from "./publish-signature.ts";
 import { discardGeneration, startGeneration, switchToGeneration } from "./publish-swap.ts";
 import { buildUnameIndex } from "./publish-uname-index.ts";
@@ -40,6 +41,8 @@ export interface PublishOptions {
   keyFile?: string | undefined;
   /** The site the archive's missing files are fetched from (`--state`). */
   state?: StateOptions | undefined;
+  /** The host's limit on the whole site (default: GitHub Pages' 1 GB); past it nothing is switched in. */
+  maxBytes?: number | undefined;
   now?: Date;
 }
 
@@ -47,6 +50,7 @@ export interface PublishResult {
   /** The generation folder `out` now points at. */
   tree: string;
   manifest: CdnManifest;
+  size: SiteSize;
 }
 
 /** When the user runs `btfmill publish`: builds the tree and switches `out` to it. */
@@ -54,6 +58,8 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   const signingKey = options.keyFile === undefined ? undefined : await loadSigningKey(options.keyFile);
   const { manifest: archive, files } = await openArchive(options.archive, options.state);
   const plan = planPublish(archive, { full: options.full });
+  const maxBytes = options.maxBytes ?? githubPagesMaxBytes;
+  checkPlannedSize(plan, maxBytes);
   // Files the archive left on the state site come into the archive first, checked, then are placed like the rest.
   if (!files.complete) {
     const fetching = pLimit(8);
@@ -101,7 +107,8 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       await writeFile(join(partial, publicKeyName), publicKeyPem);
     }
     await writePage(partial, [...new Set(plan.kernels.map((kernel) => kernel.distro))].sort());
-    return { tree: await switchToGeneration(options.out, partial), manifest };
+    const size = await checkTreeSize(partial, plan, maxBytes);
+    return { tree: await switchToGeneration(options.out, partial), manifest, size };
   } catch (error) {
     await discardGeneration(partial);
     throw error;

@@ -38,6 +38,15 @@ describe("scheduled workflow", () => {
     ]) {
       expect(text).toContain(step);
     }
+    // The archive lives in release assets per source: a shard restores its distro's, publish all of them and saves.
+    expect(text).toContain(
+      `btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive --distro "\${{ matrix.distro }}"`,
+    );
+    expect(text).toContain('btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive\n');
+    expect(text).toContain("cp btf-archive/manifest.json previous-manifest.json");
+    expect(text).toContain('btfmill.js release save --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive');
+    expect(text).not.toContain("save-archive.sh");
+    expect(text).not.toContain("restore-archive.sh");
     expect(JSON.parse(await readFile(join(root, "config/nightly.json"), "utf8")).sources.length).toBeGreaterThan(5);
   });
 

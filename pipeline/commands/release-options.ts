@@ -1,0 +1,43 @@
+// `btfmill release`'s options and help.
+import { commonOptions } from "./common-options.ts";
+import { commandSpec } from "./context.ts";
+
+export const releaseSpec = commandSpec({
+  name: "release",
+  summary: "save the archive to a GitHub release as one asset per source, or restore it from there",
+  usage: `btfmill release save|restore --repo OWNER/REPO [--tag TAG] [--config FILE] [--archive DIR]
+                [--distro D] [--release R] [--arch A] [--max-asset-bytes N] [--drop-missing] [--json]
+
+  save     uploads one asset per source (<distro>_<release>_<arch>-<sha>.tar, cut into .001,
+           .002 ... pieces past the asset limit) and one for the state (manifest), only those
+           whose sha256 changed since the release's index, then the index
+           (btfmill-index.<n>.json), then deletes every asset the index does not name
+  restore  downloads the newest index, then the state and the assets of the sources asked for
+           (all without filters), each checked against its sha256, into the archive folder;
+           with filters the manifest keeps only those sources
+
+  --repo OWNER/REPO     the repository (default: $GITHUB_REPOSITORY)
+  --tag TAG             the release's tag (default: archive); save creates the release if need be
+  --config FILE         config file naming the archive (default: ./btfmill.json, else ./btf-archive)
+  --archive DIR         the archive folder, instead of the config's
+  --distro D, --release R, --arch A
+                        restore only the sources that match
+  --max-asset-bytes N   save: the largest asset (default: 2GiB - 1, GitHub's limit); 500MB, 1GiB ...
+  --drop-missing        save: delete the assets of sources the archive no longer has (without it,
+                        a save from an archive lacking a source the release holds is refused)
+  --json                print what was saved or restored as JSON
+
+  The token comes from GH_TOKEN or GITHUB_TOKEN (save needs contents: write), the API from
+  GITHUB_API_URL (default: https://api.github.com).`,
+  options: {
+    ...commonOptions,
+    repo: { type: "string" },
+    tag: { type: "string" },
+    archive: { type: "string" },
+    distro: { type: "string" },
+    release: { type: "string" },
+    arch: { type: "string" },
+    "max-asset-bytes": { type: "string" },
+    "drop-missing": { type: "boolean" },
+  },
+});
