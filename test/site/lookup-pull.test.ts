@@ -17,6 +17,7 @@ import { lookup } from "../../site/lookup-host.ts";
 import { parseOsRelease } from "../../site/os-release.ts";
 import { publishSite } from "../../site/publish.ts";
 import { pull } from "../../site/pull.ts";
+import { verifyManifest } from "../../site/publish-signature.ts";
 import type { PullIndex } from "../../site/pull-index.ts";
 import { readSiteManifest, readUnameIndex } from "../../site/read-manifest.ts";
 import { openSite } from "../../site/site-source.ts";
@@ -84,6 +85,17 @@ describe("lookup and pull on a published site", () => {
   });
 
   const ubuntu = (versionId?: string) => ({ id: "ubuntu", versionId, idLike: ["debian"] });
+  const partPaths = [
+    "/manifest/ubuntu/18.04/x86_64.json",
+    "/manifest/ubuntu/20.04/arm64.json",
+    "/manifest/ubuntu/20.04/x86_64.json",
+    "/manifest/ubuntu/22.04/x86_64.json",
+  ];
+  const requestedSince = (start: number) =>
+    server.requests
+      .slice(start)
+      .map((request) => request.path)
+      .sort();
 
   it("finds a kernel by os-release, arch alias and uname -r", () => {
     expect(
@@ -287,7 +299,7 @@ describe("lookup and pull on a published site", () => {
         .slice(before)
         .map((request) => request.path)
         .sort(),
-    ).toEqual(["/bundles/all/arm64.tar.xz", "/bundles/all/x86_64.tar.xz", "/manifest.json"]);
+    ).toEqual(["/bundles/all/arm64.tar.xz", "/bundles/all/x86_64.tar.xz", "/manifest.json", ...partPaths]);
     const files = async (dir: string) => {
       const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as PullIndex;
       return Promise.all(
@@ -309,7 +321,12 @@ describe("lookup and pull on a published site", () => {
       unchanged: 3,
       bundles: 0,
     });
-    expect(server.requests.slice(again).map((request) => request.path)).toEqual(["/manifest.json"]);
+    expect(
+      server.requests
+        .slice(again)
+        .map((request) => request.path)
+        .sort(),
+    ).toEqual(["/manifest.json", ...partPaths]);
 
     const copy = join(work, "tampered-bundle-site");
     await cp(site, copy, { recursive: true, dereference: true });
@@ -327,6 +344,82 @@ describe("lookup and pull on a published site", () => {
     const wrong = await runBtfmill(["pull", "--from", site, "--out", bundled, "--via", "tarball"]);
     expect(wrong.exitCode).toBe(2);
     expect(wrong.stderr).toContain("--via tarball: use auto, bundle, files");
+  });
+
+  it("a pull for one source fetches the root, its signature, that source's part and its files, nothing else", async () => {
+    const before = server.requests.length;
+    const summary = await pull({
+      from: server.url,
+      out: join(work, "pulled-one-source"),
+      publicKey,
+      distro: "ubuntu",
+      release: "20.04",
+      arch: "amd64",
+    });
+    expect(summary).toMatchObject({ downloaded: 1, unchanged: 0 });
+    expect(Object.keys(summary.index.kernels)).toEqual([archive.keys.x86]);
+    expect(Object.keys(summary.index.failed)).toEqual([archive.keys.failed]);
+    expect(requestedSince(before)).toEqual([
+      "/manifest.json",
+      "/manifest.json.sig",
+      "/manifest/ubuntu/20.04/x86_64.json",
+      `/${archive.keys.x86}.btf`,
+    ]);
+  });
+
+  it("a lookup reads only its host's part, and the uname index and the parts it names when it falls back", async () => {
+    const osRelease = join(work, "os-release-parts");
+    await writeFile(osRelease, 'ID="ubuntu"\nVERSION_ID="20.04"\n');
+    let before = server.requests.length;
+    const own = await lookup({
+      from: server.url,
+      osReleaseFile: osRelease,
+      kernel: "5.4.0-84-generic",
+      arch: "aarch64",
+    });
+    expect(own).toMatchObject({ status: "found", key: archive.keys.arm64, viaUnameIndex: false });
+    expect(requestedSince(before)).toEqual(["/manifest.json", "/manifest/ubuntu/20.04/arm64.json"]);
+
+    await writeFile(osRelease, 'ID="alpine"\nVERSION_ID="3.19"\n');
+    before = server.requests.length;
+    const container = await lookup({
+      from: server.url,
+      osReleaseFile: osRelease,
+      kernel: "5.8.0-63-generic",
+      arch: "x86_64",
+    });
+    expect(container).toMatchObject({ status: "found", key: archive.keys.otherRelease, viaUnameIndex: true });
+    expect(requestedSince(before)).toEqual([
+      "/index/uname.json",
+      "/manifest.json",
+      "/manifest/ubuntu/18.04/x86_64.json",
+      "/manifest/ubuntu/20.04/x86_64.json",
+    ]);
+  });
+
+  it("refuses a part altered after signing, naming it, though the root's signature verifies; other sources still pull", async () => {
+    const copy = join(work, "tampered-part-site");
+    await cp(site, copy, { recursive: true, dereference: true });
+    const partPath = join(copy, "manifest", "ubuntu", "20.04", "x86_64.json");
+    await writeFile(
+      partPath,
+      (await readFile(partPath, "utf8")).replace("holds no vmlinux", "holds no vmlinux, fetch it from elsewhere"),
+    );
+    const root = await readFile(join(copy, "manifest.json"));
+    expect(
+      verifyManifest(root, await readFile(join(copy, "manifest.json.sig"), "utf8"), await readFile(publicKey, "utf8")),
+    ).toBe(true);
+    const out = join(work, "pulled-tampered-part");
+    const refused = pull({ from: copy, out, publicKey, release: "20.04", arch: "x86_64" });
+    await expect(refused).rejects.toThrow(IntegrityError);
+    await expect(refused).rejects.toThrow(
+      /manifest part manifest\/ubuntu\/20\.04\/x86_64\.json .* the manifest root says/,
+    );
+    await expect(readFile(join(out, "index.json"))).rejects.toThrow(/ENOENT/);
+    const cli = await runBtfmill(["pull", "--from", copy, "--out", out, "--public-key", publicKey]);
+    expect(cli.exitCode).not.toBe(0);
+    expect(cli.stderr).toContain("manifest part manifest/ubuntu/20.04/x86_64.json");
+    expect(await pull({ from: copy, out, publicKey, arch: "arm64" })).toMatchObject({ downloaded: 1 });
   });
 
   it("rejects a tampered file and a tampered manifest, replacing nothing", async () => {
