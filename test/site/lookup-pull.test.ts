@@ -1,6 +1,7 @@
 // The consumer side against a real published tree (btfmill publish of a fixture archive, served
 // on 127.0.0.1): lookup by os-release/arch/uname -r with the reverse index as fallback, and pull
-// with signature check, sha256 verification, incremental re-runs and `--emit go`.
+// with signature check, sha256 verification, incremental re-runs and `--emit go`; each fetching
+// only the manifest parts of the sources it needs, and a v1 site (no parts) read as before.
 import { generateKeyPairSync } from "node:crypto";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,15 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import { IntegrityError } from "../../archive/errors.ts";
 import { normalizeArch } from "../../site/arch.ts";
-import type { CdnManifest, UnameIndex } from "../../site/cdn-manifest.ts";
+import type { CdnManifest, CdnPart, CdnRoot, UnameIndex } from "../../site/cdn-manifest.ts";
 import { lookupKernel } from "../../site/lookup.ts";
 import { lookup } from "../../site/lookup-host.ts";
 import { parseOsRelease } from "../../site/os-release.ts";
 import { publishSite } from "../../site/publish.ts";
 import { pull } from "../../site/pull.ts";
-import { verifyManifest } from "../../site/publish-signature.ts";
+import { loadSigningKey, signManifest, verifyManifest } from "../../site/publish-signature.ts";
 import type { PullIndex } from "../../site/pull-index.ts";
-import { readSiteManifest, readUnameIndex } from "../../site/read-manifest.ts";
+import { matchSources, readSiteManifest, readUnameIndex } from "../../site/read-manifest.ts";
 import { openSite } from "../../site/site-source.ts";
 import { makeSiteArchive, type SiteArchive } from "../fixtures/site-archive.ts";
 import { runBtfmill } from "../helpers/cli.ts";
@@ -420,6 +421,65 @@ describe("lookup and pull on a published site", () => {
     expect(cli.exitCode).not.toBe(0);
     expect(cli.stderr).toContain("manifest part manifest/ubuntu/20.04/x86_64.json");
     expect(await pull({ from: copy, out, publicKey, arch: "arm64" })).toMatchObject({ downloaded: 1 });
+  });
+
+  it("still reads a v1 site, one signed manifest.json with every kernel: pull, a narrowed pull, and lookup with its fallback", async () => {
+    // A v1 manifest is today's root with the parts' kernels in it instead of `parts`: what publish
+    // wrote before the split, signed with the same key.
+    const v1 = join(work, "v1-site");
+    await cp(site, v1, { recursive: true, dereference: true });
+    const {
+      parts,
+      schemaVersion: _,
+      ...root
+    } = JSON.parse(await readFile(join(v1, "manifest.json"), "utf8")) as CdnRoot;
+    const kernels = [];
+    for (const part of parts)
+      kernels.push(...(JSON.parse(await readFile(join(v1, part.path), "utf8")) as CdnPart).kernels);
+    await rm(join(v1, "manifest"), { recursive: true });
+    const bytes = Buffer.from(`${JSON.stringify({ ...root, schemaVersion: 1, kernels }, null, 1)}\n`);
+    await writeFile(join(v1, "manifest.json"), bytes);
+    const signingKey = await loadSigningKey(join(work, "signing.pem"));
+    await writeFile(join(v1, "manifest.json.sig"), signManifest(bytes, signingKey).signature);
+    const v1Server = await startStaticServer(v1);
+    try {
+      const whole = await readSiteManifest(openSite(v1Server.url), { publicKey });
+      expect(whole).toMatchObject({ schemaVersion: 1, parts: [] });
+      expect(whole.kernels).toEqual(manifest.kernels);
+      const arm = await readSiteManifest(openSite(v1), { sources: matchSources({ arch: "arm64" }) });
+      expect(arm.kernels.map((kernel) => kernel.key)).toEqual([archive.keys.arm64]);
+
+      const out = join(work, "pulled-v1");
+      const before = v1Server.requests.length;
+      expect(await pull({ from: v1Server.url, out, publicKey })).toMatchObject({ downloaded: 3 });
+      expect(
+        v1Server.requests
+          .slice(before)
+          .map((request) => request.path)
+          .filter((path) => !path.endsWith(".btf")),
+      ).toEqual(["/manifest.json", "/manifest.json.sig"]);
+      const narrowed = await pull({ from: v1Server.url, out, publicKey, release: "20.04", arch: "x86_64" });
+      expect(Object.keys(narrowed.index.kernels)).toEqual([archive.keys.x86]);
+      expect(narrowed).toMatchObject({ downloaded: 0, unchanged: 1, removed: 2 });
+
+      const osRelease = join(work, "os-release-v1");
+      await writeFile(osRelease, 'ID="ubuntu"\nVERSION_ID="20.04"\n');
+      expect(
+        await lookup({
+          from: v1Server.url,
+          osReleaseFile: osRelease,
+          kernel: "5.8.0-63-generic",
+          arch: "x86_64",
+          publicKey,
+        }),
+      ).toMatchObject({ status: "found", key: archive.keys.x86, url: `${v1Server.url}/${archive.keys.x86}.btf` });
+      await writeFile(osRelease, "ID=alpine\nVERSION_ID=3.19\n");
+      expect(
+        await lookup({ from: v1Server.url, osReleaseFile: osRelease, kernel: "5.8.0-63-generic", arch: "x86_64" }),
+      ).toMatchObject({ status: "found", key: archive.keys.otherRelease, viaUnameIndex: true });
+    } finally {
+      await v1Server.close();
+    }
   });
 
   it("rejects a tampered file and a tampered manifest, replacing nothing", async () => {
