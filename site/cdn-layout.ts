@@ -11,6 +11,13 @@ export const unameIndexName = "index/uname.json";
 /** The archive manifest the site was made from: the state `--state` starts a run from. */
 export const archiveManifestName = "archive-manifest.json";
 export const headersName = "_headers";
+/** Where the kernel records of each source live, beside the root that names them. */
+export const cdnPartsDir = "manifest";
+
+/** `manifest/<distro>/<release>/<arch>.json`: one source's kernel records. */
+export function cdnPartPath(source: { distro: string; release: string; arch: Arch }): string {
+  return `${cdnPartsDir}/${source.distro}/${source.release}/${source.arch}.json`;
+}
 
 /** `<distro>/<release>/<arch>/<kernel>.btf` for the root set, `sets/<name>/...` for the others. */
 export function setBtfPath(set: string, key: KernelKey): string {

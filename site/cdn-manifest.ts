@@ -1,6 +1,9 @@
-// The published manifest, `manifest.json`: what the site holds, every file with its sha256, each
-// kernel's status and per-set coverage. Its own versioned schema, apart from the archive's
-// (archive/manifest.ts), because consumers (pull, lookup, the page, other tools) read it over HTTP.
+// The published manifest: what the site holds, every file with its sha256, each kernel's status
+// and per-set coverage. Its own versioned schema, apart from the archive's (archive/manifest.ts),
+// because consumers (pull, lookup, the page, other tools) read it over HTTP. Since v2 the signed
+// root, `manifest.json`, names one part per source (`manifest/<distro>/<release>/<arch>.json`)
+// by sha256, and the kernels live in the parts: a consumer that wants one source fetches the root
+// and that part, not every kernel of the site. v1 sites (one file with every kernel) still read.
 // The JSON Schema published beside it is generated from this definition, so the two cannot drift;
 // the descriptions below are the field documentation a schema reader sees.
 import { z } from "zod";
@@ -8,7 +11,8 @@ import { sha256Pattern } from "../archive/file-digest.ts";
 import { arches } from "../archive/kernel-key.ts";
 
 export const cdnSchemaId = "btfmill-cdn-manifest";
-export const cdnSchemaVersion = 1;
+export const cdnPartSchemaId = "btfmill-cdn-manifest-part";
+export const cdnSchemaVersion = 2;
 
 const sha256 = z.string().regex(sha256Pattern);
 const size = z.int().nonnegative();
@@ -111,27 +115,72 @@ const bundle = fileRef.extend({
   contentSize: size.describe("the sum of their sizes, unpacked"),
 });
 
-export const cdnManifestSchema = z
-  .strictObject({
-    schema: z.literal(cdnSchemaId),
-    schemaVersion: z.literal(cdnSchemaVersion),
-    generator: z.string(),
-    generatedAt: z.string(),
-    archiveUpdatedAt: z.string().describe("when the archive this was published from last changed"),
-    sources: z.array(source),
-    sets: z.array(objectSet),
-    bundles: z.array(bundle).describe("one solid .tar.xz per set and arch"),
-    unameIndex: fileRef.describe("index/uname.json: uname -r to candidate keys"),
-    archiveManifest: fileRef
-      .optional()
-      .describe(
-        "archive-manifest.json: the archive's own manifest (packages, tool versions, coverage details), where `btfmill run --state` starts",
-      ),
-    kernels: z.array(kernel),
+const partRef = fileRef
+  .extend({
+    distro: z.string(),
+    release: z.string(),
+    arch,
+    kernels: size.describe("how many kernel records the part holds"),
   })
-  .meta({ $id: `urn:btfmill:${cdnSchemaId}:${cdnSchemaVersion}`, title: "btfmill CDN manifest" });
+  .describe("the part holding the kernels of one source <distro>/<release>/<arch>");
 
-export type CdnManifest = z.infer<typeof cdnManifestSchema>;
+// What the root says besides where the kernels are, the same in v1 and v2.
+const rootFields = {
+  schema: z.literal(cdnSchemaId),
+  generator: z.string(),
+  generatedAt: z.string(),
+  archiveUpdatedAt: z.string().describe("when the archive this was published from last changed"),
+  sources: z.array(source),
+  sets: z.array(objectSet),
+  bundles: z.array(bundle).describe("one solid .tar.xz per set and arch"),
+  unameIndex: fileRef.describe("index/uname.json: uname -r to candidate keys"),
+  archiveManifest: fileRef
+    .optional()
+    .describe(
+      "archive-manifest.json: the archive's own manifest (packages, tool versions, coverage details), where `btfmill run --state` starts",
+    ),
+};
+
+export const cdnRootSchema = z
+  .strictObject({
+    ...rootFields,
+    schemaVersion: z.literal(cdnSchemaVersion),
+    parts: z
+      .array(partRef)
+      .describe("one per source that has kernels, sorted by source; each part's bytes change only with its kernels"),
+  })
+  .meta({ title: "btfmill CDN manifest root (manifest.json, signed)" });
+
+export const cdnPartSchema = z
+  .strictObject({
+    schema: z.literal(cdnPartSchemaId),
+    schemaVersion: z.literal(cdnSchemaVersion),
+    distro: z.string(),
+    release: z.string(),
+    arch,
+    kernels: z.array(kernel).describe("sorted by key"),
+  })
+  .meta({ title: "btfmill CDN manifest part (manifest/<distro>/<release>/<arch>.json)" });
+
+/** Sites published before the parts: one signed manifest.json with every kernel. Read, never written. */
+export const cdnManifestV1Schema = z.strictObject({
+  ...rootFields,
+  schemaVersion: z.literal(1),
+  kernels: z.array(kernel),
+});
+
+/** What a consumer finds at manifest.json, whichever version published it. */
+export const cdnAnyRootSchema = z.discriminatedUnion("schemaVersion", [cdnManifestV1Schema, cdnRootSchema]);
+
+export type CdnRoot = z.infer<typeof cdnRootSchema>;
+export type CdnPart = z.infer<typeof cdnPartSchema>;
+export type CdnPartRef = z.infer<typeof partRef>;
+export type CdnManifestV1 = z.infer<typeof cdnManifestV1Schema>;
+/**
+ * A consumer's view of a site: the root, with the kernels of the parts it read (all of them, or
+ * the sources it selected). A v1 site's view has no parts and the kernels of its one file.
+ */
+export type CdnManifest = Omit<CdnRoot, "schemaVersion"> & { schemaVersion: 1 | 2; kernels: CdnKernel[] };
 export type CdnKernel = z.infer<typeof kernel>;
 export type CdnSet = z.infer<typeof objectSet>;
 export type CdnSource = z.infer<typeof source>;
@@ -139,13 +188,20 @@ export type CdnBundle = z.infer<typeof bundle>;
 export type CdnFile = z.infer<typeof fileRef>;
 export type CdnSetCoverage = z.infer<typeof setCoverage>;
 
-/** When publish writes `manifest.schema.json`: the JSON Schema (2020-12) of the manifest. */
+/** When publish writes `manifest.schema.json`: the JSON Schema (2020-12) of the root and of a part. */
 export function cdnManifestJsonSchema(): object {
-  return z.toJSONSchema(cdnManifestSchema);
+  return z.toJSONSchema(
+    z
+      .discriminatedUnion("schema", [cdnRootSchema, cdnPartSchema])
+      .meta({ $id: `urn:btfmill:${cdnSchemaId}:${cdnSchemaVersion}`, title: "btfmill CDN manifest: root or part" }),
+  );
 }
+
+// The index kept its v1 form when the manifest split into parts.
+export const unameIndexSchemaVersion = 1;
 
 /** uname -r -> the keys that have it, since one uname -r exists under several distros and releases. */
 export interface UnameIndex {
-  schemaVersion: typeof cdnSchemaVersion;
+  schemaVersion: typeof unameIndexSchemaVersion;
   kernels: Record<string, { key: string; status: CdnKernel["status"] }[]>;
 }

@@ -11,7 +11,7 @@ import { sha256Hex } from "../archive/file-digest.ts";
 import { manifestSchemaVersion, readManifest } from "../archive/manifest.ts";
 import { parseKeyPath, type KernelKey } from "../archive/kernel-key.ts";
 import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
-import { readSiteManifest } from "./read-manifest.ts";
+import { readSiteManifest, type SourceFilter } from "./read-manifest.ts";
 import { openSite } from "./site-source.ts";
 
 /** One kernel's full BTF as a source offers it. */
@@ -54,9 +54,13 @@ const maxIndexBytes = 512 * 1024 * 1024;
 export async function openGenSource(
   from: string,
   cacheDir: string,
-  btfhub: BtfhubEndpoints = btfhubDefaults,
-  signal?: AbortSignal,
+  options: {
+    btfhub?: BtfhubEndpoints | undefined;
+    sources?: SourceFilter | undefined;
+    signal?: AbortSignal | undefined;
+  } = {},
 ): Promise<GenSource> {
+  const { btfhub = btfhubDefaults, sources, signal } = options;
   const counter = { downloads: 0 };
   const cache = new ContentCache(cacheDir, counter);
   const done = (kind: GenSource["kind"], inputs: GenInput[]): GenSource => ({
@@ -66,12 +70,12 @@ export async function openGenSource(
     downloads: () => counter.downloads,
   });
   if (from === "btfhub") return done("btfhub-https", await btfhubHttpsInputs(btfhub, cache, signal));
-  if (/^https?:\/\//.test(from)) return done("site", await siteInputs(from, cache, signal));
+  if (/^https?:\/\//.test(from)) return done("site", await siteInputs(from, cache, sources, signal));
   const manifest = await readFile(join(from, "manifest.json"), "utf8").then(
     (text) => JSON.parse(text) as { schema?: string; schemaVersion?: number },
     () => undefined,
   );
-  if (manifest?.schema !== undefined) return done("site", await siteInputs(from, cache, signal));
+  if (manifest?.schema !== undefined) return done("site", await siteInputs(from, cache, sources, signal));
   if (manifest?.schemaVersion === manifestSchemaVersion) return done("archive", await archiveInputs(from));
   return done("btfhub-folder", await btfhubFolderInputs(from));
 }
@@ -139,9 +143,15 @@ function keyFromPath(path: string): KernelKey | undefined {
 }
 
 // A site's root serves full BTF when it was published with no object set; `--full` adds the tarballs.
-async function siteInputs(from: string, cache: ContentCache, signal?: AbortSignal): Promise<GenInput[]> {
+// Only the manifest parts of the sources asked for are fetched.
+async function siteInputs(
+  from: string,
+  cache: ContentCache,
+  sources: SourceFilter | undefined,
+  signal?: AbortSignal,
+): Promise<GenInput[]> {
   const site = openSite(from);
-  const manifest = await readSiteManifest(site, { signal });
+  const manifest = await readSiteManifest(site, { sources, signal });
   const inputs = manifest.kernels.flatMap((kernel): GenInput[] => {
     if (kernel.status !== "ok") return [];
     const key = { distro: kernel.distro, release: kernel.release, arch: kernel.arch, kernel: kernel.kernel };

@@ -19,6 +19,7 @@ import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
 import { writeBundle } from "./publish-bundles.ts";
 import { openGenSource, type BtfhubEndpoints, type GenInput } from "./gen-sources.ts";
 import { pullIndexName } from "./pull-index.ts";
+import { matchSources } from "./read-manifest.ts";
 import { goEmbedSource } from "./pull-go.ts";
 
 export interface GenOptions {
@@ -84,15 +85,15 @@ export async function gen(options: GenOptions): Promise<GenSummary> {
       parsed: await loadBpfObject(path),
     })),
   );
-  const source = await openGenSource(options.from, options.cache, options.btfhub, options.signal);
   const arch = options.arch === undefined ? undefined : normalizeArch(options.arch);
+  const wanted = matchSources({ distro: options.distro, release: options.release, arch });
+  const source = await openGenSource(options.from, options.cache, {
+    btfhub: options.btfhub,
+    sources: wanted,
+    signal: options.signal,
+  });
   const inputs = source.inputs
-    .filter(
-      (input) =>
-        (options.distro === undefined || input.key.distro === options.distro) &&
-        (options.release === undefined || input.key.release === options.release) &&
-        (arch === undefined || input.key.arch === arch),
-    )
+    .filter((input) => wanted(input.key))
     .sort((a, b) => keyPath(a.key).localeCompare(keyPath(b.key)));
   const previous = await readFile(join(options.out, pullIndexName), "utf8").then(
     (text) => JSON.parse(text) as GenIndex,

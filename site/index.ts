@@ -4,13 +4,27 @@ export { gen, type GenIndex, type GenOptions, type GenSummary, type GenTools } f
 export { siteHandler, startSiteServer } from "./serve.ts";
 export { verifyManifest } from "./publish-signature.ts";
 export {
-  cdnManifestSchema,
+  matchSources,
+  openSiteManifest,
+  readSiteManifest,
+  type SiteManifestReader,
+  type SourceFilter,
+  type SourceKey,
+} from "./read-manifest.ts";
+export {
+  cdnManifestV1Schema,
+  cdnPartSchema,
+  cdnPartSchemaId,
+  cdnRootSchema,
   cdnSchemaId,
   cdnSchemaVersion,
   type CdnBundle,
   type CdnFile,
   type CdnKernel,
   type CdnManifest,
+  type CdnPart,
+  type CdnPartRef,
+  type CdnRoot,
   type CdnSet,
   type CdnSetCoverage,
   type CdnSource,
@@ -19,6 +33,7 @@ export {
 export {
   bundlePath,
   cdnManifestName,
+  cdnPartPath,
   fullTarballPath,
   parseKernelPath,
   publicKeyName,

@@ -66,7 +66,7 @@ function rankCandidates(keys: string[], query: LookupQuery, byKey: Map<string, C
 
 /** When a consumer asks for its kernel's BTF: the file, or why there is none. */
 export function lookupKernel(
-  manifest: CdnManifest,
+  manifest: Pick<CdnManifest, "kernels">,
   unameIndex: UnameIndex | undefined,
   query: LookupQuery,
 ): LookupResult {

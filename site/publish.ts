@@ -7,10 +7,11 @@ import { openArchive } from "./state/open-archive.ts";
 import type { StateOptions } from "./state/state-site.ts";
 import {
   cdnManifestJsonSchema,
-  cdnManifestSchema,
+  cdnRootSchema,
   cdnSchemaId,
   cdnSchemaVersion,
   type CdnManifest,
+  type CdnRoot,
 } from "./cdn-manifest.ts";
 import {
   archiveManifestName,
@@ -24,6 +25,7 @@ import { writeBundles } from "./publish-bundles.ts";
 import { placeFiles } from "./publish-files.ts";
 import { writeJsonFile } from "./publish-json.ts";
 import { writePage } from "./publish-page.ts";
+import { writeParts } from "./publish-parts.ts";
 import { planPublish } from "./publish-plan.ts";
 import { checkPlannedSize, checkTreeSize, githubPagesMaxBytes, type SiteSize } from "./publish-size.ts";
 import { loadSigningKey, signManifest } from "./publish-signature.ts";
@@ -49,6 +51,7 @@ export interface PublishOptions {
 export interface PublishResult {
   /** The generation folder `out` now points at. */
   tree: string;
+  /** The root as written, with every kernel its parts hold. */
   manifest: CdnManifest;
   size: SiteSize;
 }
@@ -86,7 +89,8 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       plan.kernels,
     );
     const unameIndex = await writeJsonFile(partial, unameIndexName, buildUnameIndex(plan.kernels));
-    const manifest = cdnManifestSchema.parse({
+    const parts = await writeParts(partial, plan.kernels);
+    const root = cdnRootSchema.parse({
       schema: cdnSchemaId,
       schemaVersion: cdnSchemaVersion,
       generator: "btfmill",
@@ -97,10 +101,10 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       bundles,
       unameIndex: unameIndex.file,
       archiveManifest: archiveManifest.file,
-      kernels: plan.kernels,
-    } satisfies CdnManifest);
+      parts,
+    } satisfies CdnRoot);
     await writeJsonFile(partial, cdnSchemaName, cdnManifestJsonSchema());
-    const { bytes } = await writeJsonFile(partial, cdnManifestName, manifest);
+    const { bytes } = await writeJsonFile(partial, cdnManifestName, root);
     if (signingKey) {
       const { signature, publicKeyPem } = signManifest(bytes, signingKey);
       await writeFile(join(partial, signatureName), signature);
@@ -108,7 +112,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
     }
     await writePage(partial, [...new Set(plan.kernels.map((kernel) => kernel.distro))].sort());
     const size = await checkTreeSize(partial, plan, maxBytes);
-    return { tree: await switchToGeneration(options.out, partial), manifest, size };
+    return { tree: await switchToGeneration(options.out, partial), manifest: { ...root, kernels: plan.kernels }, size };
   } catch (error) {
     await discardGeneration(partial);
     throw error;

@@ -1,7 +1,7 @@
-// `btfmill pull`: the build-time side. Fetches the (optionally signed) manifest, then only the
-// files that are missing or changed, each checked against its sha256 before it replaces anything:
-// from their set's bundle for their arch when many are missing (pull-bundle.ts), else one request
-// each, in parallel. Writes the same layout plus an `index.json`. A run that stopped halfway is
+// `btfmill pull`: the build-time side. Fetches the (optionally signed) manifest root and the parts
+// of the sources asked for, then only the files that are missing or changed, each checked against
+// its sha256 before it replaces anything: from their set's bundle for their arch when many are
+// missing (pull-bundle.ts), else one request each, in parallel. Writes the same layout plus an `index.json`. A run that stopped halfway is
 // resumed by running it again: finished files are kept, unfinished ones were never renamed in.
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -14,7 +14,7 @@ import type { CdnBundle, CdnFile, CdnKernel } from "./cdn-manifest.ts";
 import { pullFromBundle, type BundleWant } from "./pull-bundle.ts";
 import { goEmbedSource } from "./pull-go.ts";
 import { pullIndexName, type PullIndex } from "./pull-index.ts";
-import { readSiteManifest } from "./read-manifest.ts";
+import { matchSources, openSiteManifest } from "./read-manifest.ts";
 import { openSite } from "./site-source.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
 
@@ -81,22 +81,22 @@ async function previousIndex(out: string): Promise<PullIndex | undefined> {
 
 /** When a project pulls BTF at build time: brings `out` up to date with the site. */
 export async function pull(options: PullOptions): Promise<PullSummary> {
+  const arch = options.arch === undefined ? undefined : normalizeArch(options.arch);
+  if (options.arch !== undefined && arch === undefined)
+    throw new ConfigError(`--arch ${options.arch} is not x86_64 or arm64`);
   const site = openSite(options.from);
-  const manifest = await readSiteManifest(site, { publicKey: options.publicKey, signal: options.signal });
+  const reader = await openSiteManifest(site, { publicKey: options.publicKey, signal: options.signal });
+  const manifest = reader.root;
   const set = options.set ?? unionSetName;
   if (!manifest.sets.some((known) => known.name === set)) {
     throw new ConfigError(`the site has no object set "${set}"`, {
       hint: `sets published: ${manifest.sets.map((known) => known.name).join(", ") || "none"}`,
     });
   }
-  const arch = options.arch === undefined ? undefined : normalizeArch(options.arch);
-  if (options.arch !== undefined && arch === undefined)
-    throw new ConfigError(`--arch ${options.arch} is not x86_64 or arm64`);
-  const selected = manifest.kernels.filter(
-    (entry) =>
-      (options.distro === undefined || entry.distro === options.distro) &&
-      (options.release === undefined || entry.release === options.release) &&
-      (arch === undefined || entry.arch === arch),
+  // Only the parts of the sources asked for are fetched.
+  const selected = await reader.kernels(
+    matchSources({ distro: options.distro, release: options.release, arch }),
+    options.signal,
   );
   const fileOf = (entry: CdnKernel): CdnFile | undefined =>
     set === unionSetName ? entry.files.root : entry.files.sets[set];

@@ -2,7 +2,7 @@
 // unknown, failed, or already has BTF, from the tree's own manifest and uname index.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { CdnManifest, UnameIndex } from "./cdn-manifest.ts";
+import type { CdnKernel, CdnManifestV1, CdnPart, CdnRoot, UnameIndex } from "./cdn-manifest.ts";
 import { cdnManifestName, unameIndexName } from "./cdn-layout.ts";
 import { unionSetName } from "../archive/manifest.ts";
 
@@ -18,8 +18,8 @@ export interface KernelNotFound {
 
 /** When serve has no file for a kernel path: explains why, for the JSON 404 body. */
 export async function explainMissingKernel(root: string, key: string, set: string): Promise<KernelNotFound> {
-  const manifest = await readJson<CdnManifest>(join(root, cdnManifestName));
-  const kernel = manifest?.kernels.find((candidate) => candidate.key === key);
+  const manifest = await readJson<CdnRoot | CdnManifestV1>(join(root, cdnManifestName));
+  const kernel = (await sourceKernels(root, manifest, key)).find((candidate) => candidate.key === key);
   if (kernel?.status === "failed") {
     return {
       error: "kernel failed",
@@ -52,9 +52,22 @@ export async function explainMissingKernel(root: string, key: string, set: strin
     set,
     hint: candidates.length
       ? `no ${key}; uname -r ${uname} is published as ${candidates.map((candidate) => `/${where}${candidate}.btf`).join(", ")}`
-      : `no kernel ${uname} is published; /manifest.json lists every kernel, /index/uname.json every uname -r`,
+      : `no kernel ${uname} is published; /manifest.json names each source's list of kernels, /index/uname.json every uname -r`,
     ...(candidates.length ? { candidates } : {}),
   };
+}
+
+// The kernels of the key's source: its part, or a v1 manifest's own list.
+async function sourceKernels(
+  root: string,
+  manifest: CdnRoot | CdnManifestV1 | undefined,
+  key: string,
+): Promise<CdnKernel[]> {
+  if (manifest === undefined) return [];
+  if ("kernels" in manifest) return manifest.kernels;
+  const source = key.split("/").slice(0, 3).join("/");
+  const part = manifest.parts.find((ref) => `${ref.distro}/${ref.release}/${ref.arch}` === source);
+  return part === undefined ? [] : ((await readJson<CdnPart>(join(root, part.path)))?.kernels ?? []);
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {

@@ -10,7 +10,7 @@ export interface HeaderRule {
 }
 
 const common = { "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff" };
-// The manifest, its signature and the index say what exists: a minute, then ask again.
+// The manifest, its parts, its signature and the index say what exists: a minute, then ask again.
 const shortLived = { ...common, "Cache-Control": "public, max-age=60, must-revalidate" };
 // Kernel files keep their path when a set changes and they are minified again, so they are not
 // immutable; their sha256 in the manifest tells a client whether what it has is current.
@@ -27,6 +27,7 @@ export function siteHeaderRules(distros: string[]): HeaderRule[] {
     "/manifest.pub.pem",
     "/manifest.schema.json",
     "/archive-manifest.json",
+    "/manifest/*",
     "/index/*",
   ];
   const pages = ["/", "/index.html", "/404.html"];

@@ -1,5 +1,6 @@
-// The browse page: reads manifest.json (site/cdn-manifest.ts is its schema) and filters its
-// kernels in the browser. Plain script, no build step: the site is any static host.
+// The browse page: reads manifest.json (site/cdn-manifest.ts is its schema), then the parts it
+// names for the sources the distro, release and arch filters keep (all of them when none is set),
+// and filters their kernels in the browser. Plain script, no build step: the site is any static host.
 const shownAtMost = 200;
 const form = document.getElementById("search");
 const fields = ["q", "distro", "release", "arch", "status", "set"].map((id) => document.getElementById(id));
@@ -140,12 +141,49 @@ function renderKernel(kernel, manifest) {
   return node;
 }
 
-function render(manifest) {
+// Each part is fetched once, when a search first needs its source.
+const parts = new Map();
+function loadPart(part) {
+  if (!parts.has(part.path)) {
+    // Revalidated like the root, so a part is never older than the root that names it.
+    const loading = fetch(part.path, { cache: "no-cache" }).then(async (response) => {
+      if (!response.ok) throw new Error(`${part.path}: HTTP ${response.status}`);
+      return (await response.json()).kernels;
+    });
+    // A failed load is tried again by the next search.
+    loading.catch(() => parts.delete(part.path));
+    parts.set(part.path, loading);
+  }
+  return parts.get(part.path);
+}
+
+function wantedParts(manifest) {
+  return manifest.parts.filter(
+    (part) =>
+      (!distro.value || part.distro === distro.value) &&
+      (!release.value || part.release === release.value) &&
+      (!arch.value || part.arch === arch.value),
+  );
+}
+
+let latest = 0;
+async function render(manifest) {
+  const ticket = ++latest;
+  let kernels;
+  try {
+    kernels = (await Promise.all(wantedParts(manifest).map(loadPart))).flat();
+  } catch (error) {
+    if (ticket === latest) summary.textContent = `Could not read ${error.message}`;
+    return;
+  }
+  // A newer search started while these parts came in: it renders, this one does not.
+  if (ticket !== latest) return;
   const words = query.value.toLowerCase().split(/\s+/).filter(Boolean);
-  const found = manifest.kernels.filter((kernel) => matches(kernel, words));
+  const found = kernels.filter((kernel) => matches(kernel, words)).sort((a, b) => a.key.localeCompare(b.key));
   results.replaceChildren(...found.slice(0, shownAtMost).map((kernel) => renderKernel(kernel, manifest)));
   const more = found.length > shownAtMost ? `; showing the first ${shownAtMost}, narrow the search` : "";
-  summary.textContent = `${found.length} of ${manifest.kernels.length} kernels${more}`;
+  const total = manifest.parts.reduce((sum, part) => sum + part.kernels, 0);
+  summary.textContent = `${found.length} of ${total} kernels${more}`;
 }
 
 function renderFooter(manifest) {
@@ -181,14 +219,14 @@ async function start() {
     summary.textContent = `Could not read manifest.json: ${error.message}`;
     return;
   }
-  fillOptions(distro, [...new Set(manifest.kernels.map((kernel) => kernel.distro))].sort());
+  fillOptions(distro, [...new Set(manifest.parts.map((part) => part.distro))].sort());
   fillOptions(
     release,
-    [...new Set(manifest.kernels.map((kernel) => kernel.release))].sort((a, b) =>
+    [...new Set(manifest.parts.map((part) => part.release))].sort((a, b) =>
       a.localeCompare(b, undefined, { numeric: true }),
     ),
   );
-  fillOptions(arch, [...new Set(manifest.kernels.map((kernel) => kernel.arch))].sort());
+  fillOptions(arch, [...new Set(manifest.parts.map((part) => part.arch))].sort());
   for (const objectSet of manifest.sets) {
     const label = objectSet.prefix === "" ? `${objectSet.name} (every object)` : objectSet.name;
     set.append(new Option(label, objectSet.name));

@@ -3,7 +3,7 @@
 // files that exist with their recorded sha256, the published manifest likewise, no temp file is
 // taken for a result, and an uninterrupted run then ends where a run never killed ends.
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,8 @@ import { makeCoreObject } from "../fixtures/bpf-objects.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
 import { runBtfmill } from "../helpers/cli.ts";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
+import { readSiteManifest } from "../../site/read-manifest.ts";
+import { openSite } from "../../site/site-source.ts";
 
 const cli = new URL("../../bin/btfmill.js", import.meta.url).pathname;
 
@@ -110,9 +112,10 @@ async function siteProblems(out: string): Promise<string[]> {
   const problems: string[] = [];
   let manifest: unknown;
   try {
-    manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8"));
+    // The root and every part it names, each part checked against the root's sha256.
+    manifest = await readSiteManifest(openSite(out));
   } catch (error) {
-    return [`site manifest.json: ${(error as Error).message}`];
+    return [`site manifest: ${(error as Error).message}`];
   }
   for (const file of namedFiles(manifest)) {
     if (isTempName(file.path)) problems.push(`site names a temp file ${file.path}`);

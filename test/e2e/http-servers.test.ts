@@ -5,18 +5,21 @@
 // mirrors, proxies and caches serve it: Python's HTTP/1.0 http.server closing after each body,
 // `Connection: close`, chunked bodies without a length, redirects to another origin, bytes
 // trickled, connections reset mid-body. Every kernel either converts from the right bytes or
-// fails as a FetchError naming its package with a hint.
+// fails as a FetchError naming its package with a hint. The site published from the run is served
+// by Python's server too, and pull and lookup read it as a consumer would.
 //
 // The .deb packages carry 2 MB of filler before the vmlinux, so btfmill is still decoding,
 // and holding the body back, when a server that closes after the body sends its last bytes:
 // under undici 7 that crashed the run (AssertionError: assert(!this.paused)).
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import type { HttpConfig } from "../../pipeline/config.ts";
+import type { PullIndex } from "../../site/pull-index.ts";
 import { buildAptMirror, createSigningKey, dbgPackage } from "../fixtures/apt-mirror.ts";
 import type { AptPackageSpec, SigningKey } from "../fixtures/apt-mirror.ts";
 import { buildYumRepo, kernelDebuginfo } from "../fixtures/rpm-repo.ts";
@@ -122,8 +125,15 @@ async function runAgainst(base: string, http: HttpConfig = {}) {
   );
   const run = await runBtfmill(["run", "--config", config]);
   const manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
-  return { run, manifest };
+  return { run, manifest, config };
 }
+
+// Python's server serves the mirror to two tests: the run, and the site published from it.
+let pythonRun: ReturnType<typeof runAgainst> | undefined;
+const runAgainstPython = () => {
+  pythonRun ??= runAgainst(python.url);
+  return pythonRun;
+};
 
 type Outcome = Awaited<ReturnType<typeof runAgainst>>;
 
@@ -152,7 +162,81 @@ async function withServer(behaviour: Behaviour, use: (server: BehavingServer) =>
 
 describe("btfmill run against the servers a mirror sits behind", () => {
   it("reads signed indexes and packages from Python's HTTP/1.0 http.server, which closes after each body", async () => {
-    expectRightBytes(await runAgainst(python.url));
+    expectRightBytes(await runAgainstPython());
+  });
+
+  it("publishes a signed site that Python's http.server serves, and pull and lookup read it: one source's part, checked files", async () => {
+    const outcome = await runAgainstPython();
+    expectRightBytes(outcome);
+    const keys = generateKeyPairSync("ed25519");
+    const signing = join(work, "site-signing.pem");
+    const publicKey = join(work, "site-signing.pub.pem");
+    await writeFile(signing, keys.privateKey.export({ type: "pkcs8", format: "pem" }));
+    await writeFile(publicKey, keys.publicKey.export({ type: "spki", format: "pem" }));
+    const site = join(work, "python-site");
+    const published = await runBtfmill(["publish", "--config", outcome.config, "--out", site, "--key", signing]);
+    expect(published.exitCode, published.stderr).toBe(0);
+    const siteServer = await startPythonHttpServer(site);
+    try {
+      const out = join(work, "python-pulled");
+      const suse = await runBtfmill([
+        "pull",
+        "--from",
+        siteServer.url,
+        "--out",
+        out,
+        "--public-key",
+        publicKey,
+        "--distro",
+        "opensuse-leap",
+        "--release",
+        "15.5",
+        "--arch",
+        "x86_64",
+        "--json",
+      ]);
+      expect(suse.exitCode, suse.stderr).toBe(0);
+      expect(JSON.parse(suse.stdout)).toMatchObject({ downloaded: suseKernels.length, unchanged: 0 });
+      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as PullIndex;
+      expect(Object.keys(index.kernels).sort()).toEqual(allKernels.filter((key) => key.startsWith("opensuse")).sort());
+      for (const [key, file] of Object.entries(index.kernels)) {
+        expect(await digestFile(join(out, file.path)), key).toEqual({ sha256: file.sha256, size: file.size });
+        // No object set in this config: the root serves the kernel's full BTF, the archive's.
+        expect(file.sha256, key).toBe(outcome.manifest.kernels[key]!.btf!.sha256);
+      }
+      const all = await runBtfmill([
+        "pull",
+        "--from",
+        siteServer.url,
+        "--out",
+        out,
+        "--public-key",
+        publicKey,
+        "--json",
+      ]);
+      expect(all.exitCode, all.stderr).toBe(0);
+      expect(JSON.parse(all.stdout)).toMatchObject({ downloaded: debianKernels.length, unchanged: suseKernels.length });
+
+      const osRelease = join(work, "python-os-release");
+      await writeFile(osRelease, 'ID=debian\nVERSION_ID="12"\n');
+      const found = await runBtfmill([
+        "lookup",
+        "--from",
+        siteServer.url,
+        "--os-release",
+        osRelease,
+        "--kernel",
+        debianKernels[0]!,
+        "--arch",
+        "amd64",
+        "--public-key",
+        publicKey,
+      ]);
+      expect(found.exitCode, found.stderr).toBe(0);
+      expect(found.stdout).toBe(`${siteServer.url}/debian/12/x86_64/${debianKernels[0]}.btf`);
+    } finally {
+      await siteServer.close();
+    }
   });
 
   it("reads them from a server that answers `Connection: close` and closes after each body", async () => {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import type { PlanPreview } from "../../pipeline/plan-preview.ts";
-import type { CdnManifest } from "../../site/cdn-manifest.ts";
+import { readSiteManifest } from "../../site/read-manifest.ts";
+import { openSite } from "../../site/site-source.ts";
 import { dbgPackage, type AptPackageSpec } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "../fixtures/bpf-objects.ts";
@@ -123,7 +124,7 @@ describe("btfmill run/plan/merge/publish --state", () => {
   });
 
   it("publishes the archive manifest it was made from, named and digested in the signed manifest", async () => {
-    const cdn = JSON.parse(await readFile(join(work, "site-full", "manifest.json"), "utf8")) as CdnManifest;
+    const cdn = await readSiteManifest(openSite(join(work, "site-full")));
     expect(cdn.archiveManifest?.path).toBe("archive-manifest.json");
     expect(await digestFile(join(work, "site-full", "archive-manifest.json"))).toEqual({
       sha256: cdn.archiveManifest!.sha256,
@@ -181,8 +182,8 @@ describe("btfmill run/plan/merge/publish --state", () => {
       fullSite.url,
     ]);
     expect(publish.exitCode, publish.stderr).toBe(0);
-    const next = JSON.parse(await readFile(join(work, "site-next", "manifest.json"), "utf8")) as CdnManifest;
-    const previous = JSON.parse(await readFile(join(work, "site-full", "manifest.json"), "utf8")) as CdnManifest;
+    const next = await readSiteManifest(openSite(join(work, "site-next")));
+    const previous = await readSiteManifest(openSite(join(work, "site-full")));
     expect(next.kernels.map((kernel) => kernel.key)).toEqual(kernels.map(key).sort());
     for (const kernel of previous.kernels)
       expect(next.kernels.find((candidate) => candidate.key === kernel.key)!.files).toEqual(kernel.files);
@@ -295,7 +296,7 @@ describe("btfmill run/plan/merge/publish --state", () => {
       fullSite.url,
     ]);
     expect(publish.exitCode, publish.stderr).toBe(0);
-    const site = JSON.parse(await readFile(join(work, "site-merged", "manifest.json"), "utf8")) as CdnManifest;
+    const site = await readSiteManifest(openSite(join(work, "site-merged")));
     expect(site.kernels.filter((kernel) => kernel.files.root !== undefined)).toHaveLength(3);
   });
 

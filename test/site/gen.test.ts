@@ -195,6 +195,19 @@ describe("btfmill gen", () => {
     expect(siteServer.requests.filter((request) => request.path.endsWith(".btf")).length).toBe(before);
   });
 
+  it("from a site for one arch: only the manifest parts of that arch's sources are fetched", async () => {
+    const before = siteServer.requests.length;
+    const summary = await run(siteServer.url, "from-site-arm64", { arch: "aarch64" });
+    expect(summary).toMatchObject({ minified: 1, failed: 0 });
+    expect(await outputs("from-site-arm64")).toEqual(new Map([...expected].filter(([key]) => key.includes("/arm64/"))));
+    expect(
+      siteServer.requests
+        .slice(before)
+        .map((request) => request.path)
+        .filter((path) => path.startsWith("/manifest")),
+    ).toEqual(["/manifest.json", "/manifest/ubuntu/20.04/arm64.json"]);
+  });
+
   it("from btfhub-archive over HTTPS (loopback): the tree from the git trees API, files from raw URLs checked by git blob sha1, then nothing downloaded", async () => {
     const btfhubOptions = {
       btfhub: { api: `${btfhub.url}/api/repos/aquasecurity/btfhub-archive`, raw: `${btfhub.url}/raw`, ref: "main" },

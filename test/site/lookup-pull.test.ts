@@ -1,6 +1,7 @@
 // The consumer side against a real published tree (btfmill publish of a fixture archive, served
 // on 127.0.0.1): lookup by os-release/arch/uname -r with the reverse index as fallback, and pull
-// with signature check, sha256 verification, incremental re-runs and `--emit go`.
+// with signature check, sha256 verification, incremental re-runs and `--emit go`; each fetching
+// only the manifest parts of the sources it needs, and a v1 site (no parts) read as before.
 import { generateKeyPairSync } from "node:crypto";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,14 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import { IntegrityError } from "../../archive/errors.ts";
 import { normalizeArch } from "../../site/arch.ts";
-import type { CdnManifest, UnameIndex } from "../../site/cdn-manifest.ts";
+import type { CdnManifest, CdnPart, CdnRoot, UnameIndex } from "../../site/cdn-manifest.ts";
 import { lookupKernel } from "../../site/lookup.ts";
 import { lookup } from "../../site/lookup-host.ts";
 import { parseOsRelease } from "../../site/os-release.ts";
 import { publishSite } from "../../site/publish.ts";
 import { pull } from "../../site/pull.ts";
+import { loadSigningKey, signManifest, verifyManifest } from "../../site/publish-signature.ts";
 import type { PullIndex } from "../../site/pull-index.ts";
-import { readSiteManifest, readUnameIndex } from "../../site/read-manifest.ts";
+import { matchSources, readSiteManifest, readUnameIndex } from "../../site/read-manifest.ts";
 import { openSite } from "../../site/site-source.ts";
 import { makeSiteArchive, type SiteArchive } from "../fixtures/site-archive.ts";
 import { runBtfmill } from "../helpers/cli.ts";
@@ -84,6 +86,17 @@ describe("lookup and pull on a published site", () => {
   });
 
   const ubuntu = (versionId?: string) => ({ id: "ubuntu", versionId, idLike: ["debian"] });
+  const partPaths = [
+    "/manifest/ubuntu/18.04/x86_64.json",
+    "/manifest/ubuntu/20.04/arm64.json",
+    "/manifest/ubuntu/20.04/x86_64.json",
+    "/manifest/ubuntu/22.04/x86_64.json",
+  ];
+  const requestedSince = (start: number) =>
+    server.requests
+      .slice(start)
+      .map((request) => request.path)
+      .sort();
 
   it("finds a kernel by os-release, arch alias and uname -r", () => {
     expect(
@@ -287,7 +300,7 @@ describe("lookup and pull on a published site", () => {
         .slice(before)
         .map((request) => request.path)
         .sort(),
-    ).toEqual(["/bundles/all/arm64.tar.xz", "/bundles/all/x86_64.tar.xz", "/manifest.json"]);
+    ).toEqual(["/bundles/all/arm64.tar.xz", "/bundles/all/x86_64.tar.xz", "/manifest.json", ...partPaths]);
     const files = async (dir: string) => {
       const index = JSON.parse(await readFile(join(dir, "index.json"), "utf8")) as PullIndex;
       return Promise.all(
@@ -309,7 +322,12 @@ describe("lookup and pull on a published site", () => {
       unchanged: 3,
       bundles: 0,
     });
-    expect(server.requests.slice(again).map((request) => request.path)).toEqual(["/manifest.json"]);
+    expect(
+      server.requests
+        .slice(again)
+        .map((request) => request.path)
+        .sort(),
+    ).toEqual(["/manifest.json", ...partPaths]);
 
     const copy = join(work, "tampered-bundle-site");
     await cp(site, copy, { recursive: true, dereference: true });
@@ -327,6 +345,141 @@ describe("lookup and pull on a published site", () => {
     const wrong = await runBtfmill(["pull", "--from", site, "--out", bundled, "--via", "tarball"]);
     expect(wrong.exitCode).toBe(2);
     expect(wrong.stderr).toContain("--via tarball: use auto, bundle, files");
+  });
+
+  it("a pull for one source fetches the root, its signature, that source's part and its files, nothing else", async () => {
+    const before = server.requests.length;
+    const summary = await pull({
+      from: server.url,
+      out: join(work, "pulled-one-source"),
+      publicKey,
+      distro: "ubuntu",
+      release: "20.04",
+      arch: "amd64",
+    });
+    expect(summary).toMatchObject({ downloaded: 1, unchanged: 0 });
+    expect(Object.keys(summary.index.kernels)).toEqual([archive.keys.x86]);
+    expect(Object.keys(summary.index.failed)).toEqual([archive.keys.failed]);
+    expect(requestedSince(before)).toEqual([
+      "/manifest.json",
+      "/manifest.json.sig",
+      "/manifest/ubuntu/20.04/x86_64.json",
+      `/${archive.keys.x86}.btf`,
+    ]);
+  });
+
+  it("a lookup reads only its host's part, and the uname index and the parts it names when it falls back", async () => {
+    const osRelease = join(work, "os-release-parts");
+    await writeFile(osRelease, 'ID="ubuntu"\nVERSION_ID="20.04"\n');
+    let before = server.requests.length;
+    const own = await lookup({
+      from: server.url,
+      osReleaseFile: osRelease,
+      kernel: "5.4.0-84-generic",
+      arch: "aarch64",
+    });
+    expect(own).toMatchObject({ status: "found", key: archive.keys.arm64, viaUnameIndex: false });
+    expect(requestedSince(before)).toEqual(["/manifest.json", "/manifest/ubuntu/20.04/arm64.json"]);
+
+    await writeFile(osRelease, 'ID="alpine"\nVERSION_ID="3.19"\n');
+    before = server.requests.length;
+    const container = await lookup({
+      from: server.url,
+      osReleaseFile: osRelease,
+      kernel: "5.8.0-63-generic",
+      arch: "x86_64",
+    });
+    expect(container).toMatchObject({ status: "found", key: archive.keys.otherRelease, viaUnameIndex: true });
+    expect(requestedSince(before)).toEqual([
+      "/index/uname.json",
+      "/manifest.json",
+      "/manifest/ubuntu/18.04/x86_64.json",
+      "/manifest/ubuntu/20.04/x86_64.json",
+    ]);
+  });
+
+  it("refuses a part altered after signing, naming it, though the root's signature verifies; other sources still pull", async () => {
+    const copy = join(work, "tampered-part-site");
+    await cp(site, copy, { recursive: true, dereference: true });
+    const partPath = join(copy, "manifest", "ubuntu", "20.04", "x86_64.json");
+    await writeFile(
+      partPath,
+      (await readFile(partPath, "utf8")).replace("holds no vmlinux", "holds no vmlinux, fetch it from elsewhere"),
+    );
+    const root = await readFile(join(copy, "manifest.json"));
+    expect(
+      verifyManifest(root, await readFile(join(copy, "manifest.json.sig"), "utf8"), await readFile(publicKey, "utf8")),
+    ).toBe(true);
+    const out = join(work, "pulled-tampered-part");
+    const refused = pull({ from: copy, out, publicKey, release: "20.04", arch: "x86_64" });
+    await expect(refused).rejects.toThrow(IntegrityError);
+    await expect(refused).rejects.toThrow(
+      /manifest part manifest\/ubuntu\/20\.04\/x86_64\.json .* the manifest root says/,
+    );
+    await expect(readFile(join(out, "index.json"))).rejects.toThrow(/ENOENT/);
+    const cli = await runBtfmill(["pull", "--from", copy, "--out", out, "--public-key", publicKey]);
+    expect(cli.exitCode).not.toBe(0);
+    expect(cli.stderr).toContain("manifest part manifest/ubuntu/20.04/x86_64.json");
+    expect(await pull({ from: copy, out, publicKey, arch: "arm64" })).toMatchObject({ downloaded: 1 });
+  });
+
+  it("still reads a v1 site, one signed manifest.json with every kernel: pull, a narrowed pull, and lookup with its fallback", async () => {
+    // A v1 manifest is today's root with the parts' kernels in it instead of `parts`: what publish
+    // wrote before the split, signed with the same key.
+    const v1 = join(work, "v1-site");
+    await cp(site, v1, { recursive: true, dereference: true });
+    const {
+      parts,
+      schemaVersion: _,
+      ...root
+    } = JSON.parse(await readFile(join(v1, "manifest.json"), "utf8")) as CdnRoot;
+    const kernels = [];
+    for (const part of parts)
+      kernels.push(...(JSON.parse(await readFile(join(v1, part.path), "utf8")) as CdnPart).kernels);
+    await rm(join(v1, "manifest"), { recursive: true });
+    const bytes = Buffer.from(`${JSON.stringify({ ...root, schemaVersion: 1, kernels }, null, 1)}\n`);
+    await writeFile(join(v1, "manifest.json"), bytes);
+    const signingKey = await loadSigningKey(join(work, "signing.pem"));
+    await writeFile(join(v1, "manifest.json.sig"), signManifest(bytes, signingKey).signature);
+    const v1Server = await startStaticServer(v1);
+    try {
+      const whole = await readSiteManifest(openSite(v1Server.url), { publicKey });
+      expect(whole).toMatchObject({ schemaVersion: 1, parts: [] });
+      expect(whole.kernels).toEqual(manifest.kernels);
+      const arm = await readSiteManifest(openSite(v1), { sources: matchSources({ arch: "arm64" }) });
+      expect(arm.kernels.map((kernel) => kernel.key)).toEqual([archive.keys.arm64]);
+
+      const out = join(work, "pulled-v1");
+      const before = v1Server.requests.length;
+      expect(await pull({ from: v1Server.url, out, publicKey })).toMatchObject({ downloaded: 3 });
+      expect(
+        v1Server.requests
+          .slice(before)
+          .map((request) => request.path)
+          .filter((path) => !path.endsWith(".btf")),
+      ).toEqual(["/manifest.json", "/manifest.json.sig"]);
+      const narrowed = await pull({ from: v1Server.url, out, publicKey, release: "20.04", arch: "x86_64" });
+      expect(Object.keys(narrowed.index.kernels)).toEqual([archive.keys.x86]);
+      expect(narrowed).toMatchObject({ downloaded: 0, unchanged: 1, removed: 2 });
+
+      const osRelease = join(work, "os-release-v1");
+      await writeFile(osRelease, 'ID="ubuntu"\nVERSION_ID="20.04"\n');
+      expect(
+        await lookup({
+          from: v1Server.url,
+          osReleaseFile: osRelease,
+          kernel: "5.8.0-63-generic",
+          arch: "x86_64",
+          publicKey,
+        }),
+      ).toMatchObject({ status: "found", key: archive.keys.x86, url: `${v1Server.url}/${archive.keys.x86}.btf` });
+      await writeFile(osRelease, "ID=alpine\nVERSION_ID=3.19\n");
+      expect(
+        await lookup({ from: v1Server.url, osReleaseFile: osRelease, kernel: "5.8.0-63-generic", arch: "x86_64" }),
+      ).toMatchObject({ status: "found", key: archive.keys.otherRelease, viaUnameIndex: true });
+    } finally {
+      await v1Server.close();
+    }
   });
 
   it("rejects a tampered file and a tampered manifest, replacing nothing", async () => {

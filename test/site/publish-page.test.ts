@@ -1,7 +1,7 @@
-// The browse page in headless Chromium (Debian's `chromium`, driven by playwright-core): search a
-// kernel, read its status and coverage, copy its URL, follow the link and get the published bytes,
-// and fit a phone's screen. Browser-side code is passed as strings: the project compiles without
-// the DOM library.
+// The browse page in headless Chromium (Debian's `chromium`, driven by playwright-core): load only
+// the manifest parts a search needs, search a kernel, read its status and coverage, copy its URL,
+// follow the link and get the published bytes, and fit a phone's screen. Browser-side code is
+// passed as strings: the project compiles without the DOM library.
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -61,6 +61,32 @@ describe.skipIf(!hasChromium)(title, () => {
     server?.closeAllConnections();
     if (work) await rm(work, { recursive: true, force: true });
     if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  // First, while the browser has fetched no part yet.
+  it("loads only the manifest parts its distro, release and arch filters keep, and the others once the search widens", async () => {
+    const parts: string[] = [];
+    page.on("request", (request) => {
+      const path = new URL(request.url()).pathname;
+      if (path.startsWith("/manifest/")) parts.push(path);
+    });
+    await page.goto(`${url}/?distro=ubuntu&release=18.04&arch=x86_64`);
+    await expect.poll(() => page.locator("#summary").textContent()).toBe("1 of 5 kernels");
+    expect(await page.locator("li.kernel .key").textContent()).toBe(archive.keys.otherRelease);
+    expect(parts).toEqual(["/manifest/ubuntu/18.04/x86_64.json"]);
+    await page.locator("#release").selectOption("20.04");
+    await expect.poll(() => page.locator("#summary").textContent()).toBe("2 of 5 kernels");
+    expect(parts).toEqual(["/manifest/ubuntu/18.04/x86_64.json", "/manifest/ubuntu/20.04/x86_64.json"]);
+    await page.locator("#release").selectOption("");
+    await page.locator("#arch").selectOption("");
+    await expect.poll(() => page.locator("#summary").textContent()).toBe("5 of 5 kernels");
+    expect(parts.sort()).toEqual([
+      "/manifest/ubuntu/18.04/x86_64.json",
+      "/manifest/ubuntu/20.04/arm64.json",
+      "/manifest/ubuntu/20.04/x86_64.json",
+      "/manifest/ubuntu/22.04/x86_64.json",
+    ]);
+    page.removeAllListeners("request");
   });
 
   it("finds a typed kernel, shows its coverage, copies its URL and curl line, and the link downloads the published bytes", async () => {

@@ -1,5 +1,6 @@
-// `btfmill publish` from the fixture archive: the tree, its manifest against the published JSON
-// Schema (checked by ajv, not by the zod schema it was generated from), the uname index, the
+// `btfmill publish` from the fixture archive: the tree, its manifest root and per-source parts
+// against the published JSON Schema (checked by ajv, not by the zod schema it was generated from),
+// parts rewritten only when their kernels change, the uname index, the
 // solid bundles, `_headers`, the Ed25519 signature, and what a failed publish leaves behind.
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, utimes, writeFile } from "node:fs/promises";
@@ -12,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import { readManifest, writeManifest } from "../../archive/manifest.ts";
 import { ConfigError, IntegrityError } from "../../archive/errors.ts";
-import type { CdnManifest, UnameIndex } from "../../site/cdn-manifest.ts";
-import { publishSite } from "../../site/publish.ts";
+import type { CdnKernel, CdnManifest, CdnPart, CdnRoot, UnameIndex } from "../../site/cdn-manifest.ts";
+import { publishSite, type PublishResult } from "../../site/publish.ts";
 import { pull } from "../../site/pull.ts";
 import { verifyManifest } from "../../site/publish-signature.ts";
 import { headersFor, parseHeaderRules } from "../../site/static-headers.ts";
@@ -71,15 +72,37 @@ describe("btfmill publish", () => {
     ).toEqual({ files: 9, failures: [] });
   });
 
-  it("writes a manifest that the published JSON Schema accepts and that names every file with its true sha256", async () => {
+  it("writes a root and one part per source that the published JSON Schema accepts, naming every file with its true sha256", async () => {
     const schema = JSON.parse(await readFile(treeFile("manifest.schema.json"), "utf8"));
-    const onDisk = JSON.parse(await readFile(treeFile("manifest.json"), "utf8"));
     const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
-    expect(validate(onDisk), JSON.stringify(validate.errors)).toBe(true);
-    expect(onDisk).toEqual(manifest);
-    const broken = structuredClone(onDisk);
+    const root = JSON.parse(await readFile(treeFile("manifest.json"), "utf8")) as CdnRoot;
+    expect(validate(root), JSON.stringify(validate.errors)).toBe(true);
+    expect(root).toMatchObject({ schema: "btfmill-cdn-manifest", schemaVersion: 2 });
+    expect(root).not.toHaveProperty("kernels");
+    expect(root.parts.map((part) => [part.path, part.kernels])).toEqual([
+      ["manifest/ubuntu/18.04/x86_64.json", 1],
+      ["manifest/ubuntu/20.04/arm64.json", 1],
+      ["manifest/ubuntu/20.04/x86_64.json", 2],
+      ["manifest/ubuntu/22.04/x86_64.json", 1],
+    ]);
+    const kernels: CdnKernel[] = [];
+    for (const ref of root.parts) {
+      const part = JSON.parse(await readFile(treeFile(ref.path), "utf8")) as CdnPart;
+      expect(validate(part), `${ref.path}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      expect(part).toMatchObject({ schema: "btfmill-cdn-manifest-part", distro: ref.distro, release: ref.release });
+      expect(
+        part.kernels.map((kernel) => `${kernel.distro}/${kernel.release}/${kernel.arch}`),
+        ref.path,
+      ).toEqual(Array(ref.kernels).fill(`${ref.distro}/${ref.release}/${ref.arch}`));
+      kernels.push(...part.kernels);
+    }
+    expect({ ...root, kernels }).toEqual(manifest);
+    const [first] = root.parts;
+    const broken = JSON.parse(await readFile(treeFile(first!.path), "utf8"));
     broken.kernels[0].files.root.sha256 = "not hex";
     expect(validate(broken)).toBe(false);
+    // The kernels belong in the parts: a root that lists them is not a v2 root.
+    expect(validate({ ...root, kernels: [] })).toBe(false);
     const files = [
       ...manifest.kernels.flatMap((kernel) => [
         kernel.files.root,
@@ -87,11 +110,41 @@ describe("btfmill publish", () => {
         ...Object.values(kernel.files.sets),
       ]),
       ...manifest.bundles,
+      ...manifest.parts,
       manifest.unameIndex,
     ].filter((file) => file !== undefined);
-    expect(files.length).toBe(3 * 4 + manifest.bundles.length + 1);
+    expect(files.length).toBe(3 * 4 + manifest.bundles.length + 4 + 1);
     for (const file of files)
       expect(await digestFile(treeFile(file.path)), file.path).toEqual({ sha256: file.sha256, size: file.size });
+  });
+
+  it("writes a part byte for byte again when its kernels did not change, and a new one only for the source whose kernel did", async () => {
+    const copy = join(work, "archive-parts");
+    await cp(archive.root, copy, { recursive: true });
+    const at = join(work, "site-parts");
+    const parts = async (result: PublishResult) =>
+      new Map(
+        await Promise.all(
+          result.manifest.parts.map(async (part) => [part.path, await readFile(join(result.tree, part.path))] as const),
+        ),
+      );
+    const first = await publishSite({ archive: copy, out: at, full: true, now: new Date(1000) });
+    const firstParts = await parts(first);
+    const same = await publishSite({ archive: copy, out: at, full: true, now: new Date(2000) });
+    expect(same.manifest.generatedAt).not.toBe(first.manifest.generatedAt);
+    expect(await parts(same)).toEqual(firstParts);
+    expect(same.manifest.parts).toEqual(first.manifest.parts);
+
+    const changed = await readManifest(copy);
+    changed.kernels[archive.keys.arm64]!.updatedAt = "2026-12-01T00:00:00.000Z";
+    await writeManifest(copy, changed);
+    const next = await publishSite({ archive: copy, out: at, full: true, now: new Date(3000) });
+    const nextParts = await parts(next);
+    const differ = [...nextParts].filter(([path, bytes]) => !bytes.equals(firstParts.get(path)!)).map(([path]) => path);
+    expect(differ).toEqual(["manifest/ubuntu/20.04/arm64.json"]);
+    expect(next.manifest.parts.filter((part) => part.path !== differ[0])).toEqual(
+      first.manifest.parts.filter((part) => part.path !== differ[0]),
+    );
   });
 
   it("serves the `all` set at the root, each set under sets/, the full tarball under full/, and no file for failed or skipped kernels", async () => {
@@ -158,6 +211,9 @@ describe("btfmill publish", () => {
     const rules = parseHeaderRules(await readFile(treeFile("_headers"), "utf8"));
     expect(headersFor(rules, "/manifest.json")["Cache-Control"]).toBe("public, max-age=60, must-revalidate");
     expect(headersFor(rules, "/index/uname.json")["Cache-Control"]).toBe("public, max-age=60, must-revalidate");
+    expect(headersFor(rules, "/manifest/ubuntu/20.04/x86_64.json")["Cache-Control"]).toBe(
+      "public, max-age=60, must-revalidate",
+    );
     expect(headersFor(rules, "/ubuntu/20.04/x86_64/5.8.0-63-generic.btf")["Cache-Control"]).toBe(
       "public, max-age=600, must-revalidate",
     );
@@ -173,6 +229,7 @@ describe("btfmill publish", () => {
     // Hosts join the values of every matching rule: a path under two rules gets a broken header.
     for (const path of [
       "/manifest.json",
+      "/manifest/ubuntu/20.04/x86_64.json",
       "/",
       "/index.html",
       "/ubuntu/x",

@@ -9,6 +9,8 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CdnManifest } from "../../site/cdn-manifest.ts";
 import { publishSite } from "../../site/publish.ts";
+import { readSiteManifest } from "../../site/read-manifest.ts";
+import { openSite } from "../../site/site-source.ts";
 import { startSiteServer } from "../../site/serve.ts";
 import { makeSiteArchive, type SiteArchive } from "../fixtures/site-archive.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
@@ -41,7 +43,7 @@ describe("btfmill serve", () => {
     expect(response.headers.get("content-type")).toBe("application/octet-stream");
     expect(response.headers.get("cache-control")).toBe("public, max-age=600, must-revalidate");
     const bytes = Buffer.from(await response.arrayBuffer());
-    const listed = (await (await fetch(`${url}/manifest.json`)).json()) as CdnManifest;
+    const listed = await readSiteManifest(openSite(url));
     const entry = listed.kernels.find((kernel) => kernel.key === archive.keys.x86);
     expect(entry?.files.root?.path).toBe(kernelPath.slice(1));
     expect(createHash("sha256").update(bytes).digest("hex")).toBe(entry?.files.root?.sha256);
@@ -92,20 +94,23 @@ describe("btfmill serve", () => {
     expect((await rawRequest(url, kernelPath, { headers: { "if-none-match": 'W/"0-0"' } })).status).toBe(200);
   });
 
-  it("sends manifest.json brotli- or gzip-compressed as the client accepts, identical once decoded", async () => {
-    const plain = await readFile(join(out, "manifest.json"));
-    const br = await rawRequest(url, "/manifest.json", { headers: { "accept-encoding": "gzip, br" } });
-    expect(br.headers["content-encoding"]).toBe("br");
-    expect(br.headers["content-type"]).toBe("application/json; charset=utf-8");
-    expect(br.headers.vary).toBe("Accept-Encoding");
-    expect(brotliDecompressSync(br.body)).toEqual(plain);
-    const gz = await rawRequest(url, "/manifest.json", { headers: { "accept-encoding": "gzip, br;q=0" } });
-    expect(gz.headers["content-encoding"]).toBe("gzip");
-    expect(gunzipSync(gz.body)).toEqual(plain);
-    const identity = await rawRequest(url, "/manifest.json");
-    expect(identity.headers["content-encoding"]).toBeUndefined();
-    expect(identity.body).toEqual(plain);
-    expect(br.body.length).toBeLessThan(plain.length / 3);
+  it("sends manifest.json and its parts brotli- or gzip-compressed as the client accepts, identical once decoded, cached a minute", async () => {
+    for (const path of ["/manifest.json", "/manifest/ubuntu/20.04/x86_64.json"]) {
+      const plain = await readFile(join(out, path));
+      const br = await rawRequest(url, path, { headers: { "accept-encoding": "gzip, br" } });
+      expect(br.headers["content-encoding"], path).toBe("br");
+      expect(br.headers["content-type"], path).toBe("application/json; charset=utf-8");
+      expect(br.headers["cache-control"], path).toBe("public, max-age=60, must-revalidate");
+      expect(br.headers.vary, path).toBe("Accept-Encoding");
+      expect(brotliDecompressSync(br.body), path).toEqual(plain);
+      const gz = await rawRequest(url, path, { headers: { "accept-encoding": "gzip, br;q=0" } });
+      expect(gz.headers["content-encoding"], path).toBe("gzip");
+      expect(gunzipSync(gz.body), path).toEqual(plain);
+      const identity = await rawRequest(url, path);
+      expect(identity.headers["content-encoding"], path).toBeUndefined();
+      expect(identity.body, path).toEqual(plain);
+      expect(br.body.length, path).toBeLessThan(plain.length / 3);
+    }
   });
 
   it("never serves a file outside the folder: .., encoded .., absolute paths, a symlink out", async () => {

@@ -1,6 +1,6 @@
 // `btfmill publish` as a command: the archive named by the config, --out, --full, --json; and
 // `btfmill serve` refusing a folder that does not exist.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,8 @@ import { publishCommand } from "../../../pipeline/commands/publish-command.ts";
 import { serveCommand } from "../../../pipeline/commands/serve-command.ts";
 import { ConfigError } from "../../../archive/errors.ts";
 import { makeSiteArchive, type SiteArchive } from "../../fixtures/site-archive.ts";
+import { readSiteManifest } from "../../../site/read-manifest.ts";
+import { openSite } from "../../../site/site-source.ts";
 
 function context<V>(values: V, positionals: string[] = []) {
   const lines: string[] = [];
@@ -41,8 +43,8 @@ describe("publish and serve commands", () => {
     expect(await publishCommand(run)).toBe(0);
     expect(run.lines[1]).toBe("kernels: 3 with BTF, 1 failed, 1 already have BTF");
     expect(run.lines).toContain("stale source ubuntu/22.04/x86_64: FetchError: connection refused");
-    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8"));
-    expect(manifest.kernels.filter((kernel: { files: { full?: unknown } }) => kernel.files.full)).toHaveLength(3);
+    const manifest = await readSiteManifest(openSite(out));
+    expect(manifest.kernels.filter((kernel) => kernel.files.full)).toHaveLength(3);
     const json = context({ config, out, json: true });
     expect(await publishCommand(json)).toBe(0);
     expect(JSON.parse(json.lines.join("\n"))).toMatchObject({
