@@ -188,6 +188,9 @@ function newMinifyInputs(fullBtf: string, kernelSpec: BtfSpec, context: MinifyCo
   };
   const kernelCoverage = (set: ObjectSet) => set.objects.map((object) => coverageOn(object, "", kernelSpec, {}));
 
+  // Read once per kernel, whichever set or object first needs a module.
+  let loaded: Promise<ReadonlyMap<string, Uint8Array>> | undefined;
+  const loadModules = () => (loaded ??= context.modules!.load());
   let finder: Promise<ModuleFinder> | undefined;
   const needs = new Map<string, string[][]>();
   const needsOf = async (object: ObjectSet["objects"][number], coverage: ObjectCoverage): Promise<string[][]> => {
@@ -195,7 +198,7 @@ function newMinifyInputs(fullBtf: string, kernelSpec: BtfSpec, context: MinifyCo
     if (modules === undefined || coverage.guarded.length + coverage.unresolved.length === 0) return [];
     let found = needs.get(object.sha256);
     if (found === undefined) {
-      finder ??= modules.load().then((loaded) => newModuleFinder({ base: modules.base, modules: loaded }));
+      finder ??= loadModules().then((splits) => newModuleFinder({ base: modules.base, modules: splits }));
       const parsed = { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations };
       found = (await finder).modulesResolving(parsed, coverage);
       needs.set(object.sha256, found);
@@ -208,10 +211,10 @@ function newMinifyInputs(fullBtf: string, kernelSpec: BtfSpec, context: MinifyCo
     const key = merged.join(",");
     let input = merges.get(key);
     if (input === undefined) {
-      const loaded = await context.modules!.load();
+      const splits = await loadModules();
       const result = mergeSplitBtf(
         context.modules!.base,
-        merged.map((name) => ({ name, bytes: loaded.get(name)! })),
+        merged.map((name) => ({ name, bytes: splits.get(name)! })),
       );
       const path = join(context.scratch, `merged-${merges.size}.btf`);
       await writeFile(path, result.bytes);
