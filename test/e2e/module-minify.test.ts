@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../../archive/manifest.ts";
+import { publishSite } from "../../site/publish.ts";
 import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "../fixtures/bpf-objects.ts";
@@ -147,6 +148,20 @@ describe("btfmill run with objects that read module types", () => {
       join(work, "objects", name),
     );
     expect(checked).toEqual({ files: 4, failures: [] });
+  });
+
+  it("publishes the merged modules per set and, per object, how many relocations resolved in each module", async () => {
+    const { manifest: cdn } = await publishSite({ archive: archive(), out: join(work, "site"), full: false });
+    const published = cdn.kernels.find((k) => k.kernel === kernel)!;
+    expect(published.coverage.all!.modules).toEqual(["nf_conntrack", "xfs"]);
+    expect(published.coverage.net!.modules).toBeUndefined();
+    const hits = (await manifest()).kernels[key]!.minified!.all!.coverage.find((o) => o.object === "conntrack.o")!;
+    const object = published.coverage.all!.objects.find((o) => o.object === "conntrack.o")!;
+    expect(object.resolvedInModules).toEqual({ nf_conntrack: hits.resolvedInModules!.length });
+    expect(published.coverage.all!.objects.find((o) => o.object === "tcprtt.o")!.resolvedInModules).toBeUndefined();
+    expect(await readFile(join(work, "site", published.files.root!.path))).toEqual(
+      await readFile(join(archive(), (await manifest()).kernels[key]!.minified!.all!.file!.path)),
+    );
   });
 
   it("minifies nothing again while objects and modules stay, and again when the module set changes", async () => {
