@@ -115,6 +115,18 @@ describe("btfmill run with objects that read module types", () => {
     expect(coverage("tcprtt.o").resolvedInModules).toBeUndefined();
   });
 
+  it("btfmill coverage says how many relocations of each object resolved in which module", async () => {
+    const table = await runBtfmill(["coverage", "--config", configPath, "--set", "all"]);
+    expect(table.exitCode).toBe(0);
+    const { all } = (await manifest()).kernels[key]!.minified!;
+    const conntrack = all!.coverage.find((object) => object.object === "conntrack.o")!;
+    const lines = table.stdout.split("\n");
+    expect(lines).toContain(
+      `ok     ${key}  conntrack.o: ${conntrack.total}/${conntrack.total} resolve, ${conntrack.resolvedInModules!.length} in nf_conntrack`,
+    );
+    expect(lines).toContain(`ok     ${key}  tcprtt.o: 1/1 resolve`);
+  });
+
   it("gives bpftool one standalone file per set that holds the module's struct beside the kernel's", async () => {
     const { minified } = (await manifest()).kernels[key]!;
     const dump = async (set: string) =>
