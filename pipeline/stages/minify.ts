@@ -131,7 +131,7 @@ export async function minifySets(
   onMinified?: (set: ObjectSet, record: MinifiedRecord) => void,
 ): Promise<Record<string, MinifiedRecord>> {
   const records = new Map<string, MinifiedRecord>();
-  // Outputs by the modules merged into their input: a set starts only from an output of the same input.
+  // Outputs, with the modules merged into their input.
   const done: { set: ObjectSet; output: string; merged: string }[] = [];
   const inputs = newMinifyInputs(fullBtf, kernelSpec, context);
   // Larger sets first, so the smaller ones can start from their outputs.
@@ -141,10 +141,14 @@ export async function minifySets(
     try {
       const input = await inputs.forSet(set);
       const key = input.merged.join(",");
+      // A set that needs only vmlinux types may start from an output with modules merged: it
+      // reaches none of their types (a module would have been merged for it), and its candidates
+      // in vmlinux come first, so bpftool keeps what it keeps from the full BTF. A set that merges
+      // modules starts only from an output of the same merge, whose copies of a type it shares.
       const source =
         smallestSource(
           set,
-          done.filter((made) => made.merged === key),
+          done.filter((made) => key === "" || made.merged === key),
         ) ?? input.path;
       record = await minifyForSet(source, output, input.coverage, set, context);
       if (context.modules !== undefined)
