@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../../archive/manifest.ts";
@@ -162,7 +163,7 @@ describe("btfmill run with objects that read module types", () => {
     expect(checked).toEqual({ files: 4, failures: [] });
   });
 
-  it("publishes the merged modules per set and, per object, how many relocations resolved in each module", async () => {
+  it("publishes the merged modules per set and, per object, how many relocations resolved in each module, as the published JSON Schema allows", async () => {
     const { manifest: cdn } = await publishSite({ archive: archive(), out: join(work, "site"), full: false });
     const published = cdn.kernels.find((k) => k.kernel === kernel)!;
     expect(published.coverage.all!.modules).toEqual(["nf_conntrack", "xfs"]);
@@ -171,6 +172,10 @@ describe("btfmill run with objects that read module types", () => {
     const object = published.coverage.all!.objects.find((o) => o.object === "conntrack.o")!;
     expect(object.resolvedInModules).toEqual({ nf_conntrack: hits.resolvedInModules!.length });
     expect(published.coverage.all!.objects.find((o) => o.object === "tcprtt.o")!.resolvedInModules).toBeUndefined();
+    const schema = JSON.parse(await readFile(join(work, "site", "manifest.schema.json"), "utf8"));
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
+    const onDisk = JSON.parse(await readFile(join(work, "site", "manifest.json"), "utf8"));
+    expect(validate(onDisk), JSON.stringify(validate.errors)).toBe(true);
     expect(await readFile(join(work, "site", published.files.root!.path))).toEqual(
       await readFile(join(archive(), (await manifest()).kernels[key]!.minified!.all!.file!.path)),
     );
