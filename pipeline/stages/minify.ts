@@ -1,6 +1,8 @@
 // Minify stage: one kernel's full BTF minified for each object set with `bpftool gen min_core_btf`,
 // with the coverage bpftool does not report (it drops unsatisfiable relocations silently).
-// The output is stored once by content, whichever kernels and sets share it.
+// The output is stored once by content, whichever kernels and sets share it. A set whose objects
+// read types only the kernel's modules hold is minified from the kernel's BTF with those modules
+// merged in (newMinifyInputs; docs/pipeline.md step 6), so its file is still one standalone BTF.
 //
 // What is checked, and how often. Decoding the stored full BTF and one bpftool run on it are the
 // unavoidable cost; the minify pass must stay within 20% of the bare bpftool runs, and even on a
@@ -155,12 +157,8 @@ export async function minifySets(
         record = { ...record, modules: { tarball: context.modules.tarball, merged: input.merged } };
       if (record.file !== undefined) done.push({ set, output, merged: key });
     } catch (error) {
-      record = {
-        fingerprint: set.fingerprint,
-        coverage: inputs.kernelCoverage(set),
-        error: describeError(error),
-        ...(context.modules === undefined ? {} : { modules: { tarball: context.modules.tarball, merged: [] } }),
-      };
+      // Without `modules` the record is out of date on a kernel with modules: the next run tries again.
+      record = { fingerprint: set.fingerprint, coverage: inputs.kernelCoverage(set), error: describeError(error) };
     }
     records.set(set.name, record);
     onMinified?.(set, record);
