@@ -79,3 +79,21 @@ export async function btfMemberOf(
   }
   return member;
 }
+
+/**
+ * When a stored modules tarball was decompressed (the tar's bytes): every regular `<name>.btf`
+ * member by `name`, each a slice of `tarBytes` where it arrives in one piece.
+ */
+export async function btfMembersByName(tarBytes: Buffer): Promise<Map<string, Buffer>> {
+  const extract = tar.extract();
+  Readable.from([tarBytes]).pipe(extract);
+  const members = new Map<string, Buffer>();
+  for await (const entry of extract) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+    const { name, type } = entry.header;
+    if (type === "file" && name.endsWith(".btf") && !name.includes("/"))
+      members.set(name.slice(0, -".btf".length), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  }
+  return members;
+}

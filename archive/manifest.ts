@@ -37,6 +37,19 @@ const objectCoverageSchema = z.strictObject({
   resolved: z.int().nonnegative(),
   guarded: z.array(coverageEntrySchema),
   unresolved: z.array(coverageEntrySchema),
+  /** Resolved relocations whose target type came from a module merged into the file; absent when none did (every other resolved relocation resolved in vmlinux). */
+  resolvedInModules: z
+    .array(
+      z.strictObject({
+        section: z.string(),
+        program: z.string(),
+        index: z.int(),
+        kind: z.string(),
+        name: z.string(),
+        module: z.string(),
+      }),
+    )
+    .optional(),
 });
 
 /** The set every registered object belongs to (the union of all sets): what the CDN root serves. */
@@ -49,6 +62,12 @@ const minifiedSchema = z.strictObject({
   file: publishedFile.optional(),
   coverage: z.array(objectCoverageSchema),
   error: z.string().optional(),
+  /**
+   * When the kernel has a modules tarball: its sha256 when this was minified (a changed module set
+   * minifies again) and the modules whose split BTF was merged with the kernel's before minifying,
+   * sorted (empty: the objects need only vmlinux types, and the file is what it is without modules).
+   */
+  modules: z.strictObject({ tarball: z.string().regex(sha256Pattern), merged: z.array(z.string()) }).optional(),
 });
 
 /** A kernel's modules: split BTF against the kernel's `btf` (its base), packed in one tarball. */

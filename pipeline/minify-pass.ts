@@ -1,7 +1,8 @@
 // After conversion, every published kernel is brought up to date with the registered object
-// sets: a set whose fingerprint changed (an object was added, removed or rebuilt) is minified
-// again from the stored full BTF, with no package downloaded; a set that did not change is left
-// alone; a set no longer configured is dropped from the entry.
+// sets: a set whose fingerprint changed (an object was added, removed or rebuilt), or whose
+// kernel's modules tarball changed, is minified again from the stored full BTF (and modules),
+// with no package downloaded; a set that did not change is left alone; a set no longer
+// configured is dropped from the entry.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type pLimit from "p-limit";
@@ -11,7 +12,7 @@ import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifes
 import { describeError } from "../archive/errors.ts";
 import type { ObjectSet } from "./object-registry.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
-import { extractStoredBtf, minifySets } from "./stages/minify.ts";
+import { extractStoredBtf, extractStoredModules, minifySets } from "./stages/minify.ts";
 import { stopSpawner } from "./tools/spawner.ts";
 
 export interface MinifyPassOptions {
@@ -32,6 +33,8 @@ export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], file
     const held = entry.minified?.[set.name];
     const current =
       held?.fingerprint === set.fingerprint &&
+      // Minified against the kernel's modules as they are now (none, on a kernel without them).
+      held.modules?.tarball === entry.modules?.tarball?.sha256 &&
       (held.error !== undefined || (held.file !== undefined && (await files.has(held.file))));
     if (!current) due.push(set);
   }
@@ -91,11 +94,25 @@ async function minifyDue(
           });
           // Coverage looks a few types up: the spec decodes lazily, the full parse cost ~70 ms.
           const spec = openBtf(bytes);
+          const modulesTarball = entry.modules?.tarball;
+          const modules = modulesTarball && {
+            tarball: modulesTarball.sha256,
+            base: bytes,
+            // Only when a relocation misses in vmlinux: most kernels never decompress it.
+            load: async () => {
+              await options.files.materialize(modulesTarball, options.signal);
+              return await extractStoredModules(
+                join(options.archiveRoot, modulesTarball.path),
+                join(scratch, "modules.tar"),
+                { kernel, signal: options.signal },
+              );
+            },
+          };
           const made = await minifySets(
             fullBtf,
             spec,
             due,
-            { archiveRoot: options.archiveRoot, scratch, kernel, signal: options.signal },
+            { archiveRoot: options.archiveRoot, scratch, kernel, modules, signal: options.signal },
             (set, record) => options.onMinified(kernel, set.name, record),
           );
           return { ...kept, ...made };

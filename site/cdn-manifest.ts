@@ -41,6 +41,12 @@ const objectCoverage = z.strictObject({
     "*_EXISTS relocations that do not match, and failing reads such a check of the same program keeps from running",
   ),
   unresolved: size.describe("relocations that fail: the program will not load as built"),
+  resolvedInModules: z
+    .record(z.string(), size)
+    .optional()
+    .describe(
+      "per kernel module (lsmod name): resolved relocations whose target type came from that module, merged into the file; absent when every resolved relocation resolved in vmlinux",
+    ),
 });
 
 const setCoverage = z.strictObject({
@@ -53,6 +59,12 @@ const setCoverage = z.strictObject({
   unresolved: size,
   objects: z.array(objectCoverage),
   error: z.string().optional().describe("why minifying against this set failed; no file is published for it then"),
+  modules: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "kernel modules (lsmod names) whose split BTF was merged with the kernel's before minifying, because the set's objects read their types; the file is standalone; absent when none was",
+    ),
 });
 
 const kernel = z.strictObject({

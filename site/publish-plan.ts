@@ -131,6 +131,7 @@ function summarizeCoverage(record: MinifiedRecord): CdnSetCoverage {
     resolved: object.resolved,
     guarded: object.guarded.length,
     unresolved: object.unresolved.length,
+    ...(object.resolvedInModules === undefined ? {} : { resolvedInModules: countByModule(object.resolvedInModules) }),
   }));
   const sum = (field: "total" | "resolved" | "guarded" | "unresolved") =>
     objects.reduce((n, object) => n + object[field], 0);
@@ -142,7 +143,15 @@ function summarizeCoverage(record: MinifiedRecord): CdnSetCoverage {
     unresolved: sum("unresolved"),
     objects,
     ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.modules === undefined || record.modules.merged.length === 0 ? {} : { modules: record.modules.merged }),
   };
+}
+
+function countByModule(hits: readonly { module: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { module } of [...hits].sort((a, b) => (a.module < b.module ? -1 : a.module > b.module ? 1 : 0)))
+    counts[module] = (counts[module] ?? 0) + 1;
+  return counts;
 }
 
 // A set's current fingerprint is the newest kernel's: the minify pass re-minifies every kernel when

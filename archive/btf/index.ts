@@ -14,7 +14,8 @@ export {
 export { openBtf, typesNamedLike } from "./lazy.ts";
 export { loadBtf, loadElfBtf } from "./load.ts";
 export { parseBtf } from "./parse.ts";
-export { joinSplitBtf } from "./split.ts";
+export { mergeSplitBtf, type MergedBtf, type MergedPart, type SplitBtf } from "./merge.ts";
+export { joinSplitBtf, splitTypeNames } from "./split.ts";
 export { surveyBtf, type BtfSurvey } from "./survey.ts";
 export {
   IntEncoding,

@@ -5,6 +5,7 @@
 // one-pass reader check a module, and what one module merged into a kernel's BTF looks like.
 import { FormatError } from "../errors.ts";
 import { parseBtfHeader } from "./header.ts";
+import { countTypes, forEachTypeRecord } from "./parse.ts";
 
 const headerLength = 24;
 const magic = 0xeb9f;
@@ -41,3 +42,31 @@ export function joinSplitBtf(base: Uint8Array, split: Uint8Array): Buffer {
   }
   return joined;
 }
+
+/**
+ * When a kernel's modules are searched for a type: the names of the split's own named types
+ * (each once), read from the record headers without decoding the types. Names may sit in the
+ * base's strings (pahole shares them), so `base` is needed to read them.
+ */
+export function splitTypeNames(base: Uint8Array, split: Uint8Array): Set<string> {
+  const baseHeader = parseBtfHeader(base);
+  const splitHeader = parseBtfHeader(split, { split: true });
+  const view = new DataView(split.buffer, split.byteOffset, split.byteLength);
+  const le = splitHeader.littleEndian;
+  const baseStrings = base.subarray(baseHeader.stringStart, baseHeader.stringStart + baseHeader.stringLength);
+  const ownStrings = split.subarray(splitHeader.stringStart, splitHeader.stringStart + splitHeader.stringLength);
+  const names = new Set<string>();
+  forEachTypeRecord(view, splitHeader, countTypes(view, splitHeader), (_id, offset) => {
+    const nameOffset = view.getUint32(offset, le);
+    if (nameOffset === 0) return;
+    const [section, at] =
+      nameOffset < baseStrings.length ? [baseStrings, nameOffset] : [ownStrings, nameOffset - baseStrings.length];
+    const end = section.indexOf(0, at);
+    if (at >= section.length || end < 0)
+      throw new FormatError(`split BTF type at offset ${offset} has name offset ${nameOffset} outside the strings`);
+    names.add(utf8.decode(section.subarray(at, end)));
+  });
+  return names;
+}
+
+const utf8 = new TextDecoder("utf-8");

@@ -4,7 +4,7 @@
 import type { BtfSpec } from "../btf/types.ts";
 import type { CoreRelocation } from "./bpf-object.ts";
 import { findGuard, type GuardRef } from "./guards.ts";
-import type { ReloKindName } from "./relo-kinds.ts";
+import { ReloKind, type ReloKindName } from "./relo-kinds.ts";
 import { resolveRelocation, type RelocationOutcome } from "./resolve.ts";
 
 export interface CoverageObject {
@@ -28,6 +28,17 @@ export interface CoverageEntry {
   guard?: GuardRef;
 }
 
+/** A relocation that resolved in a module's types merged into the kernel's BTF, not in the kernel's own. */
+export interface ModuleResolution {
+  section: string;
+  program: string;
+  index: number;
+  kind: ReloKindName;
+  name: string;
+  /** lsmod name of the module whose type the relocation resolved to. */
+  module: string;
+}
+
 export interface Coverage {
   object: string;
   total: number;
@@ -39,18 +50,32 @@ export interface Coverage {
   guarded: CoverageEntry[];
   /** Missing or ambiguous: the program fails to load or hits a poisoned instruction. */
   unresolved: CoverageEntry[];
+  /** Resolved relocations whose target is a module's type, when modules were merged; the other resolved ones are the kernel's own. */
+  resolvedInModules?: ModuleResolution[];
+}
+
+export interface CoverageOptions {
+  /** When `kernel` holds modules merged after its own types: the module holding type `id`, undefined for the kernel's own. */
+  moduleOf?: (id: number) => string | undefined;
 }
 
 /** When a kernel's BTF is published or an object registered: the object's coverage on that kernel. */
-export function computeCoverage(kernel: BtfSpec, object: CoverageObject): Coverage {
+export function computeCoverage(kernel: BtfSpec, object: CoverageObject, options: CoverageOptions = {}): Coverage {
   const guarded: CoverageEntry[] = [];
   const unresolved: CoverageEntry[] = [];
+  const inModules: ModuleResolution[] = [];
   let resolved = 0;
   const outcomes = object.relocations.map((relocation) => resolveRelocation(kernel, object.btf, relocation));
   const byProgram = Map.groupBy(outcomes, (outcome) => `${outcome.relocation.section}\0${outcome.relocation.program}`);
   for (const outcome of outcomes) {
     if (outcome.status === "resolved") {
       resolved++;
+      const module =
+        outcome.relocation.kind === ReloKind.TypeIdLocal ? undefined : options.moduleOf?.(outcome.targetTypeId);
+      if (module !== undefined) {
+        const { section, program, index, kindName } = outcome.relocation;
+        inModules.push({ section, program, index, kind: kindName, name: outcome.name, module });
+      }
       continue;
     }
     if (outcome.guarded && outcome.status === "missing") {
@@ -68,6 +93,7 @@ export function computeCoverage(kernel: BtfSpec, object: CoverageObject): Covera
     resolved,
     guarded: guarded.sort(compareEntries),
     unresolved: unresolved.sort(compareEntries),
+    ...(inModules.length === 0 ? {} : { resolvedInModules: inModules.sort(compareEntries) }),
   };
 }
 
@@ -80,6 +106,6 @@ function byIndex(a: RelocationOutcome, b: RelocationOutcome): number {
   return a.relocation.index - b.relocation.index;
 }
 
-function compareEntries(a: CoverageEntry, b: CoverageEntry): number {
+function compareEntries(a: { section: string; index: number }, b: { section: string; index: number }): number {
   return a.section < b.section ? -1 : a.section > b.section ? 1 : a.index - b.index;
 }

@@ -42,8 +42,13 @@ export async function coverageCommand(context: CommandContext<typeof coverageSpe
       const status = object.unresolved.length === 0 ? "ok" : "BROKEN";
       if (object.unresolved.length > 0) broken += 1;
       const guarded = object.guarded.length ? `, ${object.guarded.length} guarded` : "";
+      // Where relocations resolved, when modules were merged: the rest resolved in vmlinux.
+      const inModules = [...Map.groupBy(object.resolvedInModules ?? [], (hit) => hit.module)]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([module, hits]) => `, ${hits.length} in ${module}`)
+        .join("");
       context.stdout(
-        `${status.padEnd(6)} ${kernel}  ${object.object}: ${object.resolved}/${object.total} resolve${guarded}`,
+        `${status.padEnd(6)} ${kernel}  ${object.object}: ${object.resolved}/${object.total} resolve${guarded}${inModules}`,
       );
       for (const miss of object.unresolved)
         context.stdout(`         ${miss.section} ${miss.kind} ${miss.name}: ${miss.why}`);

@@ -1,6 +1,8 @@
 // Minify stage: one kernel's full BTF minified for each object set with `bpftool gen min_core_btf`,
 // with the coverage bpftool does not report (it drops unsatisfiable relocations silently).
-// The output is stored once by content, whichever kernels and sets share it.
+// The output is stored once by content, whichever kernels and sets share it. A set whose objects
+// read types only the kernel's modules hold is minified from the kernel's BTF with those modules
+// merged in (newMinifyInputs; docs/pipeline.md step 6), so its file is still one standalone BTF.
 //
 // What is checked, and how often. Decoding the stored full BTF and one bpftool run on it are the
 // unavoidable cost; the minify pass must stay within 20% of the bare bpftool runs, and even on a
@@ -17,9 +19,15 @@
 // by test/pipeline/tools/bpftool.test.ts), and the stored name is the sha256 of the bytes.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { btfMemberOf } from "../../archive/btf-tarball.ts";
-import { parseBtf, type BtfSpec } from "../../archive/btf/index.ts";
-import { computeCoverage } from "../../archive/co-re/index.ts";
+import { btfMemberOf, btfMembersByName } from "../../archive/btf-tarball.ts";
+import { mergeSplitBtf, openBtf, parseBtf, type BtfSpec } from "../../archive/btf/index.ts";
+import {
+  chooseModules,
+  computeCoverage,
+  newModuleFinder,
+  type CoverageOptions,
+  type ModuleFinder,
+} from "../../archive/co-re/index.ts";
 import { writeAtomically } from "../../archive/atomic-write.ts";
 import { pathExists } from "../../archive/file-listing.ts";
 import { minifiedPath } from "../../archive/layout.ts";
@@ -35,7 +43,19 @@ export interface MinifyContext {
   /** A folder of this kernel's own, removed by the caller. */
   scratch: string;
   kernel: string;
+  /** The kernel's modules, when it has a modules tarball: sets whose objects need module types get them merged in. */
+  modules?: ModuleSource;
   signal?: AbortSignal;
+}
+
+/** A kernel's modules as the minify stage reads them: opened only when a relocation misses in vmlinux. */
+export interface ModuleSource {
+  /** sha256 of the kernel's `<kernel>.modules.btf.tar.xz`: recorded, so a changed module set minifies again. */
+  tarball: string;
+  /** The kernel's full BTF: the modules' base. */
+  base: Uint8Array;
+  /** Each module's split BTF by lsmod name. */
+  load(): Promise<ReadonlyMap<string, Uint8Array>>;
 }
 
 /**
@@ -65,6 +85,22 @@ export async function extractStoredBtf(
     throw new FormatError(`${tarball} holds no file ${memberName}`, { kernel: options.kernel, hint });
   await writeFile(fullBtf, member);
   return member;
+}
+
+/** When a kernel's objects need module types: every `<module>.btf` of its stored modules tarball, by module name. */
+export async function extractStoredModules(
+  tarball: string,
+  scratchTar: string,
+  options: { kernel: string; signal?: AbortSignal },
+): Promise<Map<string, Buffer>> {
+  await runFileTool("xz", ["-dc", "--", tarball], {
+    stdoutFile: scratchTar,
+    timeoutMs: 5 * 60_000,
+    kernel: options.kernel,
+    signal: options.signal,
+    hint: "the stored modules tarball is damaged: restore it from the published site or a backup",
+  });
+  return await btfMembersByName(await readFile(scratchTar));
 }
 
 // A set is minified from the output of a larger set of this kernel that holds all its objects,
@@ -97,34 +133,113 @@ export async function minifySets(
   onMinified?: (set: ObjectSet, record: MinifiedRecord) => void,
 ): Promise<Record<string, MinifiedRecord>> {
   const records = new Map<string, MinifiedRecord>();
-  const done: { set: ObjectSet; output: string }[] = [];
-  // An object in several sets (every object is in `all`) has one coverage on this kernel.
-  const byObject = new Map<string, ObjectCoverage>();
-  const coverageOf = (set: ObjectSet) =>
-    set.objects.map((object) => {
-      let coverage = byObject.get(object.sha256);
-      if (coverage === undefined) {
-        coverage = {
-          ...computeCoverage(kernelSpec, {
-            name: object.name,
-            btf: object.parsed.btf,
-            relocations: object.parsed.relocations,
-          }),
-          sha256: object.sha256,
-        };
-        byObject.set(object.sha256, coverage);
-      }
-      return coverage;
-    });
+  // Outputs, with the modules merged into their input.
+  const done: { set: ObjectSet; output: string; merged: string }[] = [];
+  const inputs = newMinifyInputs(fullBtf, kernelSpec, context);
   // Larger sets first, so the smaller ones can start from their outputs.
   for (const set of [...sets].sort((a, b) => b.objects.length - a.objects.length)) {
     const output = join(context.scratch, `${set.name}.btf`);
-    const record = await minifyForSet(smallestSource(set, done) ?? fullBtf, output, coverageOf(set), set, context);
-    if (record.file !== undefined) done.push({ set, output });
+    let record: MinifiedRecord;
+    try {
+      const input = await inputs.forSet(set);
+      const key = input.merged.join(",");
+      // A set that needs only vmlinux types may start from an output with modules merged: it
+      // reaches none of their types (a module would have been merged for it), and its candidates
+      // in vmlinux come first, so bpftool keeps what it keeps from the full BTF. A set that merges
+      // modules starts only from an output of the same merge, whose copies of a type it shares.
+      const source =
+        smallestSource(
+          set,
+          done.filter((made) => key === "" || made.merged === key),
+        ) ?? input.path;
+      record = await minifyForSet(source, output, input.coverage, set, context);
+      if (context.modules !== undefined)
+        record = { ...record, modules: { tarball: context.modules.tarball, merged: input.merged } };
+      if (record.file !== undefined) done.push({ set, output, merged: key });
+    } catch (error) {
+      // Without `modules` the record is out of date on a kernel with modules: the next run tries again.
+      record = { fingerprint: set.fingerprint, coverage: inputs.kernelCoverage(set), error: describeError(error) };
+    }
     records.set(set.name, record);
     onMinified?.(set, record);
   }
   return Object.fromEntries(sets.map((set) => [set.name, records.get(set.name)!]));
+}
+
+interface MinifyInput {
+  /** The BTF bpftool minifies: the full BTF, or the full BTF with `merged` modules merged in. */
+  path: string;
+  merged: string[];
+  coverage: ObjectCoverage[];
+}
+
+// What each set is minified from, and its coverage there. Coverage on the kernel's own BTF comes
+// first: only relocations that miss there send the stage to the modules, so a kernel whose
+// objects need only vmlinux types never opens its modules tarball and gets today's bytes.
+function newMinifyInputs(fullBtf: string, kernelSpec: BtfSpec, context: MinifyContext) {
+  // An object in several sets (every object is in `all`) has one coverage per input on this kernel.
+  const coverages = new Map<string, ObjectCoverage>();
+  const coverageOn = (object: ObjectSet["objects"][number], key: string, spec: BtfSpec, options: CoverageOptions) => {
+    let coverage = coverages.get(`${object.sha256}\0${key}`);
+    if (coverage === undefined) {
+      const parsed = { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations };
+      coverage = { ...computeCoverage(spec, parsed, options), sha256: object.sha256 };
+      coverages.set(`${object.sha256}\0${key}`, coverage);
+    }
+    return coverage;
+  };
+  const kernelCoverage = (set: ObjectSet) => set.objects.map((object) => coverageOn(object, "", kernelSpec, {}));
+
+  // Read once per kernel, whichever set or object first needs a module.
+  let loaded: Promise<ReadonlyMap<string, Uint8Array>> | undefined;
+  const loadModules = () => (loaded ??= context.modules!.load());
+  let finder: Promise<ModuleFinder> | undefined;
+  const needs = new Map<string, string[][]>();
+  const needsOf = async (object: ObjectSet["objects"][number], coverage: ObjectCoverage): Promise<string[][]> => {
+    const { modules } = context;
+    if (modules === undefined || coverage.guarded.length + coverage.unresolved.length === 0) return [];
+    let found = needs.get(object.sha256);
+    if (found === undefined) {
+      finder ??= loadModules().then((splits) => newModuleFinder({ base: modules.base, modules: splits }));
+      const parsed = { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations };
+      found = (await finder).modulesResolving(parsed, coverage);
+      needs.set(object.sha256, found);
+    }
+    return found;
+  };
+
+  const merges = new Map<string, { path: string; spec: BtfSpec; moduleOf: (id: number) => string | undefined }>();
+  const mergedInput = async (merged: string[]) => {
+    const key = merged.join(",");
+    let input = merges.get(key);
+    if (input === undefined) {
+      const splits = await loadModules();
+      const result = mergeSplitBtf(
+        context.modules!.base,
+        merged.map((name) => ({ name, bytes: splits.get(name)! })),
+      );
+      const path = join(context.scratch, `merged-${merges.size}.btf`);
+      await writeFile(path, result.bytes);
+      const moduleOf = (id: number) => result.parts.find((part) => id >= part.firstId && id <= part.lastId)?.name;
+      input = { path, spec: openBtf(result.bytes), moduleOf };
+      merges.set(key, input);
+    }
+    return input;
+  };
+
+  return {
+    kernelCoverage,
+    async forSet(set: ObjectSet): Promise<MinifyInput> {
+      const own = kernelCoverage(set);
+      const wanted = await Promise.all(set.objects.map((object, index) => needsOf(object, own[index]!)));
+      const merged = chooseModules(wanted.flat());
+      if (merged.length === 0) return { path: fullBtf, merged, coverage: own };
+      const input = await mergedInput(merged);
+      const key = merged.join(",");
+      const coverage = set.objects.map((object) => coverageOn(object, key, input.spec, { moduleOf: input.moduleOf }));
+      return { path: input.path, merged, coverage };
+    },
+  };
 }
 
 async function minifyForSet(

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { mergeSplitBtf } from "../../archive/btf/index.ts";
 import { sha256Hex } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import { unpackTrixiePackages } from "./trixie-packages.ts";
@@ -109,8 +110,9 @@ async function buildChecker(): Promise<GoBuild> {
 
 /**
  * When a pipeline test has minified: every minified file the manifest names, checked against its
- * kernel's full BTF (from the stored tarball) with the objects its coverage lists. Returns how many
- * files were checked and each report that is not clean.
+ * kernel's full BTF (from the stored tarball; with the modules the record says were merged, merged
+ * the same way from the stored modules tarball) with the objects its coverage lists. Returns how
+ * many files were checked and each report that is not clean.
  */
 export async function checkArchiveMinified(
   binary: string,
@@ -130,7 +132,25 @@ export async function checkArchiveMinified(
       for (const [set, record] of Object.entries(entry.minified)) {
         if (record.file === undefined) continue;
         const objects = record.coverage.map((object) => objectPath(object.object));
-        const report = await runCiliumCheck(binary, full, join(archiveRoot, record.file.path), objects);
+        const merged = record.modules?.merged ?? [];
+        let against = full;
+        if (merged.length > 0) {
+          against = join(scratch, `${entry.key.kernel}.${merged.join("+")}.btf`);
+          const splits = await Promise.all(
+            merged.map(async (name) => {
+              const member = await execa(
+                "tar",
+                ["-xJOf", join(archiveRoot, entry.modules!.tarball!.path), `${name}.btf`],
+                {
+                  encoding: "buffer",
+                },
+              );
+              return { name, bytes: member.stdout };
+            }),
+          );
+          await writeFile(against, mergeSplitBtf(stdout, splits).bytes);
+        }
+        const report = await runCiliumCheck(binary, against, join(archiveRoot, record.file.path), objects);
         files++;
         if (report.exitCode !== 0 || report.relocations === 0)
           failures.push(`${key} set ${set}: ${JSON.stringify(report)}`);

@@ -1,0 +1,196 @@
+// End to end, registered objects that read module types on a kernel with modules selected:
+// `btfmill run` merges into each set's minified file the modules its objects need (and only
+// those), so one standalone file resolves them; bpftool and cilium/ebpf read it; coverage names
+// the module each relocation resolved in; a set that needs only vmlinux types gets the bytes it
+// gets without modules; a changed module set minifies again.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Manifest } from "../../archive/manifest.ts";
+import { publishSite } from "../../site/publish.ts";
+import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
+import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
+import { makeCoreObject } from "../fixtures/bpf-objects.ts";
+import { makeModule, makeVmlinux } from "../fixtures/vmlinux.ts";
+import { checkArchiveMinified, ciliumChecker } from "../helpers/cilium-check.ts";
+import { runBtfmill } from "../helpers/cli.ts";
+import type { StaticServer } from "../helpers/static-server.ts";
+
+const kernel = "6.1.0-1-cloud-amd64";
+const key = `debian/12/x86_64/${kernel}`;
+
+describe("btfmill run with objects that read module types", () => {
+  let work: string;
+  let mirror: AptMirror;
+  let server: StaticServer;
+  let configPath: string;
+  let objects: Record<"tcprtt" | "conntrack" | "xfs", string>;
+  let first: Awaited<ReturnType<typeof runBtfmill>>;
+  const archive = () => join(work, "archive");
+  const manifest = async () => JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
+  const writeConfig = (modules: string[]) =>
+    writeFile(
+      configPath,
+      JSON.stringify({
+        archive: archive(),
+        sources: [
+          {
+            distro: "debian",
+            release: "12",
+            arch: "x86_64",
+            mirror: server.url,
+            keyring: mirror.keyring,
+            kernelsWithBtf: "all",
+            modules,
+          },
+        ],
+        objects: { net: [objects.tcprtt], ct: [objects.conntrack], fs: [objects.xfs] },
+      }),
+    );
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "btfmill-module-minify-"));
+    await mkdir(join(work, "objects"));
+    objects = {
+      tcprtt: await makeCoreObject(join(work, "objects"), "tcprtt"),
+      conntrack: await makeCoreObject(join(work, "objects"), "conntrack"),
+      xfs: await makeCoreObject(join(work, "objects"), "xfs"),
+    };
+    ({ mirror, server } = await serveBookwormMirror(work, [
+      dbgPackage({
+        kernel,
+        version: "6.1.1-1",
+        vmlinux: await makeVmlinux(join(work, "vmlinux.o")),
+        modules: {
+          "net/netfilter/nf_conntrack.ko": await makeModule(join(work, "nf_conntrack.ko")),
+          "fs/xfs/xfs.ko": await makeModule(join(work, "xfs.ko"), { source: "xfs" }),
+        },
+      }),
+    ]));
+    configPath = join(work, "btfmill.json");
+    await writeConfig(["nf_conntrack", "xfs"]);
+    first = await runBtfmill(["run", "--config", configPath]);
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("merges into each set's file only the modules its objects need, and records them with the modules tarball's digest", async () => {
+    expect(first.stderr).toContain("summary: 1 ok, 0 failed, 0 skipped, 0 unchanged, 4 minified");
+    const entry = (await manifest()).kernels[key]!;
+    const minified = entry.minified!;
+    const merged = Object.fromEntries(Object.entries(minified).map(([set, record]) => [set, record.modules]));
+    const tarball = entry.modules!.tarball!.sha256;
+    expect(merged).toEqual({
+      all: { tarball, merged: ["nf_conntrack", "xfs"] },
+      ct: { tarball, merged: ["nf_conntrack"] },
+      fs: { tarball, merged: ["xfs"] },
+      net: { tarball, merged: [] },
+    });
+    for (const record of Object.values(minified)) expect(record.error).toBeUndefined();
+  });
+
+  it("resolves every relocation of the module readers and names the module each resolved in; vmlinux ones name none", async () => {
+    const { all } = (await manifest()).kernels[key]!.minified!;
+    const coverage = (name: string) => all!.coverage.find((object) => object.object === name)!;
+    for (const name of ["conntrack.o", "xfs.o", "tcprtt.o"]) {
+      expect(coverage(name).unresolved).toEqual([]);
+      expect(coverage(name).resolved).toBe(coverage(name).total);
+    }
+    const where = (name: string) => coverage(name).resolvedInModules?.map((hit) => [hit.name, hit.module]);
+    expect(where("conntrack.o")).toEqual(
+      expect.arrayContaining([
+        ["struct nf_conn::timeout", "nf_conntrack"],
+        ["struct nf_conn::owner", "nf_conntrack"],
+      ]),
+    );
+    // `owner->sk_rcvbuf` is read through the kernel's struct sock: resolved, in vmlinux.
+    expect(where("conntrack.o")!.some(([name]) => name!.startsWith("struct sock"))).toBe(false);
+    expect(coverage("conntrack.o").resolved).toBeGreaterThan(where("conntrack.o")!.length);
+    expect(where("xfs.o")).toContainEqual(["enum xfs_dinode_fmt::XFS_DINODE_FMT_BTREE", "xfs"]);
+    expect(coverage("tcprtt.o").resolvedInModules).toBeUndefined();
+  });
+
+  it("btfmill coverage says how many relocations of each object resolved in which module", async () => {
+    const table = await runBtfmill(["coverage", "--config", configPath, "--set", "all"]);
+    expect(table.exitCode).toBe(0);
+    const { all } = (await manifest()).kernels[key]!.minified!;
+    const conntrack = all!.coverage.find((object) => object.object === "conntrack.o")!;
+    const lines = table.stdout.split("\n");
+    expect(lines).toContain(
+      `ok     ${key}  conntrack.o: ${conntrack.total}/${conntrack.total} resolve, ${conntrack.resolvedInModules!.length} in nf_conntrack`,
+    );
+    expect(lines).toContain(`ok     ${key}  tcprtt.o: 1/1 resolve`);
+  });
+
+  it("gives bpftool one standalone file per set that holds the module's struct beside the kernel's", async () => {
+    const { minified } = (await manifest()).kernels[key]!;
+    const dump = async (set: string) =>
+      (await execa("bpftool", ["btf", "dump", "file", join(archive(), minified![set]!.file!.path)])).stdout;
+    const all = await dump("all");
+    expect(all).toMatch(/STRUCT 'nf_conn' size=48/);
+    expect(all).toMatch(/STRUCT 'xfs_inode' /);
+    expect(all).toMatch(/STRUCT 'tcp_sock' /);
+    const ct = await dump("ct");
+    expect(ct).toMatch(/STRUCT 'nf_conn' /);
+    expect(ct).not.toMatch(/xfs_inode/);
+  });
+
+  it("gives the set that needs only vmlinux types the bytes bpftool makes from the kernel's BTF alone", async () => {
+    const entry = (await manifest()).kernels[key]!;
+    const full = join(work, "full.btf");
+    await writeFile(
+      full,
+      (await execa("tar", ["-xJOf", join(archive(), entry.tarball!.path)], { encoding: "buffer" })).stdout,
+    );
+    const alone = join(work, "net-alone.btf");
+    await execa("bpftool", ["gen", "min_core_btf", full, alone, objects.tcprtt]);
+    expect((await readFile(join(archive(), entry.minified!.net!.file!.path))).equals(await readFile(alone))).toBe(true);
+  });
+
+  it("every file gives cilium/ebpf the same CO-RE fixups as the kernel's BTF with those modules merged", async (context) => {
+    const checker = await ciliumChecker();
+    context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
+    const binary = "binary" in checker ? checker.binary : "";
+    const checked = await checkArchiveMinified(binary, archive(), await manifest(), (name) =>
+      join(work, "objects", name),
+    );
+    expect(checked).toEqual({ files: 4, failures: [] });
+  });
+
+  it("publishes the merged modules per set and, per object, how many relocations resolved in each module, as the published JSON Schema allows", async () => {
+    const { manifest: cdn } = await publishSite({ archive: archive(), out: join(work, "site"), full: false });
+    const published = cdn.kernels.find((k) => k.kernel === kernel)!;
+    expect(published.coverage.all!.modules).toEqual(["nf_conntrack", "xfs"]);
+    expect(published.coverage.net!.modules).toBeUndefined();
+    const hits = (await manifest()).kernels[key]!.minified!.all!.coverage.find((o) => o.object === "conntrack.o")!;
+    const object = published.coverage.all!.objects.find((o) => o.object === "conntrack.o")!;
+    expect(object.resolvedInModules).toEqual({ nf_conntrack: hits.resolvedInModules!.length });
+    expect(published.coverage.all!.objects.find((o) => o.object === "tcprtt.o")!.resolvedInModules).toBeUndefined();
+    const schema = JSON.parse(await readFile(join(work, "site", "manifest.schema.json"), "utf8"));
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
+    const onDisk = JSON.parse(await readFile(join(work, "site", "manifest.json"), "utf8"));
+    expect(validate(onDisk), JSON.stringify(validate.errors)).toBe(true);
+    expect(await readFile(join(work, "site", published.files.root!.path))).toEqual(
+      await readFile(join(archive(), (await manifest()).kernels[key]!.minified!.all!.file!.path)),
+    );
+  });
+
+  it("minifies nothing again while objects and modules stay, and again when the module set changes", async () => {
+    const idle = await runBtfmill(["run", "--config", configPath]);
+    expect(idle.stderr).toMatch(/^summary: 0 ok, 0 failed, 0 skipped, 1 unchanged$/m);
+    await writeConfig(["nf_conntrack"]);
+    const fewer = await runBtfmill(["run", "--config", configPath]);
+    expect(fewer.stderr).toContain("summary: 1 ok, 0 failed, 0 skipped, 0 unchanged, 4 minified");
+    const entry = (await manifest()).kernels[key]!;
+    expect(entry.minified!.all!.modules!.merged).toEqual(["nf_conntrack"]);
+    expect(entry.minified!.all!.modules!.tarball).toBe(entry.modules!.tarball!.sha256);
+    const xfs = entry.minified!.fs!.coverage.find((object) => object.object === "xfs.o")!;
+    expect(xfs.unresolved.map((miss) => miss.why)).toContain("kernel has no struct xfs_inode");
+  });
+});
