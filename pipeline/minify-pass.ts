@@ -89,7 +89,7 @@ async function minifyDue(
             kernel,
             signal: options.signal,
           });
-          // Coverage looks a few types up: the spec decodes lazily, the full parse cost ~70 ms.
+          // Coverage looks a few types up: the spec decodes lazily (against a full parse: test/bench/in-process.ts).
           const spec = openBtf(bytes);
           const made = await minifySets(
             fullBtf,

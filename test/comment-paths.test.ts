@@ -11,7 +11,7 @@ const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "
 const basenames = new Set(tracked.map((path) => basename(path)));
 
 // A repository path (`test/bench/minify.ts`, `docs/cdn.md`, `archive/btf/parse.ts`, or one
-// relative to the citing file's folder: `stages/minify.ts`) or a bare file name (`DESIGN.md`).
+// relative to the citing file's folder: `stages/minify.ts`) or a bare file name (`README.md`).
 const pathPattern =
   /(?<![\w./<>*{}$-])((?:[\w.-]+\/)*[\w-]+(?:\.[\w-]+)*\.(?:ts|md|json|jsonc|c|go|sh|yml))(?![\w/*<>{}-])/g;
 const topFolders = new Set(tracked.filter((path) => path.includes("/")).map((path) => path.split("/")[0]!));
