@@ -1,7 +1,7 @@
 // The bundle path of pull on a bundle made by GNU tar and xz: only wanted members whose size and
 // sha256 are the manifest's are written; a bundle that is not the manifest's, or that unpacks to
 // more than it says it holds, replaces nothing.
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -105,15 +105,20 @@ describe("pullFromBundle", () => {
     expect(await readFile(join(out, "0.btf"), "utf8")).toBe("previous");
   });
 
-  it("stops a bundle that unpacks to more than the manifest says it holds", async () => {
+  it("stops a bundle that unpacks to more than the manifest says it holds, with no error escaping from the entry it cut off", async () => {
     const out = await outFolder("bomb");
-    const error = await rejection(
-      pullFromBundle(openSite(site), { ...bundle, contentSize: 1000, files: 1 }, [
-        { key: keys[2]!, file: fileOf(2), target: join(out, "2.btf") },
-      ]),
-    );
-    expect(error).toBeInstanceOf(IntegrityError);
-    expect(error.message).toMatch(/unpacks to more than the 1000 bytes of files the manifest says it holds/);
-    expect((await stat(out)).isDirectory()).toBe(true);
+    // Repeated: the entry being skipped when the extract fails differs from run to run, and an
+    // error it emitted with nobody listening would fail the whole test run.
+    for (let run = 0; run < 20; run++) {
+      const error = await rejection(
+        pullFromBundle(openSite(site), { ...bundle, contentSize: 1000, files: 1 }, [
+          { key: keys[2]!, file: fileOf(2), target: join(out, "2.btf") },
+        ]),
+      );
+      expect(error).toBeInstanceOf(IntegrityError);
+      expect(error.message).toMatch(/unpacks to more than the 1000 bytes of files the manifest says it holds/);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await readdir(out)).toEqual([]);
   });
 });
