@@ -92,7 +92,7 @@ async function minifyDue(
             kernel,
             signal: options.signal,
           });
-          // Coverage looks a few types up: the spec decodes lazily, the full parse cost ~70 ms.
+          // Coverage looks a few types up: the spec decodes lazily (against a full parse: test/bench/in-process.ts).
           const spec = openBtf(bytes);
           const modulesTarball = entry.modules?.tarball;
           const modules = modulesTarball && {

@@ -20,8 +20,9 @@ export async function writeJsonFile(
   const target = join(treeRoot, path);
   await mkdir(dirname(target), { recursive: true });
   await writeFile(target, bytes);
-  // Highest levels: written once per publish, downloaded by every client. Brotli's top level runs
-  // at about 1 MB/s, too slow for the archive manifest of a large archive, hence a lower one there.
+  // Highest levels: written once per publish, downloaded by every client. Brotli's top level is
+  // too slow for the archive manifest of a large archive (its MB/s against quality 6's: the
+  // `brotli quality` rows of test/bench/in-process.ts), hence a lower one there.
   const brotliQuality = bytes.length <= 8 * 1024 * 1024 ? 11 : 6;
   await writeFile(`${target}.gz`, await gzipAsync(bytes, { level: 9 }));
   await writeFile(

@@ -48,7 +48,11 @@ export async function pullFromBundle(
     const want = header.type === "file" ? byName.get(header.name) : undefined;
     if (want === undefined || header.size !== want.file.size) {
       // Not wanted, or not the file the manifest describes: the per-file path fetches it instead.
-      stream.on("end", () => next()).resume();
+      // An entry cut off by a failed extract errors with the extract's own error, which pull reports.
+      stream
+        .on("error", () => {})
+        .on("end", () => next())
+        .resume();
       return;
     }
     const chunks: Buffer[] = [];

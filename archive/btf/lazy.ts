@@ -1,7 +1,8 @@
 // A large BTF opened for lookups instead of decoded whole. Coverage asks a kernel's 5 MB BTF
-// (~127k types) for a few dozen names and the types they lead to; decoding every type for that
-// took ~70 ms and building a name index over all of them ~60 ms more, per kernel (measured on
-// /sys/kernel/btf/vmlinux of a 6.x kernel, test/bench/minify.ts). Here the framing of every record
+// (~127k types) for a few dozen names and the types they lead to; decoding every type for that,
+// and indexing all of their names, costs several times what this does, per kernel (the rows
+// `parseBtf`, `parseBtf + name index` and `openBtf + 34 lookups` of test/bench/in-process.ts,
+// on this machine's /sys/kernel/btf/vmlinux). Here the framing of every record
 // is still checked up front (parse.ts typeRecords), but a type is decoded, with all its checks,
 // on first access, and names are found through a hash of each type's name bytes.
 import { Buffer } from "node:buffer";

@@ -2,7 +2,7 @@
 // exit code and the end of stderr so the failure can be fixed from the log alone.
 import { execa } from "execa";
 import { ConfigError, ToolError } from "../errors.ts";
-import { toolInvocation } from "./tool-command.ts";
+import { toolInvocation, type ToolCommand } from "./tool-command.ts";
 
 export interface RunToolOptions {
   timeoutMs?: number;
@@ -13,6 +13,10 @@ export interface RunToolOptions {
   withStderr?: boolean;
   kernel?: string;
   hint?: string;
+  /** What the tool was doing, said after how it ended (`decoding data.tar.xz`). */
+  doing?: string;
+  /** Start this command instead of the run's selection: for checking a toolchain before it is selected. */
+  command?: ToolCommand;
 }
 
 const maxBuffer = 16 * 1024 * 1024;
@@ -36,7 +40,10 @@ export function timeoutFromEnv(name: string, fallbackMs: number): number {
 
 /** When a stage calls pahole, bpftool, gpgv or xz and wants stdout, or a ToolError. */
 export async function runTool(tool: string, args: readonly string[], options: RunToolOptions = {}): Promise<string> {
-  const invocation = toolInvocation(tool, args);
+  const invocation =
+    options.command === undefined
+      ? toolInvocation(tool, args)
+      : { file: options.command.file, args: [...options.command.prefix, ...args] };
   const result = await execa(invocation.file, invocation.args, {
     reject: false,
     timeout: options.timeoutMs,
@@ -88,10 +95,8 @@ export interface ToolOutcome {
 }
 
 /** What a ToolError names besides the tool: the kernel or package concerned, the advice, and the words for a tool that did not start. */
-export interface ToolFailureContext extends Pick<RunToolOptions, "timeoutMs" | "kernel" | "hint"> {
+export interface ToolFailureContext extends Pick<RunToolOptions, "timeoutMs" | "kernel" | "hint" | "doing"> {
   package?: string;
-  /** What the tool was doing, said after how it ended (`decoding data.tar.xz`). */
-  doing?: string;
   /** How to say the tool could not be started, where a caller's messages word it their own way (default: `could not run (<why>)`). */
   notStarted?: (why: string) => string;
 }

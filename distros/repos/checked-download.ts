@@ -46,8 +46,12 @@ export class CheckedDownload {
   async read<T>(reader: (chunks: AsyncIterable<Buffer>) => Promise<T>): Promise<T> {
     let result: { value: T } | undefined;
     let failure: unknown;
+    // The reader sees the chunks without the generator's return(): a reader that stops early (a
+    // `break`, or a throw inside `for await`) must not end the download drain() still has to hash.
+    const chunks = this.chunks;
+    const unclosable: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next: () => chunks.next() }) };
     try {
-      result = { value: await reader(this.chunks) };
+      result = { value: await reader(unclosable) };
     } catch (error) {
       failure = error;
     }

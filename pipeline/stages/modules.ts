@@ -31,7 +31,7 @@ export interface ModuleOptions {
   signal?: AbortSignal;
 }
 
-/** When a kernel's BTF is converted and its package checked: converts and validates each module, sorted by name. */
+/** When a kernel's BTF is converted and its package checked: converts and validates each module, in the order given (extracted()'s, by name). */
 export async function convertModules(
   modules: readonly ExtractedModule[],
   options: ModuleOptions,

@@ -15,7 +15,7 @@ import { unpackDeb } from "../../distros/packages/deb-unpack.ts";
 import { ConfigError, FetchError, IntegrityError } from "../../archive/errors.ts";
 import { readSized } from "../../distros/net/http.ts";
 import { readInstalled, writeInstalled, type InstalledToolchain, type ToolchainPackage } from "./installed.ts";
-import { hostTriplets, pinnedTools, toolchainPackages, toolchainSuite } from "./pins.ts";
+import { pinnedHost, pinnedTools, toolchainPackages, toolchainSuite } from "./pins.ts";
 import { probeToolchain } from "./probe.ts";
 
 export interface InstallOptions {
@@ -44,12 +44,7 @@ const maxPackageBytes = 256 * 1024 * 1024;
 
 /** When `btfmill toolchain` runs: the pinned packages, installed (or found installed) under `options.dir`. */
 export async function installToolchain(options: InstallOptions): Promise<InstallResult> {
-  const host = hostTriplets[process.arch];
-  if (host === undefined) {
-    throw new ConfigError(`the pinned toolchain has no build for ${process.arch}`, {
-      hint: "name a host pahole and bpftool in the config's toolchain section",
-    });
-  }
+  const host = pinnedHost();
   const installed = await installDebianPackages({
     dir: options.dir,
     repositories: await toolchainRepositories(options),

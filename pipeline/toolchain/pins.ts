@@ -5,6 +5,7 @@
 // Debian 13's pahole 1.30 gives the same bytes whatever `-j` is (since 1.29) and speaks
 // `--btf_features`; its bpftool 7.5 / libbpf 1.5 read every kind pahole writes. Both run on any
 // glibc host through the loader of the libc6 unpacked beside them, Debian 12 included.
+import { ConfigError } from "../../archive/errors.ts";
 
 /** The suite on the Debian mirror; its InRelease verifies with debian-archive-keyring. */
 export const toolchainSuite = "trixie";
@@ -35,11 +36,28 @@ export const toolchainPackages: readonly string[] = [
   "libcap2",
 ];
 
+export interface HostTriplet {
+  debArch: string;
+  libDir: string;
+  loader: string;
+}
+
 /** Where a machine's glibc keeps its libraries and loader, per Node's `process.arch`. */
-export const hostTriplets: Readonly<Record<string, { debArch: string; libDir: string; loader: string }>> = {
+export const hostTriplets: Readonly<Record<string, HostTriplet>> = {
   x64: { debArch: "amd64", libDir: "usr/lib/x86_64-linux-gnu", loader: "ld-linux-x86-64.so.2" },
   arm64: { debArch: "arm64", libDir: "usr/lib/aarch64-linux-gnu", loader: "ld-linux-aarch64.so.1" },
 };
+
+/** When the toolchain is installed or started: this machine's triplet; ConfigError on an arch the toolchain has no build for. */
+export function pinnedHost(arch: string = process.arch): HostTriplet {
+  const host = hostTriplets[arch];
+  if (host === undefined) {
+    throw new ConfigError(`the pinned toolchain has no build for ${arch}`, {
+      hint: "name a host pahole and bpftool in the config's toolchain section",
+    });
+  }
+  return host;
+}
 
 /** pahole's first version whose output does not depend on `-j` (before 1.29, `-j` changes the type order run to run). */
 export const reproducibleThreadsPahole = { major: 1, minor: 29 };

@@ -40,7 +40,7 @@ export async function minCoreBtf(
   objects: readonly string[],
   options: MinCoreBtfOptions = {},
 ): Promise<void> {
-  // A few tens of ms per run on a 5.5 MB kernel BTF (test/bench/minify.ts); a minute means a hang.
+  // A run takes the bench's `wall per minification` (test/bench/minify.ts); a minute means a hang.
   // Run once per kernel and set: started through the spawner, whose forks are cheap.
   await runFileTool("bpftool", ["gen", "min_core_btf", inBtf, outBtf, ...objects], {
     timeoutMs: options.timeoutMs ?? timeoutFromEnv(timeoutVariable, 60_000),

@@ -29,14 +29,11 @@ function rejects(bytes: Uint8Array, message: string | RegExp): void {
 
 describe.skipIf(!hostHasKernelBtf)("the running kernel's BTF (/sys/kernel/btf/vmlinux)", () => {
   let spec: BtfSpec;
-  let parseMs: number;
   let bpftool: string[];
 
   beforeAll(async () => {
     const bytes = await readFile(hostKernelBtf);
-    const start = performance.now();
     spec = parseBtf(bytes);
-    parseMs = performance.now() - start;
     bpftool = await bpftoolDump(hostKernelBtf);
   });
 
@@ -57,11 +54,6 @@ describe.skipIf(!hostHasKernelBtf)("the running kernel's BTF (/sys/kernel/btf/vm
 
   it("decodes every record, member and value exactly as bpftool dumps it", () => {
     expect(dumpLikeBpftool(spec).join("\n")).toBe(bpftool.join("\n").trimEnd());
-  });
-
-  it("parses 5 MB of kernel BTF in well under a second", () => {
-    console.log(`parsed ${spec.types.length} types of ${hostKernelBtf} in ${parseMs.toFixed(0)} ms`);
-    expect(parseMs).toBeLessThan(1000);
   });
 });
 

@@ -1,0 +1,89 @@
+// What run and plan both read before deciding anything, against a signed loopback Debian mirror:
+// the selected sources, the archive, the flavor chains of this shard, and the steps run hands in,
+// in their order. A filter that selects nothing is refused before anything is read.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../archive/errors.ts";
+import { parseConfig, type Config } from "../../pipeline/config.ts";
+import type { RunEvent } from "../../pipeline/events.ts";
+import { prepareWork, type PreparationSteps } from "../../pipeline/prepare-work.ts";
+import { dbgPackage } from "../fixtures/apt-mirror.ts";
+import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
+import { rejection } from "../helpers/rejection.ts";
+import type { StaticServer } from "../helpers/static-server.ts";
+
+let work: string;
+let server: StaticServer;
+let config: Config;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "btfmill-prepare-"));
+  const served = await serveBookwormMirror(work, [
+    dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1" }),
+    dbgPackage({ kernel: "6.1.0-2-cloud-amd64", version: "6.1.2-1" }),
+    dbgPackage({ kernel: "6.1.0-2-amd64", version: "6.1.2-1" }),
+  ]);
+  server = served.server;
+  config = parseConfig(
+    {
+      archive: join(work, "archive"),
+      sources: [
+        { distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: served.mirror.keyring },
+      ],
+    },
+    "test.json",
+    work,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+function steps(log: string[]): PreparationSteps {
+  const events: RunEvent[] = [];
+  return {
+    now: () => new Date("2026-12-02T00:00:00Z"),
+    reporter: { event: (event) => void events.push(event), close() {} },
+    beforeReading: async () => void log.push(`before reading (${server.requests.length} requests)`),
+    afterOpening: async (manifest) => void log.push(`after opening (${Object.keys(manifest.kernels).length} kernels)`),
+  };
+}
+
+describe("prepareWork", () => {
+  it("reads the mirror and the archive between run's two steps, and gives one chain per flavor, oldest first", async () => {
+    const log: string[] = [];
+    const before = server.requests.length;
+    const prepared = await prepareWork(config, {}, steps(log));
+    expect(log).toEqual([`before reading (${before} requests)`, "after opening (0 kernels)"]);
+    expect(server.requests.length).toBeGreaterThan(before);
+    expect(prepared.selected).toHaveLength(1);
+    expect(prepared.stale).toEqual([]);
+    expect(prepared.manifest.sources["debian/12/x86_64"]?.status).toBe("ok");
+    const chains = prepared.chains.map((chain) => chain.packages.map((pkg) => pkg.key.kernel));
+    expect(chains.sort()).toEqual([["6.1.0-1-cloud-amd64", "6.1.0-2-cloud-amd64"], ["6.1.0-2-amd64"]].sort());
+  });
+
+  it("gives each shard its own chains, together all of them", async () => {
+    const units = async (index: number) =>
+      (await prepareWork(config, { shard: { index, count: 2 } }, steps([]))).chains.map((chain) => chain.unit);
+    const [one, two] = [await units(1), await units(2)];
+    expect([...one, ...two].sort()).toEqual(
+      (await prepareWork(config, {}, steps([]))).chains.map((chain) => chain.unit).sort(),
+    );
+    expect(one.filter((unit) => two.includes(unit))).toEqual([]);
+  });
+
+  it("refuses filters that select no source before any step runs or anything is read", async () => {
+    const log: string[] = [];
+    const before = server.requests.length;
+    const error = await rejection(prepareWork(config, { filters: { distro: "ubuntu" } }, steps(log)));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe('no source in test.json matches the filters {"distro":"ubuntu"}');
+    expect(log).toEqual([]);
+    expect(server.requests.length).toBe(before);
+  });
+});
