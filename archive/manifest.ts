@@ -61,6 +61,12 @@ const modulesSchema = z.strictObject({
   files: z.record(z.string(), digest.extend({ ownBtf: digest.extend({ layouts: z.int().nonnegative() }).optional() })),
   /** Selected modules the package does not carry (built into the kernel, or not built at all). */
   missing: z.array(z.string()).optional(),
+  /**
+   * With `selected: "all"`, by lsmod name: modules left out and why (no DWARF, pahole failed, layouts
+   * differ from their own `.BTF`); the kernel and its other modules are published. A named module
+   * that fails fails the kernel instead.
+   */
+  failed: z.record(z.string(), z.string()).optional(),
 });
 
 const entrySchema = z.strictObject({

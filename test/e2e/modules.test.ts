@@ -144,10 +144,11 @@ describe("btfmill run with modules selected", () => {
     expect((await execa("bpftool", ["btf", "dump", "file", split], { reject: false })).exitCode).not.toBe(0);
   });
 
-  it("compares a module that carries its own .BTF with it, layout by layout, and records it", () => {
+  it("compares a module that carries its own .BTF with it, layout by layout, and records how many struct names it defines", () => {
     expect(entry("6.1.0-1-cloud-amd64").modules!.files.nf_conntrack!.ownBtf).toBeUndefined();
     const own = entry("6.1.0-2-cloud-amd64").modules!.files.nf_conntrack!.ownBtf;
-    expect(own?.layouts).toBeGreaterThan(4);
+    // module.c defines struct nf_conn; list_head is the kernel's, deduplicated into the base.
+    expect(own?.layouts).toBe(1);
   });
 
   it("fails a kernel whose module's own .BTF disagrees with pahole's reading of its DWARF, naming the module and the field", () => {
@@ -194,6 +195,84 @@ describe("btfmill run with modules selected", () => {
       "nf_conntrack",
       "xfs",
     ]);
+  });
+});
+
+// One bad module among thousands must not cost a kernel its BTF when nobody picked that module:
+// under "all" it is recorded as failed with its reason; named, it fails the kernel as before.
+describe("btfmill run with a bad module in the package", () => {
+  let work: string;
+  let mirror: AptMirror;
+  let server: StaticServer;
+  const kernel = "6.1.0-4-cloud-amd64";
+
+  async function run(name: string, modules: unknown): Promise<{ stderr: string; manifest: Manifest }> {
+    const config = join(work, `${name}.json`);
+    const archiveDir = join(work, name);
+    const source = { distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring };
+    await writeFile(
+      config,
+      JSON.stringify({ archive: archiveDir, sources: [{ ...source, kernelsWithBtf: "all", modules }] }),
+    );
+    const { stderr } = await runBtfmill(["run", "--config", config]);
+    return { stderr, manifest: JSON.parse(await readFile(join(archiveDir, "manifest.json"), "utf8")) as Manifest };
+  }
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "btfmill-e2e-bad-module-"));
+    const withBtf = await makeVmlinux(join(work, "with-btf.o"), { withBtf: true });
+    const good = await makeModule(join(work, "good.ko"), { btfBase: withBtf });
+    const mismatched = await makeModule(join(work, "mismatched.ko"), { btfBase: withBtf, foreignBtf: true });
+    const stripped = join(work, "stripped.ko");
+    await execa("objcopy", ["--strip-debug", await makeModule(join(work, "plain.ko")), stripped]);
+    await mkdir(join(work, "keys"));
+    mirror = await buildAptMirror(join(work, "mirror"), {
+      arch: "amd64",
+      key: await createSigningKey(join(work, "keys")),
+      suites: {
+        bookworm: [
+          dbgPackage({
+            kernel,
+            version: "6.1.13-1",
+            vmlinux: withBtf,
+            modules: {
+              "net/netfilter/nf_conntrack.ko": good,
+              "arch/x86/kvm/kvm.ko": mismatched,
+              "fs/xfs/xfs.ko": stripped,
+            },
+          }),
+        ],
+        "bookworm-updates": [],
+        "bookworm-security": [],
+      },
+    });
+    server = await startStaticServer(join(work, "mirror"));
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('keeps the kernel and its good modules under "all", recording each bad module and why in `failed`', async () => {
+    const { stderr, manifest } = await run("all", "all");
+    expect(stderr).toMatch(/summary: 1 ok, 0 failed/);
+    const modules = manifest.kernels[`debian/12/x86_64/${kernel}`]!.modules!;
+    expect(Object.keys(modules.files)).toEqual(["nf_conntrack"]);
+    expect(modules.files.nf_conntrack!.ownBtf?.layouts).toBe(1);
+    expect(Object.keys(modules.failed ?? {})).toEqual(["kvm", "xfs"]);
+    expect(modules.failed!.kvm).toMatch(/module kvm: struct layouts differ from its own BTF .*nf_conn/);
+    expect(modules.failed!.xfs).toMatch(/module xfs has no DWARF/);
+    const listing = await execa("tar", ["-tJf", join(work, "all", modules.tarball!.path)]);
+    expect(listing.stdout.split("\n")).toEqual(["nf_conntrack.btf"]);
+  });
+
+  it("fails the kernel when a module the source names fails, saying which and why", async () => {
+    const { stderr, manifest } = await run("named", ["nf_conntrack", "xfs"]);
+    expect(stderr).toMatch(/summary: 0 ok, 1 failed/);
+    const entry = manifest.kernels[`debian/12/x86_64/${kernel}`]!;
+    expect(entry.status).toBe("failed");
+    expect(entry.reason).toMatch(/module xfs has no DWARF/);
   });
 });
 
