@@ -2,18 +2,23 @@
 // whose debug packages carry module debug files after the vmlinux; each selected module becomes
 // split BTF against the kernel's BTF, packed beside the kernel's tarball and recorded in the manifest.
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import { publishSite } from "../../site/publish.ts";
+import type { PullIndex } from "../../site/pull-index.ts";
 import { buildAptMirror, createSigningKey, dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { makeModule, makeVmlinux } from "../fixtures/vmlinux.ts";
+import { buildGoConsumer } from "../helpers/cilium-check.ts";
 import { runBtfmill } from "../helpers/cli.ts";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
+
+const ciliumSplitSource = fileURLToPath(new URL("../consumers/cilium-split/main.go", import.meta.url));
 
 describe("btfmill run with modules selected", () => {
   let work: string;
@@ -185,6 +190,112 @@ describe("btfmill run with modules selected", () => {
     expect(lite.manifest.kernels.some((k) => k.files.modules !== undefined)).toBe(false);
   });
 
+  it("publishes each module's split BTF raw at full/<key>.modules/<module>.btf, naming vmlinux.btf beside it as its base", async () => {
+    const { manifest: cdn } = await publishSite({ archive: archive(), out: join(work, "site"), full: true });
+    const e = entry("6.1.0-2-cloud-amd64");
+    const kernel = cdn.kernels.find((k) => k.kernel === "6.1.0-2-cloud-amd64")!;
+    const dir = "full/debian/12/x86_64/6.1.0-2-cloud-amd64.modules";
+    const base = { path: `${dir}/vmlinux.btf`, ...e.btf! };
+    expect(kernel.files.moduleFiles).toEqual({
+      nf_conntrack: { path: `${dir}/nf_conntrack.btf`, ...digestPart(e.modules!.files.nf_conntrack!), base },
+    });
+    expect(await digestFile(join(work, "site", base.path))).toEqual(e.btf);
+    expect(await digestFile(join(work, "site", dir, "nf_conntrack.btf"))).toEqual(
+      digestPart(e.modules!.files.nf_conntrack!),
+    );
+    // The failed kernel publishes none; the extraction folder is gone from the tree.
+    expect(cdn.kernels.find((k) => k.kernel === "6.1.0-3-cloud-amd64")!.files.moduleFiles).toBeUndefined();
+    expect((await readdir(join(work, "site"))).filter((name) => name.startsWith(".extract-"))).toEqual([]);
+  });
+
+  it("pulls the modules asked for beside each kernel's file over HTTP, checked, for bpftool -B and cilium/ebpf's split loader", async () => {
+    const site = await startStaticServer(join(work, "site"));
+    try {
+      const out = join(work, "pulled");
+      const pulled = await runBtfmill([
+        "pull",
+        "--from",
+        site.url,
+        "--out",
+        out,
+        "--modules",
+        "nf-conntrack,kvm_intel",
+      ]);
+      expect(pulled.exitCode, pulled.stderr).toBe(0);
+      const index = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as PullIndex;
+      const record = index.modules!["debian/12/x86_64/6.1.0-1-cloud-amd64"]!;
+      const dir = "debian/12/x86_64/6.1.0-1-cloud-amd64.modules";
+      expect(record).toEqual({
+        base: { path: `${dir}/vmlinux.btf`, ...entry("6.1.0-1-cloud-amd64").btf! },
+        files: {
+          nf_conntrack: {
+            path: `${dir}/nf_conntrack.btf`,
+            ...digestPart(entry("6.1.0-1-cloud-amd64").modules!.files.nf_conntrack!),
+          },
+        },
+        missing: ["kvm_intel"],
+      });
+      const dump = await execa("bpftool", [
+        "-B",
+        join(out, record.base!.path),
+        "btf",
+        "dump",
+        "file",
+        join(out, record.files.nf_conntrack!.path),
+      ]);
+      expect(dump.stdout).toMatch(/STRUCT 'nf_conn' size=48 vlen=6/);
+      const split = await buildGoConsumer(ciliumSplitSource, "cilium-split");
+      if ("skip" in split) {
+        console.log(`cilium-split skipped: ${split.skip}`);
+      } else {
+        const read = await execa(split.binary, [
+          "-base",
+          join(out, record.base!.path),
+          "-split",
+          join(out, record.files.nf_conntrack!.path),
+          "-struct",
+          "nf_conn",
+        ]);
+        const report = JSON.parse(read.stdout) as { splitTypes: number; size: number; members: { name: string }[] };
+        expect(report.size).toBe(48);
+        expect(report.members.map((member) => member.name)).toEqual([
+          "status",
+          "list",
+          "owner",
+          "timeout",
+          "mark",
+          "zone",
+        ]);
+        expect(report.splitTypes).toBeGreaterThan(0);
+      }
+      // A second pull finds every file in place; one dropped from --modules is removed.
+      const again = await runBtfmill(["pull", "--from", site.url, "--out", out, "--modules", "nf_conntrack", "--json"]);
+      expect(JSON.parse(again.stdout)).toMatchObject({ downloaded: 0 });
+      const none = await runBtfmill(["pull", "--from", site.url, "--out", out]);
+      expect(none.exitCode, none.stderr).toBe(0);
+      await expect(readdir(join(out, dir))).resolves.toEqual([]);
+    } finally {
+      await site.close();
+    }
+  });
+
+  it("refuses a module file whose bytes are not the ones the site's manifest names, writing nothing", async () => {
+    const tampered = join(work, "site-tampered");
+    await execa("cp", ["-rL", join(work, "site"), tampered]);
+    const file = join(tampered, "full/debian/12/x86_64/6.1.0-1-cloud-amd64.modules/nf_conntrack.btf");
+    const bytes = await readFile(file);
+    bytes[bytes.length - 2]! ^= 0xff;
+    await rm(file);
+    await writeFile(file, bytes);
+    const out = join(work, "pulled-tampered");
+    const pulled = await runBtfmill(["pull", "--from", tampered, "--out", out, "--modules", "all"]);
+    expect(pulled.exitCode).not.toBe(0);
+    expect(pulled.stderr).toMatch(/nf_conntrack\.btf has sha256 [0-9a-f]{64}.*the manifest says/);
+    await expect(readdir(join(out, "debian/12/x86_64/6.1.0-1-cloud-amd64.modules"))).resolves.not.toContain(
+      "nf_conntrack.btf",
+    );
+  });
+
   it("converts a kernel again when the selection changes, and not when it stays", async () => {
     const same = await runInto(archive(), ["nf_conntrack", "kvm_intel"]);
     expect(same.stderr).toMatch(/summary: 0 ok, 0 failed, 0 skipped, 3 unchanged/);
@@ -275,6 +386,10 @@ describe("btfmill run with a bad module in the package", () => {
     expect(entry.reason).toMatch(/module xfs has no DWARF/);
   });
 });
+
+function digestPart(file: { sha256: string; size: number }): { sha256: string; size: number } {
+  return { sha256: file.sha256, size: file.size };
+}
 
 function digestOf(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
