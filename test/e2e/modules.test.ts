@@ -10,6 +10,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
+import { openGenSource } from "../../site/gen-sources.ts";
 import { publishSite } from "../../site/publish.ts";
 import type { PullIndex } from "../../site/pull-index.ts";
 import { buildAptMirror, createSigningKey, dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
@@ -294,6 +295,29 @@ describe("btfmill run with modules selected", () => {
     await expect(readdir(join(out, "debian/12/x86_64/6.1.0-1-cloud-amd64.modules"))).resolves.not.toContain(
       "nf_conntrack.btf",
     );
+  });
+
+  it("offers gen each kernel's modules, from the archive's tarball and from the site's raw files, cached by sha256", async () => {
+    const e = entry("6.1.0-2-cloud-amd64");
+    const want = digestPart(e.modules!.files.nf_conntrack!);
+    const site = await startStaticServer(join(work, "site"));
+    try {
+      for (const from of [archive(), site.url]) {
+        const cache = join(work, "gen-cache", from.startsWith("http") ? "site" : "archive");
+        for (const round of [1, 2]) {
+          const source = await openGenSource(from, cache);
+          const input = source.inputs.find((found) => found.key.kernel === "6.1.0-2-cloud-amd64")!;
+          expect(input.modules?.names, from).toEqual(["nf_conntrack"]);
+          const paths = await input.modules!.fetch(["nf_conntrack"]);
+          expect(await digestFile(paths.nf_conntrack!)).toEqual(want);
+          expect(paths.nf_conntrack).toBe(join(cache, "sha256", want.sha256.slice(0, 2), want.sha256));
+          expect(source.downloads(), `${from} round ${round}`).toBe(round === 1 ? 1 : 0);
+          await expect(input.modules!.fetch(["xfs"])).rejects.toThrow(/no split BTF of module\(s\) xfs/);
+        }
+      }
+    } finally {
+      await site.close();
+    }
   });
 
   it("converts a kernel again when the selection changes, and not when it stays", async () => {
