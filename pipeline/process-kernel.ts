@@ -193,7 +193,7 @@ async function storeModules(
   const files = Object.fromEntries(
     modules.map((module) => [
       module.name,
-      { ...module.btf, ...(module.ownBtf === undefined ? {} : { ownBtf: module.ownBtf }) },
+      { ...module.btf, types: module.types, ...(module.ownBtf === undefined ? {} : { ownBtf: module.ownBtf }) },
     ]),
   );
   const record: ModulesRecord = {

@@ -24,6 +24,8 @@ export interface SurveyedBase {
 }
 
 export interface ModuleSurvey {
+  /** Types the split BTF adds to its base. */
+  types: number;
   kinds: string[];
   /** Layouts of the named structs and unions the module's split BTF defines. */
   layouts: Layouts;
@@ -55,7 +57,11 @@ export function surveySplit(split: Uint8Array, base: SurveyedBase): ModuleSurvey
     base.count,
   );
   const typeAt = (id: number) => (id <= base.count ? base.typeAt(id) : walked.typeAt(id));
-  return { kinds: walked.kinds, layouts: structLayoutsOf(walked.named(), typeAt) };
+  return {
+    types: walked.count - base.count,
+    kinds: walked.kinds,
+    layouts: structLayoutsOf(walked.named(), typeAt),
+  };
 }
 
 /**

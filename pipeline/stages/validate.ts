@@ -125,6 +125,8 @@ export async function validateBtf(
 }
 
 export interface ModuleValidation {
+  /** Types the module's split BTF adds to the kernel's. */
+  types: number;
   /** The module's own `.BTF` (split against the kernel's own), when it has one, and how many struct/union names it defines, each matched by ours. */
   ownBtf?: { sha256: string; size: number; layouts: number };
 }
@@ -203,7 +205,7 @@ export async function validateModuleBtf(
     throw error;
   }
   await bpftool;
-  if (ownSection === undefined) return {};
+  if (ownSection === undefined) return { types: ours.types };
   const ownDigest = { sha256: createHash("sha256").update(ownSection).digest("hex"), size: ownSection.byteLength };
   const kernelOwn = await bases.own();
   if (kernelOwn === undefined) {
@@ -225,5 +227,5 @@ export async function validateModuleBtf(
       },
     );
   }
-  return { ownBtf: { ...ownDigest, layouts: theirs.layouts.size } };
+  return { types: ours.types, ownBtf: { ...ownDigest, layouts: theirs.layouts.size } };
 }
