@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import pLimit from "p-limit";
 import { hasDwarf } from "../../archive/elf.ts";
-import { FormatError } from "../../archive/errors.ts";
+import { describeError, FormatError } from "../../archive/errors.ts";
 import { digestFile, type FileDigest } from "../../archive/file-digest.ts";
 import type { ExtractedModule } from "../../distros/packages/module-members.ts";
 import { freeCores, runPahole } from "../tools/pahole.ts";
@@ -58,7 +58,7 @@ export async function convertModules(
           return await convertModule(module, bases, options);
         } catch (error) {
           if (!options.tolerant || options.signal?.aborted) throw error;
-          failed[module.name] = (error as Error).message;
+          failed[module.name] = describeError(error);
           return undefined;
         }
       }),
