@@ -39,7 +39,7 @@ export async function pullModules(
     const names = named ?? Object.keys(offered).sort();
     const present = names.filter((name) => offered[name] !== undefined);
     const missing = names.filter((name) => offered[name] === undefined);
-    if (present.length === 0 && missing.length === 0) continue;
+    if (names.length === 0) continue;
     const dir = `${kernel.key}.modules`;
     const record: PulledModules = { files: {} };
     for (const name of present) {
