@@ -76,10 +76,26 @@ const modulesSchema = z.strictObject({
   selected: z.union([z.literal("all"), z.array(z.string())]),
   /** `<kernel>.modules.btf.tar.xz`, absent when the package carried none of the selected modules. */
   tarball: publishedFile.optional(),
-  /** By lsmod name: the `<name>.btf` member's digest, and the module's own `.BTF` it was validated against, when it has one. */
-  files: z.record(z.string(), digest.extend({ ownBtf: digest.extend({ layouts: z.int().nonnegative() }).optional() })),
+  /**
+   * By lsmod name: the `<name>.btf` member's digest, the types it adds to the kernel's (absent in
+   * entries made before it was recorded), and the module's own `.BTF` it was validated against, when
+   * it has one, with how many struct/union names the module defines (each layout equal).
+   */
+  files: z.record(
+    z.string(),
+    digest.extend({
+      types: z.int().nonnegative().optional(),
+      ownBtf: digest.extend({ layouts: z.int().nonnegative() }).optional(),
+    }),
+  ),
   /** Selected modules the package does not carry (built into the kernel, or not built at all). */
   missing: z.array(z.string()).optional(),
+  /**
+   * With `selected: "all"`, by lsmod name: modules left out and why (no DWARF, pahole failed, layouts
+   * differ from their own `.BTF`); the kernel and its other modules are published. A named module
+   * that fails fails the kernel instead.
+   */
+  failed: z.record(z.string(), z.string()).optional(),
 });
 
 const entrySchema = z.strictObject({

@@ -26,7 +26,7 @@ import type { KernelStage } from "./events.ts";
 import { copyOwnBtf } from "./stages/own-btf.ts";
 import { convertVmlinux } from "./stages/convert.ts";
 import { fetchVmlinux, modulesDirFor } from "./stages/fetch.ts";
-import { convertModules, type ConvertedModule } from "./stages/modules.ts";
+import { convertModules, type ConvertedModules } from "./stages/modules.ts";
 import { chooseFlags, kernelVersionOf } from "./pahole-flags.ts";
 import { moduleSelectionKey } from "./module-selection.ts";
 import type { FetchedVmlinux } from "./stages/fetch.ts";
@@ -76,7 +76,7 @@ export async function produceBtf(
   flags: string[] | undefined;
   validation: ValidationResult;
   fetched: FetchedVmlinux<unknown>;
-  modules: ConvertedModule[];
+  modules: ConvertedModules;
 }> {
   const kernel = keyPath(pkg.key);
   const vmlinux = join(scratch, "vmlinux");
@@ -148,7 +148,7 @@ export async function produceBtf(
   try {
     const modules =
       fetched.modules.length === 0
-        ? []
+        ? { converted: [], failed: {} }
         : await slots.convert(async () => {
             enter("convert");
             const outDir = join(scratch, "modules");
@@ -161,6 +161,7 @@ export async function produceBtf(
               flags: produced.flags ?? moduleFlags(pkg, context),
               outDir,
               signal: context.signal,
+              tolerant: pkg.modules === "all",
             });
           });
     return { ...produced, fetched, modules };
@@ -185,20 +186,21 @@ function moduleFlags(pkg: KernelPackage, context: Pick<KernelContext, "pahole" |
 // Packs the converted modules beside the kernel's tarball; the record the manifest keeps of them.
 async function storeModules(
   pkg: KernelPackage,
-  modules: readonly ConvertedModule[],
+  { converted: modules, failed }: ConvertedModules,
   missing: string[],
   archiveRoot: string,
 ): Promise<ModulesRecord> {
   const files = Object.fromEntries(
     modules.map((module) => [
       module.name,
-      { ...module.btf, ...(module.ownBtf === undefined ? {} : { ownBtf: module.ownBtf }) },
+      { ...module.btf, types: module.types, ...(module.ownBtf === undefined ? {} : { ownBtf: module.ownBtf }) },
     ]),
   );
   const record: ModulesRecord = {
     selected: moduleSelectionKey(pkg.modules!),
     files,
     ...(missing.length === 0 ? {} : { missing }),
+    ...(Object.keys(failed).length === 0 ? {} : { failed }),
   };
   if (modules.length === 0) return record;
   const path = modulesTarballPath(pkg.key);

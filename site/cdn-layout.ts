@@ -34,6 +34,24 @@ export function fullModulesTarballPath(key: KernelKey): string {
   return `full/${keyPath(key)}.modules.btf.tar.xz`;
 }
 
+/**
+ * A kernel's modules as raw files, published with `--full`: `full/<key>.modules/<module>.btf`, split
+ * BTF each, and `vmlinux.btf`, the kernel's full BTF they are split against: the folder holds what
+ * /sys/kernel/btf holds on a kernel with BTF, so `LoadSplitSpec(<module>.btf, vmlinux.btf)` needs
+ * nothing else. Under full/ beside the kernel's tarballs; the `.modules` suffix keeps it apart
+ * from any `<kernel>` path, and no module is named vmlinux.
+ */
+export function fullModulesDir(key: KernelKey): string {
+  return `full/${keyPath(key)}.modules`;
+}
+
+/** The split BTF of one module, and its base, in fullModulesDir. */
+export function moduleFileName(module: string): string {
+  return `${module}.btf`;
+}
+
+export const moduleBaseName = "vmlinux.btf";
+
 /** One solid archive of every file of a set for one arch, for projects that embed them all. */
 export function bundlePath(set: string, arch: Arch): string {
   return `bundles/${set}/${arch}.tar.xz`;

@@ -67,6 +67,14 @@ const setCoverage = z.strictObject({
     ),
 });
 
+const splitFileRef = fileRef
+  .extend({
+    base: fileRef.describe(
+      "the BTF this file is split against (the kernel's full BTF): read the two together, e.g. cilium/ebpf's btf.LoadSplitSpec(file, base) or bpftool -B base",
+    ),
+  })
+  .describe("a raw split BTF file of the site (a kernel module's), and the base it needs");
+
 const kernel = z.strictObject({
   key: z.string().describe("<distro>/<release>/<arch>/<kernel>: the path of its files without extension"),
   distro: z.string().describe("os-release ID"),
@@ -92,6 +100,12 @@ const kernel = z.strictObject({
       .optional()
       .describe(
         "<kernel>.modules.btf.tar.xz: the source's selected modules, one <module>.btf each, split BTF whose base is the full BTF (publish --full)",
+      ),
+    moduleFiles: z
+      .record(z.string(), splitFileRef)
+      .optional()
+      .describe(
+        "by module name as lsmod prints it: the module's split BTF as a raw file, full/<key>.modules/<module>.btf, beside its base full/<key>.modules/vmlinux.btf (publish --full)",
       ),
   }),
   coverage: z.record(z.string(), setCoverage).describe("per set name"),
@@ -198,6 +212,7 @@ export type CdnSet = z.infer<typeof objectSet>;
 export type CdnSource = z.infer<typeof source>;
 export type CdnBundle = z.infer<typeof bundle>;
 export type CdnFile = z.infer<typeof fileRef>;
+export type CdnSplitFile = z.infer<typeof splitFileRef>;
 export type CdnSetCoverage = z.infer<typeof setCoverage>;
 
 /** When publish writes `manifest.schema.json`: the JSON Schema (2020-12) of the root and of a part. */

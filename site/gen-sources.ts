@@ -6,13 +6,16 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { execa } from "execa";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
-import { manifestSchemaVersion, readManifest } from "../archive/manifest.ts";
+import { manifestSchemaVersion, readManifest, type ModulesRecord } from "../archive/manifest.ts";
+import { moduleMemberName } from "../archive/layout.ts";
+import type { CdnKernel } from "./cdn-manifest.ts";
 import { parseKeyPath, type KernelKey } from "../archive/kernel-key.ts";
 import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
 import { readSiteManifest, type SourceFilter } from "./read-manifest.ts";
-import { openSite } from "./site-source.ts";
+import { openSite, type SiteSource } from "./site-source.ts";
 
 /** One kernel's full BTF as a source offers it. */
 export interface GenInput {
@@ -23,6 +26,16 @@ export interface GenInput {
   digest: string;
   /** When the kernel is processed: a local path holding the bytes, fetched into the cache first if remote. */
   fetch(signal?: AbortSignal): Promise<string>;
+  /** The kernel's modules the source has, as split BTF against this input's full BTF (btfmill archives and sites). */
+  modules?: GenModules;
+}
+
+/** One kernel's modules as a source offers them. */
+export interface GenModules {
+  /** lsmod names, sorted. */
+  names: string[];
+  /** When a kernel's objects need module types: each named module's split BTF as a local file, checked against its sha256, kept in the cache by it. */
+  fetch(names: readonly string[], signal?: AbortSignal): Promise<Record<string, string>>;
 }
 
 export interface GenSource {
@@ -76,25 +89,88 @@ export async function openGenSource(
     () => undefined,
   );
   if (manifest?.schema !== undefined) return done("site", await siteInputs(from, cache, sources, signal));
-  if (manifest?.schemaVersion === manifestSchemaVersion) return done("archive", await archiveInputs(from));
+  if (manifest?.schemaVersion === manifestSchemaVersion) return done("archive", await archiveInputs(from, cache));
   return done("btfhub-folder", await btfhubFolderInputs(from));
 }
 
-async function archiveInputs(root: string): Promise<GenInput[]> {
+async function archiveInputs(root: string, cache: ContentCache): Promise<GenInput[]> {
   const manifest = await readManifest(root);
   return Object.values(manifest.kernels).flatMap((entry) => {
     const tarball = entry.tarball;
     if (entry.status !== "ok" || tarball === undefined) return [];
     const path = join(root, tarball.path);
+    const modules = entry.modules?.tarball === undefined ? undefined : archiveModules(root, entry.modules, cache);
     return [
       {
         key: entry.key,
         form: "tarball" as const,
         digest: `sha256:${tarball.sha256}`,
         fetch: () => checkedLocal(path, tarball.sha256, tarball.size),
+        ...(modules === undefined ? {} : { modules }),
       },
     ];
   });
+}
+
+// Out of the archive's modules tarball, checked whole first, into the cache by each member's sha256.
+function archiveModules(root: string, record: ModulesRecord, cache: ContentCache): GenModules {
+  const tarball = record.tarball!;
+  const path = join(root, tarball.path);
+  let checked: Promise<string> | undefined;
+  return {
+    names: Object.keys(record.files).sort(),
+    fetch: (names, signal) =>
+      fetchModules(names, record.files, (name, file) =>
+        cache.get(
+          `sha256:${file.sha256}`,
+          `${moduleMemberName(name)} in ${path}`,
+          async () => {
+            checked ??= checkedLocal(path, tarball.sha256, tarball.size);
+            await checked;
+            const member = await execa("tar", ["-xJOf", path, moduleMemberName(name)], {
+              encoding: "buffer",
+              cancelSignal: signal,
+            });
+            return Buffer.from(member.stdout);
+          },
+          file.size,
+        ),
+      ),
+  };
+}
+
+// A site lists each module's raw file with its sha256: fetched alone, into the cache by it.
+function siteModules(site: SiteSource, kernel: CdnKernel, cache: ContentCache): GenModules | undefined {
+  const files = kernel.files.moduleFiles;
+  if (files === undefined) return undefined;
+  return {
+    names: Object.keys(files).sort(),
+    fetch: (names, signal) =>
+      fetchModules(names, files, (_, file) =>
+        cache.get(
+          `sha256:${file.sha256}`,
+          site.locate(file.path),
+          () => site.read(file.path, file.size, signal),
+          file.size,
+        ),
+      ),
+  };
+}
+
+async function fetchModules<File>(
+  names: readonly string[],
+  files: Record<string, File>,
+  fetchOne: (name: string, file: File) => Promise<string>,
+): Promise<Record<string, string>> {
+  const unknown = names.filter((name) => files[name] === undefined);
+  if (unknown.length > 0) {
+    throw new ConfigError(`the source has no split BTF of module(s) ${unknown.join(", ")} for this kernel`, {
+      hint: `it has: ${Object.keys(files).sort().join(", ") || "none"}`,
+    });
+  }
+  const paths: Record<string, string> = {};
+  for (const name of [...names].sort()) paths[name] = await fetchOne(name, files[name]!);
+  return paths;
 }
 
 async function checkedLocal(path: string, sha256: string, size: number): Promise<string> {
@@ -163,12 +239,14 @@ async function siteInputs(
           : undefined;
     if (file === undefined) return [];
     const read = () => site.read(file.path, file.size, signal);
+    const modules = siteModules(site, kernel, cache);
     return [
       {
         key,
         form: file.form,
         digest: `sha256:${file.sha256}`,
         fetch: () => cache.get(`sha256:${file.sha256}`, site.locate(file.path), read, file.size),
+        ...(modules === undefined ? {} : { modules }),
       },
     ];
   });

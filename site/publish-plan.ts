@@ -1,10 +1,17 @@
 // Decides what the published tree holds, from the archive's manifest alone: the kernel records of
 // the CDN manifest and the archive files to place under their site paths. No I/O here.
-import { btfMemberName } from "../archive/layout.ts";
+import { btfMemberName, moduleMemberName } from "../archive/layout.ts";
 import { keyPath } from "../archive/kernel-key.ts";
 import type { Manifest, ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
 import type { CdnKernel, CdnSet, CdnSetCoverage, CdnSource } from "./cdn-manifest.ts";
-import { fullModulesTarballPath, fullTarballPath, setBtfPath } from "./cdn-layout.ts";
+import {
+  fullModulesDir,
+  fullModulesTarballPath,
+  fullTarballPath,
+  moduleBaseName,
+  moduleFileName,
+  setBtfPath,
+} from "./cdn-layout.ts";
 import { unionSetName } from "../archive/manifest.ts";
 
 /** One archive file to place in the tree, with the digest the archive vouches for. */
@@ -105,6 +112,7 @@ function kernelRecord(
       };
       placements.push(modulesPlacement);
       files.modules = { path: modulesPlacement.to, sha256: modulesPlacement.sha256, size: modulesPlacement.size };
+      if (entry.btf !== undefined) files.moduleFiles = moduleFiles(entry, placements);
     }
   }
   return {
@@ -121,6 +129,35 @@ function kernelRecord(
     package: { name: entry.package.name, version: entry.package.version },
     updatedAt: entry.updatedAt,
   };
+}
+
+// Each module's split BTF out of the modules tarball, and the kernel's full BTF out of its own, as raw files.
+function moduleFiles(entry: ManifestEntry, placements: Placement[]): NonNullable<CdnKernel["files"]["moduleFiles"]> {
+  const { key, tarball, btf, modules } = entry;
+  const dir = fullModulesDir(key);
+  const base = { path: `${dir}/${moduleBaseName}`, ...btf! };
+  placements.push({
+    from: tarball!.path,
+    to: base.path,
+    ...btf!,
+    extract: { member: btfMemberName(key), sha256: tarball!.sha256, size: tarball!.size },
+  });
+  const modulesTarball = modules!.tarball!;
+  return Object.fromEntries(
+    Object.entries(modules!.files)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, file]) => {
+        const path = `${dir}/${moduleFileName(name)}`;
+        placements.push({
+          from: modulesTarball.path,
+          to: path,
+          sha256: file.sha256,
+          size: file.size,
+          extract: { member: moduleMemberName(name), sha256: modulesTarball.sha256, size: modulesTarball.size },
+        });
+        return [name, { path, sha256: file.sha256, size: file.size, base }];
+      }),
+  );
 }
 
 function summarizeCoverage(record: MinifiedRecord): CdnSetCoverage {

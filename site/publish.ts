@@ -66,17 +66,18 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   // Files the archive left on the state site come into the archive first, checked, then are placed like the rest.
   if (!files.complete) {
     const fetching = pLimit(8);
-    await Promise.all(
-      plan.placements.map((placement) =>
-        fetching(() =>
-          files.materialize({
-            path: placement.from,
-            sha256: (placement.extract ?? placement).sha256,
-            size: (placement.extract ?? placement).size,
-          }),
-        ),
-      ),
+    // Once per archive file: a modules tarball is the source of many placements.
+    const needed = new Map(
+      plan.placements.map((placement) => [
+        placement.from,
+        {
+          path: placement.from,
+          sha256: (placement.extract ?? placement).sha256,
+          size: (placement.extract ?? placement).size,
+        },
+      ]),
     );
+    await Promise.all([...needed.values()].map((file) => fetching(() => files.materialize(file))));
   }
   const partial = await startGeneration(options.out);
   try {

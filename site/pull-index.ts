@@ -15,4 +15,15 @@ export interface PullIndex {
   hasBtf: string[];
   /** Kernels btfmill could not make BTF for, with the reason. */
   failed: Record<string, string>;
+  /** With `pull --modules`: per kernel key, its modules' split BTF in this folder and the base they need. */
+  modules?: Record<string, PulledModules>;
+}
+
+export interface PulledModules {
+  /** `<key>.modules/vmlinux.btf`: the kernel's full BTF, every module's base; absent when no module was found. */
+  base?: CdnFile;
+  /** By lsmod name: `<key>.modules/<module>.btf`. */
+  files: Record<string, CdnFile>;
+  /** Modules asked for by name that the site has no file of for this kernel. */
+  missing?: string[];
 }

@@ -3,11 +3,11 @@
 // its sha256 before it replaces anything: from their set's bundle for their arch when many are
 // missing (pull-bundle.ts), else one request each, in parallel. Writes the same layout plus an `index.json`. A run that stopped halfway is
 // resumed by running it again: finished files are kept, unfinished ones were never renamed in.
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import pLimit from "p-limit";
-import { writeAtomically, writeFileAtomically } from "../archive/atomic-write.ts";
-import { ConfigError, IntegrityError } from "../archive/errors.ts";
+import { writeFileAtomically } from "../archive/atomic-write.ts";
+import { ConfigError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import { unionSetName } from "../archive/manifest.ts";
 import type { CdnBundle, CdnFile, CdnKernel } from "./cdn-manifest.ts";
@@ -15,8 +15,9 @@ import { pullFromBundle, type BundleWant } from "./pull-bundle.ts";
 import { goEmbedSource } from "./pull-go.ts";
 import { pullIndexName, type PullIndex } from "./pull-index.ts";
 import { matchSources, openSiteManifest } from "./read-manifest.ts";
+import { currentFile, fetchChecked } from "./pull-file.ts";
+import { moduleFilePaths, pullModules, type ModuleWant } from "./pull-modules.ts";
 import { openSite } from "./site-source.ts";
-import { sha256Hex } from "../archive/file-digest.ts";
 
 export interface PullOptions {
   from: string;
@@ -26,6 +27,8 @@ export interface PullOptions {
   release?: string;
   arch?: string;
   publicKey?: string;
+  /** Also fetch these modules' split BTF (lsmod names, or "all") and their base, for every kernel pulled that has them. */
+  modules?: ModuleWant;
   /** Also write a Go file that embeds the pulled files and looks them up. */
   emitGo?: { packageName: string };
   /** How missing files come: their set's bundle for their arch, one request each, or (auto) whichever costs less. */
@@ -58,17 +61,6 @@ const bundleMinFiles = 32;
 
 function bundlePays(wants: readonly BundleWant[], bundle: CdnBundle): boolean {
   return wants.length >= bundleMinFiles && wants.reduce((sum, want) => sum + want.file.size, 0) >= bundle.size;
-}
-
-// Sized first, so a file of another size is never read; the rest are small enough to read whole,
-// cheaper for a thousand of them than streaming each through the hash (test/bench/in-process.ts).
-async function currentFile(path: string, file: CdnFile): Promise<boolean> {
-  try {
-    if ((await stat(path)).size !== file.size) return false;
-    return sha256Hex(await readFile(path)) === file.sha256;
-  } catch {
-    return false;
-  }
 }
 
 async function previousIndex(out: string): Promise<PullIndex | undefined> {
@@ -166,39 +158,39 @@ export async function pull(options: PullOptions): Promise<PullSummary> {
   await Promise.all(
     [...remaining.values()].map(({ key, file: remote, target }) =>
       limit(async () => {
-        const bytes = await site.read(remote.path, remote.size, options.signal);
-        const sha256 = sha256Hex(bytes);
-        if (sha256 !== remote.sha256 || bytes.length !== remote.size) {
-          throw new IntegrityError(
-            `${site.locate(remote.path)} has sha256 ${sha256} (${bytes.length} bytes), the manifest says ${remote.sha256} (${remote.size})`,
-            {
-              kernel: key,
-              package: site.locate(remote.path),
-              hint: "the site is being republished or the file was altered: pull again later; nothing was replaced",
-            },
-          );
-        }
-        // No fsync: every pull checks this file's sha256 again, so a power cut costs a download.
-        await writeAtomically(target, (temp) => writeFile(temp, bytes), { durable: false });
+        summary.bytes += await fetchChecked(site, remote, target, key, options.signal);
         summary.downloaded += 1;
-        summary.bytes += bytes.length;
         options.onFile?.(key, "downloaded");
       }),
     ),
   );
 
-  // Files an earlier pull wrote and this one no longer wants go; nothing else in `out` is touched.
   const before = await previousIndex(options.out);
+  if (options.modules !== undefined) {
+    const pulled = await pullModules(site, selected, options.modules, options.out, limit, options.signal);
+    index.modules = pulled.modules;
+    summary.downloaded += pulled.downloaded;
+    summary.unchanged += pulled.unchanged;
+    summary.bytes += pulled.bytes;
+  }
+  // Files an earlier pull wrote and this one no longer wants go; nothing else in `out` is touched.
   for (const [key, file] of Object.entries(before?.kernels ?? {})) {
     if (index.kernels[key] === undefined) {
       await rm(join(options.out, file.path), { force: true });
       summary.removed += 1;
     }
   }
+  const keptModules = new Set(moduleFilePaths(index.modules));
+  for (const path of moduleFilePaths(before?.modules)) {
+    if (keptModules.has(path)) continue;
+    await rm(join(options.out, path), { force: true });
+    summary.removed += 1;
+  }
   index.hasBtf.sort();
   const sorted: PullIndex = {
     ...index,
     kernels: Object.fromEntries(Object.entries(index.kernels).sort(([a], [b]) => a.localeCompare(b))),
+    ...(index.modules === undefined ? {} : { modules: index.modules }),
     failed: Object.fromEntries(Object.entries(index.failed).sort(([a], [b]) => a.localeCompare(b))),
   };
   await mkdir(options.out, { recursive: true });

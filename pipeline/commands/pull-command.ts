@@ -2,11 +2,26 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../../archive/errors.ts";
 import { pull, pullVias, type PullVia } from "../../site/pull.ts";
+import type { ModuleWant } from "../../site/pull-modules.ts";
 import type { CommandContext } from "./context.ts";
 import type { pullSpec } from "./pull-options.ts";
 
 function isPullVia(value: string): value is PullVia {
   return (pullVias as readonly string[]).includes(value);
+}
+
+// `--modules nf_conntrack,xfs` or `--modules all`.
+function moduleWant(value: string): ModuleWant {
+  if (value === "all") return "all";
+  const names = value
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.length === 0)
+    throw new ConfigError(`--modules ${JSON.stringify(value)} names no module`, {
+      hint: 'give module names as lsmod prints them, comma-separated, or "all"',
+    });
+  return names;
 }
 
 /** When the user runs `btfmill pull --from URL|DIR --out DIR`: exit 0 once every wanted file is verified in place. */
@@ -27,6 +42,7 @@ export async function pullCommand(context: CommandContext<typeof pullSpec.option
     release: values.release,
     arch: values.arch,
     via,
+    ...(values.modules === undefined ? {} : { modules: moduleWant(values.modules) }),
     publicKey: values["public-key"],
     emitGo: emit === "go" ? { packageName: values["go-package"] ?? "btfs" } : undefined,
   });
@@ -49,7 +65,10 @@ export async function pullCommand(context: CommandContext<typeof pullSpec.option
   } else {
     context.stderr(
       `pulled set ${index.set} into ${resolve(out)}: ${summary.downloaded} downloaded (${summary.fromBundles} from ${summary.bundles} bundle(s); ${summary.bytes} bytes), ${summary.unchanged} unchanged, ${summary.removed} removed; ` +
-        `${Object.keys(index.kernels).length} kernels with BTF, ${index.hasBtf.length} that ship their own, ${Object.keys(index.failed).length} failed`,
+        `${Object.keys(index.kernels).length} kernels with BTF, ${index.hasBtf.length} that ship their own, ${Object.keys(index.failed).length} failed` +
+        (index.modules === undefined
+          ? ""
+          : `; modules of ${Object.values(index.modules).filter((record) => record.base !== undefined).length} kernel(s): ${Object.values(index.modules).reduce((n, record) => n + Object.keys(record.files).length, 0)} file(s)`),
     );
   }
   return 0;

@@ -5,11 +5,11 @@
 import { join } from "node:path";
 import pLimit from "p-limit";
 import { hasDwarf } from "../../archive/elf.ts";
-import { FormatError } from "../../archive/errors.ts";
+import { describeError, FormatError } from "../../archive/errors.ts";
 import { digestFile, type FileDigest } from "../../archive/file-digest.ts";
 import type { ExtractedModule } from "../../distros/packages/module-members.ts";
 import { freeCores, runPahole } from "../tools/pahole.ts";
-import { validateModuleBtf, type ModuleValidation } from "./validate.ts";
+import { openModuleBases, validateModuleBtf, type ModuleBases, type ModuleValidation } from "./validate.ts";
 
 export interface ConvertedModule extends ModuleValidation {
   name: string;
@@ -31,17 +31,51 @@ export interface ModuleOptions {
   signal?: AbortSignal;
 }
 
-/** When a kernel's BTF is converted and its package checked: converts and validates each module, in the order given (extracted()'s, by name). */
-export async function convertModules(
-  modules: readonly ExtractedModule[],
-  options: ModuleOptions,
-): Promise<ConvertedModule[]> {
-  // A module takes pahole a fraction of a second on one core: modules run side by side instead.
-  const limit = pLimit(freeCores());
-  return await Promise.all(modules.map((module) => limit(() => convertModule(module, options))));
+export interface ConvertedModules {
+  /** Sorted by name. */
+  converted: ConvertedModule[];
+  /** By name, why a module was left out (only when the selection tolerates it: `"all"`). */
+  failed: Record<string, string>;
 }
 
-async function convertModule(module: ExtractedModule, options: ModuleOptions): Promise<ConvertedModule> {
+/**
+ * When a kernel's BTF is converted and its package checked: converts and validates each module.
+ * A module that fails fails the kernel when it was named; under `tolerant` (the selection is
+ * `"all"`, thousands of modules nobody picked one by one) it is recorded as failed and the others go on.
+ */
+export async function convertModules(
+  modules: readonly ExtractedModule[],
+  options: ModuleOptions & { tolerant: boolean },
+): Promise<ConvertedModules> {
+  const bases = await openModuleBases(options);
+  // A module takes pahole a fraction of a second on one core: modules run side by side instead.
+  const limit = pLimit(freeCores());
+  const failed: Record<string, string> = {};
+  const results = await Promise.all(
+    modules.map((module) =>
+      limit(async () => {
+        try {
+          return await convertModule(module, bases, options);
+        } catch (error) {
+          if (!options.tolerant || options.signal?.aborted) throw error;
+          failed[module.name] = describeError(error);
+          return undefined;
+        }
+      }),
+    ),
+  );
+  const converted = results.filter((result) => result !== undefined);
+  return {
+    converted,
+    failed: Object.fromEntries(Object.entries(failed).sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+async function convertModule(
+  module: ExtractedModule,
+  bases: ModuleBases,
+  options: ModuleOptions,
+): Promise<ConvertedModule> {
   options.signal?.throwIfAborted();
   const { kernel } = options;
   if (!(await hasDwarf(module.path))) {
@@ -55,13 +89,12 @@ async function convertModule(module: ExtractedModule, options: ModuleOptions): P
     kernel,
     signal: options.signal,
   });
-  const validation = await validateModuleBtf(path, {
+  const validation = await validateModuleBtf(path, bases, {
     kernel,
     kernelRelease: options.kernelRelease,
     module: module.name,
     base: options.base,
     ko: module.path,
-    vmlinux: options.vmlinux,
     signal: options.signal,
   });
   return { name: module.name, path, btf: await digestFile(path), ...validation };

@@ -10,7 +10,6 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
   compareLayouts,
-  joinSplitBtf,
   kindSupport,
   kindsUnsupportedBy,
   btfKindNames,
@@ -21,6 +20,7 @@ import {
 import { hasElfSection, readElfSection } from "../../archive/elf.ts";
 import { FormatError } from "../../archive/errors.ts";
 import { bpftoolParses } from "../tools/bpftool.ts";
+import { joinedLayouts, surveyBase, surveySplit, type ModuleSurvey, type SurveyedBase } from "./module-layouts.ts";
 
 export interface ValidationResult {
   /** The vmlinux carried a `.BTF` section and our output matched it. */
@@ -125,63 +125,99 @@ export async function validateBtf(
 }
 
 export interface ModuleValidation {
-  /** The module's own `.BTF` (split against the kernel's own), when it has one, and how many named structs/unions matched ours. */
+  /** Types the module's split BTF adds to the kernel's. */
+  types: number;
+  /** The module's own `.BTF` (split against the kernel's own), when it has one, and how many struct/union names it defines, each matched by ours. */
   ownBtf?: { sha256: string; size: number; layouts: number };
 }
 
+/** A kernel's two bases, each surveyed once for all its modules: pahole's BTF, and the vmlinux's own `.BTF` when a module needs it. */
+export interface ModuleBases {
+  ours: SurveyedBase;
+  own(): Promise<SurveyedBase | undefined>;
+}
+
+/** When a kernel's modules are about to be validated: reads and surveys pahole's BTF now, the vmlinux's own `.BTF` on first use. */
+export async function openModuleBases(options: {
+  kernel: string;
+  base: string;
+  vmlinux: string;
+}): Promise<ModuleBases> {
+  const { kernel } = options;
+  const ours = surveyBaseOrExplain(await readFile(options.base), "the kernel's BTF (the modules' base)", kernel);
+  let own: Promise<SurveyedBase | undefined> | undefined;
+  return {
+    ours,
+    own: () => {
+      own ??= readElfSection(options.vmlinux, ".BTF").then((section) =>
+        section === undefined ? undefined : surveyBaseOrExplain(section, "the kernel's own .BTF section", kernel),
+      );
+      return own;
+    },
+  };
+}
+
+function surveyBaseOrExplain(bytes: Buffer, what: string, kernel: string): SurveyedBase {
+  try {
+    return surveyBase(bytes);
+  } catch (cause) {
+    throw new FormatError(`${what} does not parse: ${(cause as Error).message}`, { kernel, cause });
+  }
+}
+
+function surveySplitOrExplain(bytes: Buffer, base: SurveyedBase, what: string, kernel: string): ModuleSurvey {
+  try {
+    return surveySplit(bytes, base);
+  } catch (cause) {
+    throw new FormatError(`${what} does not parse against its base: ${(cause as Error).message}`, { kernel, cause });
+  }
+}
+
 /**
- * When pahole has written a module's split BTF against `base`: bpftool and our reader (on base and
- * module joined) must read it, with kinds the kernel understands; when the .ko carries its own
- * `.BTF`, every named struct/union of kernel and module, joined as the kernel's build made them,
- * has the same layout in ours.
+ * When pahole has written a module's split BTF against the kernel's: bpftool and our reader must
+ * read it against that base, with kinds the kernel understands; when the .ko carries its own
+ * `.BTF`, every struct/union name the module defines has the same layouts, in kernel and module
+ * joined, as in the kernel's own `.BTF` joined with the module's.
  */
 export async function validateModuleBtf(
   moduleBtf: string,
+  bases: ModuleBases,
   options: {
     kernel: string;
     kernelRelease: string;
     module: string;
     base: string;
     ko: string;
-    vmlinux: string;
     signal?: AbortSignal;
   },
 ): Promise<ModuleValidation> {
   const { kernel, module } = options;
   const bpftool = bpftoolParses(moduleBtf, { kernel, signal: options.signal, base: options.base });
   bpftool.catch(() => {});
-  let ours: BtfSurvey;
+  let ours: ModuleSurvey;
   let ownSection: Buffer | undefined;
   try {
     ownSection = await readElfSection(options.ko, ".BTF");
-    const joined = joinOrExplain(
-      await readFile(options.base),
-      await readFile(moduleBtf),
-      `module ${module}'s split BTF`,
-      kernel,
-    );
-    ours = checkOurs(joined, options.kernelRelease, kernel, ownSection !== undefined);
+    ours = surveySplitOrExplain(await readFile(moduleBtf), bases.ours, `module ${module}'s split BTF`, kernel);
+    checkKinds(ours.kinds, options.kernelRelease, kernel);
   } catch (error) {
     await bpftool.catch(() => {});
     throw error;
   }
   await bpftool;
-  if (ownSection === undefined) return {};
+  if (ownSection === undefined) return { types: ours.types };
   const ownDigest = { sha256: createHash("sha256").update(ownSection).digest("hex"), size: ownSection.byteLength };
-  const kernelSection = await readElfSection(options.vmlinux, ".BTF");
-  if (kernelSection === undefined) {
+  const kernelOwn = await bases.own();
+  if (kernelOwn === undefined) {
     throw new FormatError(`module ${module} carries its own .BTF but the vmlinux has none to be its base`, {
       kernel,
       hint: "the package mixes modules and a vmlinux of different builds",
     });
   }
-  const reference = surveyOrExplain(
-    joinOrExplain(kernelSection, ownSection, `module ${module}'s own .BTF`, kernel),
-    `module ${module}'s own .BTF`,
-    kernel,
-    true,
-  ).layouts!;
-  const mismatches = compareLayouts(ours.layouts!, reference);
+  const theirs = surveySplitOrExplain(ownSection, kernelOwn, `module ${module}'s own .BTF`, kernel);
+  const names = new Set([...ours.layouts.keys(), ...theirs.layouts.keys()]);
+  const reference = joinedLayouts(theirs, kernelOwn, names);
+  const mismatches = compareLayouts(joinedLayouts(ours, bases.ours, names), reference);
   if (mismatches.length > 0) {
     throw new FormatError(
       `module ${module}: struct layouts differ from its own BTF in ${mismatches.length} place(s): ${mismatches.slice(0, 5).join("; ")}`,
@@ -191,13 +227,5 @@ export async function validateModuleBtf(
       },
     );
   }
-  return { ownBtf: { ...ownDigest, layouts: reference.size } };
-}
-
-function joinOrExplain(base: Buffer, split: Buffer, what: string, kernel: string): Buffer {
-  try {
-    return joinSplitBtf(base, split);
-  } catch (cause) {
-    throw new FormatError(`${what} does not parse against its base: ${(cause as Error).message}`, { kernel, cause });
-  }
+  return { types: ours.types, ownBtf: { ...ownDigest, layouts: theirs.layouts.size } };
 }

@@ -1,6 +1,5 @@
 // After `btfmill run --config config/live.json` (`make live`): one row per kernel of that archive,
-// and one per module its source selects,
-// from what the runs recorded. The run itself compared each BTF with the kernel's own .BTF
+// then one per module its sources select (a second table), from what the runs recorded. The run itself compared each BTF with the kernel's own .BTF
 // (validate stage: every named struct/union layout, else the kernel failed) and kept both
 // digests in the manifest; the run reports keep each kernel's seconds (the newest report that
 // processed it: a rerun converts only kernels new on the mirror, or failed ones with --retry-failed).
@@ -43,30 +42,35 @@ const seconds = new Map(reports.flatMap((report) => Object.entries(report.kernel
 const manifest = await readManifest(config.archive);
 
 const keys = Object.keys(manifest.kernels).sort();
-const rows = keys.flatMap((key) => {
+const rows = keys.map((key) => {
   const entry = manifest.kernels[key]!;
   const { layouts, identical } = comparison(entry);
-  const kernelRow = [
+  return [
     key,
     (entry.package.size / 1e6).toFixed(0),
     seconds.get(key)?.toFixed(0) ?? "-",
     layouts,
     identical.replaceAll("|", "\\|"),
   ];
-  // Each selected module under its kernel: its split BTF against the module's own .BTF.
-  const moduleRows = Object.entries(entry.modules?.files ?? {}).map(([name, file]) => {
-    const own = file.ownBtf;
-    if (own === undefined) return [`${key} ${name}`, "", "", "-", "module has no .BTF"];
-    const same = own.sha256 === file.sha256;
-    return [
-      `${key} ${name}`,
-      "",
-      "",
-      `${own.layouts}/${own.layouts}`,
-      same ? "yes" : `no (${file.size} vs ${own.size} bytes)`,
-    ];
-  });
-  return [kernelRow, ...moduleRows];
+});
+const moduleRows = keys.flatMap((key) => {
+  const modules = manifest.kernels[key]!.modules;
+  if (modules === undefined) return [];
+  return [
+    ...Object.entries(modules.files).map(([name, file]) => [
+      key,
+      name,
+      file.types?.toString() ?? "-",
+      file.ownBtf === undefined ? "-" : `${file.ownBtf.layouts}/${file.ownBtf.layouts}`,
+      file.ownBtf === undefined
+        ? "module has no .BTF"
+        : file.ownBtf.sha256 === file.sha256
+          ? "yes"
+          : `no (${file.size} vs ${file.ownBtf.size} bytes)`,
+    ]),
+    ...Object.entries(modules.failed ?? {}).map(([name, reason]) => [key, name, "-", "-", `failed: ${reason}`]),
+    ...(modules.missing ?? []).map((name) => [key, name, "-", "-", "not in the package"]),
+  ].sort((a, b) => a[1]!.localeCompare(b[1]!));
 });
 const paholes = [...new Set(keys.flatMap((key) => manifest.kernels[key]!.pahole?.version ?? []))];
 const newest = reports.at(-1)!;
@@ -75,6 +79,14 @@ console.log(
   `${keys.length} kernels; newest run ${newest.startedAt} .. ${newest.finishedAt} (${newest.durationSeconds.toFixed(0)} s, ${(newest.downloadedBytes / 1e9).toFixed(1)} GB downloaded); pahole ${paholes.join(", ") || "-"}`,
 );
 console.log("");
-console.log("| kernel (module) | package MB | seconds | layouts equal/total | bytes identical |");
+console.log("| kernel | package MB | seconds | layouts equal/total | bytes identical |");
 console.log("|---|---:|---:|---:|---|");
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+if (moduleRows.length > 0) {
+  // A module's layouts: the struct/union names it defines, compared, with the kernel's types they
+  // reach, against its own .BTF (split against the kernel's own); an ok module passed that comparison.
+  console.log("");
+  console.log("| kernel | module | types | layouts equal/total | bytes identical to its own .BTF |");
+  console.log("|---|---|---:|---:|---|");
+  for (const row of moduleRows) console.log(`| ${row.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`);
+}

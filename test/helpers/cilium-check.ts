@@ -88,10 +88,15 @@ export async function goBuild(main: string, out: string, gopaths: readonly strin
 }
 
 async function buildChecker(): Promise<GoBuild> {
+  return buildGoConsumer(source, "cilium-check");
+}
+
+/** When a test runs a Go consumer of test/consumers/: built against cilium/ebpf, cached by the sha256 of its source and inputs. */
+export async function buildGoConsumer(main: string, name: string): Promise<GoBuild> {
   const go = await ciliumGo();
   if ("skip" in go) return go;
-  const key = sha256Hex([await readFile(source, "utf8"), go.goVersion, ...go.packages].join("\n"));
-  const binary = join(tmpdir(), "btfmill-cilium-check", `cilium-check-${key.slice(0, 16)}`);
+  const key = sha256Hex([await readFile(main, "utf8"), go.goVersion, ...go.packages].join("\n"));
+  const binary = join(tmpdir(), "btfmill-cilium-check", `${name}-${key.slice(0, 16)}`);
   if (
     await stat(binary).then(
       () => true,
@@ -100,7 +105,7 @@ async function buildChecker(): Promise<GoBuild> {
   )
     return { binary };
   const partial = `${binary}.${process.pid}`;
-  await goBuild(source, partial, [go.gopath]);
+  await goBuild(main, partial, [go.gopath]);
   await rename(partial, binary).catch(async (error) => {
     await rm(partial, { force: true });
     throw error;

@@ -101,7 +101,7 @@ describe("produceBtf", () => {
     const result = await produceBtf(pkg, scratch, { pahole, paholeConfig: {}, slots, onStage: () => {} });
     expect(atConvertStart).toEqual([]);
     expect(atFetchRelease).toEqual(["nf_conntrack.ko"]);
-    expect(result.modules.map((module) => module.name)).toEqual(["nf_conntrack"]);
+    expect(result.modules.converted.map((module) => module.name)).toEqual(["nf_conntrack"]);
     // The vmlinux and the modules' debug files are gone; the kernel's BTF and the modules' split BTF stay.
     expect((await readdir(scratch)).sort()).toEqual([`${withModule.kernel}.btf`, "modules"]);
     expect(await readdir(join(scratch, "modules"))).toEqual(["nf_conntrack.btf"]);
