@@ -1,5 +1,6 @@
 // `btfmill plan`: what `btfmill run` would do with the same config, filters and shard, from the
-// indexes and the manifest alone: no package is downloaded and nothing is written.
+// indexes and the archive state alone: no package is downloaded and nothing is written. Each
+// source's part is loaded, previewed and let go, as a run does with a source that has no work.
 import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath, sourceId } from "../archive/kernel-key.ts";
@@ -7,7 +8,7 @@ import type { Config } from "./config.ts";
 import type { SourceSelection } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
 import { walkChain } from "./flavor-chains.ts";
-import { planKernel, type PlanReason } from "./plan.ts";
+import { planKernel, skipRecorded, type PlanReason } from "./plan.ts";
 import { prepareWork } from "./prepare-work.ts";
 import { setsToMinify } from "./minify-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
@@ -38,18 +39,19 @@ export async function previewRun(
     signal?: AbortSignal;
   },
 ): Promise<PlanPreview> {
-  const { selected, sets, manifest, files, absent, chains } = await prepareWork(config, options, {
+  const { selected, sets, state, files, absent, chains, visit } = await prepareWork(config, options, {
     now: () => new Date(),
     reporter: silent,
   });
+  const { manifest } = state;
   const absentSuites = new Map(absent.map((item) => [item.source, item.suites]));
   const preview: PlanPreview = {
     sources: Object.entries(manifest.sources)
       .filter(([id]) => selected.some((source) => id === sourceId(source)))
-      .map(([source, state]) => ({
+      .map(([source, sourceState]) => ({
         source,
-        status: state.status,
-        ...(state.reason ? { reason: state.reason } : {}),
+        status: sourceState.status,
+        ...(sourceState.reason ? { reason: sourceState.reason } : {}),
         ...(absentSuites.has(source) ? { absentSuites: absentSuites.get(source) } : {}),
       })),
     kernels: [],
@@ -61,31 +63,29 @@ export async function previewRun(
     preview.kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
     if (action !== "unchanged" && action !== "skip-has-btf") preview.downloadBytes += pkg.size;
   };
-  for (const chain of chains) {
-    await walkChain(
-      chain,
-      async (pkg): Promise<ManifestEntry | undefined> => {
-        add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
-        return manifest.kernels[keyPath(pkg.key)];
-      },
-      async (pkg) => {
-        const previous = manifest.kernels[keyPath(pkg.key)];
-        add(
-          pkg,
-          previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256)
-            ? "unchanged"
-            : "skip-has-btf",
-        );
-      },
-    );
-  }
-  if (sets.length > 0) {
-    for (const [kernel, entry] of Object.entries(manifest.kernels)) {
-      if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
-      const due = await setsToMinify(entry, sets, files);
-      if (due.length > 0) preview.minify.push({ kernel, sets: due.map((set) => set.name) });
+  const chainsBySource = Map.groupBy(chains, (chain) => sourceId(chain.packages[0]!.key));
+  for (const id of visit) {
+    await state.load([id]);
+    for (const chain of chainsBySource.get(id) ?? []) {
+      await walkChain(
+        chain,
+        async (pkg): Promise<ManifestEntry | undefined> => {
+          add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
+          return manifest.kernels[keyPath(pkg.key)];
+        },
+        async (pkg) => add(pkg, skipRecorded(manifest.kernels[keyPath(pkg.key)], pkg) ? "unchanged" : "skip-has-btf"),
+      );
     }
+    if (sets.length > 0) {
+      for (const entry of state.entries(id)) {
+        if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
+        const due = await setsToMinify(entry, sets, files);
+        if (due.length > 0) preview.minify.push({ kernel: keyPath(entry.key), sets: due.map((set) => set.name) });
+      }
+    }
+    state.release(id);
   }
   preview.kernels.sort((a, b) => a.kernel.localeCompare(b.kernel));
+  preview.minify.sort((a, b) => a.kernel.localeCompare(b.kernel));
   return preview;
 }

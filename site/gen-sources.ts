@@ -8,7 +8,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
-import { manifestSchemaVersion, readManifest } from "../archive/manifest.ts";
+import { manifestSchemaVersion, readManifest } from "../archive/state.ts";
 import { parseKeyPath, type KernelKey } from "../archive/kernel-key.ts";
 import { ConfigError, FetchError, IntegrityError } from "../archive/errors.ts";
 import { readSiteManifest } from "./read-manifest.ts";
@@ -72,7 +72,9 @@ export async function openGenSource(
     () => undefined,
   );
   if (manifest?.schema !== undefined) return done("site", await siteInputs(from, cache, signal));
-  if (manifest?.schemaVersion === manifestSchemaVersion) return done("archive", await archiveInputs(from));
+  // Schema v1 is an archive not yet migrated: readManifest reads both.
+  if (manifest?.schemaVersion === 1 || manifest?.schemaVersion === manifestSchemaVersion)
+    return done("archive", await archiveInputs(from));
   return done("btfhub-folder", await btfhubFolderInputs(from));
 }
 
