@@ -239,6 +239,7 @@ export async function openArchiveState(root: string, options: { seed?: StateStor
   const seedUpdated = seed?.updatedAt ?? "";
   const manifest: Manifest = {
     generator: "btfmill",
+    // biome-ignore lint/complexity/useMathMinMax: ISO dates are strings, which Math.max does not compare
     updatedAt: seedUpdated > local.updatedAt ? seedUpdated : local.updatedAt,
     sources,
     kernels: {},
