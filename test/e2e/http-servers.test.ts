@@ -11,11 +11,11 @@
 // and holding the body back, when a server that closes after the body sends its last bytes:
 // under undici 7 that crashed the run (AssertionError: assert(!this.paused)).
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import type { HttpConfig } from "../../pipeline/config.ts";
 import { buildAptMirror, createSigningKey, dbgPackage } from "../fixtures/apt-mirror.ts";
 import type { AptPackageSpec, SigningKey } from "../fixtures/apt-mirror.ts";
@@ -121,7 +121,7 @@ async function runAgainst(base: string, http: HttpConfig = {}) {
     }),
   );
   const run = await runBtfmill(["run", "--config", config]);
-  const manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+  const manifest = await readManifest(archive);
   return { run, manifest };
 }
 
