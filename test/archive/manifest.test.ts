@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emptyManifest, type ManifestEntry } from "../../archive/manifest.ts";
-import { openArchiveState, readManifest, writeManifest, type StateRoot } from "../../archive/state.ts";
+import { openArchiveState, readManifest, stateStore, writeManifest, type StateRoot } from "../../archive/state.ts";
 import { digestFile } from "../../archive/file-digest.ts";
 import { FormatError, IntegrityError } from "../../archive/errors.ts";
 import { planRun } from "../../pipeline/plan.ts";
@@ -137,6 +137,41 @@ describe("archive state", () => {
     expect(root.schemaVersion).toBe(2);
     expect(Object.values(root.sources).map((source) => source.part?.kernels)).toEqual([1, 1]);
     expect(await readManifest(dir)).toEqual(whole);
+  });
+
+  it("with a seed (a published state), loads and fetches only the parts asked for; the folder's own entries win", async () => {
+    const site = await mkdtemp(join(tmpdir(), "btfmill-seed-"));
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-manifest-"));
+    const published = emptyManifest();
+    const a = pkg("6.1.0-1-cloud-amd64", "a");
+    const b = pkg("6.1.0-2-cloud-amd64", "b");
+    const u = ubuntu("5.15.0-1-generic", "c");
+    published.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(a, "ok");
+    published.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"] = entryFor(b, "ok");
+    published.kernels["ubuntu/22.04/x86_64/5.15.0-1-generic"] = entryFor(u, "ok");
+    await writeManifest(site, published, { rootName: "archive-manifest.json" });
+    const own = emptyManifest();
+    own.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"] = entryFor(b, "failed", { reason: "mine" });
+    await writeManifest(dir, own);
+
+    const fetched: string[] = [];
+    const seed = stateStore(await readFile(join(site, "archive-manifest.json"), "utf8"), site, "", (path) => {
+      fetched.push(path);
+      return readFile(join(site, path));
+    });
+    const state = await openArchiveState(dir, { seed });
+    expect(state.sourceIds()).toEqual(["debian/12/x86_64", "ubuntu/22.04/x86_64"]);
+    await state.load(["debian/12/x86_64"]);
+    expect(fetched).toEqual([seed.sources.get("debian/12/x86_64")!.part!.path]);
+    expect(state.manifest.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"]?.reason).toBe("mine");
+    expect(state.manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"]?.status).toBe("ok");
+    // The seeded entries are the folder's own after the commit; the source not loaded stays on the site.
+    await state.commit();
+    const local = await readManifest(dir);
+    expect(Object.keys(local.kernels)).toEqual([
+      "debian/12/x86_64/6.1.0-1-cloud-amd64",
+      "debian/12/x86_64/6.1.0-2-cloud-amd64",
+    ]);
   });
 
   it("refuses a root that is not JSON or not of the schema, a part that is not the one the root names, or a path outside state/", async () => {
