@@ -39,14 +39,43 @@ export async function previewRun(
     signal?: AbortSignal;
   },
 ): Promise<PlanPreview> {
-  const { selected, sets, state, files, absent, chains, visit } = await prepareWork(config, options, {
+  const kernels: PlanPreview["kernels"] = [];
+  const minify: PlanPreview["minify"] = [];
+  let downloadBytes = 0;
+  const add = (pkg: KernelPackage, action: PlannedAction): void => {
+    kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
+    if (action !== "unchanged" && action !== "skip-has-btf") downloadBytes += pkg.size;
+  };
+  const { selected, state, absent } = await prepareWork(config, options, {
     now: () => new Date(),
     reporter: silent,
+    // Each source previewed as its indexes come in, then its part let go, as a run does with one that has no work.
+    visit: async (id, chains, { state: opened, files, sets }) => {
+      const { manifest } = opened;
+      const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };
+      for (const chain of chains) {
+        await walkChain(
+          chain,
+          async (pkg): Promise<ManifestEntry | undefined> => {
+            add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
+            return manifest.kernels[keyPath(pkg.key)];
+          },
+          async (pkg) => add(pkg, skipRecorded(manifest.kernels[keyPath(pkg.key)], pkg) ? "unchanged" : "skip-has-btf"),
+        );
+      }
+      if (sets.length > 0) {
+        for (const entry of opened.entries(id)) {
+          if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
+          const due = await setsToMinify(entry, sets, files);
+          if (due.length > 0) minify.push({ kernel: keyPath(entry.key), sets: due.map((set) => set.name) });
+        }
+      }
+      opened.release(id);
+    },
   });
-  const { manifest } = state;
   const absentSuites = new Map(absent.map((item) => [item.source, item.suites]));
   const preview: PlanPreview = {
-    sources: Object.entries(manifest.sources)
+    sources: Object.entries(state.manifest.sources)
       .filter(([id]) => selected.some((source) => id === sourceId(source)))
       .map(([source, sourceState]) => ({
         source,
@@ -54,38 +83,13 @@ export async function previewRun(
         ...(sourceState.reason ? { reason: sourceState.reason } : {}),
         ...(absentSuites.has(source) ? { absentSuites: absentSuites.get(source) } : {}),
       })),
-    kernels: [],
-    minify: [],
-    downloadBytes: 0,
+    kernels,
+    minify,
+    downloadBytes,
   };
-  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };
-  const add = (pkg: KernelPackage, action: PlannedAction): void => {
-    preview.kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
-    if (action !== "unchanged" && action !== "skip-has-btf") preview.downloadBytes += pkg.size;
-  };
-  const chainsBySource = Map.groupBy(chains, (chain) => sourceId(chain.packages[0]!.key));
-  for (const id of visit) {
-    await state.load([id]);
-    for (const chain of chainsBySource.get(id) ?? []) {
-      await walkChain(
-        chain,
-        async (pkg): Promise<ManifestEntry | undefined> => {
-          add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
-          return manifest.kernels[keyPath(pkg.key)];
-        },
-        async (pkg) => add(pkg, skipRecorded(manifest.kernels[keyPath(pkg.key)], pkg) ? "unchanged" : "skip-has-btf"),
-      );
-    }
-    if (sets.length > 0) {
-      for (const entry of state.entries(id)) {
-        if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
-        const due = await setsToMinify(entry, sets, files);
-        if (due.length > 0) preview.minify.push({ kernel: keyPath(entry.key), sets: due.map((set) => set.name) });
-      }
-    }
-    state.release(id);
-  }
-  preview.kernels.sort((a, b) => a.kernel.localeCompare(b.kernel));
-  preview.minify.sort((a, b) => a.kernel.localeCompare(b.kernel));
+  // As localeCompare orders them, at a fraction of its cost over 100,000 kernels.
+  const byKernel = new Intl.Collator().compare;
+  preview.kernels.sort((a, b) => byKernel(a.kernel, b.kernel));
+  preview.minify.sort((a, b) => byKernel(a.kernel, b.kernel));
   return preview;
 }

@@ -9,11 +9,11 @@ import { removeLeftovers } from "../archive/leftovers.ts";
 import { settleReplacements } from "../archive/replacements.ts";
 import { toolchainIdentity, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
-import { keyPath, sourceId } from "../archive/kernel-key.ts";
+import { keyPath } from "../archive/kernel-key.ts";
 import type { Config } from "./config.ts";
 import type { AbsentSuites, SourceSelection } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
-import { walkChain } from "./flavor-chains.ts";
+import { walkChain, type FlavorChain } from "./flavor-chains.ts";
 import { manifestRecorder } from "./manifest-recorder.ts";
 import { minifyPass, minifyWork } from "./minify-pass.ts";
 import { chainsHaveWork, planRun, skipRecorded, type PlannedKernel } from "./plan.ts";
@@ -58,7 +58,32 @@ export interface RunSummary {
 export async function runPipeline(config: Config, options: RunOptions): Promise<RunSummary> {
   const now = options.now ?? (() => new Date());
   const { reporter } = options;
-  const { sets, state, files, stale, absent, chains, visit } = await prepareWork(config, options, {
+  const summary: RunSummary = {
+    processed: 0,
+    ok: 0,
+    failed: [],
+    skipped: 0,
+    minified: 0,
+    unchanged: 0,
+    staleSources: [],
+    absentSuites: [],
+  };
+
+  // The tools are asked for only when something needs them; a run with nothing to do needs none.
+  let selectedTools: Promise<SelectedTools> | undefined;
+  const tools = () => (selectedTools ??= selectTools(config.toolchain, config.pahole));
+  const reconvert = options.reconvert ?? config.toolchain.reconvert;
+  let current: Promise<string> | undefined;
+  const currentIdentity = () =>
+    (current ??= tools().then((selected) =>
+      toolchainIdentity({ pahole: { version: selected.pahole.text, flags: [] }, toolchain: selected.toolchain }),
+    ));
+  const include = (entry: ManifestEntry) => inShard(entryShardUnit(entry, config.sources), options.shard);
+  const todo: PlannedKernel[] = [];
+  let unchanged = 0;
+  const working: FlavorChain[] = [];
+  const workingSources = new Set<string>();
+  const { sets, state, files, stale, absent } = await prepareWork(config, options, {
     now,
     reporter,
     beforeReading: async () => {
@@ -70,66 +95,40 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       // Only the parts of the sources whose files were being replaced are loaded for this.
       await settleReplacements(config.archive, opened);
     },
+    // Each source is planned as its indexes come in; one with nothing to do lets its part and packages go.
+    visit: async (id, sourceChains, opened) => {
+      const planOptions = {
+        files: opened.files,
+        sets: opened.sets,
+        retryFailed: options.retryFailed ?? false,
+        reconvertUnless: reconvert ? await currentIdentity() : undefined,
+      };
+      const { manifest } = opened.state;
+      const plan = await planRun(
+        manifest,
+        sourceChains.flatMap((chain) => chain.packages),
+        planOptions,
+      );
+      todo.push(...plan.todo);
+      unchanged += plan.unchanged.length;
+      const work =
+        plan.todo.length > 0 ||
+        (await chainsHaveWork(manifest, sourceChains, planOptions)) ||
+        (opened.sets.length > 0 &&
+          (await minifyWork(opened.state.entries(id), opened.sets, { files: opened.files, include })));
+      if (work) {
+        working.push(...sourceChains);
+        workingSources.add(id);
+      } else {
+        // Walking its chains would count every kernel unchanged and record nothing.
+        summary.unchanged += sourceChains.reduce((total, chain) => total + chain.packages.length, 0);
+        opened.state.release(id);
+      }
+    },
   });
-  const summary: RunSummary = {
-    processed: 0,
-    ok: 0,
-    failed: [],
-    skipped: 0,
-    minified: 0,
-    unchanged: 0,
-    staleSources: [],
-    absentSuites: [],
-  };
   summary.staleSources.push(...stale);
   summary.absentSuites.push(...absent);
-
-  // The tools are asked for only when something needs them; a run with nothing to do needs none.
-  let selectedTools: Promise<SelectedTools> | undefined;
-  const tools = () => (selectedTools ??= selectTools(config.toolchain, config.pahole));
-  const reconvert = options.reconvert ?? config.toolchain.reconvert;
-  const current = reconvert
-    ? await tools().then((selected) =>
-        toolchainIdentity({ pahole: { version: selected.pahole.text, flags: [] }, toolchain: selected.toolchain }),
-      )
-    : undefined;
-  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false, reconvertUnless: current };
   const { manifest } = state;
-  const include = (entry: ManifestEntry) => inShard(entryShardUnit(entry, config.sources), options.shard);
-  const chainsBySource = Map.groupBy(chains, (chain) => sourceId(chain.packages[0]!.key));
-  const todo: PlannedKernel[] = [];
-  let unchanged = 0;
-  const working: typeof chains = [];
-  const workingSources = new Set<string>();
-  // A few parts at a time: each is planned and, with nothing to do, let go before the next loads.
-  const planning = pLimit(4);
-  await Promise.all(
-    visit.map((id) =>
-      planning(async () => {
-        await state.load([id]);
-        const sourceChains = chainsBySource.get(id) ?? [];
-        const plan = await planRun(
-          manifest,
-          sourceChains.flatMap((chain) => chain.packages),
-          planOptions,
-        );
-        todo.push(...plan.todo);
-        unchanged += plan.unchanged.length;
-        const work =
-          plan.todo.length > 0 ||
-          (await chainsHaveWork(manifest, sourceChains, planOptions)) ||
-          (sets.length > 0 && (await minifyWork(state.entries(id), sets, { files, include })));
-        if (work) {
-          working.push(...sourceChains);
-          workingSources.add(id);
-        } else {
-          // Walking its chains would count every kernel unchanged and record nothing.
-          summary.unchanged += sourceChains.reduce((total, chain) => total + chain.packages.length, 0);
-          state.release(id);
-        }
-      }),
-    ),
-  );
   // Parts loaded only to settle a replacement are let go too: the minify pass sees the working ones.
   for (const id of state.sourceIds()) if (!workingSources.has(id)) state.release(id);
   reporter.event({ type: "plan", todo: todo.length, unchanged });
