@@ -151,7 +151,10 @@ export function stateStore(
             problems: 5,
             context: { hint },
           });
-      const stray = Object.keys(part.kernels).find((kernel) => sourceOfKernel(kernel) !== source);
+      const prefix = `${source}/`;
+      const stray = Object.keys(part.kernels).find(
+        (kernel) => !kernel.startsWith(prefix) || kernel.includes("/", prefix.length),
+      );
       if (part.source !== source || stray !== undefined)
         throw new FormatError(`${ref.path} of ${where} holds ${stray ?? part.source}, not only source ${source}`, {
           hint,
