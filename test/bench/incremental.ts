@@ -206,12 +206,22 @@ async function main(args: string[]): Promise<void> {
       key,
       suites: sourceCount === 1 ? { bookworm: [], "bookworm-updates": [], "bookworm-security": [] } : {},
     });
-    for (const source of sources)
-      await writeListedSuite(
-        mirror,
-        source.suite ?? "bookworm",
-        source.kernels.map((kernel) => kernel.package),
-      );
+    for (const source of sources) {
+      // gpg's agent now and then drops a connection when hundreds of suites are signed in a row
+      // ("No agent running", "Incomplete line passed to IPC"): a suite is signed again, up to 3 times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await writeListedSuite(
+            mirror,
+            source.suite ?? "bookworm",
+            source.kernels.map((kernel) => kernel.package),
+          );
+          break;
+        } catch (error) {
+          if (attempt === 3) throw error;
+        }
+      }
+    }
     const server = await startStaticServer(mirror.root);
     try {
       const archive = join(work, "archive");
