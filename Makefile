@@ -73,12 +73,13 @@ test: setup typecheck lint
 consumer-check: setup
 	node test/consumers/check-archive.ts $(if $(CONFIG),--config $(CONFIG))
 
-# Issue 9's measurements, one after the other (each prints its table; ~20 min on 2 cores, ~2.9 GB
+# Issue 9's and 19's measurements, one after the other (each prints its table; ~25 min on 2 cores, ~2.9 GB
 # downloaded from the machine's Debian mirror by the first two).
 bench: setup
 	node test/bench/one-kernel.ts --quick
 	node test/bench/batch.ts
 	node test/bench/incremental.ts --runs=3
+	node test/bench/incremental.ts --kernels=100000 --sources=200
 	node test/bench/minify.ts
 	node test/bench/pull.ts --runs=3
 	node test/bench/gen.ts

@@ -3,7 +3,7 @@
 // nearly all in a few folders (`<distro>/<release>/<arch>/`, `minified/<aa>/`). A listing is a
 // snapshot: make one per pass, after the writes that pass must see.
 import { access, readdir } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 
 export interface FileListing {
   /** Whether `path`, relative to the archive root, named an entry when its folder was first listed. */
@@ -15,18 +15,20 @@ export function fileListing(archiveRoot: string): FileListing {
   const folders = new Map<string, Promise<Set<string>>>();
   return {
     async has(path) {
-      const full = join(archiveRoot, path);
-      const folder = dirname(full);
+      // Manifest paths are relative and normalized (`debian/12/x86_64/<kernel>.btf.tar.xz`): split at
+      // the last slash rather than resolve each one, which cost more than the lookup over 100,000 kernels.
+      const slash = path.lastIndexOf("/");
+      const folder = slash === -1 ? "" : path.slice(0, slash);
       let names = folders.get(folder);
       if (names === undefined) {
         // A folder that cannot be listed (absent, or not a folder) holds nothing, as a failed stat would say.
-        names = readdir(folder).then(
+        names = readdir(join(archiveRoot, folder)).then(
           (entries) => new Set(entries),
           () => new Set<string>(),
         );
         folders.set(folder, names);
       }
-      return (await names).has(basename(full));
+      return (await names).has(path.slice(slash + 1));
     },
   };
 }

@@ -13,12 +13,13 @@ export {
 } from "./errors.ts";
 export { arches, isArch, keyPath, parseKeyPath, type Arch, type KernelKey } from "./kernel-key.ts";
 export { archiveTarballPath, btfMemberName, manifestFileName } from "./layout.ts";
+export type { Manifest, ManifestEntry, SourceState } from "./manifest.ts";
 export {
+  manifestSchemaVersion,
+  openArchiveState,
   readManifest,
   writeManifest,
-  manifestSchemaVersion,
-  type Manifest,
-  type ManifestEntry,
-  type SourceState,
-} from "./manifest.ts";
+  type ArchiveState,
+  type StateStore,
+} from "./state.ts";
 export { digestFile, type FileDigest } from "./file-digest.ts";

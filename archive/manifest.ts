@@ -1,15 +1,10 @@
-// The manifest: the archive's source of truth and the pipeline's state. One entry per kernel,
-// keyed by `<distro>/<release>/<arch>/<kernel>`; every file it names carries its sha256.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+// The manifest's records: the archive's source of truth and the pipeline's state. One entry per
+// kernel, keyed by `<distro>/<release>/<arch>/<kernel>`; every file it names carries its sha256.
+// How they are kept on disk (a root and one part per source) is archive/state.ts.
 import { z } from "zod";
 import { parseJson } from "./parse-json.ts";
-import { writeFileAtomically } from "./atomic-write.ts";
-import { manifestFileName } from "./layout.ts";
 import { sha256Pattern } from "./file-digest.ts";
 import { arches } from "./kernel-key.ts";
-
-export const manifestSchemaVersion = 1;
 
 const digest = z.strictObject({ sha256: z.string().regex(sha256Pattern), size: z.int().nonnegative() });
 const publishedFile = digest.extend({ path: z.string().min(1) });
@@ -98,7 +93,7 @@ const modulesSchema = z.strictObject({
   failed: z.record(z.string(), z.string()).optional(),
 });
 
-const entrySchema = z.strictObject({
+export const entrySchema = z.strictObject({
   key: z.strictObject({ distro: z.string(), release: z.string(), arch: z.enum(arches), kernel: z.string() }),
   flavor: z.string(),
   /** `skipped`: not converted on purpose (an older kernel of its flavor already ships BTF). */
@@ -148,7 +143,7 @@ const entrySchema = z.strictObject({
   updatedAt: z.string(),
 });
 
-const sourceStateSchema = z.strictObject({
+export const sourceStateSchema = z.strictObject({
   status: z.enum(["ok", "stale"]),
   /** The source's indexes were read without signature checks (config `insecure`). */
   insecure: z.boolean().optional(),
@@ -159,8 +154,9 @@ const sourceStateSchema = z.strictObject({
   checkedAt: z.string(),
 });
 
-const manifestSchema = z.strictObject({
-  schemaVersion: z.literal(manifestSchemaVersion),
+// Schema v1 kept the whole archive in one file; it is read to migrate such an archive (archive/state.ts).
+const singleFileSchema = z.strictObject({
+  schemaVersion: z.literal(1),
   generator: z.string(),
   updatedAt: z.string(),
   sources: z.record(z.string(), sourceStateSchema),
@@ -182,48 +178,26 @@ export type ModulesRecord = z.infer<typeof modulesSchema>;
 export type MinifiedRecord = z.infer<typeof minifiedSchema>;
 export type ObjectCoverage = z.infer<typeof objectCoverageSchema>;
 export type SourceState = z.infer<typeof sourceStateSchema>;
-export type Manifest = z.infer<typeof manifestSchema>;
+/** The archive's state as one value: every source's state and every kernel's entry (or those of the parts loaded). */
+export interface Manifest {
+  generator: string;
+  updatedAt: string;
+  sources: Record<string, SourceState>;
+  kernels: Record<string, ManifestEntry>;
+}
 
-/** When an archive has no manifest yet. */
+/** When an archive has no state yet. */
 export function emptyManifest(): Manifest {
-  return {
-    schemaVersion: manifestSchemaVersion,
-    generator: "btfmill",
-    updatedAt: new Date(0).toISOString(),
-    sources: {},
-    kernels: {},
-  };
+  return { generator: "btfmill", updatedAt: new Date(0).toISOString(), sources: {}, kernels: {} };
 }
 
-/** When a command opens an archive: the manifest, or an empty one for a new archive. */
-export async function readManifest(archiveRoot: string): Promise<Manifest> {
-  const path = join(archiveRoot, manifestFileName);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return emptyManifest();
-    throw cause;
-  }
-  return parseManifest(text, path, "restore it from the published site or a backup");
-}
-
-/** When a manifest's text comes from a file or a published site: `where` and `hint` go into the error. */
-export function parseManifest(text: string, where: string, hint: string): Manifest {
-  return parseJson(manifestSchema, text, {
+/** When a schema v1 archive (one file) is opened to be migrated: `where` and `hint` go into the error. */
+export function parseSingleFileManifest(text: string, where: string, hint: string): Manifest {
+  const { schemaVersion: _, ...manifest } = parseJson(singleFileSchema, text, {
     where,
-    misfit: `does not follow manifest schema v${manifestSchemaVersion}`,
+    misfit: "does not follow manifest schema v1",
     problems: 5,
     context: { hint },
   });
-}
-
-/** When a kernel finishes or a run ends: replaces the manifest atomically, keys sorted for stable diffs. */
-export async function writeManifest(archiveRoot: string, manifest: Manifest): Promise<void> {
-  const sorted: Manifest = {
-    ...manifest,
-    sources: Object.fromEntries(Object.entries(manifest.sources).sort(([a], [b]) => a.localeCompare(b))),
-    kernels: Object.fromEntries(Object.entries(manifest.kernels).sort(([a], [b]) => a.localeCompare(b))),
-  };
-  await writeFileAtomically(join(archiveRoot, manifestFileName), `${JSON.stringify(sorted, null, 2)}\n`);
+  return manifest;
 }

@@ -6,7 +6,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { digestFile, sha256Hex } from "./file-digest.ts";
 import { pathExists } from "./file-listing.ts";
-import type { Manifest } from "./manifest.ts";
+import type { ArchiveState } from "./state.ts";
+import { sourceOfKernel } from "./state.ts";
 
 function notesDir(archiveRoot: string): string {
   return join(archiveRoot, ".replacing");
@@ -22,19 +23,28 @@ export async function noteReplacement(archiveRoot: string, path: string): Promis
   await writeFile(join(notesDir(archiveRoot), sha256Hex(path).slice(0, 32)), path);
 }
 
-/** When a run or merge opens the archive: files replaced behind their entries are removed; returns their paths. */
-export async function settleReplacements(archiveRoot: string, manifest: Manifest): Promise<string[]> {
+/**
+ * When a run or merge opens the archive: files replaced behind their entries are removed; returns
+ * their paths. Only the parts of the sources the noted files belong to are loaded.
+ */
+export async function settleReplacements(
+  archiveRoot: string,
+  state: Pick<ArchiveState, "load" | "manifest">,
+): Promise<string[]> {
   const notes = await readdir(notesDir(archiveRoot)).catch(() => [] as string[]);
   if (notes.length === 0) return [];
+  const paths = await Promise.all(notes.map((note) => readFile(join(notesDir(archiveRoot), note), "utf8")));
+  // Kernel files live at `<distro>/<release>/<arch>/<file>`; minified files are not in any one part.
+  await state.load(new Set(paths.filter((path) => path.split("/").length === 4).map(sourceOfKernel)));
   const named = new Map<string, string>();
-  for (const entry of Object.values(manifest.kernels)) {
+  for (const entry of Object.values(state.manifest.kernels)) {
     if (entry.tarball) named.set(entry.tarball.path, entry.tarball.sha256);
     if (entry.modules?.tarball) named.set(entry.modules.tarball.path, entry.modules.tarball.sha256);
   }
   const removed: string[] = [];
-  for (const note of notes) {
+  for (const [index, note] of notes.entries()) {
     const notePath = join(notesDir(archiveRoot), note);
-    const path = await readFile(notePath, "utf8");
+    const path = paths[index]!;
     const expected = named.get(path);
     const actual = await digestFile(join(archiveRoot, path)).catch(() => undefined);
     if (actual !== undefined && expected !== undefined && actual.sha256 !== expected) {

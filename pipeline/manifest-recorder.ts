@@ -1,24 +1,24 @@
-// How a run writes its manifest as results come in. Writes are chained, so two kernels finishing
-// together cannot interleave them, and a write not yet started takes every entry recorded
-// meanwhile. A converted kernel is written at once (it cost a download and a pahole run). A
+// How a run commits its state as results come in. Commits are chained, so two kernels finishing
+// together cannot interleave them, and a commit not yet started takes every entry recorded
+// meanwhile. A converted kernel is committed at once (it cost a download and a pahole run). A
 // re-minified one is cheap to redo and comes every few tens of ms in a minify pass, while each
-// write of the whole manifest costs more as the archive grows (6-7 KB per kernel: 1,000 kernels
-// make 6.6 MB to stringify): its write waits until `lazyIntervalMs` after the previous one, so
-// a pass over N kernels costs about (pass time / interval) writes instead of N. A crash then
-// loses at most that interval of minify results, which the next run redoes.
-import type { Manifest, ManifestEntry } from "../archive/manifest.ts";
+// commit rewrites the kernel's whole part (6-7 KB per kernel: a source of 1,000 kernels makes
+// 6.6 MB to stringify): its commit waits until `lazyIntervalMs` after the previous one, so a pass
+// over N kernels costs about (pass time / interval) commits instead of N. A crash then loses at
+// most that interval of minify results, which the next run redoes.
+import type { ManifestEntry } from "../archive/manifest.ts";
+import type { ArchiveState } from "../archive/state.ts";
 
 export interface ManifestRecorder {
-  /** Sets `kernel`'s entry; resolves once a manifest holding it is on disk. */
+  /** Sets `kernel`'s entry; resolves once a state holding it is committed. */
   record(kernel: string, entry: ManifestEntry, options?: { lazy?: boolean }): Promise<void>;
-  /** Writes what is recorded without waiting out the interval; resolves when it is on disk. */
+  /** Commits what is recorded without waiting out the interval; resolves when it is on disk. */
   flush(): Promise<void>;
 }
 
-/** When a run starts recording results into `manifest` (the object it holds and updates); `write` puts a manifest on disk. */
+/** When a run starts recording results into its archive state (whose parts it has loaded). */
 export function manifestRecorder(
-  write: (manifest: Manifest) => Promise<void>,
-  manifest: Manifest,
+  state: Pick<ArchiveState, "manifest" | "record" | "commit">,
   now: () => Date,
   lazyIntervalMs = 2000,
 ): ManifestRecorder {
@@ -47,7 +47,7 @@ export function manifestRecorder(
 
   return {
     record(kernel, entry, options = {}) {
-      manifest.kernels[kernel] = entry;
+      state.record(kernel, entry);
       if (!options.lazy) makeUrgent();
       if (queued === undefined) {
         const lazy = options.lazy === true;
@@ -56,7 +56,8 @@ export function manifestRecorder(
           queued = undefined;
           hurry = undefined;
           urgent = false;
-          await write({ ...manifest, updatedAt: now().toISOString() });
+          state.manifest.updatedAt = now().toISOString();
+          await state.commit();
           lastWrite = Date.now();
         });
         writes = queued;

@@ -1,7 +1,7 @@
 // `btfmill merge`: shard results (each an archive folder) become one archive. Nothing is
 // dropped: every kernel of every input has an entry in the result; for a kernel several inputs
 // have, the choice is deterministic. Files are copied and checked against their sha256 before
-// the merged manifest, written last, names them.
+// the merged state, written last, names them; a part that comes out the same is not rewritten.
 import { copyFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { writeAtomically } from "../archive/atomic-write.ts";
@@ -9,10 +9,9 @@ import { noteReplacement, settleReplacements } from "../archive/replacements.ts"
 import { pathExists } from "../archive/file-listing.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { manifestFileName } from "../archive/layout.ts";
+import { openArchiveState, writeManifest } from "../archive/state.ts";
 import {
   emptyManifest,
-  readManifest,
-  writeManifest,
   type ArchiveFile,
   type Manifest,
   type ManifestEntry,
@@ -74,8 +73,11 @@ export async function mergeArchives(
     ...inputs.map((input) => resolve(input)),
   ];
   const manifests: { root: string; manifest: Manifest }[] = [];
-  for (const root of roots) manifests.push({ root, manifest: await readManifest(root) });
-  if (roots[0] === outRoot) await settleReplacements(outRoot, manifests[0]!.manifest);
+  for (const root of roots) {
+    const opened = await openArchiveState(root);
+    if (root === outRoot) await settleReplacements(outRoot, opened);
+    manifests.push({ root, manifest: await opened.loadAll() });
+  }
   const state: StateSite | undefined = options.state === undefined ? undefined : await openState(options.state);
 
   const merged = emptyManifest();

@@ -41,6 +41,21 @@ export async function setsToMinify(entry: ManifestEntry, sets: ObjectSet[], file
   return due;
 }
 
+/** When a source's part is loaded: whether any of its kernels has a set to minify or to drop. */
+export async function minifyWork(
+  entries: ManifestEntry[],
+  sets: ObjectSet[],
+  options: Pick<MinifyPassOptions, "files" | "include">,
+): Promise<boolean> {
+  const configured = new Set(sets.map((set) => set.name));
+  for (const entry of entries) {
+    if (entry.status !== "ok" || entry.tarball === undefined || !options.include(entry)) continue;
+    if (Object.keys(entry.minified ?? {}).some((name) => !configured.has(name))) return true;
+    if ((await setsToMinify(entry, sets, options.files)).length > 0) return true;
+  }
+  return false;
+}
+
 /** When a run has converted its kernels and objects are registered: minifies what is due. */
 export async function minifyPass(manifest: Manifest, sets: ObjectSet[], options: MinifyPassOptions): Promise<void> {
   const configured = new Set(sets.map((set) => set.name));

@@ -1,5 +1,6 @@
 // `btfmill plan`: what `btfmill run` would do with the same config, filters and shard, from the
-// indexes and the manifest alone: no package is downloaded and nothing is written.
+// indexes and the archive state alone: no package is downloaded and nothing is written. Each
+// source's part is loaded, previewed and let go, as a run does with a source that has no work.
 import type { ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath, sourceId } from "../archive/kernel-key.ts";
@@ -7,7 +8,7 @@ import type { Config } from "./config.ts";
 import type { SourceSelection } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
 import { walkChain } from "./flavor-chains.ts";
-import { planKernel, type PlanReason } from "./plan.ts";
+import { planKernel, skipRecorded, type PlanReason } from "./plan.ts";
 import { prepareWork } from "./prepare-work.ts";
 import { setsToMinify } from "./minify-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
@@ -38,54 +39,57 @@ export async function previewRun(
     signal?: AbortSignal;
   },
 ): Promise<PlanPreview> {
-  const { selected, sets, manifest, files, absent, chains } = await prepareWork(config, options, {
+  const kernels: PlanPreview["kernels"] = [];
+  const minify: PlanPreview["minify"] = [];
+  let downloadBytes = 0;
+  const add = (pkg: KernelPackage, action: PlannedAction): void => {
+    kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
+    if (action !== "unchanged" && action !== "skip-has-btf") downloadBytes += pkg.size;
+  };
+  const { selected, state, absent } = await prepareWork(config, options, {
     now: () => new Date(),
     reporter: silent,
+    // Each source previewed as its indexes come in, then its part let go, as a run does with one that has no work.
+    visit: async (id, chains, { state: opened, files, sets }) => {
+      const { manifest } = opened;
+      const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };
+      for (const chain of chains) {
+        await walkChain(
+          chain,
+          async (pkg): Promise<ManifestEntry | undefined> => {
+            add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
+            return manifest.kernels[keyPath(pkg.key)];
+          },
+          async (pkg) => add(pkg, skipRecorded(manifest.kernels[keyPath(pkg.key)], pkg) ? "unchanged" : "skip-has-btf"),
+        );
+      }
+      if (sets.length > 0) {
+        for (const entry of opened.entries(id)) {
+          if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
+          const due = await setsToMinify(entry, sets, files);
+          if (due.length > 0) minify.push({ kernel: keyPath(entry.key), sets: due.map((set) => set.name) });
+        }
+      }
+      opened.release(id);
+    },
   });
   const absentSuites = new Map(absent.map((item) => [item.source, item.suites]));
   const preview: PlanPreview = {
-    sources: Object.entries(manifest.sources)
+    sources: Object.entries(state.manifest.sources)
       .filter(([id]) => selected.some((source) => id === sourceId(source)))
-      .map(([source, state]) => ({
+      .map(([source, sourceState]) => ({
         source,
-        status: state.status,
-        ...(state.reason ? { reason: state.reason } : {}),
+        status: sourceState.status,
+        ...(sourceState.reason ? { reason: sourceState.reason } : {}),
         ...(absentSuites.has(source) ? { absentSuites: absentSuites.get(source) } : {}),
       })),
-    kernels: [],
-    minify: [],
-    downloadBytes: 0,
+    kernels,
+    minify,
+    downloadBytes,
   };
-  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false };
-  const add = (pkg: KernelPackage, action: PlannedAction): void => {
-    preview.kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
-    if (action !== "unchanged" && action !== "skip-has-btf") preview.downloadBytes += pkg.size;
-  };
-  for (const chain of chains) {
-    await walkChain(
-      chain,
-      async (pkg): Promise<ManifestEntry | undefined> => {
-        add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
-        return manifest.kernels[keyPath(pkg.key)];
-      },
-      async (pkg) => {
-        const previous = manifest.kernels[keyPath(pkg.key)];
-        add(
-          pkg,
-          previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256)
-            ? "unchanged"
-            : "skip-has-btf",
-        );
-      },
-    );
-  }
-  if (sets.length > 0) {
-    for (const [kernel, entry] of Object.entries(manifest.kernels)) {
-      if (entry.status !== "ok" || !inShard(entryShardUnit(entry, config.sources), options.shard)) continue;
-      const due = await setsToMinify(entry, sets, files);
-      if (due.length > 0) preview.minify.push({ kernel, sets: due.map((set) => set.name) });
-    }
-  }
-  preview.kernels.sort((a, b) => a.kernel.localeCompare(b.kernel));
+  // As localeCompare orders them, at a fraction of its cost over 100,000 kernels.
+  const byKernel = new Intl.Collator().compare;
+  preview.kernels.sort((a, b) => byKernel(a.kernel, b.kernel));
+  preview.minify.sort((a, b) => byKernel(a.kernel, b.kernel));
   return preview;
 }

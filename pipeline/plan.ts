@@ -8,6 +8,7 @@ import { keyPath } from "../archive/kernel-key.ts";
 import type { ObjectSet } from "./object-registry.ts";
 import { setsToMinify } from "./minify-pass.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
+import { walkChain, type FlavorChain } from "./flavor-chains.ts";
 
 export type PlanReason =
   | "new"
@@ -89,4 +90,36 @@ export async function planRun(manifest: Manifest, packages: KernelPackage[], opt
     else unchanged.push(pkg);
   }
   return { todo, unchanged };
+}
+
+/** When a chain's walk reaches a kernel past the first with BTF: whether its skip is already recorded. */
+export function skipRecorded(previous: ManifestEntry | undefined, pkg: KernelPackage): boolean {
+  return previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256);
+}
+
+/**
+ * When a source's part is loaded: whether walking its chains would change an entry (a kernel to
+ * convert, or a skip to record). A source without such work and without minifying due needs its
+ * part no longer, so a run over many sources holds only the parts it works on.
+ */
+export async function chainsHaveWork(
+  manifest: Manifest,
+  chains: FlavorChain[],
+  options: PlanOptions,
+): Promise<boolean> {
+  let work = false;
+  for (const chain of chains) {
+    await walkChain(
+      chain,
+      async (pkg) => {
+        if ((await planKernel(manifest, pkg, options)) !== undefined) work = true;
+        return manifest.kernels[keyPath(pkg.key)];
+      },
+      async (pkg) => {
+        if (!skipRecorded(manifest.kernels[keyPath(pkg.key)], pkg)) work = true;
+      },
+    );
+    if (work) return true;
+  }
+  return false;
 }

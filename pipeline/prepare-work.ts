@@ -1,8 +1,10 @@
 // What `run` and `plan` both do before deciding anything, so that `plan` stays a dry run of `run`:
-// the sources the filters select, the HTTP settings, the object sets, the signed indexes read
-// while the archive (or the --state site) is opened, and the flavor chains of this shard.
+// the sources the filters select, the HTTP settings, the object sets, and per source, a few at a
+// time, its signed indexes read while its part of the archive (or the --state site) is loaded,
+// then the flavor chains of this shard, handed to the command's `visit`.
 import { ConfigError } from "../archive/errors.ts";
-import type { Manifest } from "../archive/manifest.ts";
+import type { ArchiveState } from "../archive/state.ts";
+import { sourceId } from "../archive/kernel-key.ts";
 import type { SourceConfig } from "../distros/types.ts";
 import { configureHttp } from "../distros/net/http-settings.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
@@ -18,6 +20,7 @@ import {
 } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
 import { flavorChains, type FlavorChain } from "./flavor-chains.ts";
+import pLimit from "p-limit";
 import { loadObjectSets, type ObjectSet } from "./object-registry.ts";
 import { inShard, type Shard } from "./shard.ts";
 
@@ -34,19 +37,35 @@ export interface PreparationSteps {
   /** Run by `run` before anything is read: the archive folder made and a crash's leftovers removed. */
   beforeReading?: () => Promise<void>;
   /** Run by `run` once the archive is open: replacements a crash left half done are settled. */
-  afterOpening?: (manifest: Manifest) => Promise<void>;
+  afterOpening?: (state: ArchiveState) => Promise<void>;
+  /**
+   * Each source the command looks after, as soon as its indexes are read, with its part loaded and
+   * this shard's chains of its packages (none for a source the config no longer selects). The
+   * caller lets the part and the chains go when the source has no work, so memory follows the
+   * sources in flight and those with work, not the archive.
+   */
+  visit: (source: string, chains: FlavorChain[], opened: OpenedWork) => Promise<void>;
+}
+
+export interface OpenedWork {
+  state: ArchiveState;
+  files: ArchiveFiles;
+  sets: ObjectSet[];
 }
 
 export interface PreparedWork {
   selected: SourceConfig[];
   sets: ObjectSet[];
-  manifest: Manifest;
+  /** The archive's state: every source's state, and the parts `visit` kept loaded. */
+  state: ArchiveState;
   files: ArchiveFiles;
   stale: { source: string; reason: string }[];
   absent: AbsentSuites[];
-  /** This shard's flavor chains, from the packages the indexes list. */
-  chains: FlavorChain[];
 }
+
+// Sources are read a few at a time (their indexes, then their part): the slow ones (Ubuntu's large
+// indexes) do not hold up the rest, and only that many sources' packages are held at once.
+const sourcesAtOnce = 4;
 
 /** When `run` or `plan` starts: everything both decide from. */
 export async function prepareWork(
@@ -67,13 +86,39 @@ export async function prepareWork(
   await steps.beforeReading?.();
   // Objects are checked before any download: a bad registry is a config error, not 1,000 failures.
   const sets = await loadObjectSets(config.objects, config.archive, selection.signal);
-  // The indexes download while a large manifest is read and checked: neither needs the other.
-  const [outcomes, { manifest, files }] = await Promise.all([
-    discoverSources(selected, { now: steps.now, reporter: steps.reporter, signal: selection.signal }),
-    openArchive(config.archive, selection.state, selection.signal),
+  const { state, files } = await openArchive(config.archive, selection.state, selection.signal);
+  await steps.afterOpening?.(state);
+  const opened = { state, files, sets };
+  // Per group, so the lists keep the config's order whichever source is read first.
+  const recordedStale: { source: string; reason: string }[][] = [];
+  const recordedAbsent: AbsentSuites[][] = [];
+  // A release and its backports are two config entries of one source: read together, one state.
+  const groups = Map.groupBy(selected, (source) => sourceId(source));
+  const { distro, release, arch } = selection.filters ?? {};
+  const narrowed = distro !== undefined || release !== undefined || arch !== undefined;
+  // With no filter narrowing the sources, the archive's other sources are looked after too (re-minified).
+  const unselected = narrowed ? [] : state.sourceIds().filter((id) => !groups.has(id));
+  const limit = pLimit(sourcesAtOnce);
+  await Promise.all([
+    ...[...groups].map(([id, group], index) =>
+      limit(async () => {
+        const [outcomes] = await Promise.all([
+          discoverSources(group, { now: steps.now, reporter: steps.reporter, signal: selection.signal }),
+          state.load([id]),
+        ]);
+        const recorded = recordDiscovery(state.manifest, outcomes);
+        recordedStale[index] = recorded.stale;
+        recordedAbsent[index] = recorded.absent;
+        const chains = flavorChains(recorded.discovered).filter((chain) => inShard(chain.unit, selection.shard));
+        await steps.visit(id, chains, opened);
+      }),
+    ),
+    ...unselected.map((id) =>
+      limit(async () => {
+        await state.load([id]);
+        await steps.visit(id, [], opened);
+      }),
+    ),
   ]);
-  await steps.afterOpening?.(manifest);
-  const { discovered, stale, absent } = recordDiscovery(manifest, outcomes);
-  const chains = flavorChains(discovered).filter((chain) => inShard(chain.unit, selection.shard));
-  return { selected, sets, manifest, files, stale, absent, chains };
+  return { selected, sets, state, files, stale: recordedStale.flat(), absent: recordedAbsent.flat() };
 }

@@ -1,20 +1,22 @@
-// The orchestrator of `btfmill run`: discover every source, plan against the manifest, process
-// the planned kernels with bounded concurrency, and record each result as soon as it exists.
+// The orchestrator of `btfmill run`: discover every source, plan each against its part of the
+// archive state, process the planned kernels with bounded concurrency, and record each result as
+// soon as it exists. A source with nothing to do lets its part go once planned, so a run over
+// many sources holds only the parts it works on.
 import pLimit from "p-limit";
 import { mkdir, rmdir } from "node:fs/promises";
 import { scratchDir } from "../archive/layout.ts";
 import { removeLeftovers } from "../archive/leftovers.ts";
 import { settleReplacements } from "../archive/replacements.ts";
-import { toolchainIdentity, writeManifest, type ManifestEntry } from "../archive/manifest.ts";
+import { toolchainIdentity, type ManifestEntry } from "../archive/manifest.ts";
 import type { KernelPackage } from "../distros/types.ts";
 import { keyPath } from "../archive/kernel-key.ts";
 import type { Config } from "./config.ts";
 import type { AbsentSuites, SourceSelection } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
-import { walkChain } from "./flavor-chains.ts";
+import { walkChain, type FlavorChain } from "./flavor-chains.ts";
 import { manifestRecorder } from "./manifest-recorder.ts";
-import { minifyPass } from "./minify-pass.ts";
-import { planRun } from "./plan.ts";
+import { minifyPass, minifyWork } from "./minify-pass.ts";
+import { chainsHaveWork, planRun, skipRecorded, type PlannedKernel } from "./plan.ts";
 import { prepareWork } from "./prepare-work.ts";
 import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
@@ -56,18 +58,6 @@ export interface RunSummary {
 export async function runPipeline(config: Config, options: RunOptions): Promise<RunSummary> {
   const now = options.now ?? (() => new Date());
   const { reporter } = options;
-  const { sets, manifest, files, stale, absent, chains } = await prepareWork(config, options, {
-    now,
-    reporter,
-    beforeReading: async () => {
-      await mkdir(config.archive, { recursive: true });
-      // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
-      await removeLeftovers(config.archive);
-    },
-    afterOpening: async (opened) => {
-      await settleReplacements(config.archive, opened);
-    },
-  });
   const summary: RunSummary = {
     processed: 0,
     ok: 0,
@@ -78,29 +68,74 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     staleSources: [],
     absentSuites: [],
   };
-  summary.staleSources.push(...stale);
-  summary.absentSuites.push(...absent);
 
   // The tools are asked for only when something needs them; a run with nothing to do needs none.
   let selectedTools: Promise<SelectedTools> | undefined;
   const tools = () => (selectedTools ??= selectTools(config.toolchain, config.pahole));
   const reconvert = options.reconvert ?? config.toolchain.reconvert;
-  const current = reconvert
-    ? await tools().then((selected) =>
-        toolchainIdentity({ pahole: { version: selected.pahole.text, flags: [] }, toolchain: selected.toolchain }),
-      )
-    : undefined;
-  const planOptions = { files, sets, retryFailed: options.retryFailed ?? false, reconvertUnless: current };
-  const plan = await planRun(
-    manifest,
-    chains.flatMap((chain) => chain.packages),
-    planOptions,
-  );
-  reporter.event({ type: "plan", todo: plan.todo.length, unchanged: plan.unchanged.length });
+  let current: Promise<string> | undefined;
+  const currentIdentity = () =>
+    (current ??= tools().then((selected) =>
+      toolchainIdentity({ pahole: { version: selected.pahole.text, flags: [] }, toolchain: selected.toolchain }),
+    ));
+  const include = (entry: ManifestEntry) => inShard(entryShardUnit(entry, config.sources), options.shard);
+  const todo: PlannedKernel[] = [];
+  let unchanged = 0;
+  const working: FlavorChain[] = [];
+  const workingSources = new Set<string>();
+  const { sets, state, files, stale, absent } = await prepareWork(config, options, {
+    now,
+    reporter,
+    beforeReading: async () => {
+      await mkdir(config.archive, { recursive: true });
+      // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
+      await removeLeftovers(config.archive);
+    },
+    afterOpening: async (opened) => {
+      // Only the parts of the sources whose files were being replaced are loaded for this.
+      await settleReplacements(config.archive, opened);
+    },
+    // Each source is planned as its indexes come in; one with nothing to do lets its part and packages go.
+    visit: async (id, sourceChains, opened) => {
+      const planOptions = {
+        files: opened.files,
+        sets: opened.sets,
+        retryFailed: options.retryFailed ?? false,
+        reconvertUnless: reconvert ? await currentIdentity() : undefined,
+      };
+      const { manifest } = opened.state;
+      const plan = await planRun(
+        manifest,
+        sourceChains.flatMap((chain) => chain.packages),
+        planOptions,
+      );
+      todo.push(...plan.todo);
+      unchanged += plan.unchanged.length;
+      const work =
+        plan.todo.length > 0 ||
+        (await chainsHaveWork(manifest, sourceChains, planOptions)) ||
+        (opened.sets.length > 0 &&
+          (await minifyWork(opened.state.entries(id), opened.sets, { files: opened.files, include })));
+      if (work) {
+        working.push(...sourceChains);
+        workingSources.add(id);
+      } else {
+        // Walking its chains would count every kernel unchanged and record nothing.
+        summary.unchanged += sourceChains.reduce((total, chain) => total + chain.packages.length, 0);
+        opened.state.release(id);
+      }
+    },
+  });
+  summary.staleSources.push(...stale);
+  summary.absentSuites.push(...absent);
+  const { manifest } = state;
+  // Parts loaded only to settle a replacement are let go too: the minify pass sees the working ones.
+  for (const id of state.sourceIds()) if (!workingSources.has(id)) state.release(id);
+  reporter.event({ type: "plan", todo: todo.length, unchanged });
   // A kernel's plan cannot change before its turn in its chain: each key is decided once.
-  const planned = new Set(plan.todo.map(({ pkg }) => keyPath(pkg.key)));
+  const planned = new Set(todo.map(({ pkg }) => keyPath(pkg.key)));
 
-  const recorder = manifestRecorder((written) => writeManifest(config.archive, written), manifest, now);
+  const recorder = manifestRecorder(state, now);
   const record = (kernel: string, entry: ManifestEntry) => recorder.record(kernel, entry);
   const jobs = options.jobs ?? config.jobs;
   const limit = pLimit(jobs);
@@ -143,7 +178,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     const kernel = keyPath(pkg.key);
     const previous = manifest.kernels[kernel];
     // Published files stay published, and a skip already recorded for this package stays as it is.
-    if (previous?.status === "ok" || (previous?.status === "skipped" && previous.package.sha256 === pkg.sha256)) {
+    if (skipRecorded(previous, pkg)) {
       summary.unchanged += 1;
       return;
     }
@@ -168,7 +203,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   };
 
   await Promise.all(
-    chains.map((chain) =>
+    working.map((chain) =>
       walkChain(
         chain,
         async (pkg, ownBtf) => {
@@ -185,7 +220,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     await minifyPass(manifest, sets, {
       archiveRoot: config.archive,
       files,
-      include: (entry) => inShard(entryShardUnit(entry, config.sources), options.shard),
+      include,
       limit,
       signal: options.signal,
       // A new updatedAt, so merge prefers this shard's re-minified entry over another shard's older copy.
@@ -198,7 +233,8 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     });
   }
   await recorder.flush();
-  await writeManifest(config.archive, { ...manifest, updatedAt: now().toISOString() });
+  manifest.updatedAt = now().toISOString();
+  await state.commit();
   // Each kernel removes its own scratch folder; the parent goes too once nothing is in flight.
   await rmdir(scratchDir(config.archive)).catch(() => {});
   return summary;

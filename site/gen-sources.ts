@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { writeAtomically } from "../archive/atomic-write.ts";
 import { sha256Hex } from "../archive/file-digest.ts";
-import { manifestSchemaVersion, readManifest, type ModulesRecord } from "../archive/manifest.ts";
+import type { ModulesRecord } from "../archive/manifest.ts";
+import { manifestSchemaVersion, readManifest } from "../archive/state.ts";
 import { moduleMemberName } from "../archive/layout.ts";
 import type { CdnKernel } from "./cdn-manifest.ts";
 import { parseKeyPath, type KernelKey } from "../archive/kernel-key.ts";
@@ -89,7 +90,9 @@ export async function openGenSource(
     () => undefined,
   );
   if (manifest?.schema !== undefined) return done("site", await siteInputs(from, cache, sources, signal));
-  if (manifest?.schemaVersion === manifestSchemaVersion) return done("archive", await archiveInputs(from, cache));
+  // Schema v1 is an archive not yet migrated: readManifest reads both.
+  if (manifest?.schemaVersion === 1 || manifest?.schemaVersion === manifestSchemaVersion)
+    return done("archive", await archiveInputs(from, cache));
   return done("btfhub-folder", await btfhubFolderInputs(from));
 }
 

@@ -3,6 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pLimit from "p-limit";
+import { writeManifest } from "../archive/state.ts";
 import { openArchive } from "./state/open-archive.ts";
 import type { StateOptions } from "./state/state-site.ts";
 import {
@@ -59,7 +60,9 @@ export interface PublishResult {
 /** When the user runs `btfmill publish`: builds the tree and switches `out` to it. */
 export async function publishSite(options: PublishOptions): Promise<PublishResult> {
   const signingKey = options.keyFile === undefined ? undefined : await loadSigningKey(options.keyFile);
-  const { manifest: archive, files } = await openArchive(options.archive, options.state);
+  const { state, files } = await openArchive(options.archive, options.state);
+  // The site lists every kernel: publish is the one command that loads every part.
+  const archive = await state.loadAll();
   const plan = planPublish(archive, { full: options.full });
   const maxBytes = options.maxBytes ?? githubPagesMaxBytes;
   checkPlannedSize(plan, maxBytes);
@@ -82,7 +85,9 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
   const partial = await startGeneration(options.out);
   try {
     await placeFiles(options.archive, partial, plan.placements);
-    const archiveManifest = await writeJsonFile(partial, archiveManifestName, archive);
+    // The archive state as `--state` reads it: the root, whose digest the signed manifest gives,
+    // naming each source's part by sha256 at the same relative path as in the archive.
+    const archiveRoot = await writeManifest(partial, archive, { rootName: archiveManifestName });
     // Full BTF is ~5 MB a kernel: no bundle of it, each file is fetched on its own.
     const bundles = await writeBundles(
       partial,
@@ -101,7 +106,7 @@ export async function publishSite(options: PublishOptions): Promise<PublishResul
       sets: plan.sets,
       bundles,
       unameIndex: unameIndex.file,
-      archiveManifest: archiveManifest.file,
+      archiveManifest: { path: archiveManifestName, ...archiveRoot },
       parts,
     } satisfies CdnRoot);
     await writeJsonFile(partial, cdnSchemaName, cdnManifestJsonSchema());

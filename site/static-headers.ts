@@ -35,6 +35,8 @@ export function siteHeaderRules(distros: string[]): HeaderRule[] {
     ...meta.map((pattern) => ({ pattern, headers: shortLived })),
     ...pages.map((pattern) => ({ pattern, headers: { ...common, "Cache-Control": "public, max-age=300" } })),
     { pattern: "/assets/*", headers: immutable },
+    // The archive state's parts (`--state`), named by their sha256 like the assets.
+    { pattern: "/state/*", headers: immutable },
     ...data,
   ];
 }

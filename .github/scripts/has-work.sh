@@ -23,9 +23,11 @@ todo=$(jq '[.kernels[] | select(.action != "unchanged")] | length' "$plan")
 minify=$(jq '.minify | length' "$plan")
 [ "$minify" -eq 0 ] || work "$minify kernel(s) to minify"
 { [ -n "$site" ] && [ -s "$site" ]; } || work "no published site yet"
-changed=$(jq -r --slurpfile site "$site" '.sources[] | select(.status != ($site[0].sources[.source].status // "unpublished")) | .source' "$plan")
+# The site's archive manifest is a root (schema 2: each source's `state`) or, from an older
+# btfmill, the whole manifest (schema 1: the state itself).
+changed=$(jq -r --slurpfile site "$site" '.sources[] | select(.status != ((($site[0].sources[.source] // {}) | .state // .).status // "unpublished")) | .source' "$plan")
 [ -z "$changed" ] || work "source state changed: $(echo "$changed" | paste -sd ' ')"
-newest=$(jq -r '[.sources[].checkedAt] | max // empty' "$site")
+newest=$(jq -r '[.sources[] | (.state // .) | .checkedAt | select(. != null)] | max // empty' "$site")
 [ -n "$newest" ] || work "the site records no source read"
 age=$((now - $(date -d "$newest" +%s)))
 [ "$age" -lt "$max_age" ] || work "the site's sources were last read ${age} s ago"

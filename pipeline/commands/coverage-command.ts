@@ -1,6 +1,6 @@
 // `btfmill coverage`: which registered objects' CO-RE relocations fail on which kernels, as
 // recorded in the manifest when each kernel was minified.
-import { readManifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { loadConfig } from "../config.ts";
 import { unionSetName } from "../../archive/manifest.ts";
 import { ConfigError } from "../../archive/errors.ts";

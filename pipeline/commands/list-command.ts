@@ -1,5 +1,5 @@
 // `btfmill list`: what the archive holds, from its manifest.
-import { readManifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { loadConfig } from "../config.ts";
 import type { CommandContext } from "./context.ts";
 import type { listSpec } from "./list-options.ts";

@@ -5,7 +5,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { isArch, sourceId } from "../../archive/kernel-key.ts";
-import { readManifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 
 /** The part every restore takes: the archive's state files. */
 export const statePartId = "state";

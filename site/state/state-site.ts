@@ -1,8 +1,10 @@
 // `--state URL|DIR`: a published site as the starting point of a run instead of a local archive.
-// Its signed manifest names the archive manifest it was published from (every kernel's package
-// digest, tool versions, full coverage) and where each file the archive had is published, so a
-// fresh machine knows what is done and can fetch any file it needs by its sha256.
-import { parseManifest, type ArchiveFile, type Manifest } from "../../archive/manifest.ts";
+// Its signed manifest names the root of the archive state it was published from, which names one
+// part per source by sha256 (every kernel's package digest, tool versions, full coverage), and
+// where each file the archive had is published, so a fresh machine knows what is done and can
+// fetch any file it needs by its sha256. Only the parts of the sources a command loads are fetched.
+import type { ArchiveFile } from "../../archive/manifest.ts";
+import { stateStore, type StateStore } from "../../archive/state.ts";
 import type { CdnFile, CdnManifest } from "../cdn-manifest.ts";
 import { readSiteManifest } from "../read-manifest.ts";
 import { openSite, type SiteSource } from "../site-source.ts";
@@ -18,8 +20,8 @@ export interface StateOptions {
 
 export interface StateSite {
   origin: string;
-  /** The archive manifest the site was published from. */
-  manifest: Manifest;
+  /** The archive state the site was published from: its root, and its parts fetched on demand, each checked by sha256. */
+  store: StateStore;
   /** Where the site publishes a file with this content, if it does. */
   published(file: ArchiveFile): CdnFile | undefined;
   /** The file's bytes from the site, checked against its sha256 and size. */
@@ -62,10 +64,12 @@ export async function openState(options: StateOptions, signal?: AbortSignal): Pr
       hint: "the site is being republished or was altered: retry",
     });
   }
-  const manifest = parseManifest(
+  const store = stateStore(
     bytes.toString("utf8"),
     site.locate(ref.path),
     "republish the site with btfmill publish",
+    // Parts are named relative to the root's folder, which is the site's root.
+    (path, size) => site.read(path, Math.min(maxArchiveManifestBytes, size), signal),
   );
   const byDigest = publishedByDigest(cdn);
   const published = (file: ArchiveFile) => {
@@ -74,7 +78,7 @@ export async function openState(options: StateOptions, signal?: AbortSignal): Pr
   };
   return {
     origin: site.origin,
-    manifest,
+    store,
     published,
     async read(file, readSignal) {
       const at = published(file);

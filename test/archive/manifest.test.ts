@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { emptyManifest, readManifest, writeManifest, type ManifestEntry } from "../../archive/manifest.ts";
-import { FormatError } from "../../archive/errors.ts";
+import { emptyManifest, type ManifestEntry } from "../../archive/manifest.ts";
+import { openArchiveState, readManifest, stateStore, writeManifest, type StateRoot } from "../../archive/state.ts";
+import { digestFile } from "../../archive/file-digest.ts";
+import { FormatError, IntegrityError } from "../../archive/errors.ts";
 import { planRun } from "../../pipeline/plan.ts";
 import { localArchiveFiles } from "../../site/state/archive-files.ts";
 import type { KernelPackage } from "../../distros/types.ts";
@@ -34,28 +36,160 @@ function entryFor(p: KernelPackage, status: "ok" | "failed", extra: Partial<Mani
   };
 }
 
-describe("manifest", () => {
-  it("a new archive reads as an empty manifest; a written one reads back with sorted keys and no temp file left", async () => {
+const ubuntu = (kernel: string, sha: string): KernelPackage => ({
+  ...pkg(kernel, sha),
+  key: { distro: "ubuntu", release: "22.04", arch: "x86_64", kernel },
+});
+
+async function listTree(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+describe("archive state", () => {
+  it("a new archive reads as empty; a written one is a root and one part per source, keys sorted, no temp file left", async () => {
     const dir = await mkdtemp(join(tmpdir(), "btfmill-manifest-"));
     expect(await readManifest(dir)).toEqual(emptyManifest());
     const manifest = emptyManifest();
     const b = pkg("6.1.0-2-cloud-amd64", "b");
     const a = pkg("6.1.0-1-cloud-amd64", "a");
+    const u = ubuntu("5.15.0-1-generic", "c");
     manifest.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"] = entryFor(b, "failed", { reason: "x", transient: false });
     manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(a, "failed", { reason: "y", transient: true });
+    manifest.kernels["ubuntu/22.04/x86_64/5.15.0-1-generic"] = entryFor(u, "failed", { reason: "z" });
+    manifest.sources["ubuntu/22.04/x86_64"] = { status: "ok", checkedAt: new Date(0).toISOString() };
     await writeManifest(dir, manifest);
-    const text = await readFile(join(dir, "manifest.json"), "utf8");
+    const root = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as StateRoot;
+    expect(root.schemaVersion).toBe(2);
+    expect(Object.keys(root.sources)).toEqual(["debian/12/x86_64", "ubuntu/22.04/x86_64"]);
+    expect(root.sources["ubuntu/22.04/x86_64"]?.state?.status).toBe("ok");
+    const debian = root.sources["debian/12/x86_64"]!.part!;
+    expect(debian.kernels).toBe(2);
+    expect(debian.path).toBe(`state/debian/12/x86_64/${debian.sha256}.json`);
+    expect(await digestFile(join(dir, debian.path))).toEqual({ sha256: debian.sha256, size: debian.size });
+    const text = await readFile(join(dir, debian.path), "utf8");
     expect(text.indexOf("6.1.0-1-cloud-amd64")).toBeLessThan(text.indexOf("6.1.0-2-cloud-amd64"));
     expect(await readManifest(dir)).toEqual(manifest);
-    expect(await readdir(dir)).toEqual(["manifest.json"]);
+    expect(await listTree(dir)).toEqual([
+      "manifest.json",
+      debian.path,
+      root.sources["ubuntu/22.04/x86_64"]!.part!.path,
+    ]);
   });
 
-  it("refuses a manifest that is not JSON or not of the schema, saying where", async () => {
+  it("loads only the parts asked for, and a commit rewrites only the changed part, then the root, then drops the old part", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-manifest-"));
+    const manifest = emptyManifest();
+    const a = pkg("6.1.0-1-cloud-amd64", "a");
+    const u = ubuntu("5.15.0-1-generic", "c");
+    manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(a, "ok");
+    manifest.kernels["ubuntu/22.04/x86_64/5.15.0-1-generic"] = entryFor(u, "ok");
+    await writeManifest(dir, manifest);
+    const before = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as StateRoot;
+    const ubuntuPart = before.sources["ubuntu/22.04/x86_64"]!.part!;
+    const ubuntuWritten = (await stat(join(dir, ubuntuPart.path))).mtimeMs;
+
+    const state = await openArchiveState(dir);
+    expect(state.sourceIds()).toEqual(["debian/12/x86_64", "ubuntu/22.04/x86_64"]);
+    expect(state.kernelCount("ubuntu/22.04/x86_64")).toBe(1);
+    await state.load(["debian/12/x86_64"]);
+    expect(Object.keys(state.manifest.kernels)).toEqual(["debian/12/x86_64/6.1.0-1-cloud-amd64"]);
+    const b = pkg("6.1.0-2-cloud-amd64", "b");
+    state.record("debian/12/x86_64/6.1.0-2-cloud-amd64", entryFor(b, "ok"));
+    expect(state.release("debian/12/x86_64")).toBe(false);
+    await state.commit();
+    expect(state.release("debian/12/x86_64")).toBe(true);
+    expect(state.manifest.kernels).toEqual({});
+
+    const after = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as StateRoot;
+    expect(after.sources["ubuntu/22.04/x86_64"]!.part).toEqual(ubuntuPart);
+    expect((await stat(join(dir, ubuntuPart.path))).mtimeMs).toBe(ubuntuWritten);
+    const debian = after.sources["debian/12/x86_64"]!.part!;
+    expect(debian.kernels).toBe(2);
+    expect(await listTree(dir)).toEqual(["manifest.json", debian.path, ubuntuPart.path].sort());
+    expect(Object.keys((await readManifest(dir)).kernels)).toHaveLength(3);
+  });
+
+  it("migrates a schema v1 archive (one manifest.json) at its first commit, every source's part written", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-manifest-"));
+    const a = pkg("6.1.0-1-cloud-amd64", "a");
+    const u = ubuntu("5.15.0-1-generic", "c");
+    const v1 = {
+      schemaVersion: 1,
+      generator: "btfmill",
+      updatedAt: "2026-01-01T00:00:00.000Z",
+      sources: { "debian/12/x86_64": { status: "ok", checkedAt: "2026-01-01T00:00:00.000Z" } },
+      kernels: {
+        "debian/12/x86_64/6.1.0-1-cloud-amd64": entryFor(a, "ok"),
+        "ubuntu/22.04/x86_64/5.15.0-1-generic": entryFor(u, "failed", { reason: "r" }),
+      },
+    };
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(v1));
+    const { schemaVersion: _, ...whole } = v1;
+    expect(await readManifest(dir)).toEqual(whole);
+    // A command that commits after loading one source still writes every part of the v1 file.
+    const state = await openArchiveState(dir);
+    await state.load(["debian/12/x86_64"]);
+    await state.commit();
+    const root = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as StateRoot;
+    expect(root.schemaVersion).toBe(2);
+    expect(Object.values(root.sources).map((source) => source.part?.kernels)).toEqual([1, 1]);
+    expect(await readManifest(dir)).toEqual(whole);
+  });
+
+  it("with a seed (a published state), loads and fetches only the parts asked for; the folder's own entries win", async () => {
+    const site = await mkdtemp(join(tmpdir(), "btfmill-seed-"));
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-manifest-"));
+    const published = emptyManifest();
+    const a = pkg("6.1.0-1-cloud-amd64", "a");
+    const b = pkg("6.1.0-2-cloud-amd64", "b");
+    const u = ubuntu("5.15.0-1-generic", "c");
+    published.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(a, "ok");
+    published.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"] = entryFor(b, "ok");
+    published.kernels["ubuntu/22.04/x86_64/5.15.0-1-generic"] = entryFor(u, "ok");
+    await writeManifest(site, published, { rootName: "archive-manifest.json" });
+    const own = emptyManifest();
+    own.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"] = entryFor(b, "failed", { reason: "mine" });
+    await writeManifest(dir, own);
+
+    const fetched: string[] = [];
+    const seed = stateStore(await readFile(join(site, "archive-manifest.json"), "utf8"), site, "", (path) => {
+      fetched.push(path);
+      return readFile(join(site, path));
+    });
+    const state = await openArchiveState(dir, { seed });
+    expect(state.sourceIds()).toEqual(["debian/12/x86_64", "ubuntu/22.04/x86_64"]);
+    await state.load(["debian/12/x86_64"]);
+    expect(fetched).toEqual([seed.sources.get("debian/12/x86_64")!.part!.path]);
+    expect(state.manifest.kernels["debian/12/x86_64/6.1.0-2-cloud-amd64"]?.reason).toBe("mine");
+    expect(state.manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"]?.status).toBe("ok");
+    // The seeded entries are the folder's own after the commit; the source not loaded stays on the site.
+    await state.commit();
+    const local = await readManifest(dir);
+    expect(Object.keys(local.kernels)).toEqual([
+      "debian/12/x86_64/6.1.0-1-cloud-amd64",
+      "debian/12/x86_64/6.1.0-2-cloud-amd64",
+    ]);
+  });
+
+  it("refuses a root that is not JSON or not of the schema, a part that is not the one the root names, or a path outside state/", async () => {
     const dir = await mkdtemp(join(tmpdir(), "btfmill-manifest-"));
     await writeFile(join(dir, "manifest.json"), "{");
     await expect(readManifest(dir)).rejects.toThrow(FormatError);
     await writeFile(join(dir, "manifest.json"), JSON.stringify({ ...emptyManifest(), schemaVersion: 7 }));
     await expect(readManifest(dir)).rejects.toThrow(/schemaVersion/);
+    const manifest = emptyManifest();
+    manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(pkg("6.1.0-1-cloud-amd64", "a"), "ok");
+    await writeManifest(dir, manifest);
+    const root = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as StateRoot;
+    const part = root.sources["debian/12/x86_64"]!.part!;
+    await writeFile(join(dir, part.path), (await readFile(join(dir, part.path), "utf8")).replace('"ok"', '"failed"'));
+    await expect(readManifest(dir)).rejects.toThrow(IntegrityError);
+    const escaping = { ...root, sources: { "../../etc": { part: { ...part, path: "state/../../etc.json" } } } };
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(escaping));
+    await expect(readManifest(dir)).rejects.toThrow(/in a form btfmill does not write/);
   });
 });
 

@@ -6,13 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
-import { emptyManifest, type Manifest } from "../../archive/manifest.ts";
+import { emptyManifest } from "../../archive/manifest.ts";
+import { openArchiveState, writeManifest, type ArchiveState } from "../../archive/state.ts";
 import { noteReplacement, settleReplacements } from "../../archive/replacements.ts";
 
 describe("settleReplacements", () => {
   let root: string;
   const path = "debian/12/x86_64/6.1.0-1-amd64.btf.tar.xz";
-  const manifestNaming = async (content: string): Promise<Manifest> => {
+  // The archive's state on disk, opened with no part loaded: settling loads the noted file's part.
+  const manifestNaming = async (content: string): Promise<ArchiveState> => {
     await writeFile(join(root, path), content);
     const manifest = emptyManifest();
     manifest.kernels["debian/12/x86_64/6.1.0-1-amd64"] = {
@@ -30,7 +32,8 @@ describe("settleReplacements", () => {
       },
       updatedAt: "2026-01-01T00:00:00.000Z",
     };
-    return manifest;
+    await writeManifest(root, manifest);
+    return openArchiveState(root);
   };
 
   beforeEach(async () => {
@@ -54,6 +57,8 @@ describe("settleReplacements", () => {
     const manifest = await manifestNaming("recorded tarball");
     await noteReplacement(root, path);
     expect(await settleReplacements(root, manifest)).toEqual([]);
+    expect(manifest.sourceIds()).toEqual(["debian/12/x86_64"]);
+    expect(Object.keys(manifest.manifest.kernels)).toEqual(["debian/12/x86_64/6.1.0-1-amd64"]);
     expect((await stat(join(root, path))).isFile()).toBe(true);
     await writeFile(join(root, path), "changed without a note");
     expect(await settleReplacements(root, manifest)).toEqual([]);
@@ -61,6 +66,6 @@ describe("settleReplacements", () => {
   });
 
   it("does nothing in an archive without notes", async () => {
-    expect(await settleReplacements(root, emptyManifest())).toEqual([]);
+    expect(await settleReplacements(root, await openArchiveState(root))).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@
 // repository, removed at the end; each side runs as its own process, measured by measure.ts.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +21,7 @@ import { DebianSource } from "../../distros/debian.ts";
 import type { KernelPackage } from "../../distros/types.ts";
 import { keyPath } from "../../archive/kernel-key.ts";
 import { scratchDir } from "../../archive/layout.ts";
-import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { chooseFlags, kernelVersionOf } from "../../pipeline/pahole-flags.ts";
 import { benchPahole, paholePeakRss } from "./pinned-pahole.ts";
 import { combine, countOption, formatMeasurements, formatTable, measureCommand, median } from "./measure.ts";
@@ -135,7 +135,7 @@ async function runBtfmill(kernels: number, dir: string): Promise<BtfmillRun> {
   const summary = JSON.parse(row.stdout) as { ok: number; failed: { kernel: string; reason: string }[] };
   if (summary.ok !== kernels)
     throw new Error(`btfmill run converted ${summary.ok} of ${kernels} kernels: ${JSON.stringify(summary.failed)}`);
-  const manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+  const manifest = await readManifest(archive);
   const btf = new Map(Object.entries(manifest.kernels).map(([kernel, entry]) => [kernel, entry.btf?.sha256 ?? ""]));
   console.log(`  ${row.label}: ${row.wallSeconds.toFixed(2)} s`);
   await rm(dir, { recursive: true, force: true });

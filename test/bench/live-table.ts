@@ -8,7 +8,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readManifest, type ManifestEntry } from "../../archive/manifest.ts";
+import type { ManifestEntry } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { loadConfig } from "../../pipeline/config.ts";
 import type { RunReport } from "../../pipeline/run-report.ts";
 

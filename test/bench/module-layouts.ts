@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { joinSplitBtf, surveyBtf } from "../../archive/btf/index.ts";
-import { readManifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { surveyBase, surveySplit } from "../../pipeline/stages/module-layouts.ts";
 
 const { values } = parseArgs({ options: { archive: { type: "string" }, kernel: { type: "string" } } });

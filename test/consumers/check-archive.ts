@@ -6,7 +6,7 @@
 // Exit code 0 when every file gives the same fixups as the full BTF, 1 when one does not, 2 when
 // the checker cannot be built here (no Go, or the Debian mirror unreachable).
 import { parseArgs } from "node:util";
-import { readManifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { loadConfig } from "../../pipeline/config.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
 import { checkArchiveMinified, ciliumChecker } from "../helpers/cilium-check.ts";

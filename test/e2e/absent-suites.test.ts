@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import type { PlanPreview } from "../../pipeline/plan-preview.ts";
 import type { RunReport } from "../../pipeline/run-report.ts";
 import {
@@ -134,7 +134,7 @@ describe("btfmill on mirrors that lack default suites", () => {
   it("converts the kernels of the suites the mirrors have and exits 0", async () => {
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toContain("summary: 4 ok, 0 failed, 0 skipped, 0 unchanged");
-    const manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+    const manifest = await readManifest(archive);
     expect(
       Object.entries(manifest.kernels)
         .map(([kernel, entry]) => `${kernel} ${entry.status} ${entry.package.origin}`)

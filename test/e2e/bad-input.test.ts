@@ -15,7 +15,8 @@ import { execa } from "execa";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
-import { readManifest, type Manifest } from "../../archive/manifest.ts";
+import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import {
   buildAptMirror,
   createSigningKey,

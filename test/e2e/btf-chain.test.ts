@@ -1,13 +1,13 @@
 // Kernels that ship BTF: per flavor, in version order, conversion stops at the first kernel whose
 // vmlinux carries `.BTF`; newer kernels of that flavor are recorded as skipped and never
 // downloaded; other flavors go on; `kernelsWithBtf: "all"` converts them after all.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { readElfSection } from "../../archive/elf.ts";
-import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import type { KernelPackage } from "../../distros/types.ts";
 import { flavorChains } from "../../pipeline/flavor-chains.ts";
 import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
@@ -68,7 +68,7 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
   let configPath: string;
   let ownSection: Buffer;
   const archive = () => join(work, "archive");
-  const readManifest = async () => JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
+  const manifestNow = () => readManifest(archive());
   const writeConfig = (kernelsWithBtf: "first" | "all" | "own", into = archive()) =>
     writeFile(
       configPath,
@@ -113,7 +113,7 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     const run = await runBtfmill(["run", "--config", configPath]);
     expect(run.stderr).toContain("summary: 4 ok, 0 failed, 2 skipped, 0 unchanged");
     expect(run.exitCode).toBe(0);
-    const manifest = await readManifest();
+    const manifest = await manifestNow();
     const status = Object.fromEntries(
       Object.entries(manifest.kernels).map(([key, e]) => [key.split("/")[3], [e.status, e.kernelHasBtf ?? null]]),
     );
@@ -141,7 +141,7 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     await writeConfig("all");
     const all = await runBtfmill(["run", "--config", configPath]);
     expect(all.stderr).toContain("summary: 2 ok, 0 failed, 0 skipped, 4 unchanged");
-    const manifest = await readManifest();
+    const manifest = await manifestNow();
     expect(manifest.kernels["debian/12/x86_64/6.1.0-3-cloud-amd64"]).toMatchObject({
       status: "ok",
       kernelHasBtf: true,
@@ -153,7 +153,7 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     await writeConfig("own", own);
     const run = await runBtfmill(["run", "--config", configPath]);
     expect(run.stderr).toContain("summary: 6 ok, 0 failed, 0 skipped, 0 unchanged");
-    const manifest = JSON.parse(await readFile(join(own, "manifest.json"), "utf8")) as Manifest;
+    const manifest = await readManifest(own);
     const entry = (kernel: string) => manifest.kernels[`debian/12/x86_64/${kernel}`]!;
     // The flavor's fidelity check: pahole's BTF, compared with the kernel's own.
     expect(entry("6.1.0-1-cloud-amd64")).toMatchObject({ status: "ok", kernelHasBtf: true });

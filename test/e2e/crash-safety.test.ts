@@ -1,15 +1,17 @@
 // Crash safety: `btfmill run` (conversion and prune) and `btfmill publish` are killed with SIGKILL
-// at seeded pseudo-random moments. After every kill the archive's manifest parses and names only
+// at seeded pseudo-random moments, and a run once between writing a part of the archive state and
+// the root that names it. After every kill the archive's manifest parses and names only
 // files that exist with their recorded sha256, the published manifest likewise, no temp file is
 // taken for a result, and an uninterrupted run then ends where a run never killed ends.
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTempName } from "../../archive/atomic-write.ts";
 import { digestFile } from "../../archive/file-digest.ts";
-import { readManifest, type Manifest } from "../../archive/manifest.ts";
+import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest, type StateRoot } from "../../archive/state.ts";
 import { buildAptMirror, createSigningKey, dbgPackage } from "../fixtures/apt-mirror.ts";
 import { makeCoreObject } from "../fixtures/bpf-objects.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
@@ -40,9 +42,9 @@ interface Outcome {
 
 // The child leads its own process group, and the whole group dies at once, as on a machine or
 // container that goes down: an orphaned pahole or xz cannot go on writing after the "crash".
-function runKilledAfter(args: string[], delayMs: number | undefined): Promise<Outcome> {
+function runKilledAfter(args: string[], delayMs: number | undefined, nodeArgs: string[] = []): Promise<Outcome> {
   const started = Date.now();
-  const child = spawn(process.execPath, [cli, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args], {
     detached: true,
     stdio: "ignore",
     env: { ...process.env, CI: "true" },
@@ -268,6 +270,29 @@ describe("crash safety under SIGKILL", () => {
     }
     expect(problems).toEqual([]);
     expect(kills).toBeGreaterThanOrEqual(13);
+  });
+
+  it("a kill between writing a source's new part and the root that names it leaves the old root and part whole", async () => {
+    const archive = join(work, "killed-at-root");
+    await rm(archive, { recursive: true, force: true });
+    await cp(join(work, "unpruned"), archive, { recursive: true });
+    const before = await readFile(join(archive, "manifest.json"), "utf8");
+    const path = await writeConfig("killed-at-root", archive, objectSets);
+    const hook = new URL("../helpers/kill-at-root-write.ts", import.meta.url).pathname;
+    const outcome = await runKilledAfter(["run", "--config", path], undefined, ["--import", hook]);
+    expect(outcome.exitCode).toBeNull();
+    // The new part is there, but the root still names the old one, which is still there too.
+    expect(await readFile(join(archive, "manifest.json"), "utf8")).toBe(before);
+    expect(await walk(join(archive, "state"))).toHaveLength(2);
+    expect(await archiveProblems(archive)).toEqual([]);
+    const finish = await runBtfmill(["run", "--config", path]);
+    expect(finish.exitCode, finish.stderr).toBe(0);
+    expect(resultOf(await readManifest(archive))).toEqual(reference);
+    // The next commit of that source removed every part its root does not name.
+    const root = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as StateRoot;
+    expect(await walk(join(archive, "state"))).toEqual(
+      Object.values(root.sources).flatMap((source) => (source.part ? [join(archive, source.part.path)] : [])),
+    );
   });
 
   it("a run first clears the scratch folders and temp files a killed run left, and nothing else", async () => {

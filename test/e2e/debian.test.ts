@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import type { RunReport } from "../../pipeline/run-report.ts";
 import {
   buildAptMirror,
@@ -104,7 +105,7 @@ describe("btfmill run on a Debian-format mirror", () => {
       }),
     );
     first = await btfmill(["run", "--config", configPath]);
-    manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+    manifest = await readManifest(archive);
   });
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
-import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import type { HttpConfig } from "../../pipeline/config.ts";
 import type { PullIndex } from "../../site/pull-index.ts";
 import { buildAptMirror, createSigningKey, dbgPackage } from "../fixtures/apt-mirror.ts";
@@ -124,7 +124,7 @@ async function runAgainst(base: string, http: HttpConfig = {}) {
     }),
   );
   const run = await runBtfmill(["run", "--config", config]);
-  const manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+  const manifest = await readManifest(archive);
   return { run, manifest, config };
 }
 

@@ -2,13 +2,13 @@
 // object set and for their union, records relocation coverage, re-minifies from the stored
 // full BTF (no package download) only the sets whose objects changed, and `btfmill coverage`
 // names the field a kernel lacks.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
-import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "../fixtures/bpf-objects.ts";
@@ -24,7 +24,7 @@ describe("btfmill run with registered BPF objects", () => {
   let configPath: string;
   let objects: Record<"tcprtt" | "sockops" | "kprobe" | "flavors", string>;
   const archive = () => join(work, "archive");
-  const manifest = async () => JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
+  const manifest = async () => await readManifest(archive());
   const debDownloads = () => server.requests.filter((request) => request.path.endsWith(".deb")).length;
   const writeConfig = (sets: Record<string, string[]>) =>
     writeFile(

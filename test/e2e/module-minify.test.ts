@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../archive/manifest.ts";
 import { publishSite } from "../../site/publish.ts";
 import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "../fixtures/bpf-objects.ts";
 import { makeModule, makeVmlinux } from "../fixtures/vmlinux.ts";
 import { checkArchiveMinified, ciliumChecker } from "../helpers/cilium-check.ts";
+import { readManifest } from "../../archive/state.ts";
 import { runBtfmill } from "../helpers/cli.ts";
 import type { StaticServer } from "../helpers/static-server.ts";
 
@@ -30,7 +30,7 @@ describe("btfmill run with objects that read module types", () => {
   let objects: Record<"tcprtt" | "conntrack" | "xfs", string>;
   let first: Awaited<ReturnType<typeof runBtfmill>>;
   const archive = () => join(work, "archive");
-  const manifest = async () => JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
+  const manifest = () => readManifest(archive());
   const writeConfig = (modules: string[]) =>
     writeFile(
       configPath,

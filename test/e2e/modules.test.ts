@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
 import { openGenSource } from "../../site/gen-sources.ts";
+import { readManifest } from "../../archive/state.ts";
 import { publishSite } from "../../site/publish.ts";
 import type { PullIndex } from "../../site/pull-index.ts";
 import { buildAptMirror, createSigningKey, dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
@@ -92,7 +93,7 @@ describe("btfmill run with modules selected", () => {
     });
     server = await startStaticServer(join(work, "mirror"));
     first = await runInto(archive(), ["nf_conntrack", "kvm-intel"]);
-    manifest = JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
+    manifest = await readManifest(archive());
   });
 
   afterAll(async () => {
@@ -169,7 +170,7 @@ describe("btfmill run with modules selected", () => {
     const again = join(work, "again");
     const second = await runInto(again, ["kvm_intel", "nf-conntrack"]);
     expect(second.stderr).toMatch(/summary: 2 ok, 1 failed/);
-    const rerun = JSON.parse(await readFile(join(again, "manifest.json"), "utf8")) as Manifest;
+    const rerun = await readManifest(again);
     for (const [key, e] of Object.entries(manifest.kernels))
       if (e.status === "ok") expect(rerun.kernels[key]!.modules).toEqual(e.modules);
   });
@@ -325,7 +326,7 @@ describe("btfmill run with modules selected", () => {
     expect(same.stderr).toMatch(/summary: 0 ok, 0 failed, 0 skipped, 3 unchanged/);
     const more = await runInto(archive(), "all");
     expect(more.stderr).toMatch(/summary: 2 ok, 0 failed/);
-    const updated = JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
+    const updated = await readManifest(archive());
     expect(Object.keys(updated.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"]!.modules!.files)).toEqual([
       "nf_conntrack",
       "xfs",
@@ -350,7 +351,7 @@ describe("btfmill run with a bad module in the package", () => {
       JSON.stringify({ archive: archiveDir, sources: [{ ...source, kernelsWithBtf: "all", modules }] }),
     );
     const { stderr } = await runBtfmill(["run", "--config", config]);
-    return { stderr, manifest: JSON.parse(await readFile(join(archiveDir, "manifest.json"), "utf8")) as Manifest };
+    return { stderr, manifest: await readManifest(archiveDir) };
   }
 
   beforeAll(async () => {

@@ -1,10 +1,10 @@
 // Kernels converted by another toolchain: left as they are by default, converted again with the
 // pinned one by `run --reconvert`, which then records the toolchain's packages in the manifest.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
@@ -17,7 +17,7 @@ describe("btfmill run and kernels another toolchain converted", () => {
   let server: StaticServer;
   const archive = () => join(work, "archive");
   const key = "debian/12/x86_64/6.1.0-1-cloud-amd64";
-  const readManifest = async () => JSON.parse(await readFile(join(archive(), "manifest.json"), "utf8")) as Manifest;
+  const manifestNow = () => readManifest(archive());
   const config = async (name: string, toolchain: Record<string, unknown>) => {
     const path = join(work, `${name}.json`);
     const sources = [{ distro: "debian", release: "12", arch: "x86_64", mirror: server.url, keyring: mirror.keyring }];
@@ -48,17 +48,17 @@ describe("btfmill run and kernels another toolchain converted", () => {
 
     const host = await runBtfmill(["run", "--config", await config("host", { pahole: "pahole", bpftool: "bpftool" })]);
     expect(host.exitCode, host.stderr).toBe(0);
-    const byHost = (await readManifest()).kernels[key]!;
+    const byHost = (await manifestNow()).kernels[key]!;
     expect(byHost.toolchain).toBeUndefined();
 
     const kept = await runBtfmill(["run", "--config", pinned]);
     expect(kept.exitCode, kept.stderr).toBe(0);
     expect(kept.stderr).toContain("0 ok, 0 failed, 0 skipped, 1 unchanged");
-    expect((await readManifest()).kernels[key]).toEqual(byHost);
+    expect((await manifestNow()).kernels[key]).toEqual(byHost);
 
     const redone = await runBtfmill(["run", "--config", pinned, "--reconvert"]);
     expect(redone.exitCode, redone.stderr).toBe(0);
-    const byPinned = (await readManifest()).kernels[key]!;
+    const byPinned = (await manifestNow()).kernels[key]!;
     expect(byPinned.status).toBe("ok");
     expect(byPinned.toolchain?.packages.map((pkg) => pkg.name)).toContain("pahole");
     expect(byPinned.pahole?.version).toBe(
@@ -68,6 +68,6 @@ describe("btfmill run and kernels another toolchain converted", () => {
     // Asked again, the kernel is now the current toolchain's: nothing to redo.
     const again = await runBtfmill(["run", "--config", pinned, "--reconvert"]);
     expect(again.stderr).toContain("1 unchanged");
-    expect((await readManifest()).kernels[key]!.btf).toEqual(byPinned.btf);
+    expect((await manifestNow()).kernels[key]!.btf).toEqual(byPinned.btf);
   });
 });

@@ -2,13 +2,14 @@
 // laid out as CentOS's, Oracle's, Amazon's (behind mirror lists), Fedora's and openSUSE's (signed)
 // are, built with rpmbuild, createrepo_c and gpg, with a tampered, a truncated and a vmlinux-less
 // package, a kernel line that ships BTF, a malformed primary and a foreign signature.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import {
   buildYumRepo,
   createSigningKey,
@@ -182,7 +183,7 @@ describe("btfmill run on yum repositories", () => {
       }),
     );
     first = await btfmill(["run", "--config", configPath]);
-    manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+    manifest = await readManifest(archive);
   });
 
   afterAll(async () => {

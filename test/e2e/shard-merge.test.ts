@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest, writeManifest } from "../../archive/state.ts";
 import type { PlanPreview } from "../../pipeline/plan-preview.ts";
 import { inShard, parseShard } from "../../pipeline/shard.ts";
 import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
@@ -35,8 +36,7 @@ describe("plan, sharded runs and merge", () => {
   let mirror: AptMirror;
   let server: StaticServer;
   const config = (name: string) => join(work, `${name}.json`);
-  const manifestOf = async (archive: string) =>
-    JSON.parse(await readFile(join(work, archive, "manifest.json"), "utf8")) as Manifest;
+  const manifestOf = async (archive: string) => await readManifest(join(work, archive));
   const debs = () => server.requests.filter((request) => request.path.endsWith(".deb")).length;
 
   beforeAll(async () => {
@@ -133,7 +133,7 @@ describe("plan, sharded runs and merge", () => {
       },
     };
     await mkdir(join(work, "failed-shard"));
-    await writeFile(join(work, "failed-shard", "manifest.json"), JSON.stringify(failedCopy));
+    await writeManifest(join(work, "failed-shard"), failedCopy);
     await runBtfmill(["merge", join(work, "failed-shard"), join(work, "shard1"), "--out", join(work, "preferred")]);
     expect((await manifestOf("preferred")).kernels[key]).toMatchObject({ status: "ok" });
 

@@ -2,13 +2,14 @@
 // against a ddebs-format mirror on 127.0.0.1 built with dpkg-deb, apt-ftparchive and gpg: signed
 // stubs beside the real debug images, an HWE and a cloud kernel, xz and zstd payloads, a flavor
 // whose kernel ships BTF followed by a newer one, and an unsigned release read as `insecure`.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
 import type { Manifest } from "../../archive/manifest.ts";
+import { readManifest } from "../../archive/state.ts";
 import { buildAptMirror, createSigningKey, dbgsymPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
 import { runBtfmill } from "../helpers/cli.ts";
@@ -99,7 +100,7 @@ describe("btfmill run on a ddebs-format mirror", () => {
       "x86_64",
     ]);
     focalRequests = server.requests.map((request) => request.path);
-    manifest = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+    manifest = await readManifest(archive);
   });
 
   afterAll(async () => {
@@ -204,7 +205,7 @@ describe("btfmill run on a ddebs-format mirror", () => {
     const run = await runBtfmill(["run", "--config", configPath, "--release", "18.04"]);
     expect(run.stderr).toContain("summary: 1 ok, 0 failed, 0 skipped, 0 unchanged");
     expect(run.exitCode).toBe(0);
-    const after = JSON.parse(await readFile(join(archive, "manifest.json"), "utf8")) as Manifest;
+    const after = await readManifest(archive);
     expect(after.sources["ubuntu/18.04/x86_64"]).toMatchObject({ status: "ok", insecure: true });
     const hwe = bionic.packages.find((item) => item.name === "linux-image-unsigned-5.4.0-84-generic-dbgsym")!;
     expect(after.kernels["ubuntu/18.04/x86_64/5.4.0-84-generic"]).toMatchObject({

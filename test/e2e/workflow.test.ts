@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import type { Manifest } from "../../archive/manifest.ts";
+import type { StateRoot } from "../../archive/state.ts";
 import type { PlanPreview } from "../../pipeline/plan-preview.ts";
 import { startStaticServer } from "../helpers/static-server.ts";
 
@@ -80,21 +80,22 @@ describe("scheduled workflow", () => {
       downloadBytes: 0,
       ...changes,
     });
-    const site = (checkedAt: string, ubuntu: "ok" | "stale" = "ok"): Manifest => ({
-      schemaVersion: 1,
+    const site = (checkedAt: string, ubuntu: "ok" | "stale" = "ok"): StateRoot => ({
+      schemaVersion: 2,
       generator: "btfmill",
       updatedAt: checkedAt,
       sources: {
-        "debian/12/x86_64": { status: "ok", refreshedAt: checkedAt, checkedAt },
+        "debian/12/x86_64": { state: { status: "ok", refreshedAt: checkedAt, checkedAt } },
         "ubuntu/20.04/x86_64": {
-          status: ubuntu,
-          ...(ubuntu === "stale" ? { reason: "FetchError: mirror down" } : {}),
-          checkedAt,
+          state: {
+            status: ubuntu,
+            ...(ubuntu === "stale" ? { reason: "FetchError: mirror down" } : {}),
+            checkedAt,
+          },
         },
       },
-      kernels: {},
     });
-    const hasWork = async (name: string, planned: PlanPreview | string, published?: Manifest) => {
+    const hasWork = async (name: string, planned: PlanPreview | string, published?: StateRoot) => {
       await writeFile(join(dir, `${name}.plan.json`), typeof planned === "string" ? planned : JSON.stringify(planned));
       if (published) await writeFile(join(dir, `${name}.site.json`), JSON.stringify(published));
       const result = await execa(script, [join(dir, `${name}.plan.json`), join(dir, `${name}.site.json`)], {

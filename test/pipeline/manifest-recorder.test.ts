@@ -1,17 +1,12 @@
-// A run's manifest writes: a converted kernel is on disk as soon as its record resolves, a
-// minify pass's burst of records shares a few writes instead of one each, and the end of a run
-// does not wait out the interval.
+// A run's state commits: a converted kernel is on disk as soon as its record resolves, a minify
+// pass's burst of records shares a few commits instead of one each, and the end of a run does not
+// wait out the interval.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  emptyManifest,
-  readManifest,
-  writeManifest,
-  type Manifest,
-  type ManifestEntry,
-} from "../../archive/manifest.ts";
+import type { ManifestEntry } from "../../archive/manifest.ts";
+import { openArchiveState, readManifest, type ArchiveState } from "../../archive/state.ts";
 import { manifestRecorder } from "../../pipeline/manifest-recorder.ts";
 
 const entry = (kernel: string): ManifestEntry => ({
@@ -34,9 +29,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe("manifest recorder", () => {
   let dir: string;
   let writes: number;
-  const write = async (manifest: Manifest) => {
-    writes++;
-    await writeManifest(dir, manifest);
+  // The archive's own state, its commits counted.
+  const counted = async (): Promise<ArchiveState> => {
+    const state = await openArchiveState(dir);
+    await state.load(["debian/12/x86_64"]);
+    const commit = state.commit;
+    return Object.assign(state, {
+      commit: () => {
+        writes++;
+        return commit();
+      },
+    });
   };
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "btfmill-recorder-"));
@@ -45,7 +48,7 @@ describe("manifest recorder", () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it("has a converted kernel on disk when its record resolves", async () => {
-    const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 60_000);
+    const recorder = manifestRecorder(await counted(), () => new Date(), 60_000);
     await recorder.record("debian/12/x86_64/a", entry("a"));
     expect(Object.keys((await readManifest(dir)).kernels)).toEqual(["debian/12/x86_64/a"]);
     // Another converted kernel right after is not held back by the interval either.
@@ -56,7 +59,7 @@ describe("manifest recorder", () => {
   });
 
   it("writes a burst of 40 minify records in a few writes, every record included", async () => {
-    const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 300);
+    const recorder = manifestRecorder(await counted(), () => new Date(), 300);
     const recorded: Promise<void>[] = [];
     for (let index = 0; index < 40; index++) {
       recorded.push(recorder.record(`debian/12/x86_64/k${index}`, entry(`k${index}`), { lazy: true }));
@@ -69,7 +72,7 @@ describe("manifest recorder", () => {
   });
 
   it("lets a converted kernel or the end of the run cut a minify record's wait short", async () => {
-    const recorder = manifestRecorder(write, emptyManifest(), () => new Date(), 60_000);
+    const recorder = manifestRecorder(await counted(), () => new Date(), 60_000);
     await recorder.record("debian/12/x86_64/first", entry("first"), { lazy: true });
     const started = Date.now();
     const lazy = recorder.record("debian/12/x86_64/pruned", entry("pruned"), { lazy: true });

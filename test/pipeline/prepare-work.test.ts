@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../archive/errors.ts";
 import { parseConfig, type Config } from "../../pipeline/config.ts";
 import type { RunEvent } from "../../pipeline/events.ts";
+import type { FlavorChain } from "../../pipeline/flavor-chains.ts";
 import { prepareWork, type PreparationSteps } from "../../pipeline/prepare-work.ts";
 import { dbgPackage } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
@@ -43,37 +44,46 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function steps(log: string[]): PreparationSteps {
+// The chains `visit` was handed, by source.
+function steps(log: string[], visited = new Map<string, FlavorChain[]>()): PreparationSteps {
   const events: RunEvent[] = [];
   return {
     now: () => new Date("2026-12-02T00:00:00Z"),
     reporter: { event: (event) => void events.push(event), close() {} },
     beforeReading: async () => void log.push(`before reading (${server.requests.length} requests)`),
-    afterOpening: async (manifest) => void log.push(`after opening (${Object.keys(manifest.kernels).length} kernels)`),
+    afterOpening: async (state) => void log.push(`after opening (${state.sourceIds().length} sources)`),
+    visit: async (source, chains) => {
+      log.push(`visit ${source}`);
+      visited.set(source, chains);
+    },
   };
 }
 
+async function chainsOf(selection: Parameters<typeof prepareWork>[1]): Promise<FlavorChain[]> {
+  const visited = new Map<string, FlavorChain[]>();
+  await prepareWork(config, selection, steps([], visited));
+  return [...visited.values()].flat();
+}
+
 describe("prepareWork", () => {
-  it("reads the mirror and the archive between run's two steps, and gives one chain per flavor, oldest first", async () => {
+  it("reads the mirror and the archive between run's two steps, and visits each source with one chain per flavor, oldest first", async () => {
     const log: string[] = [];
+    const visited = new Map<string, FlavorChain[]>();
     const before = server.requests.length;
-    const prepared = await prepareWork(config, {}, steps(log));
-    expect(log).toEqual([`before reading (${before} requests)`, "after opening (0 kernels)"]);
+    const prepared = await prepareWork(config, {}, steps(log, visited));
+    expect(log).toEqual([`before reading (${before} requests)`, "after opening (0 sources)", "visit debian/12/x86_64"]);
     expect(server.requests.length).toBeGreaterThan(before);
     expect(prepared.selected).toHaveLength(1);
     expect(prepared.stale).toEqual([]);
-    expect(prepared.manifest.sources["debian/12/x86_64"]?.status).toBe("ok");
-    const chains = prepared.chains.map((chain) => chain.packages.map((pkg) => pkg.key.kernel));
+    expect(prepared.state.manifest.sources["debian/12/x86_64"]?.status).toBe("ok");
+    const chains = visited.get("debian/12/x86_64")!.map((chain) => chain.packages.map((pkg) => pkg.key.kernel));
     expect(chains.sort()).toEqual([["6.1.0-1-cloud-amd64", "6.1.0-2-cloud-amd64"], ["6.1.0-2-amd64"]].sort());
   });
 
   it("gives each shard its own chains, together all of them", async () => {
-    const units = async (index: number) =>
-      (await prepareWork(config, { shard: { index, count: 2 } }, steps([]))).chains.map((chain) => chain.unit);
+    const units = async (index: number) => (await chainsOf({ shard: { index, count: 2 } })).map((chain) => chain.unit);
     const [one, two] = [await units(1), await units(2)];
-    expect([...one, ...two].sort()).toEqual(
-      (await prepareWork(config, {}, steps([]))).chains.map((chain) => chain.unit).sort(),
-    );
+    expect([...one, ...two].sort()).toEqual((await chainsOf({})).map((chain) => chain.unit).sort());
     expect(one.filter((unit) => two.includes(unit))).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readManifest, writeManifest } from "../../archive/manifest.ts";
+import { readManifest, writeManifest } from "../../archive/state.ts";
 import { genTools } from "../../pipeline/commands/gen-command.ts";
 import { stopSpawner } from "../../pipeline/tools/spawner.ts";
 import { gen, type GenOptions } from "../../site/gen.ts";

@@ -5,7 +5,7 @@ import { cp, lstat, mkdtemp, readdir, readlink, rm, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readManifest, writeManifest } from "../../archive/manifest.ts";
+import { readManifest, writeManifest } from "../../archive/state.ts";
 import { publishSite } from "../../site/publish.ts";
 import { SiteTooLargeError, githubPagesMaxBytes } from "../../site/publish-size.ts";
 import { makeSiteArchive, type SiteArchive } from "../fixtures/site-archive.ts";

@@ -11,7 +11,7 @@ import { execa } from "execa";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestFile } from "../../archive/file-digest.ts";
-import { readManifest, writeManifest } from "../../archive/manifest.ts";
+import { readManifest, writeManifest } from "../../archive/state.ts";
 import { ConfigError, IntegrityError } from "../../archive/errors.ts";
 import type { CdnKernel, CdnManifest, CdnPart, CdnRoot, UnameIndex } from "../../site/cdn-manifest.ts";
 import { publishSite, type PublishResult } from "../../site/publish.ts";

@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, IntegrityError } from "../../../archive/errors.ts";
-import { readManifest } from "../../../archive/manifest.ts";
+import { readManifest, sourceOfKernel } from "../../../archive/state.ts";
 import { GitHubApiError, GitHubReleases, gitHubTarget } from "../../../site/release/github-releases.ts";
 import { restoreFromRelease } from "../../../site/release/release-restore.ts";
 import { saveToRelease } from "../../../site/release/release-save.ts";
@@ -87,7 +87,16 @@ describe("the archive as release assets", () => {
         expect(createHash("sha256").update(data).digest("hex")).toBe(asset.sha256);
       }
     }
-    expect(index.state.map((file) => file.path)).toEqual(["manifest.json"]);
+    // The archive's state: its root and each source's part.
+    const sources = [
+      ...new Set(Object.keys((await readManifest(archive.root)).kernels).map((kernel) => sourceOfKernel(kernel))),
+    ].sort();
+    expect(index.state.map((file) => file.path)).toEqual([
+      "manifest.json",
+      ...sources.map((source) =>
+        expect.stringMatching(new RegExp(`^state/${source.replaceAll(".", "\\.")}/[0-9a-f]{64}\\.json$`)),
+      ),
+    ]);
     // A source's asset holds its folder and the minified files its kernels name, nothing of the others.
     const x86 = stored.find((asset) => asset.name.startsWith("ubuntu_20.04_x86_64-"))!;
     const listing = (await execa("tar", ["-t"], { input: x86.data })).stdout.split("\n");
