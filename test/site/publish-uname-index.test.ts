@@ -1,7 +1,7 @@
 // index/uname.json: from a kernel release alone to every key that carries it.
 import { describe, expect, it } from "vitest";
 import type { CdnKernel } from "../../site/cdn-manifest.ts";
-import { cdnSchemaVersion } from "../../site/cdn-manifest.ts";
+import { unameIndexSchemaVersion } from "../../site/cdn-manifest.ts";
 import { buildUnameIndex } from "../../site/publish-uname-index.ts";
 
 // Only the fields the index reads.
@@ -17,7 +17,7 @@ describe("buildUnameIndex", () => {
       kernel("ubuntu/20.04/arm64/5.8.0-63-generic", "skipped"),
     ]);
     expect(index).toEqual({
-      schemaVersion: cdnSchemaVersion,
+      schemaVersion: unameIndexSchemaVersion,
       kernels: {
         "5.8.0-63-generic": [
           { key: "ubuntu/18.04/x86_64/5.8.0-63-generic", status: "ok" },

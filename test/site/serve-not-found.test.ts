@@ -92,7 +92,7 @@ describe("explainMissingKernel", () => {
     expect(unknown.error).toBe("unknown kernel");
     expect(unknown.candidates).toBeUndefined();
     expect(unknown.hint).toBe(
-      "no kernel 9.9.9-1-amd64 is published; /manifest.json lists every kernel, /index/uname.json every uname -r",
+      "no kernel 9.9.9-1-amd64 is published; /manifest.json names each source's list of kernels, /index/uname.json every uname -r",
     );
     expect((await explainMissingKernel(join(work, "empty"), ok, "all")).error).toBe("unknown kernel");
   });
