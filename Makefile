@@ -82,6 +82,7 @@ bench: setup
 	node test/bench/minify.ts
 	node test/bench/pull.ts --runs=3
 	node test/bench/gen.ts
+	node test/bench/night.ts
 
 # One kernel (the newest) of every Debian release x arch x flavor the machine's mirror carries,
 # each compared with its own .BTF; prints the table docs/live.md keeps. Downloads ~21 GB: not in `test`.
