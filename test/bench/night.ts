@@ -294,10 +294,14 @@ async function main(args: string[]): Promise<void> {
     const publishedSite = join(publish.dir, "btf-site");
     const newKeys = tonight.map(({ source, spec }) => `debian/${source.release}/x86_64/${spec.name.slice(12, -4)}`);
     let processed = 0;
-    const gotBytes = (field: "downloadedBytes" | "uploadedBytes") => (stdout: string) => {
-      const bytes = (JSON.parse(stdout) as Record<string, number>)[field]!;
-      return field === "downloadedBytes" ? { down: bytes, up: 0 } : { down: 0, up: bytes };
-    };
+    const downloaded = (stdout: string) => ({
+      down: (JSON.parse(stdout) as { downloadedBytes: number }).downloadedBytes,
+      up: 0,
+    });
+    const uploaded = (stdout: string) => ({
+      down: 0,
+      up: (JSON.parse(stdout) as { uploadedBytes: number }).uploadedBytes,
+    });
     const steps: Step[] = [
       {
         label: "plan --json",
@@ -326,7 +330,7 @@ async function main(args: string[]): Promise<void> {
         label: "release restore",
         args: ["release", "restore", "--config", publish.path, "--repo", repo, "--tag", "archive", "--json"],
         folders: [publish.dir],
-        github: gotBytes("downloadedBytes"),
+        github: downloaded,
         check: () => expectEqual("shards: kernels processed", processed, newKernels),
       },
       {
@@ -351,7 +355,7 @@ async function main(args: string[]): Promise<void> {
         label: "release save",
         args: ["release", "save", "--config", publish.path, "--repo", repo, "--tag", "archive", "--json"],
         folders: [publish.dir],
-        github: gotBytes("uploadedBytes"),
+        github: uploaded,
         check: () => {},
       },
     ];
