@@ -84,6 +84,9 @@ bench: setup
 	node test/bench/pull.ts --runs=3
 	node test/bench/gen.ts
 	node test/bench/in-process.ts
+	node test/bench/cdn-parts.ts
+	node test/bench/release-assets.ts
+	node test/bench/night.ts
 
 # One kernel (the newest) of every Debian release x arch x flavor the machine's mirror carries,
 # each compared with its own .BTF; prints the table docs/live.md keeps. Downloads ~21 GB: not in `test`.

@@ -22,6 +22,9 @@ export interface Measurement {
   peakTreeRssBytes: number;
   /** Highest RSS any one process of each command name reached (`node`, `xz`, `pahole`). */
   peakRssByCommand: Record<string, number>;
+  /** Bytes the command and its waited-for children read from and wrote to block devices (GNU time's %I and %O; page-cache hits read nothing). */
+  diskReadBytes: number;
+  diskWrittenBytes: number;
   /** Highest allocated size of the watched folder, 0 without one. */
   peakDiskBytes: number;
   /** Highest allocated size of any one folder inside `perFolderDir` (a kernel's scratch folder), 0 without one. */
@@ -46,7 +49,7 @@ export async function measureCommand(
 ): Promise<Measurement> {
   const scratch = await mkdtemp(join(tmpdir(), "btfmill-measure-"));
   const timeFile = join(scratch, "time");
-  const child = spawn("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timeFile, "--", ...argv], {
+  const child = spawn("/usr/bin/time", ["-f", "%e %U %S %M %I %O", "-o", timeFile, "--", ...argv], {
     cwd: options.cwd,
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -80,7 +83,7 @@ export async function measureCommand(
   try {
     const exitCode = await exited;
     if (exitCode !== 0) throw new Error(`${label}: ${argv.join(" ")} exited with ${exitCode}`);
-    const [wall, user, system, maxRssKiB] = (await readFile(timeFile, "utf8"))
+    const [wall, user, system, maxRssKiB, inputBlocks, outputBlocks] = (await readFile(timeFile, "utf8"))
       .trim()
       .split("\n")
       .at(-1)!
@@ -92,6 +95,9 @@ export async function measureCommand(
       userSeconds: user!,
       systemSeconds: system!,
       maxRssBytes: maxRssKiB! * 1024,
+      // GNU time counts file system blocks of 512 bytes.
+      diskReadBytes: inputBlocks! * 512,
+      diskWrittenBytes: outputBlocks! * 512,
       peakTreeRssBytes: peaks.tree,
       peakRssByCommand: peaks.byCommand,
       peakDiskBytes: peaks.disk,
@@ -120,6 +126,8 @@ export function combine(label: string, steps: readonly Measurement[]): Measureme
     userSeconds: sum((step) => step.userSeconds),
     systemSeconds: sum((step) => step.systemSeconds),
     maxRssBytes: max((step) => step.maxRssBytes),
+    diskReadBytes: sum((step) => step.diskReadBytes),
+    diskWrittenBytes: sum((step) => step.diskWrittenBytes),
     peakTreeRssBytes: max((step) => step.peakTreeRssBytes),
     peakRssByCommand: byCommand,
     peakDiskBytes: max((step) => step.peakDiskBytes),

@@ -13,6 +13,8 @@ export interface ServedRequest {
   /** URL path as requested, without the query. */
   path: string;
   status: number;
+  /** Body bytes answered: the file's size for a GET that found it, 0 otherwise. */
+  bytes: number;
 }
 
 export interface StaticServer {
@@ -36,8 +38,8 @@ export async function startStaticServer(root: string, options: StaticServerOptio
   const server = createServer((request, response) => {
     const method = request.method ?? "GET";
     const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
-    const answer = (status: number) => {
-      requests.push({ method, path, status });
+    const answer = (status: number, bytes = 0) => {
+      requests.push({ method, path, status, bytes });
       response.statusCode = status;
     };
     if (method !== "GET" && method !== "HEAD") {
@@ -67,7 +69,7 @@ export async function startStaticServer(root: string, options: StaticServerOptio
           response.end();
           return;
         }
-        answer(200);
+        answer(200, method === "GET" ? info.size : 0);
         response.setHeader("content-length", info.size);
         response.setHeader("content-type", "application/octet-stream");
         if (method === "HEAD") {
