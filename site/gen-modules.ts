@@ -83,26 +83,30 @@ export async function neededModules(
 
 /**
  * Modules whose lsmod names share their first `_`-separated word with a type's name and, among
- * those, the longest leading run of characters: `nf_conn` picks `nf_conntrack` and
- * `nf_conntrack_ftp` over `nf_nat`. Sorted.
+ * those, the most leading words (a word one begins the other with counts half): `nf_conn` picks
+ * `nf_conntrack` and `nf_conntrack_ftp` over `nf_nat`; `kvm_vcpu` all of `kvm`, `kvm_amd`,
+ * `kvm_intel`. Sorted.
  */
 export function modulesNamedLike(modules: readonly string[], typeNames: readonly string[]): string[] {
   const picked = new Set<string>();
   for (const type of new Set(typeNames)) {
-    const word = type.split("_")[0]!;
-    if (word === "") continue;
-    const sameWord = modules.filter((module) => module.split("_")[0] === word);
-    const shared = sameWord.map((module) => commonPrefix(module, type));
-    const longest = Math.max(0, ...shared);
+    const words = type.split("_");
+    if (words[0] === "") continue;
+    const sameWord = modules.filter((module) => module.split("_")[0] === words[0]);
+    const shared = sameWord.map((module) => sharedWords(module.split("_"), words));
+    const most = Math.max(0, ...shared);
     sameWord.forEach((module, index) => {
-      if (shared[index] === longest) picked.add(module);
+      if (shared[index] === most) picked.add(module);
     });
   }
   return [...picked].sort();
 }
 
-function commonPrefix(a: string, b: string): number {
+function sharedWords(a: readonly string[], b: readonly string[]): number {
   let n = 0;
   while (n < a.length && n < b.length && a[n] === b[n]) n++;
-  return n;
+  const [x, y] = [a[n], b[n]];
+  return x !== undefined && y !== undefined && x !== "" && y !== "" && (x.startsWith(y) || y.startsWith(x))
+    ? n + 0.5
+    : n;
 }
