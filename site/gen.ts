@@ -198,6 +198,8 @@ async function minifyOne(
   const fetched = await input.fetch(options.signal);
   const stem = join(scratch, keyPath(input.key).replaceAll("/", "_"));
   let raw = fetched;
+  /** Scratch files this kernel wrote, removed when it is done. */
+  const written: string[] = [];
   // Coverage on the kernel's own BTF first: only relocations that miss there send gen to the
   // kernel's modules, so a kernel whose objects need only vmlinux types gets the bytes it gets without.
   const coverageOn = async (bytes: Uint8Array): Promise<{ coverage: GenCoverage[]; modules?: string[] }> => {
@@ -215,6 +217,7 @@ async function minifyOne(
     const withDigest = (list: Coverage[]) => list.map((entry, index) => ({ ...entry, sha256: objects[index]!.sha256 }));
     if (needed === undefined) return { coverage: withDigest(coverage) };
     raw = `${stem}.merged.btf`;
+    written.push(raw);
     await writeFile(raw, needed.kernel.bytes);
     const { spec, moduleOf } = needed.kernel;
     return {
@@ -237,6 +240,7 @@ async function minifyOne(
             hint: "BTFHub's tarballs hold one <kernel>.btf",
           });
         raw = `${stem}.btf`;
+        written.push(raw);
         await writeFile(raw, member);
         return await coverageOn(member);
       });
@@ -261,8 +265,7 @@ async function minifyOne(
     const minified = await readFile(target);
     return { file: { sha256: sha256Hex(minified), size: minified.length }, ...made };
   } finally {
-    await rm(`${stem}.btf`, { force: true });
-    await rm(`${stem}.merged.btf`, { force: true });
+    for (const path of written) await rm(path, { force: true });
   }
 }
 
