@@ -52,10 +52,9 @@ export async function neededModules(
   if (misses.length === 0) return undefined;
   const splits = new Map<string, Uint8Array>();
   const fetchSplits = async (names: readonly string[]) => {
-    const paths = await modules.fetch(
-      names.filter((name) => !splits.has(name)),
-      signal,
-    );
+    const missing = names.filter((name) => !splits.has(name));
+    if (missing.length === 0) return;
+    const paths = await modules.fetch(missing, signal);
     for (const [name, path] of Object.entries(paths)) splits.set(name, await readFile(path));
   };
   const needsOfEach = () => {

@@ -20,6 +20,9 @@ import { runBtfmill } from "../helpers/cli.ts";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
 import { mergeSplitBtf } from "../../archive/btf/merge.ts";
 import type { GenIndex } from "../../site/gen.ts";
+import { neededModules } from "../../site/gen-modules.ts";
+import { openBtf } from "../../archive/btf/lazy.ts";
+import { computeCoverage, loadBpfObject } from "../../archive/co-re/index.ts";
 
 const kernel = "6.1.0-1-cloud-amd64";
 const key = `debian/12/x86_64/${kernel}`;
@@ -292,6 +295,38 @@ describe("btfmill run with objects that read module types", () => {
     } finally {
       await served.close();
     }
+  });
+
+  it("gen looks in every module only when a type the kernel lacks is in none whose name begins like it", async () => {
+    const entry = (await manifest()).kernels[key]!;
+    const tarball = join(archive(), entry.modules!.tarball!.path);
+    const base = await readFile((await fullAndMerged()).full);
+    // nf_conntrack under a name that does not begin like `nf_conn`: only the second round finds it.
+    const members: Record<string, string> = { ct_renamed: "nf_conntrack.btf", xfs: "xfs.btf" };
+    const asked: string[][] = [];
+    const modules = {
+      names: Object.keys(members),
+      digest: "sha256:test",
+      async fetch(names: readonly string[]) {
+        asked.push([...names]);
+        const paths: Record<string, string> = {};
+        for (const name of names) {
+          paths[name] = join(work, `renamed-${name}.btf`);
+          const member = await execa("tar", ["-xJOf", tarball, members[name]!], { encoding: "buffer" });
+          await writeFile(paths[name], member.stdout);
+        }
+        return paths;
+      },
+    };
+    const object = await loadBpfObject(objects.conntrack);
+    const own = { name: "conntrack.o", btf: object.btf, relocations: object.relocations };
+    const kernel = openBtf(base);
+    const needed = await neededModules(base, kernel, modules, [own], [computeCoverage(kernel, own)]);
+    expect(asked).toEqual([["ct_renamed", "xfs"]]);
+    expect(needed!.merged).toEqual(["ct_renamed"]);
+    const coverage = computeCoverage(needed!.kernel.spec, own, { moduleOf: needed!.kernel.moduleOf });
+    expect(coverage.resolved).toBe(coverage.total);
+    expect(new Set(coverage.resolvedInModules!.map((hit) => hit.module))).toEqual(new Set(["ct_renamed"]));
   });
 
   it("minifies nothing again while objects and modules stay, and again when the module set changes", async () => {
