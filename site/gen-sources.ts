@@ -35,6 +35,8 @@ export interface GenInput {
 export interface GenModules {
   /** lsmod names, sorted. */
   names: string[];
+  /** What identifies the module files together: a changed module set minifies the kernel again. */
+  digest: string;
   /** When a kernel's objects need module types: each named module's split BTF as a local file, checked against its sha256, kept in the cache by it. */
   fetch(names: readonly string[], signal?: AbortSignal): Promise<Record<string, string>>;
 }
@@ -122,6 +124,7 @@ function archiveModules(root: string, record: ModulesRecord, cache: ContentCache
   let checked: Promise<string> | undefined;
   return {
     names: Object.keys(record.files).sort(),
+    digest: `sha256:${tarball.sha256}`,
     fetch: (names, signal) =>
       fetchModules(names, record.files, (name, file) =>
         cache.get(
@@ -148,6 +151,14 @@ function siteModules(site: SiteSource, kernel: CdnKernel, cache: ContentCache): 
   if (files === undefined) return undefined;
   return {
     names: Object.keys(files).sort(),
+    digest: `sha256:${sha256Hex(
+      Buffer.from(
+        Object.entries(files)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([name, file]) => `${name} ${file.sha256}\n`)
+          .join(""),
+      ),
+    )}`,
     fetch: (names, signal) =>
       fetchModules(names, files, (_, file) =>
         cache.get(

@@ -17,6 +17,7 @@ import { ConfigError, FormatError } from "../archive/errors.ts";
 import { normalizeArch } from "./arch.ts";
 import type { CdnBundle, CdnFile } from "./cdn-manifest.ts";
 import { writeBundle } from "./publish-bundles.ts";
+import { neededModules } from "./gen-modules.ts";
 import { openGenSource, type BtfhubEndpoints, type GenInput } from "./gen-sources.ts";
 import { pullIndexName } from "./pull-index.ts";
 import { matchSources } from "./read-manifest.ts";
@@ -58,9 +59,11 @@ export interface GenIndex {
   hasBtf: string[];
   failed: Record<string, string>;
   objects: { name: string; sha256: string }[];
-  /** Kernel key -> the digest of the full BTF it was minified from. */
+  /** Kernel key -> the digest of the full BTF it was minified from (and of its modules', when the source has them). */
   inputs: Record<string, string>;
   coverage: Record<string, GenCoverage[]>;
+  /** Kernel key -> the modules (lsmod names) merged with its BTF before minifying, because the objects read their types; absent for kernels with none. */
+  mergedModules?: Record<string, string[]>;
   /** Kernels on which some object has relocations that do not resolve (file kept, listed here). */
   broken: string[];
   /** With --bundle: one solid .tar.xz per arch of the files above. */
@@ -116,6 +119,7 @@ export async function gen(options: GenOptions): Promise<GenSummary> {
     broken: [],
   };
   const summary = { minified: 0, unchanged: 0, failed: 0 };
+  const modules: Record<string, string[]> = {};
   await mkdir(options.out, { recursive: true });
   const scratch = await mkdtemp(join(options.out, ".gen-"));
   const limit = pLimit(options.jobs ?? availableParallelism());
@@ -126,23 +130,28 @@ export async function gen(options: GenOptions): Promise<GenSummary> {
         limit(async () => {
           const key = keyPath(input.key);
           const file = previous?.kernels[key];
+          // Modules the objects may need are part of the input: a changed module set minifies again.
+          const digest = input.modules === undefined ? input.digest : `${input.digest}+modules:${input.modules.digest}`;
           if (
             sameObjects &&
             file !== undefined &&
-            previous!.inputs[key] === input.digest &&
+            previous!.inputs[key] === digest &&
             (await current(join(options.out, file.path), file))
           ) {
             index.kernels[key] = file;
-            index.inputs[key] = input.digest;
+            index.inputs[key] = digest;
             index.coverage[key] = previous!.coverage[key] ?? [];
+            const merged = previous!.mergedModules?.[key];
+            if (merged !== undefined) modules[key] = merged;
             summary.unchanged += 1;
             return;
           }
           try {
             const made = await minifyOne(input, objects, join(options.out, `${key}.btf`), scratch, folders, options);
             index.kernels[key] = { path: `${key}.btf`, ...made.file };
-            index.inputs[key] = input.digest;
+            index.inputs[key] = digest;
             index.coverage[key] = made.coverage;
+            if (made.modules !== undefined) modules[key] = made.modules;
             summary.minified += 1;
           } catch (error) {
             index.failed[key] = error instanceof Error ? error.message : String(error);
@@ -167,6 +176,7 @@ export async function gen(options: GenOptions): Promise<GenSummary> {
     failed: sortedRecord(index.failed),
     inputs: sortedRecord(index.inputs),
     coverage: sortedRecord(index.coverage),
+    ...(Object.keys(modules).length === 0 ? {} : { mergedModules: sortedRecord(modules) }),
   };
   if (options.bundle)
     sorted.bundles = await bundles(options.out, sorted, summary.minified === 0 ? previous?.bundles : undefined);
@@ -184,24 +194,44 @@ async function minifyOne(
   /** Output folders made so far in this run: each is made once, not once per kernel. */
   folders: Set<string>,
   options: GenOptions,
-): Promise<{ file: { sha256: string; size: number }; coverage: GenCoverage[] }> {
+): Promise<{ file: { sha256: string; size: number }; coverage: GenCoverage[]; modules?: string[] }> {
   const fetched = await input.fetch(options.signal);
+  const stem = join(scratch, keyPath(input.key).replaceAll("/", "_"));
   let raw = fetched;
-  const coverageOn = (bytes: Uint8Array): GenCoverage[] => {
+  /** Scratch files this kernel wrote, removed when it is done. */
+  const written: string[] = [];
+  // Coverage on the kernel's own BTF first: only relocations that miss there send gen to the
+  // kernel's modules, so a kernel whose objects need only vmlinux types gets the bytes it gets without.
+  const coverageOn = async (bytes: Uint8Array): Promise<{ coverage: GenCoverage[]; modules?: string[] }> => {
     const kernel = openBtf(bytes);
-    return objects.map((object) => ({
-      ...computeCoverage(kernel, { name: object.name, btf: object.parsed.btf, relocations: object.parsed.relocations }),
-      sha256: object.sha256,
+    const own = objects.map((object) => ({
+      name: object.name,
+      btf: object.parsed.btf,
+      relocations: object.parsed.relocations,
     }));
+    const coverage = own.map((object) => computeCoverage(kernel, object));
+    const needed =
+      input.modules === undefined
+        ? undefined
+        : await neededModules(bytes, kernel, input.modules, own, coverage, options.signal);
+    const withDigest = (list: Coverage[]) => list.map((entry, index) => ({ ...entry, sha256: objects[index]!.sha256 }));
+    if (needed === undefined) return { coverage: withDigest(coverage) };
+    raw = `${stem}.merged.btf`;
+    written.push(raw);
+    await writeFile(raw, needed.kernel.bytes);
+    const { spec, moduleOf } = needed.kernel;
+    return {
+      coverage: withDigest(own.map((object) => computeCoverage(spec, object, { moduleOf }))),
+      modules: needed.merged,
+    };
   };
   try {
-    let coverage: GenCoverage[];
+    let made: { coverage: GenCoverage[]; modules?: string[] };
     if (input.form === "tarball") {
       // xz writes the tar to a file and the member is cut out here, as the minify stage does: no tar
       // process, no second read. BTFHub's tarballs hold one `<kernel>.btf` (some `./`-prefixed).
-      const stem = join(scratch, keyPath(input.key).replaceAll("/", "_"));
       await options.tools.xzDecode(fetched, `${stem}.tar`);
-      coverage = await withFileBytes(`${stem}.tar`, async (tarBytes) => {
+      made = await withFileBytes(`${stem}.tar`, async (tarBytes) => {
         await rm(`${stem}.tar`);
         const member = await btfMemberOf(tarBytes, (name) => name.endsWith(".btf"));
         if (member === undefined)
@@ -210,11 +240,12 @@ async function minifyOne(
             hint: "BTFHub's tarballs hold one <kernel>.btf",
           });
         raw = `${stem}.btf`;
+        written.push(raw);
         await writeFile(raw, member);
-        return coverageOn(member);
+        return await coverageOn(member);
       });
     } else {
-      coverage = coverageOn(await readFile(raw));
+      made = await coverageOn(await readFile(raw));
     }
     const folder = join(target, "..");
     if (!folders.has(folder)) {
@@ -232,9 +263,9 @@ async function minifyOne(
       { durable: false },
     );
     const minified = await readFile(target);
-    return { file: { sha256: sha256Hex(minified), size: minified.length }, coverage };
+    return { file: { sha256: sha256Hex(minified), size: minified.length }, ...made };
   } finally {
-    if (raw !== fetched) await rm(raw, { force: true });
+    for (const path of written) await rm(path, { force: true });
   }
 }
 

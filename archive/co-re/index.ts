@@ -10,5 +10,6 @@ export {
   type ModuleResolution,
 } from "./coverage.ts";
 export { chooseModules, newModuleFinder, type KernelModules, type ModuleFinder } from "./module-needs.ts";
+export { mergeModules, type MergedKernel } from "./module-merge.ts";
 export { ReloKind, isGuarded, reloKindNames, type ReloKindName } from "./relo-kinds.ts";
 export { resolveRelocation, type RelocationOutcome } from "./resolve.ts";

@@ -42,11 +42,7 @@ export async function coverageCommand(context: CommandContext<typeof coverageSpe
       const status = object.unresolved.length === 0 ? "ok" : "BROKEN";
       if (object.unresolved.length > 0) broken += 1;
       const guarded = object.guarded.length ? `, ${object.guarded.length} guarded` : "";
-      // Where relocations resolved, when modules were merged: the rest resolved in vmlinux.
-      const inModules = [...Map.groupBy(object.resolvedInModules ?? [], (hit) => hit.module)]
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([module, hits]) => `, ${hits.length} in ${module}`)
-        .join("");
+      const inModules = inModulesText(object);
       context.stdout(
         `${status.padEnd(6)} ${kernel}  ${object.object}: ${object.resolved}/${object.total} resolve${guarded}${inModules}`,
       );
@@ -66,4 +62,12 @@ export async function coverageCommand(context: CommandContext<typeof coverageSpe
     `${rows.length} kernel(s), set ${set}: ${broken} object x kernel pair(s) with relocations that do not resolve`,
   );
   return 0;
+}
+
+/** When coverage is printed: where relocations resolved, when modules were merged (`, 3 in nf_conntrack`); the rest resolved in vmlinux. */
+export function inModulesText(object: { resolvedInModules?: readonly { module: string }[] | undefined }): string {
+  return [...Map.groupBy(object.resolvedInModules ?? [], (hit) => hit.module)]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([module, hits]) => `, ${hits.length} in ${module}`)
+    .join("");
 }

@@ -7,6 +7,7 @@ import { ConfigError } from "../../archive/errors.ts";
 import { minCoreBtf } from "../tools/bpftool.ts";
 import { runFileTool, stopSpawner } from "../tools/spawner.ts";
 import type { CommandContext } from "./context.ts";
+import { inModulesText } from "./coverage-command.ts";
 import type { genSpec } from "./gen-options.ts";
 
 /** gen's tools, through the spawner: forking a small helper is cheaper than forking this process per kernel. */
@@ -62,12 +63,14 @@ export async function genCommand(context: CommandContext<typeof genSpec.options>
         key,
         {
           file: index.kernels[key]?.path,
-          objects: coverage.map(({ object, total, resolved, guarded, unresolved }) => ({
+          ...(index.mergedModules?.[key] === undefined ? {} : { modules: index.mergedModules[key] }),
+          objects: coverage.map(({ object, total, resolved, guarded, unresolved, resolvedInModules }) => ({
             object,
             total,
             resolved,
             guarded,
             unresolved,
+            ...(resolvedInModules === undefined ? {} : { resolvedInModules }),
           })),
         },
       ]),
@@ -88,9 +91,12 @@ export async function genCommand(context: CommandContext<typeof genSpec.options>
   } else {
     for (const [key, coverage] of Object.entries(index.coverage)) {
       for (const object of coverage) {
-        if (object.unresolved.length === 0) continue;
+        // Objects that resolve are listed only when modules served some of their relocations.
+        const inModules = inModulesText(object);
+        if (object.unresolved.length === 0 && inModules === "") continue;
+        const status = object.unresolved.length === 0 ? "ok" : "BROKEN";
         context.stdout(
-          `BROKEN ${key}  ${object.object}: ${object.resolved}/${object.total} resolve, ${object.guarded.length} guarded`,
+          `${status.padEnd(6)} ${key}  ${object.object}: ${object.resolved}/${object.total} resolve, ${object.guarded.length} guarded${inModules}`,
         );
         for (const miss of object.unresolved)
           context.stdout(`         ${miss.section} ${miss.kind} ${miss.name}: ${miss.why}`);

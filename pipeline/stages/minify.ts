@@ -20,10 +20,11 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { btfMemberOf, btfMembersByName } from "../../archive/btf-tarball.ts";
-import { mergeSplitBtf, openBtf, parseBtf, type BtfSpec } from "../../archive/btf/index.ts";
+import { parseBtf, type BtfSpec } from "../../archive/btf/index.ts";
 import {
   chooseModules,
   computeCoverage,
+  mergeModules,
   newModuleFinder,
   type CoverageOptions,
   type ModuleFinder,
@@ -213,15 +214,10 @@ function newMinifyInputs(fullBtf: string, kernelSpec: BtfSpec, context: MinifyCo
     const key = merged.join(",");
     let input = merges.get(key);
     if (input === undefined) {
-      const splits = await loadModules();
-      const result = mergeSplitBtf(
-        context.modules!.base,
-        merged.map((name) => ({ name, bytes: splits.get(name)! })),
-      );
+      const result = mergeModules(context.modules!.base, await loadModules(), merged);
       const path = join(context.scratch, `merged-${merges.size}.btf`);
       await writeFile(path, result.bytes);
-      const moduleOf = (id: number) => result.parts.find((part) => id >= part.firstId && id <= part.lastId)?.name;
-      input = { path, spec: openBtf(result.bytes), moduleOf };
+      input = { path, spec: result.spec, moduleOf: result.moduleOf };
       merges.set(key, input);
     }
     return input;

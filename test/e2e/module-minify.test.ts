@@ -14,10 +14,15 @@ import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject } from "../fixtures/bpf-objects.ts";
 import { makeModule, makeVmlinux } from "../fixtures/vmlinux.ts";
-import { checkArchiveMinified, ciliumChecker } from "../helpers/cilium-check.ts";
+import { checkArchiveMinified, ciliumChecker, runCiliumCheck } from "../helpers/cilium-check.ts";
 import { readManifest } from "../../archive/state.ts";
 import { runBtfmill } from "../helpers/cli.ts";
-import type { StaticServer } from "../helpers/static-server.ts";
+import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
+import { mergeSplitBtf } from "../../archive/btf/merge.ts";
+import type { GenIndex } from "../../site/gen.ts";
+import { neededModules } from "../../site/gen-modules.ts";
+import { openBtf } from "../../archive/btf/lazy.ts";
+import { computeCoverage, loadBpfObject } from "../../archive/co-re/index.ts";
 
 const kernel = "6.1.0-1-cloud-amd64";
 const key = `debian/12/x86_64/${kernel}`;
@@ -179,6 +184,149 @@ describe("btfmill run with objects that read module types", () => {
     expect(await readFile(join(work, "site", published.files.root!.path))).toEqual(
       await readFile(join(archive(), (await manifest()).kernels[key]!.minified!.all!.file!.path)),
     );
+  });
+
+  // What `gen` must match: the kernel's full BTF alone, and with nf_conntrack merged as the stage merges it.
+  const fullAndMerged = async () => {
+    const entry = (await manifest()).kernels[key]!;
+    const full = (await execa("tar", ["-xJOf", join(archive(), entry.tarball!.path)], { encoding: "buffer" })).stdout;
+    const module = (
+      await execa("tar", ["-xJOf", join(archive(), entry.modules!.tarball!.path), "nf_conntrack.btf"], {
+        encoding: "buffer",
+      })
+    ).stdout;
+    await writeFile(join(work, "gen-full.btf"), full);
+    await writeFile(join(work, "gen-merged.btf"), mergeSplitBtf(full, [{ name: "nf_conntrack", bytes: module }]).bytes);
+    return { full: join(work, "gen-full.btf"), merged: join(work, "gen-merged.btf") };
+  };
+  const ciliumAgree = async (
+    context: { skip: (skip: boolean, note: string) => void },
+    against: string,
+    file: string,
+  ) => {
+    const checker = await ciliumChecker();
+    context.skip("skip" in checker, "skip" in checker ? checker.skip : "");
+    const report = await runCiliumCheck("binary" in checker ? checker.binary : "", against, file, [objects.conntrack]);
+    expect(report.exitCode, JSON.stringify(report)).toBe(0);
+    expect(report.relocations).toBeGreaterThan(0);
+  };
+
+  it("gen from the archive merges the module the object reads, names it in its coverage, and gives vmlinux-only objects the bytes of the kernel's BTF alone", async (context) => {
+    const out = join(work, "gen-archive");
+    const cache = join(work, "gen-archive-cache");
+    const ran = await runBtfmill([
+      "gen",
+      "--objects",
+      objects.conntrack,
+      "--from",
+      archive(),
+      "--out",
+      out,
+      "--cache",
+      cache,
+    ]);
+    expect(ran.exitCode, ran.stderr).toBe(0);
+    const index = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as GenIndex;
+    expect(index.mergedModules).toEqual({ [key]: ["nf_conntrack"] });
+    const [coverage] = index.coverage[key]!;
+    expect(coverage!.resolved).toBe(coverage!.total);
+    const inModule = coverage!.resolvedInModules!.length;
+    expect(inModule).toBeGreaterThan(0);
+    expect(ran.stdout.split("\n")).toContain(
+      `ok     ${key}  conntrack.o: ${coverage!.total}/${coverage!.total} resolve, 0 guarded, ${inModule} in nf_conntrack`,
+    );
+    const file = join(out, `${key}.btf`);
+    expect((await execa("bpftool", ["btf", "dump", "file", file])).stdout).toMatch(/STRUCT 'nf_conn' size=48/);
+    const { full, merged } = await fullAndMerged();
+    const alone = join(work, "gen-net-alone.btf");
+    await execa("bpftool", ["gen", "min_core_btf", full, alone, objects.tcprtt]);
+    const net = join(work, "gen-archive-net");
+    const vmlinuxOnly = await runBtfmill([
+      "gen",
+      "--objects",
+      objects.tcprtt,
+      "--from",
+      archive(),
+      "--out",
+      net,
+      "--cache",
+      cache,
+    ]);
+    expect(vmlinuxOnly.exitCode, vmlinuxOnly.stderr).toBe(0);
+    expect((await readFile(join(net, `${key}.btf`))).equals(await readFile(alone))).toBe(true);
+    expect((JSON.parse(await readFile(join(net, "index.json"), "utf8")) as GenIndex).mergedModules).toBeUndefined();
+    await ciliumAgree(context, merged, file);
+  });
+
+  it("gen from a site published with --full fetches only the module the object reads, and its file resolves the module's struct", async (context) => {
+    const site = join(work, "gen-site");
+    await publishSite({ archive: archive(), out: site, full: true });
+    const served = await startStaticServer(site);
+    try {
+      const out = join(work, "gen-from-site");
+      const ran = await runBtfmill([
+        "gen",
+        "--objects",
+        objects.conntrack,
+        "--from",
+        served.url,
+        "--out",
+        out,
+        "--cache",
+        join(work, "gen-site-cache"),
+        "--json",
+      ]);
+      expect(ran.exitCode, ran.stderr).toBe(0);
+      const report = JSON.parse(ran.stdout) as {
+        kernels: Record<string, { modules?: string[]; objects: { resolvedInModules?: { module: string }[] }[] }>;
+      };
+      expect(report.kernels[key]!.modules).toEqual(["nf_conntrack"]);
+      expect(new Set(report.kernels[key]!.objects[0]!.resolvedInModules!.map((hit) => hit.module))).toEqual(
+        new Set(["nf_conntrack"]),
+      );
+      const moduleFiles = served.requests.filter((request) => request.path.includes(".modules"));
+      expect(moduleFiles.map((request) => request.path)).toEqual([`/full/${key}.modules/nf_conntrack.btf`]);
+      const file = join(out, `${key}.btf`);
+      expect(
+        (await readFile(file)).equals(await readFile(join(work, "gen-archive", `${key}.btf`))),
+        "the same file as from the archive",
+      ).toBe(true);
+      await ciliumAgree(context, (await fullAndMerged()).merged, file);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it("gen looks in every module only when a type the kernel lacks is in none whose name begins like it", async () => {
+    const entry = (await manifest()).kernels[key]!;
+    const tarball = join(archive(), entry.modules!.tarball!.path);
+    const base = await readFile((await fullAndMerged()).full);
+    // nf_conntrack under a name that does not begin like `nf_conn`: only the second round finds it.
+    const members: Record<string, string> = { ct_renamed: "nf_conntrack.btf", xfs: "xfs.btf" };
+    const asked: string[][] = [];
+    const modules = {
+      names: Object.keys(members),
+      digest: "sha256:test",
+      async fetch(names: readonly string[]) {
+        asked.push([...names]);
+        const paths: Record<string, string> = {};
+        for (const name of names) {
+          paths[name] = join(work, `renamed-${name}.btf`);
+          const member = await execa("tar", ["-xJOf", tarball, members[name]!], { encoding: "buffer" });
+          await writeFile(paths[name], member.stdout);
+        }
+        return paths;
+      },
+    };
+    const object = await loadBpfObject(objects.conntrack);
+    const own = { name: "conntrack.o", btf: object.btf, relocations: object.relocations };
+    const kernel = openBtf(base);
+    const needed = await neededModules(base, kernel, modules, [own], [computeCoverage(kernel, own)]);
+    expect(asked).toEqual([["ct_renamed", "xfs"]]);
+    expect(needed!.merged).toEqual(["ct_renamed"]);
+    const coverage = computeCoverage(needed!.kernel.spec, own, { moduleOf: needed!.kernel.moduleOf });
+    expect(coverage.resolved).toBe(coverage.total);
+    expect(new Set(coverage.resolvedInModules!.map((hit) => hit.module))).toEqual(new Set(["ct_renamed"]));
   });
 
   it("minifies nothing again while objects and modules stay, and again when the module set changes", async () => {
