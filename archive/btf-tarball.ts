@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import tar from "tar-stream";
+import { reproducibleEntry } from "./tar-entry.ts";
 import { writeAtomically } from "./atomic-write.ts";
 
 /** The xz block size of every tarball btfmill writes; changing it changes every tarball's bytes. */
@@ -37,17 +38,7 @@ export async function writeBtfsTarball(
     });
     const packing = (async () => {
       for (const [index, member] of sorted.entries()) {
-        const entry = pack.entry({
-          name: member.name,
-          size: sizes[index]!,
-          mode: 0o444,
-          uid: 0,
-          gid: 0,
-          uname: "",
-          gname: "",
-          mtime: new Date(0),
-          type: "file",
-        });
+        const entry = pack.entry(reproducibleEntry(member.name, sizes[index]!, 0o444));
         await pipeline(createReadStream(member.path), entry);
       }
       pack.finalize();

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import tar from "tar-stream";
+import { reproducibleEntry } from "../archive/tar-entry.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { arches, type Arch } from "../archive/kernel-key.ts";
 import type { CdnBundle, CdnKernel, CdnSet } from "./cdn-manifest.ts";
@@ -52,17 +53,7 @@ export async function writeBundle(
   const written = pipeline(xz.stdout!, createWriteStream(target));
   const packed = (async () => {
     for (const member of members) {
-      const entry = pack.entry({
-        name: member.name,
-        size: member.size,
-        mode: 0o444,
-        uid: 0,
-        gid: 0,
-        uname: "",
-        gname: "",
-        mtime: new Date(0),
-        type: "file",
-      });
+      const entry = pack.entry(reproducibleEntry(member.name, member.size, 0o444));
       await pipeline(createReadStream(join(treeRoot, member.path)), entry);
     }
     pack.finalize();

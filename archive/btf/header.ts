@@ -4,6 +4,8 @@ import { FormatError } from "../errors.ts";
 
 const magic = 0xeb9f;
 const minHeaderLength = 24;
+/** The header btfmill writes: version 1, no flags, the type section right after it, the strings after the types. */
+export const writtenHeaderLength = minHeaderLength;
 
 export interface BtfHeader {
   littleEndian: boolean;
@@ -93,4 +95,22 @@ function checkSections(header: BtfHeader, bytes: Uint8Array, split: boolean): vo
   if (bytes[stringEnd - 1] !== 0) {
     throw new FormatError(`BTF string section does not end with NUL at offset ${stringEnd - 1}`);
   }
+}
+
+/**
+ * When btfmill writes a BTF blob (a module joined or merged to its base): a buffer with its header
+ * filled in, sized for `typeLength` bytes of types and then `stringLength` bytes of strings.
+ */
+export function allocateBtf(typeLength: number, stringLength: number, littleEndian: boolean): Buffer {
+  const bytes = Buffer.alloc(writtenHeaderLength + typeLength + stringLength);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  view.setUint16(0, magic, littleEndian);
+  view.setUint8(2, 1);
+  view.setUint8(3, 0);
+  view.setUint32(4, writtenHeaderLength, littleEndian);
+  view.setUint32(8, 0, littleEndian);
+  view.setUint32(12, typeLength, littleEndian);
+  view.setUint32(16, typeLength, littleEndian);
+  view.setUint32(20, stringLength, littleEndian);
+  return bytes;
 }

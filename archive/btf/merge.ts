@@ -8,12 +8,10 @@
 // Wire layout: include/uapi/linux/btf.h; libbpf's btf_type_visit_type_ids and
 // btf_type_visit_str_offs list the same fields per kind.
 import { FormatError } from "../errors.ts";
-import { parseBtfHeader, type BtfHeader } from "./header.ts";
+import { allocateBtf, parseBtfHeader, writtenHeaderLength, type BtfHeader } from "./header.ts";
 import { BtfKind } from "./kinds.ts";
 import { countTypes, trailingSize } from "./parse.ts";
 
-const headerLength = 24;
-const magic = 0xeb9f;
 const recordSize = 12;
 
 export interface SplitBtf {
@@ -53,19 +51,11 @@ export function mergeSplitBtf(base: Uint8Array, splits: readonly SplitBtf[]): Me
   });
   const typeLength = headers.reduce((sum, { header }) => sum + header.typeLength, baseHeader.typeLength);
   const stringLength = headers.reduce((sum, { header }) => sum + header.stringLength, baseHeader.stringLength);
-  const merged = Buffer.alloc(headerLength + typeLength + stringLength);
+  const merged = allocateBtf(typeLength, stringLength, le);
   const view = viewOf(merged);
-  view.setUint16(0, magic, le);
-  view.setUint8(2, 1);
-  view.setUint8(3, 0);
-  view.setUint32(4, headerLength, le);
-  view.setUint32(8, 0, le);
-  view.setUint32(12, typeLength, le);
-  view.setUint32(16, typeLength, le);
-  view.setUint32(20, stringLength, le);
 
-  let typeAt = headerLength;
-  let stringAt = headerLength + typeLength;
+  let typeAt = writtenHeaderLength;
+  let stringAt = writtenHeaderLength + typeLength;
   const copy = (bytes: Uint8Array, start: number, length: number, at: number) => {
     merged.set(bytes.subarray(start, start + length), at);
     return at + length;

@@ -4,11 +4,8 @@
 // renumbers nothing: the join is two concatenations and a new header. That is what lets btfmill's
 // one-pass reader check a module, and what one module merged into a kernel's BTF looks like.
 import { FormatError } from "../errors.ts";
-import { parseBtfHeader } from "./header.ts";
+import { allocateBtf, parseBtfHeader, writtenHeaderLength } from "./header.ts";
 import { countTypes, forEachTypeRecord } from "./parse.ts";
-
-const headerLength = 24;
-const magic = 0xeb9f;
 
 /** When a module's split BTF is read or merged: base and split as one BTF, ids and offsets unchanged. */
 export function joinSplitBtf(base: Uint8Array, split: Uint8Array): Buffer {
@@ -20,17 +17,8 @@ export function joinSplitBtf(base: Uint8Array, split: Uint8Array): Buffer {
   const le = baseHeader.littleEndian;
   const typeLength = baseHeader.typeLength + splitHeader.typeLength;
   const stringLength = baseHeader.stringLength + splitHeader.stringLength;
-  const joined = Buffer.alloc(headerLength + typeLength + stringLength);
-  const view = new DataView(joined.buffer, joined.byteOffset, joined.byteLength);
-  view.setUint16(0, magic, le);
-  view.setUint8(2, 1);
-  view.setUint8(3, 0);
-  view.setUint32(4, headerLength, le);
-  view.setUint32(8, 0, le);
-  view.setUint32(12, typeLength, le);
-  view.setUint32(16, typeLength, le);
-  view.setUint32(20, stringLength, le);
-  let at = headerLength;
+  const joined = allocateBtf(typeLength, stringLength, le);
+  let at = writtenHeaderLength;
   for (const [bytes, start, length] of [
     [base, baseHeader.typeStart, baseHeader.typeLength],
     [split, splitHeader.typeStart, splitHeader.typeLength],

@@ -9,6 +9,7 @@ import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import tar from "tar-stream";
+import { reproducibleEntry } from "../../archive/tar-entry.ts";
 import type { ArchivePart } from "./archive-parts.ts";
 import { statePartId } from "./archive-parts.ts";
 
@@ -33,17 +34,7 @@ export function partStream(root: string, part: ArchivePart): Readable {
   const out = new PassThrough();
   void (async () => {
     for (const file of part.files) {
-      const entry = pack.entry({
-        name: file.path,
-        size: file.size,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        uname: "",
-        gname: "",
-        mtime: new Date(0),
-        type: "file",
-      });
+      const entry = pack.entry(reproducibleEntry(file.path, file.size, 0o644));
       await pipeline(createReadStream(join(root, file.path)), entry);
     }
     pack.finalize();
