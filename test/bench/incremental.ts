@@ -27,8 +27,9 @@ import { loadBtf } from "../../archive/btf/index.ts";
 import { writeBtfTarball } from "../../archive/btf-tarball.ts";
 import { digestFile } from "../../archive/file-digest.ts";
 import { archiveTarballPath } from "../../archive/layout.ts";
-import { emptyManifest, type ManifestEntry } from "../../archive/manifest.ts";
+import { emptyManifest } from "../../archive/manifest.ts";
 import { readManifest, writeManifest } from "../../archive/state.ts";
+import { doneEntry } from "./done-entry.ts";
 import { createSource } from "../../distros/index.ts";
 import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { loadConfig } from "../../pipeline/config.ts";
@@ -145,28 +146,10 @@ async function buildArchive(
       limit(async () => {
         const path = archiveTarballPath(key);
         await symlink(stored, join(archive, path));
-        const entry: ManifestEntry = {
-          key,
-          flavor,
-          status: "ok",
-          kernelHasBtf: false,
-          btf: btfDigest,
-          tarball: { path, ...tarballDigest },
-          kinds: ["INT", "STRUCT"],
-          package: {
-            name: listed.name,
-            version: listed.version,
-            url: `${mirrorUrl}/${listed.filename}`,
-            sha256: listed.sha256,
-            size: listed.size,
-            origin: "bookworm",
-          },
-          pahole: { version: "v1.24", flags: [] },
-          bpftool: { version: "bpftool v7.1.0" },
-          minified,
-          updatedAt: now,
-        };
-        manifest.kernels[keyPath(key)] = entry;
+        manifest.kernels[keyPath(key)] = doneEntry(
+          { key, flavor, listed, origin: "bookworm", path },
+          { mirrorUrl, btf: btfDigest, tarball: tarballDigest, minified, updatedAt: now },
+        );
       }),
     ),
   );

@@ -25,8 +25,9 @@ import { writeBtfTarball } from "../../archive/btf-tarball.ts";
 import { digestFile } from "../../archive/file-digest.ts";
 import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { archiveTarballPath } from "../../archive/layout.ts";
-import { emptyManifest, type ManifestEntry } from "../../archive/manifest.ts";
+import { emptyManifest } from "../../archive/manifest.ts";
 import { writeManifest } from "../../archive/state.ts";
+import { doneEntry } from "./done-entry.ts";
 import type { PlanPreview } from "../../pipeline/plan-preview.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
 import { minifySets } from "../../pipeline/stages/minify.ts";
@@ -120,28 +121,10 @@ async function buildArchive(work: string, archive: string, sources: Source[], mi
     for (const { key, flavor, package: listed } of source.kernels) {
       const path = archiveTarballPath(key);
       await link(tarball, join(archive, path));
-      const entry: ManifestEntry = {
-        key,
-        flavor,
-        status: "ok",
-        kernelHasBtf: false,
-        btf: btfDigest,
-        tarball: { path, ...tarballDigest },
-        kinds: ["INT", "STRUCT"],
-        package: {
-          name: listed.name,
-          version: listed.version,
-          url: `${mirrorUrl}/${listed.filename}`,
-          sha256: listed.sha256,
-          size: listed.size,
-          origin: source.suite,
-        },
-        pahole: { version: "v1.24", flags: [] },
-        bpftool: { version: "bpftool v7.1.0" },
-        minified,
-        updatedAt: now,
-      };
-      manifest.kernels[keyPath(key)] = entry;
+      manifest.kernels[keyPath(key)] = doneEntry(
+        { key, flavor, listed, origin: source.suite, path },
+        { mirrorUrl, btf: btfDigest, tarball: tarballDigest, minified, updatedAt: now },
+      );
     }
   }
   await writeManifest(archive, manifest);
