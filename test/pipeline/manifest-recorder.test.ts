@@ -61,13 +61,16 @@ describe("manifest recorder", () => {
   it("writes a burst of 40 minify records in a few writes, every record included", async () => {
     const recorder = manifestRecorder(await counted(), () => new Date(), 300);
     const recorded: Promise<void>[] = [];
+    const started = performance.now();
     for (let index = 0; index < 40; index++) {
       recorded.push(recorder.record(`debian/12/x86_64/k${index}`, entry(`k${index}`), { lazy: true }));
       await sleep(10);
     }
     await Promise.all(recorded);
-    // 40 records over ~400 ms with writes at least 300 ms apart: at most 3 writes, not 40.
-    expect(writes).toBeLessThanOrEqual(3);
+    // Writes at least 300 ms apart: one per 300 ms the burst took (~400 ms on an idle machine,
+    // longer on a loaded one), and one for the last records, never one a record.
+    const bound = Math.ceil((performance.now() - started) / 300) + 1;
+    expect(writes).toBeLessThanOrEqual(Math.min(bound, 39));
     expect(Object.keys((await readManifest(dir)).kernels)).toHaveLength(40);
   });
 
