@@ -5,7 +5,9 @@
 // own process, against baselines measured in the same invocation: the bare start of the CLI
 // (`--help`), reading and verifying every source's indexes alone, and reading the whole archive
 // state alone. Targets: 10,000 kernels in one source, under 3 s; 100,000 across 200 sources, all
-// sources under 5 s with node under 300 MB, one source under 1 s with node under 150 MB.
+// sources under 5 s with node under 300 MB, one source under 1 s with node under 150 MB. Last,
+// `btfmill merge` of two one-source shard outputs into the archive, which passes every source's
+// part through one at a time: node under 150 MB, like a one-source run.
 //
 //   node test/bench/incremental.ts [--kernels=N] [--sources=S] [--runs=N] [--cpu-prof]   (Node 24: make bench)
 //
