@@ -245,6 +245,12 @@ export interface ArchiveState {
   release(source: string): boolean;
   /** Sets a kernel's entry; its part is written at the next commit. */
   record(kernel: string, entry: ManifestEntry): void;
+  /**
+   * Writes a loaded part's changes to their own file now and drops the part from memory; the root
+   * names that file from the next commit on, and the source cannot be loaded again before it. A
+   * command that changes every source (merge) holds one part at a time and still replaces the root once.
+   */
+  flush(source: string): Promise<void>;
   /** Writes the changed parts, then the root naming them, then removes the parts it replaced. */
   commit(): Promise<void>;
 }
@@ -276,10 +282,14 @@ export async function openArchiveState(root: string, options: { seed?: StateStor
   const members = new Map<string, Set<string>>();
   const loading = new Map<string, Promise<void>>();
   const dirty = new Set<string>();
+  // Parts written by `flush` that the root does not name yet.
+  const flushed = new Set<string>();
   let commits = Promise.resolve();
 
   const loadOne = (source: string): Promise<void> => {
     let pending = loading.get(source);
+    if (pending === undefined && flushed.has(source))
+      return Promise.reject(new Error(`the part of ${source} was loaded again after it was flushed, before a commit`));
     if (pending === undefined) {
       pending = (async () => {
         const own = await local.readPart(source);
@@ -320,13 +330,7 @@ export async function openArchiveState(root: string, options: { seed?: StateStor
       await load(sourceIds());
       return manifest;
     },
-    release(source) {
-      if (dirty.has(source) || !members.has(source)) return false;
-      for (const kernel of members.get(source)!) delete manifest.kernels[kernel];
-      members.delete(source);
-      loading.delete(source);
-      return true;
-    },
+    release,
     record(kernel, entry) {
       const source = sourceOfKernel(kernel);
       if (!members.has(source)) {
@@ -336,33 +340,60 @@ export async function openArchiveState(root: string, options: { seed?: StateStor
       members.get(source)!.add(kernel);
       dirty.add(source);
     },
+    flush(source) {
+      return serialized(async () => {
+        if (dirty.has(source)) {
+          await writeOne(source);
+          dirty.delete(source);
+          flushed.add(source);
+        }
+        release(source);
+      });
+    },
     commit() {
-      const next = commits.then(async () => {
+      return serialized(async () => {
         // The first commit of a v1 archive writes every part: its root will name them all.
-        if (singleFile) await load(sourceIds());
+        if (singleFile) await load(sourceIds().filter((source) => !flushed.has(source)));
         const changing = [...dirty];
         dirty.clear();
         try {
-          for (const source of changing) {
-            const keys = members.get(source)!;
-            if (keys.size === 0) refs.delete(source);
-            else {
-              const entries = [...keys].map((kernel): [string, ManifestEntry] => [kernel, manifest.kernels[kernel]!]);
-              refs.set(source, await writePart(root, source, entries));
-            }
-          }
+          for (const source of changing) await writeOne(source);
           await writeRoot(root, manifestFileName, rootOf(manifest, refs));
         } catch (error) {
           for (const source of changing) dirty.add(source);
           throw error;
         }
         singleFile = false;
-        await Promise.all(changing.map((source) => removeOtherParts(root, source, refs.get(source))));
+        const replaced = [...new Set([...changing, ...flushed])];
+        flushed.clear();
+        await Promise.all(replaced.map((source) => removeOtherParts(root, source, refs.get(source))));
       });
-      commits = next.catch(() => {});
-      return next;
     },
   };
+
+  function release(source: string): boolean {
+    if (dirty.has(source) || !members.has(source)) return false;
+    for (const kernel of members.get(source)!) delete manifest.kernels[kernel];
+    members.delete(source);
+    loading.delete(source);
+    return true;
+  }
+
+  async function writeOne(source: string): Promise<void> {
+    const keys = members.get(source)!;
+    if (keys.size === 0) refs.delete(source);
+    else {
+      const entries = [...keys].map((kernel): [string, ManifestEntry] => [kernel, manifest.kernels[kernel]!]);
+      refs.set(source, await writePart(root, source, entries));
+    }
+  }
+
+  // Writes one after another: a commit never sees a part half flushed.
+  function serialized(write: () => Promise<void>): Promise<void> {
+    const next = commits.then(write);
+    commits = next.catch(() => {});
+    return next;
+  }
 }
 
 // Part files are written once under their content's name: an unchanged part is never rewritten.

@@ -1,7 +1,10 @@
 // `btfmill merge`: shard results (each an archive folder) become one archive. Nothing is
 // dropped: every kernel of every input has an entry in the result; for a kernel several inputs
-// have, the choice is deterministic. Files are copied and checked against their sha256 before
-// the merged state, written last, names them; a part that comes out the same is not rewritten.
+// have, the choice is deterministic. The work goes source by source: that source's part of the
+// output and of each input is loaded, merged, its files copied and checked against their sha256,
+// the merged part written under its content's name (a part that comes out the same is not
+// rewritten) and dropped, so memory follows the largest part, not the archive. The root naming
+// the new parts is written once, last: a kill or a damaged input leaves the output's state as it was.
 import { copyFile, mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { writeAtomically } from "../archive/atomic-write.ts";
@@ -9,14 +12,8 @@ import { noteReplacement, settleReplacements } from "../archive/replacements.ts"
 import { pathExists } from "../archive/file-listing.ts";
 import { digestFile } from "../archive/file-digest.ts";
 import { manifestFileName } from "../archive/layout.ts";
-import { openArchiveState, writeManifest } from "../archive/state.ts";
-import {
-  emptyManifest,
-  type ArchiveFile,
-  type Manifest,
-  type ManifestEntry,
-  type SourceState,
-} from "../archive/manifest.ts";
+import { openArchiveState, sourceOfKernel, type ArchiveState } from "../archive/state.ts";
+import type { ArchiveFile, ManifestEntry, SourceState } from "../archive/manifest.ts";
 import { ConfigError, IntegrityError } from "../archive/errors.ts";
 import { openState, type StateOptions, type StateSite } from "../site/state/state-site.ts";
 
@@ -68,69 +65,96 @@ export async function mergeArchives(
 ): Promise<MergeSummary> {
   if (inputs.length === 0) throw new ConfigError("merge needs at least one archive folder to merge");
   const outRoot = resolve(out);
-  const roots = [
-    ...((await pathExists(join(outRoot, manifestFileName))) ? [outRoot] : []),
-    ...inputs.map((input) => resolve(input)),
-  ];
-  const manifests: { root: string; manifest: Manifest }[] = [];
-  for (const root of roots) {
-    const opened = await openArchiveState(root);
-    if (root === outRoot) await settleReplacements(outRoot, opened);
-    manifests.push({ root, manifest: await opened.loadAll() });
+  const output = await openArchiveState(outRoot);
+  const archives: ArchiveState[] = [];
+  if (await pathExists(join(outRoot, manifestFileName))) {
+    await settleReplacements(outRoot, output);
+    archives.push(output);
   }
+  for (const input of inputs) archives.push(await openArchiveState(resolve(input)));
   const state: StateSite | undefined = options.state === undefined ? undefined : await openState(options.state);
 
-  const merged = emptyManifest();
-  const origin = new Map<string, string>();
-  const seenIn = new Map<string, string[]>();
-  for (const { root, manifest } of manifests) {
-    for (const [id, state] of Object.entries(manifest.sources))
-      merged.sources[id] = mergeSource(state, merged.sources[id]);
-    for (const [kernel, entry] of Object.entries(manifest.kernels)) {
-      seenIn.set(kernel, [...(seenIn.get(kernel) ?? []), root]);
-      const held = merged.kernels[kernel];
-      if (held === undefined || better(entry, held)) {
-        merged.kernels[kernel] = entry;
-        origin.set(kernel, root);
-      }
+  const summary: MergeSummary = { kernels: 0, conflicts: [], filesCopied: 0 };
+  const sources = [...new Set(archives.flatMap((archive) => archive.sourceIds()))].sort();
+  for (const source of sources) {
+    await output.load([source]);
+    const merged = await mergeSourceOf(source, archives, summary);
+    for (const [kernel, { entry, from }] of merged.kernels) {
+      if (from === output) continue;
+      summary.filesCopied += await copyFiles(kernel, entry, from.root, outRoot, state);
+      output.record(kernel, entry);
     }
-    if (manifest.updatedAt > merged.updatedAt) merged.updatedAt = manifest.updatedAt;
+    if (merged.state !== undefined) output.manifest.sources[source] = merged.state;
+    summary.kernels += merged.kernels.size;
+    await output.flush(source);
+    for (const archive of archives) archive.release(source);
   }
-
-  let filesCopied = 0;
-  for (const [kernel, entry] of Object.entries(merged.kernels)) {
-    const from = origin.get(kernel)!;
-    if (from === outRoot) continue;
-    for (const file of filesOf(entry)) {
-      const source = join(from, file.path);
-      const target = join(outRoot, file.path);
-      const digest = await digestFile(source).catch(() => undefined);
-      if (digest === undefined && state?.published(file) !== undefined) continue;
-      if (digest?.sha256 !== file.sha256) {
-        throw new IntegrityError(
-          `${source} ${digest ? `has sha256 ${digest.sha256}` : "is missing"}, its manifest says ${file.sha256}`,
-          {
-            kernel,
-            hint: "that input archive is damaged: re-run its shard; nothing was merged",
-          },
-        );
-      }
-      if ((await digestFile(target).catch(() => undefined))?.sha256 === file.sha256) continue;
-      await mkdir(dirname(target), { recursive: true });
-      await noteReplacement(outRoot, file.path);
-      await writeAtomically(target, (temp) => copyFile(source, temp));
-      filesCopied += 1;
-    }
-  }
+  // biome-ignore lint/complexity/useMathMinMax: ISO dates are strings, which Math.max does not compare
+  output.manifest.updatedAt = archives.map((archive) => archive.manifest.updatedAt).reduce((a, b) => (b > a ? b : a));
   await mkdir(outRoot, { recursive: true });
-  await writeManifest(outRoot, merged);
-  const conflicts = [...seenIn]
-    .filter(([, where]) => where.length > 1)
-    .map(([kernel, where]) => ({
-      kernel,
-      kept: origin.get(kernel)!,
-      over: where.filter((root) => root !== origin.get(kernel)),
-    }))
-    .sort((a, b) => a.kernel.localeCompare(b.kernel));
-  return { kernels: Object.keys(merged.kernels).length, conflicts, filesCopied };
+  await output.commit();
+  summary.conflicts.sort((a, b) => a.kernel.localeCompare(b.kernel));
+  return summary;
+}
+
+// One source's part of every archive, merged: the entry kept for each kernel with the archive it
+// comes from, and the source's state. Kernels several archives have go into the summary's conflicts.
+async function mergeSourceOf(
+  source: string,
+  archives: ArchiveState[],
+  summary: MergeSummary,
+): Promise<{ kernels: Map<string, { entry: ManifestEntry; from: ArchiveState }>; state: SourceState | undefined }> {
+  const kernels = new Map<string, { entry: ManifestEntry; from: ArchiveState }>();
+  const seenIn = new Map<string, string[]>();
+  let state: SourceState | undefined;
+  for (const archive of archives) {
+    await archive.load([source]);
+    const sourceState = archive.manifest.sources[source];
+    if (sourceState !== undefined) state = mergeSource(sourceState, state);
+    for (const [kernel, entry] of Object.entries(archive.manifest.kernels)) {
+      if (sourceOfKernel(kernel) !== source) continue;
+      seenIn.set(kernel, [...(seenIn.get(kernel) ?? []), archive.root]);
+      const held = kernels.get(kernel);
+      if (held === undefined || better(entry, held.entry)) kernels.set(kernel, { entry, from: archive });
+    }
+  }
+  for (const [kernel, where] of seenIn) {
+    if (where.length < 2) continue;
+    const kept = kernels.get(kernel)!.from.root;
+    summary.conflicts.push({ kernel, kept, over: where.filter((root) => root !== kept) });
+  }
+  return { kernels, state };
+}
+
+// Copies a kept entry's files from its input into the output, each checked against its sha256
+// before the state that names it is written; returns how many were copied.
+async function copyFiles(
+  kernel: string,
+  entry: ManifestEntry,
+  from: string,
+  outRoot: string,
+  state: StateSite | undefined,
+): Promise<number> {
+  let copied = 0;
+  for (const file of filesOf(entry)) {
+    const source = join(from, file.path);
+    const target = join(outRoot, file.path);
+    const digest = await digestFile(source).catch(() => undefined);
+    if (digest === undefined && state?.published(file) !== undefined) continue;
+    if (digest?.sha256 !== file.sha256) {
+      throw new IntegrityError(
+        `${source} ${digest ? `has sha256 ${digest.sha256}` : "is missing"}, its manifest says ${file.sha256}`,
+        {
+          kernel,
+          hint: "that input archive is damaged: re-run its shard; the output's state was left as it was",
+        },
+      );
+    }
+    if ((await digestFile(target).catch(() => undefined))?.sha256 === file.sha256) continue;
+    await mkdir(dirname(target), { recursive: true });
+    await noteReplacement(outRoot, file.path);
+    await writeAtomically(target, (temp) => copyFile(source, temp));
+    copied += 1;
+  }
+  return copied;
 }

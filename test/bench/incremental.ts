@@ -5,7 +5,9 @@
 // own process, against baselines measured in the same invocation: the bare start of the CLI
 // (`--help`), reading and verifying every source's indexes alone, and reading the whole archive
 // state alone. Targets: 10,000 kernels in one source, under 3 s; 100,000 across 200 sources, all
-// sources under 5 s with node under 300 MB, one source under 1 s with node under 150 MB.
+// sources under 5 s with node under 300 MB, one source under 1 s with node under 150 MB. Last,
+// `btfmill merge` of two one-source shard outputs into the archive, which passes every source's
+// part through one at a time, as a run over all sources does: the same target.
 //
 //   node test/bench/incremental.ts [--kernels=N] [--sources=S] [--runs=N] [--cpu-prof]   (Node 24: make bench)
 //
@@ -17,18 +19,19 @@
 // Packages list -dbg packages that were never built; fetching one would be a 404, and the server
 // counts every request by path. Scratch space is .bench/ in the repository, removed at the end.
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import module from "node:module";
 import { loadavg } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pLimit from "p-limit";
 import { loadBtf } from "../../archive/btf/index.ts";
 import { writeBtfTarball } from "../../archive/btf-tarball.ts";
 import { digestFile } from "../../archive/file-digest.ts";
+import { pathExists } from "../../archive/file-listing.ts";
 import { archiveTarballPath } from "../../archive/layout.ts";
 import { emptyManifest } from "../../archive/manifest.ts";
-import { readManifest, writeManifest } from "../../archive/state.ts";
+import { openArchiveState, readManifest, writeManifest } from "../../archive/state.ts";
 import { doneEntry } from "./done-entry.ts";
 import { createSource } from "../../distros/index.ts";
 import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
@@ -157,6 +160,50 @@ async function buildArchive(
   await rm(scratch, { recursive: true, force: true });
 }
 
+// Two shard outputs of one source each, as `run --distro --release --arch` leaves them, that
+// converted their source's kernels again (a later updatedAt, their own tarballs): a merge into the
+// archive keeps their entries, copies their files and rewrites those two parts; the next merge
+// finds the archive already holding them. Returns the shards' folders and the largest part's size.
+async function buildShards(
+  work: string,
+  archive: string,
+  shardSources: BenchSource[],
+): Promise<{ shards: string[]; largestPart: number }> {
+  const state = await openArchiveState(archive);
+  let largestPart = 0;
+  for (const id of state.sourceIds()) {
+    const folder = join(archive, "state", id);
+    for (const name of await readdir(folder))
+      largestPart = Math.max(largestPart, (await stat(join(folder, name))).size);
+  }
+  const stored = join(archive, "template.btf.tar.xz");
+  const later = new Date(Date.now() + 1000).toISOString();
+  const shards: string[] = [];
+  for (const [index, source] of shardSources.entries()) {
+    const id = `debian/${source.release}/x86_64`;
+    await state.load([id]);
+    const shard = join(work, `shard-${index}`);
+    await mkdir(join(shard, id), { recursive: true });
+    const manifest = emptyManifest();
+    manifest.updatedAt = later;
+    manifest.sources[id] = state.manifest.sources[id]!;
+    for (const entry of state.entries(id)) {
+      await symlink(stored, join(shard, entry.tarball!.path));
+      // Minified files are shared by every kernel with this BTF: one link each.
+      for (const { file } of Object.values(entry.minified ?? {})) {
+        if (file === undefined || (await pathExists(join(shard, file.path)))) continue;
+        await mkdir(dirname(join(shard, file.path)), { recursive: true });
+        await symlink(join(archive, file.path), join(shard, file.path));
+      }
+      manifest.kernels[keyPath(entry.key)] = { ...entry, updatedAt: later };
+    }
+    await writeManifest(shard, manifest);
+    state.release(id);
+    shards.push(shard);
+  }
+  return { shards, largestPart };
+}
+
 function requestKinds(requests: readonly ServedRequest[]): { indexes: number; packages: number; other: string[] } {
   const counts = { indexes: 0, packages: 0, other: [] as string[] };
   for (const { path } of requests) {
@@ -210,6 +257,8 @@ async function main(args: string[]): Promise<void> {
       const archive = join(work, "archive");
       const object = await makeCoreObject(await mkdirp(join(work, "objects")), "tcprtt");
       await buildArchive(work, archive, sources, server.url, object);
+      const shardSources = sources.length === 1 ? [sources[0]!, sources[0]!] : sources.slice(0, 2);
+      const { shards, largestPart } = await buildShards(work, archive, shardSources);
       const configPath = join(work, "btfmill.json");
       const configured = sources.map((source) => ({
         distro: "debian",
@@ -224,7 +273,7 @@ async function main(args: string[]): Promise<void> {
         JSON.stringify({ archive, sources: configured, objects: { net: [object] } }, null, 2),
       );
       console.log(
-        `${count} kernels in ${sourceCount} source(s) listed and archived in ${((Date.now() - started) / 1000).toFixed(1)} s; ${runs} run(s); load average ${load()}`,
+        `${count} kernels in ${sourceCount} source(s) listed and archived in ${((Date.now() - started) / 1000).toFixed(1)} s; largest state part ${(largestPart / 1e6).toFixed(1)} MB; ${runs} run(s); load average ${load()}`,
       );
       // Shard-style: one source of the many, as a CI job given `--distro --release --arch` runs it.
       const one = sources[0]!;
@@ -243,6 +292,8 @@ async function main(args: string[]): Promise<void> {
       // Targets in seconds and MB of the btfmill process (node): all sources, then one source of many.
       const allTarget = sourceCount === 1 ? { seconds: 3 } : { seconds: 5, megabytes: 300 };
       const oneTarget = { seconds: 1, megabytes: 150 };
+      // Merge holds one source's part of the archive and of each shard at a time.
+      const mergeTarget = sourceCount === 1 ? undefined : allTarget;
 
       const candidates: Array<{
         label: string;
@@ -292,6 +343,21 @@ async function main(args: string[]): Promise<void> {
                 target: oneTarget,
               },
             ]),
+        {
+          // Every source's part of the archive passes through, one at a time: memory follows a part.
+          label: "btfmill merge, two one-source shards into the archive",
+          argv: [node, ...profile, cli, "merge", ...shards, "--out", archive, "--json"],
+          check: (row) => {
+            const summary = JSON.parse(row.stdout) as { kernels: number; conflicts: unknown[] };
+            expectEqual("merge: kernels", summary.kernels, count);
+            expectEqual(
+              "merge: kernels in several inputs",
+              summary.conflicts.length,
+              sourceCount === 1 ? count : shardSources[0]!.kernels.length + shardSources[1]!.kernels.length,
+            );
+          },
+          target: mergeTarget,
+        },
       ];
       const results = candidates.map((): Measurement[] => []);
       const served = candidates.map((): ReturnType<typeof requestKinds>[] => []);
