@@ -360,6 +360,43 @@ describe("the archive as release assets", () => {
     }
   });
 
+  it("restore --sources-from takes the sources of kernels to record or minify again, --source adds one, and a malformed source or a save option on restore is refused", async () => {
+    await save();
+    const plan = join(work, "plan-minify.json");
+    await writeFile(
+      plan,
+      JSON.stringify({
+        sources: [],
+        kernels: [{ kernel: archive.keys.x86, action: "unchanged", url: "http://127.0.0.1/x.ddeb", size: 1 }],
+        minify: [{ kernel: archive.keys.arm64, sets: ["net"] }],
+      }),
+    );
+    const env = { GH_TOKEN: token, GITHUB_API_URL: github.apiUrl, CI: "true" };
+    const restore = (...args: string[]) =>
+      execa(process.execPath, [cli, "release", "restore", "--repo", repo, "--archive", freshDir(), ...args], {
+        env,
+        reject: false,
+      });
+    const fromPlan = await restore("--sources-from", plan, "--json");
+    expect(JSON.parse(fromPlan.stdout).parts.map((part: { id: string }) => part.id)).toEqual([
+      "ubuntu/20.04/arm64",
+      "state",
+    ]);
+    const withSource = await restore("--sources-from", plan, "--source", "ubuntu/18.04/x86_64", "--json");
+    expect(JSON.parse(withSource.stdout).parts.map((part: { id: string }) => part.id)).toEqual([
+      "ubuntu/18.04/x86_64",
+      "ubuntu/20.04/arm64",
+      "state",
+    ]);
+    const malformed = await restore("--source", "ubuntu/18.04");
+    expect(malformed.exitCode).toBe(2);
+    expect(malformed.stderr).toContain("--source ubuntu/18.04 is not <distro>/<release>/<arch>");
+    const mixed = await restore("--source", "ubuntu/18.04/x86_64", "--distro", "ubuntu");
+    expect(mixed.exitCode).toBe(2);
+    const saveOption = await restore("--keep-absent");
+    expect(saveOption.exitCode).toBe(2);
+  });
+
   it("a save keeping absent sources refuses one whose kernels changed while its files are not in the archive", async () => {
     await save();
     const partial = freshDir();
