@@ -25,6 +25,11 @@ export interface SourceFilter {
   distro?: string | undefined;
   release?: string | undefined;
   arch?: string | undefined;
+  /**
+   * Exactly these sources (`<distro>/<release>/<arch>`), with the whole state kept: the sources a
+   * night changes, restored so a save with keepAbsent carries the others over untouched.
+   */
+  sources?: string[] | undefined;
 }
 
 export interface RestoreOptions {
@@ -56,7 +61,9 @@ export async function restoreFromRelease(options: RestoreOptions): Promise<Resto
   if (newest === undefined && legacy === undefined) {
     return { release: ref, generation: undefined, parts: [], downloadedBytes: 0 };
   }
-  const wanted = (id: string) => id === statePartId || matches(id, options.filter);
+  const { sources } = options.filter;
+  const wanted = (id: string) =>
+    id === statePartId || (sources === undefined ? matches(id, options.filter) : sources.includes(id));
   await mkdir(scratchDir(archive), { recursive: true });
   const scratch = await mkdtemp(join(scratchDir(archive), "restore-"));
   let result: RestoreResult;
@@ -89,8 +96,9 @@ export async function restoreFromRelease(options: RestoreOptions): Promise<Resto
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+  // A restore by source keeps every source's state: the kernels of the rest stay known, their files on the release.
   const filtered = options.filter.distro ?? options.filter.release ?? options.filter.arch;
-  if (filtered !== undefined) await keepSources(archive, (source) => wanted(source));
+  if (filtered !== undefined && sources === undefined) await keepSources(archive, (source) => wanted(source));
   return result;
 }
 

@@ -9,6 +9,7 @@ import { ConfigError, IntegrityError } from "../../archive/errors.ts";
 import { type ArchivePart, archiveParts, statePartId } from "./archive-parts.ts";
 import type { GitHubReleases, ReleaseAsset, ReleaseRef } from "./github-releases.ts";
 import { digestPart, isCompressed, partStream, sliceStream } from "./part-tar.ts";
+import { splitByPresence } from "./keep-absent.ts";
 import { readNewestIndex } from "./read-index.ts";
 import {
   type IndexPart,
@@ -30,6 +31,8 @@ export interface SaveOptions {
   maxAssetBytes: number;
   /** Let sources the release holds but the archive lacks go; otherwise such a save is refused. */
   dropMissing?: boolean;
+  /** Keep the assets of sources whose files the archive lacks (restored in part): see keep-absent.ts. */
+  keepAbsent?: boolean;
   now?: Date;
 }
 
@@ -41,6 +44,8 @@ export interface SaveResult {
   uploadedBytes: number;
   /** Assets the previous index named that this save kept as they were. */
   kept: number;
+  /** With keepAbsent: the sources whose files the archive lacked, their assets kept. */
+  keptAbsent: string[];
   deleted: string[];
 }
 
@@ -56,10 +61,14 @@ export async function saveToRelease(options: SaveOptions): Promise<SaveResult> {
     ));
   let assets = await releases.listAssets(release);
   const previous = await readNewestIndex(releases, assets);
-  const parts = await archiveParts(archive);
+  let parts = await archiveParts(archive);
+  let absent: IndexPart[] = [];
+  if (options.keepAbsent === true && previous !== undefined) {
+    ({ save: parts, keep: absent } = await splitByPresence(archive, parts, previous.index));
+  }
   const missing = (previous?.index.parts ?? [])
     .map((part) => part.id)
-    .filter((id) => !parts.some((part) => part.id === id));
+    .filter((id) => !parts.some((part) => part.id === id) && !absent.some((part) => part.id === id));
   if (missing.length > 0 && options.dropMissing !== true) {
     throw new ConfigError(
       `${archive} lacks source(s) the release holds: ${missing.join(", ")}; saving it would delete their assets`,
@@ -68,13 +77,29 @@ export async function saveToRelease(options: SaveOptions): Promise<SaveResult> {
       },
     );
   }
-  const indexParts: IndexPart[] = [];
-  for (const part of parts) indexParts.push(await describePart(archive, part, options.maxAssetBytes));
+  const fromFolder: IndexPart[] = [];
+  for (const part of parts) fromFolder.push(await describePart(archive, part, options.maxAssetBytes));
   const vouched = new Set(previous?.index.parts.flatMap((part) => part.assets.map(assetKey)) ?? []);
+  for (const part of absent) {
+    for (const asset of part.assets) {
+      const present = assets.find((each) => each.name === asset.name);
+      if (present?.state !== "uploaded" || present.size !== asset.size) {
+        throw new IntegrityError(`the release index names ${asset.name} (part ${part.id}), but the release lacks it`, {
+          package: asset.name,
+          hint: `restore ${part.id} (btfmill release restore --source ${part.id}) if its asset is elsewhere, else save without --keep-absent from a complete archive`,
+        });
+      }
+    }
+  }
+  // Sources in order, the state part last, as a save from the whole archive writes them.
+  const indexParts = [...fromFolder.filter((part) => part.id !== statePartId), ...absent].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+  indexParts.push(...fromFolder.filter((part) => part.id === statePartId));
   const uploaded: SaveResult["uploaded"] = [];
-  let kept = 0;
+  let kept = absent.reduce((n, part) => n + part.assets.length, 0);
   for (const [p, part] of parts.entries()) {
-    const described = indexParts[p]!;
+    const described = fromFolder[p]!;
     for (const [piece, asset] of described.assets.entries()) {
       const present = assets.find((each) => each.name === asset.name);
       if (present?.state === "uploaded" && present.size === asset.size && vouched.has(assetKey(asset))) {
@@ -121,6 +146,7 @@ export async function saveToRelease(options: SaveOptions): Promise<SaveResult> {
     uploaded,
     uploadedBytes: uploaded.reduce((n, asset) => n + asset.size, 0),
     kept,
+    keptAbsent: absent.map((part) => part.id),
     deleted: stale.map((asset) => asset.name),
   };
 }

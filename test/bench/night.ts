@@ -3,8 +3,9 @@
 // assets; a signed Debian mirror on 127.0.0.1 whose indexes list those kernels plus 5 new ones
 // whose packages are really built; then the real CLI, one process per step, in the workflow's
 // order (.github/workflows/nightly.yml): plan from the site, two shards each on a fresh machine
-// (an empty archive and `--state` the site), then the publish job: restore the release assets,
-// merge the shards, publish with a signing key, save the release assets. Each step reports wall
+// (an empty archive and `--state` the site), then the publish job: restore the state and the
+// sources the plan gives work from the release assets, merge the shards, publish with a signing
+// key, save the release assets keeping the other sources' (--keep-absent). Each step reports wall
 // time, CPU, peak RSS of the btfmill process and of its largest child (pahole, bpftool), bytes
 // served by the loopback mirror, site and releases stand-in, and bytes the step wrote to disk.
 //
@@ -16,6 +17,7 @@
 // BTFHub's are about 1 MB, so bytes of tarballs scale by that ratio). The new kernels convert with
 // pahole and minify with bpftool. Scratch space is .bench/ in the repository, removed at the end.
 import { generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { link, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -276,6 +278,7 @@ async function main(args: string[]): Promise<void> {
     );
     const publish = await configFor("publish");
     const publishedSite = join(publish.dir, "btf-site");
+    const planFile = join(plan.dir, "plan.json");
     const newKeys = tonight.map(({ source, spec }) => `debian/${source.release}/x86_64/${spec.name.slice(12, -4)}`);
     let processed = 0;
     const downloaded = (stdout: string) => ({
@@ -292,6 +295,8 @@ async function main(args: string[]): Promise<void> {
         args: ["plan", "--config", plan.path, ...state, "--json"],
         folders: [plan.dir],
         check: (stdout) => {
+          // The plan job's artifact, which the publish job restores by.
+          writeFileSync(planFile, stdout);
           const preview = JSON.parse(stdout) as PlanPreview;
           const fresh = preview.kernels.filter((kernel) => kernel.action === "new").map((kernel) => kernel.kernel);
           expectEqual("plan: new kernels", JSON.stringify(fresh.sort()), JSON.stringify([...newKeys].sort()));
@@ -311,8 +316,20 @@ async function main(args: string[]): Promise<void> {
         }),
       ),
       {
-        label: "release restore",
-        args: ["release", "restore", "--config", publish.path, "--repo", repo, "--tag", "archive", "--json"],
+        label: "release restore --sources-from",
+        args: [
+          "release",
+          "restore",
+          "--config",
+          publish.path,
+          "--repo",
+          repo,
+          "--tag",
+          "archive",
+          "--sources-from",
+          planFile,
+          "--json",
+        ],
         folders: [publish.dir],
         github: downloaded,
         check: () => expectEqual("shards: kernels processed", processed, newKernels),
@@ -336,8 +353,19 @@ async function main(args: string[]): Promise<void> {
           ),
       },
       {
-        label: "release save",
-        args: ["release", "save", "--config", publish.path, "--repo", repo, "--tag", "archive", "--json"],
+        label: "release save --keep-absent",
+        args: [
+          "release",
+          "save",
+          "--config",
+          publish.path,
+          "--repo",
+          repo,
+          "--tag",
+          "archive",
+          "--keep-absent",
+          "--json",
+        ],
         folders: [publish.dir],
         github: uploaded,
         check: () => {},

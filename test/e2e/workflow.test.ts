@@ -1,18 +1,20 @@
 // The scheduled workflow is checked by a workflow linter (action-validator, against the published
 // workflow schema), and its scripts (the regression guard, whether an hour has anything new) run
 // on manifests and plans of the shapes btfmill writes.
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import type { StateRoot } from "../../archive/state.ts";
+import { readManifest, writeManifest, type StateRoot } from "../../archive/state.ts";
 import type { PlanPreview } from "../../pipeline/plan-preview.ts";
+import { makeSiteArchive } from "../fixtures/site-archive.ts";
 import { startStaticServer } from "../helpers/static-server.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const workflow = join(root, ".github/workflows/nightly.yml");
 const validator = join(root, "node_modules/.bin/action-validator");
+const cli = join(root, "bin/btfmill.js");
 
 describe("scheduled workflow", () => {
   it("passes the workflow linter, and the linter does reject a broken workflow", async () => {
@@ -38,13 +40,24 @@ describe("scheduled workflow", () => {
     ]) {
       expect(text).toContain(step);
     }
-    // The archive lives in release assets per source: a shard restores its distro's, publish all of them and saves.
+    // The archive lives in release assets per source: a shard restores its distro's; publish the
+    // state and the sources the plan gives work, and saves keeping the other sources' assets.
     expect(text).toContain(
       `btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive --distro "\${{ matrix.distro }}"`,
     );
-    expect(text).toContain('btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive\n');
-    expect(text).toContain("cp btf-archive/manifest.json previous-manifest.json");
-    expect(text).toContain('btfmill.js release save --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive');
+    expect(text).toContain(
+      'btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive --sources-from plan.json\n',
+    );
+    expect(text).not.toContain(
+      'btfmill.js release restore --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive\n',
+    );
+    // The regression check compares whole manifests: the archive's manifest.json is a root without kernels.
+    expect(text).toContain('btfmill.js list --config "$CONFIG" --json > previous-manifest.json');
+    expect(text).toContain('btfmill.js list --config "$CONFIG" --json > merged-manifest.json');
+    expect(text).toContain(".github/scripts/check-regressions.sh previous-manifest.json merged-manifest.json");
+    expect(text).toContain(
+      'btfmill.js release save --config "$CONFIG" --repo "$GITHUB_REPOSITORY" --tag archive --keep-absent\n',
+    );
     expect(text).not.toContain("save-archive.sh");
     expect(text).not.toContain("restore-archive.sh");
     expect(JSON.parse(await readFile(join(root, "config/nightly.json"), "utf8")).sources.length).toBeGreaterThan(5);
@@ -161,6 +174,29 @@ describe("scheduled workflow", () => {
     const lost = await execa(script, [join(dir, "before.json"), join(dir, "lost.json")], { reject: false });
     expect(lost.exitCode).toBe(1);
     expect(lost.stdout).toContain("::error::kernels that were ok are no longer: debian/12/x86_64/6.1.0-1-amd64");
+  });
+
+  it("the regression guard compares the whole manifests btfmill list --json prints of a partitioned archive", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-regress-list-"));
+    const archive = await makeSiteArchive(dir);
+    await rename(archive.root, join(dir, "btf-archive"));
+    const list = async (name: string) => {
+      const listed = await execa(process.execPath, [cli, "list", "--json"], { cwd: dir });
+      await writeFile(join(dir, name), listed.stdout);
+      return join(dir, name);
+    };
+    const before = await list("previous-manifest.json");
+    const manifest = await readManifest(join(dir, "btf-archive"));
+    delete manifest.kernels[archive.keys.arm64];
+    await writeManifest(join(dir, "btf-archive"), manifest);
+    const after = await list("merged-manifest.json");
+    const script = join(root, ".github/scripts/check-regressions.sh");
+    const same = await execa(script, [before, before], { reject: false });
+    expect(same.exitCode).toBe(0);
+    expect(same.stdout).toContain("ok kernels: 3 before, 3 after");
+    const lost = await execa(script, [before, after], { reject: false });
+    expect(lost.exitCode).toBe(1);
+    expect(lost.stdout).toContain(`::error::kernels that were ok are no longer: ${archive.keys.arm64}`);
   });
 
   it("starts jobs from the published site only once a site with an archive manifest exists", async () => {

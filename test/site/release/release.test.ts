@@ -9,7 +9,9 @@ import { join, relative } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, IntegrityError } from "../../../archive/errors.ts";
-import { readManifest, sourceOfKernel } from "../../../archive/state.ts";
+import { digestFile } from "../../../archive/file-digest.ts";
+import { readManifest, sourceOfKernel, writeManifest } from "../../../archive/state.ts";
+import { mergeArchives } from "../../../pipeline/merge.ts";
 import { GitHubApiError, GitHubReleases, gitHubTarget } from "../../../site/release/github-releases.ts";
 import { restoreFromRelease } from "../../../site/release/release-restore.ts";
 import { saveToRelease } from "../../../site/release/release-save.ts";
@@ -245,6 +247,183 @@ describe("the archive as release assets", () => {
     const dropped = await saveFrom(true);
     expect(dropped.deleted).toContainEqual(expect.stringMatching(/^ubuntu_18\.04_x86_64-/));
     expect(assetNames().filter((name) => name.startsWith("ubuntu_18.04_x86_64-"))).toEqual([]);
+  });
+
+  it("a night that changes one of three sources restores that source alone, and a save keeping absent sources uploads it, the state and the index and deletes nothing else", async () => {
+    await save();
+    const before = assetNames();
+    const night = "ubuntu/20.04/x86_64";
+    const added = "ubuntu/20.04/x86_64/5.8.0-64-generic";
+    // A shard's result: its distro restored as a shard does, one new kernel converted.
+    const shard = freshDir();
+    await restoreFromRelease({
+      archive: shard,
+      tag: "archive",
+      releases,
+      filter: { release: "20.04", arch: "x86_64" },
+    });
+    const shardManifest = await readManifest(shard);
+    const template = shardManifest.kernels[archive.keys.x86]!;
+    const tarball = `${added}.btf.tar.xz`;
+    await writeFile(
+      join(shard, tarball),
+      Buffer.concat([await readFile(join(shard, template.tarball!.path)), Buffer.from("new")]),
+    );
+    shardManifest.kernels[added] = {
+      ...template,
+      key: { ...template.key, kernel: "5.8.0-64-generic" },
+      tarball: { path: tarball, ...(await digestFile(join(shard, tarball))) },
+      updatedAt: "2026-11-26T08:00:00.000Z",
+    };
+    await writeManifest(shard, shardManifest);
+    const plan = join(work, "plan.json");
+    await writeFile(
+      plan,
+      JSON.stringify({
+        sources: [],
+        kernels: [
+          { kernel: added, action: "new", url: "http://127.0.0.1/k.ddeb", size: 1 },
+          { kernel: archive.keys.otherRelease, action: "unchanged", url: "http://127.0.0.1/o.ddeb", size: 1 },
+        ],
+        minify: [],
+      }),
+    );
+
+    // The publish job: the state and the night's source, from the plan.
+    github.requests.length = 0;
+    const publish = freshDir();
+    const env = { GH_TOKEN: token, GITHUB_API_URL: github.apiUrl, CI: "true" };
+    const restored = await execa(
+      process.execPath,
+      [cli, "release", "restore", "--repo", repo, "--archive", publish, "--sources-from", plan, "--json"],
+      { env, reject: false },
+    );
+    expect(restored.stderr).toBe("");
+    expect(JSON.parse(restored.stdout).parts.map((part: { id: string }) => part.id)).toEqual([night, "state"]);
+    const downloads = github.requests.filter((request) => request.host === "download");
+    expect(downloads.map((request) => decodeURIComponent(request.url.split("/")[2]!)).sort()).toEqual([
+      "btfmill-index.1.json",
+      expect.stringMatching(/^state-/),
+      expect.stringMatching(/^ubuntu_20\.04_x86_64-/),
+    ]);
+    // The whole state came back (the regression check's previous manifest), the other sources' files did not.
+    const previous = await readManifest(publish);
+    expect(Object.keys(previous.kernels).sort()).toEqual(
+      Object.keys((await readManifest(archive.root)).kernels).sort(),
+    );
+    const files = Object.keys(await snapshot(publish));
+    expect(files.filter((path) => path.startsWith("ubuntu/") && !path.startsWith(`${night}/`))).toEqual([]);
+
+    await mergeArchives([shard], publish);
+    github.requests.length = 0;
+    const saved = await saveToRelease({
+      archive: publish,
+      tag: "archive",
+      releases,
+      maxAssetBytes: 2 ** 31 - 1,
+      keepAbsent: true,
+    });
+    expect(saved.keptAbsent).toEqual(["ubuntu/18.04/x86_64", "ubuntu/20.04/arm64"]);
+    expect(saved.uploaded.map((asset) => asset.name)).toEqual([
+      expect.stringMatching(/^ubuntu_20\.04_x86_64-/),
+      expect.stringMatching(/^state-/),
+      "btfmill-index.2.json",
+    ]);
+    expect(saved.deleted.sort()).toEqual(
+      before.filter(
+        (name) =>
+          name.startsWith("btfmill-index.") || name.startsWith("state-") || name.startsWith("ubuntu_20.04_x86_64-"),
+      ),
+    );
+    expect(github.requests.filter((request) => request.host === "uploads")).toHaveLength(3);
+    for (const name of before.filter(
+      (each) => each.startsWith("ubuntu_18.04_") || each.startsWith("ubuntu_20.04_arm64"),
+    )) {
+      expect(assetNames()).toContain(name);
+    }
+
+    // The next full restore: every source's kernels, the new one too, and every file they name.
+    const whole = freshDir();
+    await restoreFromRelease({ archive: whole, tag: "archive", releases, filter: {} });
+    const manifest = await readManifest(whole);
+    expect(Object.keys(manifest.kernels).sort()).toEqual([...Object.keys(previous.kernels), added].sort());
+    const restoredFiles = await snapshot(whole);
+    for (const entry of Object.values(manifest.kernels)) {
+      for (const path of [entry.tarball?.path, ...Object.values(entry.minified ?? {}).map((m) => m.file?.path)]) {
+        if (path !== undefined) expect(restoredFiles[path]).toBeDefined();
+      }
+    }
+    const original = await snapshot(archive.root);
+    for (const [path, sha256] of Object.entries(original)) {
+      if (path.startsWith("ubuntu/18.04/") || path.startsWith("ubuntu/20.04/arm64/"))
+        expect(restoredFiles[path]).toBe(sha256);
+    }
+  });
+
+  it("restore --sources-from takes the sources of kernels to record or minify again, --source adds one, and a malformed source or a save option on restore is refused", async () => {
+    await save();
+    const plan = join(work, "plan-minify.json");
+    await writeFile(
+      plan,
+      JSON.stringify({
+        sources: [],
+        kernels: [{ kernel: archive.keys.x86, action: "unchanged", url: "http://127.0.0.1/x.ddeb", size: 1 }],
+        minify: [{ kernel: archive.keys.arm64, sets: ["net"] }],
+      }),
+    );
+    const env = { GH_TOKEN: token, GITHUB_API_URL: github.apiUrl, CI: "true" };
+    const restore = (...args: string[]) =>
+      execa(process.execPath, [cli, "release", "restore", "--repo", repo, "--archive", freshDir(), ...args], {
+        env,
+        reject: false,
+      });
+    const fromPlan = await restore("--sources-from", plan, "--json");
+    expect(JSON.parse(fromPlan.stdout).parts.map((part: { id: string }) => part.id)).toEqual([
+      "ubuntu/20.04/arm64",
+      "state",
+    ]);
+    const withSource = await restore("--sources-from", plan, "--source", "ubuntu/18.04/x86_64", "--json");
+    expect(JSON.parse(withSource.stdout).parts.map((part: { id: string }) => part.id)).toEqual([
+      "ubuntu/18.04/x86_64",
+      "ubuntu/20.04/arm64",
+      "state",
+    ]);
+    const malformed = await restore("--source", "ubuntu/18.04");
+    expect(malformed.exitCode).toBe(2);
+    expect(malformed.stderr).toContain("--source ubuntu/18.04 is not <distro>/<release>/<arch>");
+    const mixed = await restore("--source", "ubuntu/18.04/x86_64", "--distro", "ubuntu");
+    expect(mixed.exitCode).toBe(2);
+    const saveOption = await restore("--keep-absent");
+    expect(saveOption.exitCode).toBe(2);
+  });
+
+  it("a save keeping absent sources refuses one whose kernels changed while its files are not in the archive", async () => {
+    await save();
+    const partial = freshDir();
+    await restoreFromRelease({
+      archive: partial,
+      tag: "archive",
+      releases,
+      filter: { sources: ["ubuntu/20.04/x86_64"] },
+    });
+    const manifest = await readManifest(partial);
+    const entry = manifest.kernels[archive.keys.otherRelease]!;
+    manifest.kernels[archive.keys.otherRelease] = { ...entry, updatedAt: "2026-11-27T08:00:00.000Z" };
+    await writeManifest(partial, manifest);
+    const before = assetNames();
+    const refused = await saveToRelease({
+      archive: partial,
+      tag: "archive",
+      releases,
+      maxAssetBytes: 2 ** 31 - 1,
+      keepAbsent: true,
+    }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toContain(
+      "whose kernels changed since the release's index: ubuntu/18.04/x86_64",
+    );
+    expect((refused as ConfigError).hint).toContain("--source ubuntu/18.04/x86_64");
+    expect(assetNames()).toEqual(before);
   });
 
   it("refuses a tampered asset with an IntegrityError naming it, and writes none of its files", async () => {
