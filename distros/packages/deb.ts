@@ -53,7 +53,7 @@ async function checkDebianBinary(member: ArMember, pkg: string): Promise<void> {
 async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
   const decompressor = createDecompressor(member.name, { package: request.package, xzThreads: request.xzThreads });
   const modules = request.modules === undefined ? undefined : new ModuleMembers(request.modules);
-  const { result: vmlinuxBytes, payloadBytes } = await decodePayload(
+  const { result: extracted, payloadBytes } = await decodePayload(
     member.body,
     decompressor,
     request.signal,
@@ -68,6 +68,7 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
           maxBytes: maxVmlinuxBytes,
           onFound: request.onFound,
           onWritten: request.onWritten,
+          ownBtf: request.ownBtf === true && modules === undefined,
         },
         modules,
       );
@@ -81,5 +82,11 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
     },
     { maxBytes: payloadLimit(member.size), name: member.name, package: request.package },
   );
-  return { vmlinuxBytes, payloadBytes, modules: modules?.extracted() ?? [], missingModules: modules?.missing() ?? [] };
+  return {
+    vmlinuxBytes: extracted.bytes,
+    btfOnly: extracted.btfOnly,
+    payloadBytes,
+    modules: modules?.extracted() ?? [],
+    missingModules: modules?.missing() ?? [],
+  };
 }

@@ -23,7 +23,7 @@ try {
   const pahole = await benchPahole();
   if (mode === "own") {
     await copyOwnBtf(vmlinux, btf);
-    await validateBtf(btf, { kernel, kernelRelease: release, vmlinux, own: true });
+    await validateBtf(btf, { kernel, kernelRelease: release, own: true });
   } else {
     // Single-threaded, so the CPU compares whatever the machine's load.
     await runPahole(vmlinux, btf, chooseFlags(pahole.version, kernelVersionOf(release)!), { kernel });
