@@ -20,6 +20,8 @@ export interface BtfWindow {
 // No kernel's BTF comes near this; a larger window is a damaged System.map, not a section to buffer.
 const maxBtfBytes = 256 * 1024 * 1024;
 const loadSegment = 1; // PT_LOAD
+/** An ELF64 header's size: fewer bytes cannot tell where the program headers are. */
+export const elfHeaderBytes = 64;
 const btfMagic = 0xeb9f;
 const btfHeaderBytes = 24; // magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
 
@@ -33,7 +35,7 @@ export function btfSymbols(systemMap: string): BtfSymbols | undefined {
   return size > 0n && size <= BigInt(maxBtfBytes) ? symbols : undefined;
 }
 
-/** How many of the vmlinux's first bytes `btfWindow` needs; undefined while even the ELF header is short. */
+/** How many of the vmlinux's first bytes `btfWindow` needs (given `elfHeaderBytes`); undefined for no 64-bit ELF. */
 export function programHeadersEnd(head: Buffer): number | undefined {
   const elf = elf64(head);
   return elf === undefined ? undefined : elf.tableOffset + elf.entrySize * elf.count;
@@ -74,7 +76,7 @@ export function looksLikeBtf(section: Buffer): boolean {
 
 function elf64(head: Buffer) {
   // e_ident: "\x7fELF", class 2 (64-bit), data 1 (LE) or 2 (BE); the header is 64 bytes.
-  if (head.length < 64 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return undefined;
+  if (head.length < elfHeaderBytes || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return undefined;
   const littleEndian = head[5] === 1;
   if (!littleEndian && head[5] !== 2) return undefined;
   const u16 = (at: number) => (littleEndian ? head.readUInt16LE(at) : head.readUInt16BE(at));

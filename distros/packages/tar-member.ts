@@ -14,7 +14,7 @@ import { writeMemberFile } from "./member-writer.ts";
 import type { ModuleMembers } from "./module-members.ts";
 import { maxModuleBytes } from "./module-members.ts";
 import type { BtfSymbols, BtfWindow } from "./btf-window.ts";
-import { btfSymbols, btfWindow, looksLikeBtf, programHeadersEnd } from "./btf-window.ts";
+import { btfSymbols, btfWindow, elfHeaderBytes, looksLikeBtf, programHeadersEnd } from "./btf-window.ts";
 
 export interface TarMemberRequest {
   /** Path inside the tar, normalised or not. */
@@ -162,6 +162,7 @@ async function writeBtfOrWhole(
       yield chunk;
       if (seen !== undefined) {
         seen = Buffer.concat([seen, chunk]);
+        if (seen.length < elfHeaderBytes) continue;
         const end = programHeadersEnd(seen);
         if (end !== undefined && seen.length < end) continue;
         window = end === undefined ? undefined : btfWindow(seen, symbols);

@@ -20,6 +20,7 @@ let mirror: string;
 let server: StaticServer;
 let mapped: KernelDeb;
 let unmapped: KernelDeb;
+let mapAfter: KernelDeb;
 let section: Buffer;
 
 beforeAll(async () => {
@@ -28,6 +29,7 @@ beforeAll(async () => {
   await mkdir(mirror);
   mapped = await buildKernelDeb(mirror, "mapped", { compression: "xz", linked: {} });
   unmapped = await buildKernelDeb(mirror, "unmapped", { compression: "xz", linked: { btfSymbols: false } });
+  mapAfter = await buildKernelDeb(mirror, "map-after", { compression: "xz", linked: { systemMapAfter: true } });
   section = (await readElfSection(join(mirror, "mapped.vmlinux"), ".BTF"))!;
   server = await startStaticServer(mirror);
 });
@@ -73,6 +75,13 @@ describe("fetchVmlinux with ownBtf", () => {
     const fetched = await fetchVmlinux(kernelPackageFor(unmapped, urlOf(unmapped)), destination, { ownBtf: true });
     expect(fetched.btfOnly).toBe(false);
     expect((await readFile(destination)).equals(unmapped.vmlinux)).toBe(true);
+  });
+
+  it("decodes the whole vmlinux when System.map comes after it in the payload", async () => {
+    const destination = await destinationFor("map-after");
+    const fetched = await fetchVmlinux(kernelPackageFor(mapAfter, urlOf(mapAfter)), destination, { ownBtf: true });
+    expect(fetched.btfOnly).toBe(false);
+    expect((await readFile(destination)).equals(mapAfter.vmlinux)).toBe(true);
   });
 
   it("decodes the whole vmlinux when own BTF is not asked for, System.map or not", async () => {
