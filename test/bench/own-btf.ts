@@ -5,18 +5,22 @@
 //   /usr/bin/time -f "%e s wall, %U+%S s CPU, %M KB" node test/bench/own-btf.ts own|pahole VMLINUX
 //
 // And the whole kernel from its package, served from a file on 127.0.0.1 (so the mirror's speed
-// is not measured): `whole` decodes to the vmlinux's end and takes `.BTF` from it, `early` stops
-// decoding at the end of `.BTF` when System.map places it (as a run in "own" mode does). Both
-// print the sha256 of the BTF they publish.
+// is not measured): `whole` decodes to the vmlinux's end and takes `.BTF` from it, `early` is a
+// run's path for a kernel after its flavor's first in "own" mode (produceBtf), which stops decoding
+// at the end of `.BTF` when System.map places it. Both print the sha256 of the BTF they publish.
 //
 //   /usr/bin/time -f "%e s wall, %U+%S s CPU, %M KB" node test/bench/own-btf.ts whole|early DEB SHA256
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { btfMemberName } from "../../archive/layout.ts";
+import type { KernelPackage } from "../../distros/types.ts";
 import { chooseFlags, kernelVersionOf } from "../../pipeline/pahole-flags.ts";
+import { produceBtf } from "../../pipeline/process-kernel.ts";
 import { fetchVmlinux } from "../../pipeline/stages/fetch.ts";
-import { copyOwnBtf, takeOwnBtf } from "../../pipeline/stages/own-btf.ts";
+import type { FetchedVmlinux } from "../../pipeline/stages/fetch.ts";
+import { copyOwnBtf } from "../../pipeline/stages/own-btf.ts";
 import { validateBtf } from "../../pipeline/stages/validate.ts";
 import { runPahole } from "../../pipeline/tools/pahole.ts";
 import { startStaticServer } from "../helpers/static-server.ts";
@@ -37,26 +41,31 @@ try {
     const kernel = `bench/${release}`;
     const server = await startStaticServer(dirname(input));
     try {
-      const vmlinux = join(dir, "vmlinux");
-      const fetched = await fetchVmlinux(
-        {
-          key: { distro: "debian", release: "12", arch: "x86_64", kernel: release },
-          flavor: "cloud-amd64",
-          name: `linux-image-${release}-dbg`,
-          version: "bench",
-          url: `${server.url}/${encodeURIComponent(basename(input))}`,
-          sha256,
-          size: (await stat(input)).size,
-          format: "deb",
-          vmlinuxPath: `usr/lib/debug/boot/vmlinux-${release}`,
-          origin: "bench",
-        },
-        vmlinux,
-        { ownBtf: mode === "early" },
-      );
-      if (fetched.btfOnly) await takeOwnBtf(vmlinux, btf, kernel);
-      else if (!(await copyOwnBtf(vmlinux, btf))) throw new Error(`${input}: the vmlinux has no .BTF`);
-      await validateBtf(btf, { kernel, kernelRelease: release, own: true });
+      const pkg: KernelPackage = {
+        key: { distro: "debian", release: "12", arch: "x86_64", kernel: release },
+        flavor: "cloud-amd64",
+        name: `linux-image-${release}-dbg`,
+        version: "bench",
+        url: `${server.url}/${encodeURIComponent(basename(input))}`,
+        sha256,
+        size: (await stat(input)).size,
+        format: "deb",
+        vmlinuxPath: `usr/lib/debug/boot/vmlinux-${release}`,
+        origin: "bench",
+      };
+      let fetched: FetchedVmlinux<unknown>;
+      if (mode === "early") {
+        // A run's own path for a kernel after its flavor's first (pipeline/process-kernel.ts).
+        const pahole = (await benchPahole()).version;
+        ({ fetched } = await produceBtf(pkg, dir, { pahole, paholeConfig: {}, onStage: () => {}, ownBtf: true }));
+        await rename(join(dir, btfMemberName(pkg.key)), btf);
+      } else {
+        // What that path did before it could stop early: the whole vmlinux, then its .BTF.
+        const vmlinux = join(dir, "vmlinux");
+        fetched = await fetchVmlinux(pkg, vmlinux);
+        if (!(await copyOwnBtf(vmlinux, btf))) throw new Error(`${input}: the vmlinux has no .BTF`);
+        await validateBtf(btf, { kernel, kernelRelease: release, own: true });
+      }
       const digest = createHash("sha256")
         .update(await readFile(btf))
         .digest("hex");
