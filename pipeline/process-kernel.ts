@@ -23,7 +23,7 @@ import { keyPath } from "../archive/kernel-key.ts";
 import type { PaholeConfig } from "./config.ts";
 import { FetchError, FormatError, describeError } from "../archive/errors.ts";
 import type { KernelStage } from "./events.ts";
-import { copyOwnBtf } from "./stages/own-btf.ts";
+import { copyOwnBtf, takeOwnBtf } from "./stages/own-btf.ts";
 import { convertVmlinux } from "./stages/convert.ts";
 import { fetchVmlinux, modulesDirFor } from "./stages/fetch.ts";
 import { convertModules, type ConvertedModules } from "./stages/modules.ts";
@@ -104,23 +104,19 @@ export async function produceBtf(
         if (progress.stage === "hash") modulesOut?.();
         context.onStage(stage ?? progress.stage, progress.downloadedBytes, progress.totalBytes);
       },
-      speculative: (unverified, signal) => {
+      ownBtf: context.ownBtf === true,
+      speculative: (unverified, signal, btfOnly) => {
         decoded();
         return slots.convert(async () => {
           // A package that failed its check while this waited for a slot needs no pahole.
           signal.throwIfAborted();
           enter("convert");
-          if (context.ownBtf === true && (await copyOwnBtf(unverified, btfPath))) {
+          if (btfOnly) await takeOwnBtf(unverified, btfPath, kernel);
+          if (btfOnly || (context.ownBtf === true && (await copyOwnBtf(unverified, btfPath)))) {
             enter("validate");
             return {
               flags: undefined,
-              validation: await validateBtf(btfPath, {
-                kernel,
-                kernelRelease: pkg.key.kernel,
-                vmlinux: unverified,
-                signal,
-                own: true,
-              }),
+              validation: await validateBtf(btfPath, { kernel, kernelRelease: pkg.key.kernel, signal, own: true }),
             };
           }
           const { flags } = await convertVmlinux(unverified, btfPath, {

@@ -1,7 +1,8 @@
 // .deb and .ddeb packages (deb(5)): an ar archive of `debian-binary` ("2.0\n"), `control.tar.*`
 // and `data.tar.*`. Only the payload is decoded, and only up to the vmlinux's last byte: in
 // Debian's linux-image-6.1.0-47-cloud-amd64-dbg the vmlinux ends at 591 MB of a 1.78 GB tar, in
-// linux-image-6.12.117+deb12-cloud-amd64-dbg at 348 MB of 1.86 GB.
+// linux-image-6.12.117+deb12-cloud-amd64-dbg at 348 MB of 1.86 GB. When only the vmlinux's `.BTF`
+// is wanted (`ownBtf`), System.map ahead of the vmlinux lets decoding stop at 37 MB (tar-member.ts).
 import { FormatError, VmlinuxNotFoundError } from "../../archive/errors.ts";
 import type { ArMember } from "./ar.ts";
 import { readArMembers } from "./ar.ts";
@@ -53,7 +54,7 @@ async function checkDebianBinary(member: ArMember, pkg: string): Promise<void> {
 async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Promise<ExtractedVmlinux> {
   const decompressor = createDecompressor(member.name, { package: request.package, xzThreads: request.xzThreads });
   const modules = request.modules === undefined ? undefined : new ModuleMembers(request.modules);
-  const { result: vmlinuxBytes, payloadBytes } = await decodePayload(
+  const { result: extracted, payloadBytes } = await decodePayload(
     member.body,
     decompressor,
     request.signal,
@@ -68,6 +69,7 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
           maxBytes: maxVmlinuxBytes,
           onFound: request.onFound,
           onWritten: request.onWritten,
+          ownBtf: request.ownBtf === true && modules === undefined,
         },
         modules,
       );
@@ -81,5 +83,11 @@ async function extractFromPayload(member: ArMember, request: VmlinuxRequest): Pr
     },
     { maxBytes: payloadLimit(member.size), name: member.name, package: request.package },
   );
-  return { vmlinuxBytes, payloadBytes, modules: modules?.extracted() ?? [], missingModules: modules?.missing() ?? [] };
+  return {
+    vmlinuxBytes: extracted.bytes,
+    btfOnly: extracted.btfOnly,
+    payloadBytes,
+    modules: modules?.extracted() ?? [],
+    missingModules: modules?.missing() ?? [],
+  };
 }

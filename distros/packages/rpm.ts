@@ -70,7 +70,13 @@ export async function extractVmlinuxFromRpm(
     },
     { maxBytes: payloadLimit(request.packageSize), name: `the ${compressor} payload`, package: request.package },
   );
-  return { vmlinuxBytes, payloadBytes, modules: modules?.extracted() ?? [], missingModules: modules?.missing() ?? [] };
+  return {
+    vmlinuxBytes,
+    btfOnly: false,
+    payloadBytes,
+    modules: modules?.extracted() ?? [],
+    missingModules: modules?.missing() ?? [],
+  };
 }
 
 // Packages from old builders lack the tags: rpm2cpio then assumes a gzip'd cpio, and so does this.

@@ -19,10 +19,18 @@ export interface VmlinuxRequest {
   xzThreads?: number;
   /** Also write these modules' debug files, decoding on past the vmlinux as far as the last of them. */
   modules?: ModuleRequest;
+  /**
+   * Only the vmlinux's `.BTF` section is wanted (kernelsWithBtf "own", no modules): a reader that
+   * can place it before the vmlinux's end (a .deb with System.map ahead of the vmlinux) writes
+   * just the section to `output` and stops decoding there; others write the vmlinux as usual.
+   */
+  ownBtf?: boolean;
 }
 
 export interface ExtractedVmlinux {
   vmlinuxBytes: number;
+  /** `output` holds only the vmlinux's `.BTF` section (`ownBtf`), not the vmlinux. */
+  btfOnly: boolean;
   /** Decoded payload bytes produced before decoding stopped (the vmlinux's end, plus buffers). */
   payloadBytes: number;
   /** The selected modules written, by name (empty when none were asked for). */

@@ -17,6 +17,11 @@
 // to the last selected module's debug file (to the payload's end for "all"); those files go to a
 // temp folder renamed to `<destination>.modules/` once the package matched, like the vmlinux.
 // Without modules, decoding stops at the vmlinux as before.
+//
+// With `ownBtf` (kernelsWithBtf "own", no modules), only the vmlinux's `.BTF` section is wanted:
+// a package that places it early (System.map ahead of the vmlinux) stops decoding at the
+// section's end, and `destination` then holds just the section (`btfOnly`); the download goes on
+// to the end all the same, for the sha256 (docs/performance.md).
 import { createHash } from "node:crypto";
 import type { Hash } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
@@ -49,12 +54,19 @@ export interface FetchOptions<T = undefined> {
   xzThreads?: number;
   /** Timeouts, connections per host and retries, when not the defaults. */
   http?: HttpOverrides;
-  /** Work on the unverified vmlinux while the rest of the package is hashed; its signal aborts it if the check fails. */
-  speculative?: (vmlinux: string, signal: AbortSignal) => Promise<T>;
+  /**
+   * Work on the unverified vmlinux while the rest of the package is hashed; its signal aborts it
+   * if the check fails. With `btfOnly` the file holds just the vmlinux's `.BTF` section.
+   */
+  speculative?: (vmlinux: string, signal: AbortSignal, btfOnly: boolean) => Promise<T>;
+  /** Only the vmlinux's `.BTF` section is needed: stop decoding at its end when the package allows. */
+  ownBtf?: boolean;
 }
 
 export interface FetchedVmlinux<T = undefined> {
   vmlinuxBytes: number;
+  /** `destination` holds only the vmlinux's `.BTF` section (`ownBtf`), not the vmlinux. */
+  btfOnly: boolean;
   downloadedBytes: number;
   /** sha256 of the whole package, equal to the index's. */
   sha256: string;
@@ -122,9 +134,9 @@ async function fetchOnce<T>(
     const download = new HashedDownload(resumable.chunks(), pkg, options.onProgress);
     if (modulesTemp !== undefined) await mkdir(modulesTemp);
     let early: { result: Promise<T>; abort: (reason: unknown) => void } | undefined;
-    const startEarly = () => {
+    const startEarly = (btfOnly: boolean) => {
       if (options.speculative !== undefined && early === undefined)
-        early = startSpeculative(options.speculative, temp, options.signal);
+        early = startSpeculative(options.speculative, temp, btfOnly, options.signal);
     };
     let extracted: ExtractedVmlinux | undefined;
     try {
@@ -138,10 +150,14 @@ async function fetchOnce<T>(
           signal: options.signal,
           xzThreads: options.xzThreads,
           onFound: () => download.enter("extract"),
+          ownBtf: options.ownBtf === true && modulesTemp === undefined,
           // With modules to decode after it, the work on the vmlinux need not wait for them.
           ...(modulesTemp === undefined
             ? {}
-            : { onWritten: startEarly, modules: { kernel: pkg.key.kernel, select: pkg.modules!, dir: modulesTemp } }),
+            : {
+                onWritten: () => startEarly(false),
+                modules: { kernel: pkg.key.kernel, select: pkg.modules!, dir: modulesTemp },
+              }),
         });
       } catch (error) {
         failure = error;
@@ -152,7 +168,7 @@ async function fetchOnce<T>(
       if (failure !== undefined && !(failure instanceof FormatError || failure instanceof VmlinuxNotFoundError))
         throw failure;
       download.enter("hash");
-      if (extracted !== undefined) startEarly();
+      if (extracted !== undefined) startEarly(extracted.btfOnly);
       await download.drain();
       download.verify(failure);
       if (extracted === undefined) throw failure;
@@ -169,6 +185,7 @@ async function fetchOnce<T>(
     accepted = true;
     return {
       vmlinuxBytes: extracted.vmlinuxBytes,
+      btfOnly: extracted.btfOnly,
       downloadedBytes: download.bytes,
       sha256: download.sha256,
       payloadBytes: extracted.payloadBytes,
@@ -187,13 +204,14 @@ async function fetchOnce<T>(
 }
 
 function startSpeculative<T>(
-  work: (vmlinux: string, signal: AbortSignal) => Promise<T>,
+  work: (vmlinux: string, signal: AbortSignal, btfOnly: boolean) => Promise<T>,
   vmlinux: string,
+  btfOnly: boolean,
   outer: AbortSignal | undefined,
 ): { result: Promise<T>; abort: (reason: unknown) => void } {
   const controller = new AbortController();
   const signal = outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]);
-  const result = work(vmlinux, signal);
+  const result = work(vmlinux, signal, btfOnly);
   // Awaited once the package is checked; until then a failure must not count as unhandled.
   result.catch(() => {});
   return { result, abort: (reason) => controller.abort(reason) };

@@ -84,7 +84,11 @@ function checkOurs(bytes: Buffer, kernelRelease: string, kernel: string, withLay
 /** When pahole has written `btfPath`: checks it, against the vmlinux's own `.BTF` when there is one. */
 export async function validateBtf(
   btfPath: string,
-  options: { kernel: string; kernelRelease: string; vmlinux: string; signal?: AbortSignal; own?: boolean },
+  options: { kernel: string; kernelRelease: string; signal?: AbortSignal } & (
+    | { vmlinux: string; own?: false }
+    // The kernel's own `.BTF` (kernelsWithBtf "own"): there is nothing to compare it with, so no vmlinux is read.
+    | { own: true }
+  ),
 ): Promise<ValidationResult> {
   const { kernel } = options;
   // bpftool reads the file in a process of its own while ours parses it here.
@@ -94,7 +98,7 @@ export async function validateBtf(
   let checked: BtfSurvey;
   let kernelHasBtf: boolean;
   try {
-    kernelHasBtf = await hasElfSection(options.vmlinux, ".BTF");
+    kernelHasBtf = options.own === true || (await hasElfSection(options.vmlinux, ".BTF"));
     // The kernel's own .BTF needs no comparison with itself.
     checked = checkOurs(await readFile(btfPath), options.kernelRelease, kernel, kernelHasBtf && options.own !== true);
   } catch (error) {

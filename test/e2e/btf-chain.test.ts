@@ -12,7 +12,7 @@ import type { KernelPackage } from "../../distros/types.ts";
 import { flavorChains } from "../../pipeline/flavor-chains.ts";
 import { dbgPackage, type AptMirror } from "../fixtures/apt-mirror.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
-import { makeVmlinux } from "../fixtures/vmlinux.ts";
+import { makeLinkedVmlinux, makeVmlinux } from "../fixtures/vmlinux.ts";
 import { runBtfmill } from "../helpers/cli.ts";
 import type { StaticServer } from "../helpers/static-server.ts";
 
@@ -67,6 +67,7 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
   let server: StaticServer;
   let configPath: string;
   let ownSection: Buffer;
+  let linkedSection: Buffer;
   const archive = () => join(work, "archive");
   const manifestNow = () => readManifest(archive());
   const writeConfig = (kernelsWithBtf: "first" | "all" | "own", into = archive()) =>
@@ -91,12 +92,20 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     work = await mkdtemp(join(tmpdir(), "btfmill-chain-"));
     const withBtf = await makeVmlinux(join(work, "with-btf.o"), { withBtf: true });
     ownSection = (await readElfSection(withBtf, ".BTF"))!;
+    // Linked like a real vmlinux, with System.map ahead of it: "own" stops decoding at its .BTF's end.
+    const linked = await makeLinkedVmlinux(join(work, "linked"));
+    linkedSection = (await readElfSection(linked.path, ".BTF"))!;
     const plain = await makeVmlinux(join(work, "plain.o"));
     ({ mirror, server } = await serveBookwormMirror(work, [
       dbgPackage({ kernel: "5.10.0-1-cloud-amd64", version: "5.10.1-1", vmlinux: plain }),
       dbgPackage({ kernel: "6.1.0-1-cloud-amd64", version: "6.1.1-1", vmlinux: withBtf }),
       dbgPackage({ kernel: "6.1.0-2-cloud-amd64", version: "6.1.2-1", vmlinux: withBtf }),
-      dbgPackage({ kernel: "6.1.0-3-cloud-amd64", version: "6.1.3-1", vmlinux: withBtf }),
+      dbgPackage({
+        kernel: "6.1.0-3-cloud-amd64",
+        version: "6.1.3-1",
+        vmlinux: linked.path,
+        systemMap: linked.systemMap,
+      }),
       dbgPackage({ kernel: "6.1.0-1-amd64", version: "6.1.1-1", vmlinux: plain }),
       dbgPackage({ kernel: "6.1.0-2-amd64", version: "6.1.2-1", vmlinux: plain }),
     ]));
@@ -159,13 +168,16 @@ describe("btfmill run stops a flavor at its first kernel with BTF", () => {
     expect(entry("6.1.0-1-cloud-amd64")).toMatchObject({ status: "ok", kernelHasBtf: true });
     expect(entry("6.1.0-1-cloud-amd64").ownBtf).toBeUndefined();
     expect(entry("6.1.0-1-cloud-amd64").pahole?.flags.length).toBeGreaterThan(0);
-    const ownDigest = createHash("sha256").update(ownSection).digest("hex");
-    for (const kernel of ["6.1.0-2-cloud-amd64", "6.1.0-3-cloud-amd64"]) {
+    // 6.1.0-2's package has no System.map: its vmlinux is decoded whole; 6.1.0-3's section is cut out early.
+    for (const [kernel, section] of [
+      ["6.1.0-2-cloud-amd64", ownSection],
+      ["6.1.0-3-cloud-amd64", linkedSection],
+    ] as const) {
       expect(entry(kernel)).toMatchObject({
         status: "ok",
         kernelHasBtf: true,
         ownBtf: true,
-        btf: { sha256: ownDigest, size: ownSection.length },
+        btf: { sha256: createHash("sha256").update(section).digest("hex"), size: section.length },
       });
       expect(entry(kernel).pahole).toBeUndefined();
     }
