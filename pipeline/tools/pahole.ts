@@ -1,5 +1,5 @@
 // pahole: DWARF -> BTF. Which flags it takes depends on its version (chooseFlags, pipeline/pahole-flags.ts).
-import { availableParallelism, loadavg } from "node:os";
+import { availableParallelism } from "node:os";
 import { runTool, timeoutFromEnv } from "../../archive/tools/run-tool.ts";
 import { FormatError } from "../../archive/errors.ts";
 
@@ -19,10 +19,18 @@ export async function paholeVersion(): Promise<ToolVersion> {
   return { text, major: Number(match[1]), minor: Number(match[2]) };
 }
 
-/** When pahole starts with `pahole.threads` "auto": the cores the last minute's load leaves free, at least 1. */
+// This process's pahole runs in progress: the cores they hold are the ones a new run must not count on.
+let paholesRunning = 0;
+
+/**
+ * When pahole starts with `pahole.threads` "auto": the cores this run's other pahole conversions
+ * leave, at least 1. Not the load average: it lags by a minute and counts this run's own decoding
+ * just finished, which left a lone kernel's pahole on one thread of an idle machine (one-kernel
+ * bench: 0.64x of BTFHub's commands at -j1). Other work shares the cores through the scheduler;
+ * pahole's output does not depend on -j.
+ */
 export function freeCores(): number {
-  const cores = availableParallelism();
-  return Math.max(1, Math.min(cores, Math.round(cores - loadavg()[0]!)));
+  return Math.max(1, availableParallelism() - paholesRunning);
 }
 
 /** When a kernel is converted: pahole with `flags` (a `-jN` among them only from 1.29, whose output does not depend on N). */
@@ -32,10 +40,15 @@ export async function runPahole(
   flags: readonly string[],
   options: { kernel: string; signal?: AbortSignal },
 ): Promise<void> {
-  await runTool("pahole", [...flags, `--btf_encode_detached=${outBtf}`, vmlinux], {
-    timeoutMs: timeoutFromEnv("BTFMILL_PAHOLE_TIMEOUT_MS", 30 * 60_000),
-    signal: options.signal,
-    kernel: options.kernel,
-    hint: "check that the vmlinux carries DWARF; `btfmill toolchain` installs the pinned pahole",
-  });
+  paholesRunning += 1;
+  try {
+    await runTool("pahole", [...flags, `--btf_encode_detached=${outBtf}`, vmlinux], {
+      timeoutMs: timeoutFromEnv("BTFMILL_PAHOLE_TIMEOUT_MS", 30 * 60_000),
+      signal: options.signal,
+      kernel: options.kernel,
+      hint: "check that the vmlinux carries DWARF; `btfmill toolchain` installs the pinned pahole",
+    });
+  } finally {
+    paholesRunning -= 1;
+  }
 }
