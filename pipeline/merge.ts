@@ -77,7 +77,7 @@ export async function mergeArchives(
   const summary: MergeSummary = { kernels: 0, conflicts: [], filesCopied: 0 };
   const sources = [...new Set(archives.flatMap((archive) => archive.sourceIds()))].sort();
   for (const source of sources) {
-    await output.load([source]);
+    await Promise.all([output.load([source]), state?.loadSources([source])]);
     const merged = await mergeSourceOf(source, archives, summary);
     for (const [kernel, { entry, from }] of merged.kernels) {
       if (from === output) continue;
