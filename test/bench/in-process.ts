@@ -19,7 +19,7 @@ import { promisify } from "node:util";
 import { brotliCompress, constants, gzip } from "node:zlib";
 import { openBtf, parseBtf, typesNamedLike } from "../../archive/btf/index.ts";
 import type { BtfType } from "../../archive/btf/types.ts";
-import { countOption } from "./measure.ts";
+import { countOption, formatTable } from "./measure.ts";
 
 const args = process.argv.slice(2);
 const runs = countOption(args, "runs", 5);
@@ -177,15 +177,5 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-const widths = rows[0]!.map((_, column) => Math.max(...rows.map((cells) => cells[column]!.length)));
 console.log(`${btfPath}, ${runs} runs each\n`);
-console.log(
-  rows
-    .map((cells) =>
-      cells
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n"),
-);
+console.log(formatTable(rows));

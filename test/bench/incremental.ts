@@ -42,7 +42,7 @@ import { minifySets } from "../../pipeline/stages/minify.ts";
 import { buildAptMirror, createSigningKey, writeListedSuite, type ListedAptPackage } from "../fixtures/apt-mirror.ts";
 import { makeCoreObject, makeKernelBtf } from "../fixtures/bpf-objects.ts";
 import { startStaticServer, type ServedRequest } from "../helpers/static-server.ts";
-import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
+import { countOption, formatMeasurements, formatTable, measureCommand, median, type Measurement } from "./measure.ts";
 
 const self = fileURLToPath(import.meta.url);
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -429,18 +429,6 @@ async function main(args: string[]): Promise<void> {
 
 function expectEqual<T>(what: string, actual: T, expected: T): void {
   if (actual !== expected) throw new Error(`${what}: ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
-}
-
-function formatTable(table: string[][]): string {
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
-  return table
-    .map((cells) =>
-      cells
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
 }
 
 async function mkdirp(path: string): Promise<string> {

@@ -46,7 +46,7 @@ import { readManifest, writeManifest } from "../../archive/state.ts";
 import { keyPath, type KernelKey } from "../../archive/kernel-key.ts";
 import { serveBookwormMirror } from "../fixtures/bookworm-mirror.ts";
 import { makeCoreObject, type BpfFixture } from "../fixtures/bpf-objects.ts";
-import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
+import { countOption, formatMeasurements, formatTable, measureCommand, median, type Measurement } from "./measure.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
@@ -405,17 +405,7 @@ async function main(args: string[]): Promise<void> {
         `${(cpu(row) / cpu(sequential)).toFixed(2)}x`,
       ]),
     ];
-    const widths = ratios[0]!.map((_, column) => Math.max(...ratios.map((cells) => cells[column]!.length)));
-    console.log(
-      ratios
-        .map((cells) =>
-          cells
-            .map((cell, column) => cell.padEnd(widths[column]!))
-            .join("  ")
-            .trimEnd(),
-        )
-        .join("\n"),
-    );
+    console.log(formatTable(ratios));
     console.log(
       `\ntarget (issue 9, item 5): btfmill wall <= 1.2x the sum of bare calls: ${(ours.wallSeconds / sequential.wallSeconds).toFixed(2)}x ` +
         `(${ours.wallSeconds / sequential.wallSeconds <= 1.2 ? "met" : "missed"}); against the bare calls run 2 at a time: ${(ours.wallSeconds / parallel.wallSeconds).toFixed(2)}x. ` +

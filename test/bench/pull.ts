@@ -30,7 +30,7 @@ import { loadObjectSets } from "../../pipeline/object-registry.ts";
 import { minifySets } from "../../pipeline/stages/minify.ts";
 import { publishSite } from "../../site/publish.ts";
 import { makeCoreObject, makeKernelBtf, type KernelVariant } from "../fixtures/bpf-objects.ts";
-import { countOption, formatMeasurements, measureCommand, median, type Measurement } from "./measure.ts";
+import { countOption, formatMeasurements, formatTable, measureCommand, median, type Measurement } from "./measure.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(repoRoot, "bin", "btfmill.js");
@@ -263,18 +263,6 @@ async function main(args: string[]): Promise<void> {
     server?.kill("SIGTERM");
     await rm(work, { recursive: true, force: true });
   }
-}
-
-function formatTable(table: string[][]): string {
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));
-  return table
-    .map((cells) =>
-      cells
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
 }
 
 await main(process.argv.slice(2));

@@ -13,20 +13,9 @@ import {
 import { loadBtf, loadElfBtf } from "../../../archive/btf/load.ts";
 import type { BtfSpec, BtfType } from "../../../archive/btf/types.ts";
 import { makeVmlinux, type VmlinuxOptions } from "../../fixtures/vmlinux.ts";
+import { specOf } from "../../helpers/btf-spec.ts";
 
-const spec = (types: BtfType[]): BtfSpec => ({
-  header: {
-    littleEndian: true,
-    version: 1,
-    flags: 0,
-    headerLength: 24,
-    typeStart: 24,
-    typeLength: 0,
-    stringStart: 24,
-    stringLength: 1,
-  },
-  types,
-});
+const spec = (types: BtfType[]): BtfSpec => specOf(types);
 const int: BtfType = { id: 1, kind: "INT", name: "int", size: 4, encoding: 1, bitOffset: 0, bits: 32 };
 const priv = (id: number, size: number, memberName: string): BtfType => ({
   id,
