@@ -152,6 +152,22 @@ export const sourceStateSchema = z.strictObject({
   /** When the source's indexes were last read successfully. */
   refreshedAt: z.string().optional(),
   checkedAt: z.string(),
+  /**
+   * Set when the last full read of the source left it nothing to do: `key` digests what that
+   * decision rested on (the signed indexes' stamps, the source's config, the object sets, the run's
+   * options, the archive folder), so a later run that computes the same key skips reading the
+   * indexes and the part (pipeline/settled-sources.ts).
+   */
+  settled: z
+    .strictObject({
+      key: z.string().regex(sha256Pattern),
+      /** The kernel packages the source listed then: all unchanged while it stays settled. */
+      kernels: z.int().nonnegative(),
+      /** The earliest Valid-Until of the Release files read: past it, the source is read in full again. */
+      validUntil: z.string().optional(),
+      absentSuites: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 
 // Schema v1 kept the whole archive in one file; it is read to migrate such an archive (archive/state.ts).

@@ -42,7 +42,7 @@ export function selectSources(sources: SourceConfig[], filters: SourceSelection 
 
 /** What reading one source's indexes gave: its packages and the default suites it lacks, or why it could not be read. */
 export type SourceOutcome = { source: SourceConfig; id: string; checkedAt: string } & (
-  | { packages: KernelPackage[]; absentSuites: string[] }
+  | { packages: KernelPackage[]; absentSuites: string[]; stamp: string; validUntil?: string | undefined }
   | { reason: string }
 );
 
@@ -65,7 +65,7 @@ export async function discoverSources(
         const id = sourceId(source);
         const checkedAt = options.now().toISOString();
         try {
-          const { packages, absentSuites } = await createSource(source).survey(options.signal);
+          const { packages, absentSuites, stamp, validUntil } = await createSource(source).survey(options.signal);
           options.reporter.event({
             type: "source",
             source: id,
@@ -73,7 +73,7 @@ export async function discoverSources(
             found: packages.length,
             ...(absentSuites.length > 0 ? { absentSuites } : {}),
           });
-          return { source, id, checkedAt, packages, absentSuites };
+          return { source, id, checkedAt, packages, absentSuites, stamp, validUntil };
         } catch (error) {
           const reason = describeError(error);
           options.reporter.event({ type: "source", source: id, status: "stale", reason });
@@ -102,8 +102,10 @@ export function recordDiscovery(
       if (stale.some((item) => item.source === id)) continue;
       manifest.sources[id] = { status: "ok", ...insecure, refreshedAt: checkedAt, checkedAt };
     } else {
+      // A stale source is read in full next time: what settled it may no longer hold.
+      const { settled: _, ...previous } = manifest.sources[id] ?? {};
       manifest.sources[id] = {
-        ...manifest.sources[id],
+        ...previous,
         status: "stale",
         ...insecure,
         reason: outcome.reason,

@@ -5,7 +5,16 @@ import type { ManifestEntry, MinifiedRecord } from "../archive/manifest.ts";
 export type KernelStage = "download" | "extract" | "hash" | "convert" | "validate" | "store";
 
 export type RunEvent =
-  | { type: "source"; source: string; status: "ok" | "stale"; found?: number; absentSuites?: string[]; reason?: string }
+  | {
+      type: "source";
+      source: string;
+      status: "ok" | "stale";
+      found?: number;
+      /** Skipped as settled: its signed indexes and all else its work depends on are as the last full read left them. */
+      settled?: boolean;
+      absentSuites?: string[];
+      reason?: string;
+    }
   | { type: "plan"; todo: number; unchanged: number }
   | { type: "stage"; kernel: string; stage: KernelStage; bytes?: number; totalBytes?: number }
   | { type: "done"; kernel: string; entry: ManifestEntry; keptPrevious: boolean }

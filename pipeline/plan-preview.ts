@@ -14,11 +14,23 @@ import { setsToMinify } from "./minify-pass.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import type { StateOptions } from "../site/state/state-site.ts";
 
-export type PlannedAction = PlanReason | "unchanged" | "skip-has-btf";
+export type PlannedAction = PlanReason | "skip-has-btf";
 
 export interface PlanPreview {
-  /** `absentSuites`: default suites no configured mirror carries, read as empty. */
-  sources: { source: string; status: "ok" | "stale"; reason?: string; absentSuites?: string[] }[];
+  /**
+   * `unchanged`: the source's kernel packages that need nothing; `settled`: the source was not read,
+   * its signed indexes and all else its work depends on being as its last full read left them;
+   * `absentSuites`: default suites no configured mirror carries, read as empty.
+   */
+  sources: {
+    source: string;
+    status: "ok" | "stale";
+    reason?: string;
+    unchanged: number;
+    settled?: true;
+    absentSuites?: string[];
+  }[];
+  /** The kernels with something to do (unchanged ones are counted per source: 100,000 rows of nothing helped nobody). */
   kernels: { kernel: string; action: PlannedAction; url: string; size: number }[];
   /** Archived kernels whose object sets are out of date: minified again from the stored BTF. */
   minify: { kernel: string; sets: string[] }[];
@@ -35,20 +47,31 @@ export async function previewRun(
     filters?: SourceSelection;
     shard?: Shard;
     retryFailed?: boolean;
+    recheck?: boolean;
     state?: StateOptions;
     signal?: AbortSignal;
   },
 ): Promise<PlanPreview> {
   const kernels: PlanPreview["kernels"] = [];
   const minify: PlanPreview["minify"] = [];
+  const unchanged = new Map<string, number>();
+  const settled = new Set<string>();
   let downloadBytes = 0;
-  const add = (pkg: KernelPackage, action: PlannedAction): void => {
+  const add = (id: string, pkg: KernelPackage, action: PlannedAction | undefined): void => {
+    if (action === undefined) {
+      unchanged.set(id, (unchanged.get(id) ?? 0) + 1);
+      return;
+    }
     kernels.push({ kernel: keyPath(pkg.key), action, url: pkg.url, size: pkg.size });
-    if (action !== "unchanged" && action !== "skip-has-btf") downloadBytes += pkg.size;
+    if (action !== "skip-has-btf") downloadBytes += pkg.size;
   };
   const { selected, state, absent } = await prepareWork(config, options, {
     now: () => new Date(),
     reporter: silent,
+    settled: (id, count) => {
+      settled.add(id);
+      unchanged.set(id, count);
+    },
     // Each source previewed as its indexes come in, then its part let go, as a run does with one that has no work.
     visit: async (id, chains, { state: opened, files, sets }) => {
       const { manifest } = opened;
@@ -57,10 +80,11 @@ export async function previewRun(
         await walkChain(
           chain,
           async (pkg): Promise<ManifestEntry | undefined> => {
-            add(pkg, (await planKernel(manifest, pkg, planOptions)) ?? "unchanged");
+            add(id, pkg, await planKernel(manifest, pkg, planOptions));
             return manifest.kernels[keyPath(pkg.key)];
           },
-          async (pkg) => add(pkg, skipRecorded(manifest.kernels[keyPath(pkg.key)], pkg) ? "unchanged" : "skip-has-btf"),
+          async (pkg) =>
+            add(id, pkg, skipRecorded(manifest.kernels[keyPath(pkg.key)], pkg) ? undefined : "skip-has-btf"),
         );
       }
       if (sets.length > 0) {
@@ -81,6 +105,8 @@ export async function previewRun(
         source,
         status: sourceState.status,
         ...(sourceState.reason ? { reason: sourceState.reason } : {}),
+        unchanged: unchanged.get(source) ?? 0,
+        ...(settled.has(source) ? { settled: true as const } : {}),
         ...(absentSuites.has(source) ? { absentSuites: absentSuites.get(source) } : {}),
       })),
     kernels,

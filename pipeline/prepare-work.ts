@@ -5,6 +5,7 @@
 import { ConfigError } from "../archive/errors.ts";
 import type { ArchiveState } from "../archive/state.ts";
 import { sourceId } from "../archive/kernel-key.ts";
+import { createSource } from "../distros/index.ts";
 import type { SourceConfig } from "../distros/types.ts";
 import { configureHttp } from "../distros/net/http-settings.ts";
 import type { ArchiveFiles } from "../site/state/archive-files.ts";
@@ -22,12 +23,16 @@ import type { Reporter } from "./events.ts";
 import { flavorChains, type FlavorChain } from "./flavor-chains.ts";
 import pLimit from "p-limit";
 import { loadObjectSets, type ObjectSet } from "./object-registry.ts";
+import { packageCount, settleKey } from "./settled-sources.ts";
 import { inShard, type Shard } from "./shard.ts";
 
 export interface WorkSelection {
   filters?: SourceSelection | undefined;
   shard?: Shard | undefined;
   state?: StateOptions | undefined;
+  retryFailed?: boolean | undefined;
+  /** Read every source in full, settled or not (`--recheck`). */
+  recheck?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -44,7 +49,22 @@ export interface PreparationSteps {
    * caller lets the part and the chains go when the source has no work, so memory follows the
    * sources in flight and those with work, not the archive.
    */
-  visit: (source: string, chains: FlavorChain[], opened: OpenedWork) => Promise<void>;
+  visit: (source: string, chains: FlavorChain[], opened: OpenedWork, read?: FullRead) => Promise<void>;
+  /** Each source skipped because it is settled, with the kernel packages it holds, all unchanged. */
+  settled?: (source: string, kernels: number) => void;
+  /** With `run --reconvert`: the current toolchain's identity, part of what settles a source. */
+  reconvertUnless?: () => Promise<string | undefined>;
+}
+
+/** A source whose indexes were read in full this time: every chain (of any shard), and how to settle it. */
+export interface FullRead {
+  id: string;
+  chains: FlavorChain[];
+  /**
+   * When the command finds the source has no work in any shard: records it as settled, so later
+   * runs skip it while its indexes, config, object sets and folder stay as they are now.
+   */
+  settle(): Promise<void>;
 }
 
 export interface OpenedWork {
@@ -99,9 +119,52 @@ export async function prepareWork(
   // With no filter narrowing the sources, the archive's other sources are looked after too (re-minified).
   const unselected = narrowed ? [] : state.sourceIds().filter((id) => !groups.has(id));
   const limit = pLimit(sourcesAtOnce);
+  let reconvertUnless: Promise<string | undefined> | undefined;
+  const keyOf = async (group: SourceConfig[], stamps: string[], id: string) =>
+    settleKey(
+      {
+        configs: group,
+        sets,
+        retryFailed: selection.retryFailed ?? false,
+        reconvertUnless: await (reconvertUnless ??= steps.reconvertUnless?.() ?? Promise.resolve(undefined)),
+      },
+      stamps,
+      await files.mark(id),
+    );
+  // A settled source whose key still holds is recorded as read and handed to `settled`, its part never loaded.
+  const skipSettled = async (id: string, group: SourceConfig[]): Promise<AbsentSuites[] | undefined> => {
+    const held = state.manifest.sources[id];
+    const settled = held?.status === "ok" ? held.settled : undefined;
+    if (settled === undefined || selection.recheck) return undefined;
+    if (settled.validUntil !== undefined && Date.parse(settled.validUntil) <= steps.now().getTime()) return undefined;
+    // A mirror that cannot be reached now is read in full, which says why it is stale.
+    const stamps = await Promise.all(group.map((source) => createSource(source).stamp(selection.signal))).catch(
+      () => undefined,
+    );
+    if (stamps === undefined || (await keyOf(group, stamps, id)) !== settled.key) return undefined;
+    const checkedAt = steps.now().toISOString();
+    state.manifest.sources[id] = { ...held, status: "ok", refreshedAt: checkedAt, checkedAt };
+    const { absentSuites } = settled;
+    steps.reporter.event({
+      type: "source",
+      source: id,
+      status: "ok",
+      found: settled.kernels,
+      settled: true,
+      ...(absentSuites ? { absentSuites } : {}),
+    });
+    steps.settled?.(id, settled.kernels);
+    return absentSuites ? [{ source: id, suites: absentSuites }] : [];
+  };
   await Promise.all([
     ...[...groups].map(([id, group], index) =>
       limit(async () => {
+        const skipped = await skipSettled(id, group);
+        if (skipped !== undefined) {
+          recordedStale[index] = [];
+          recordedAbsent[index] = skipped;
+          return;
+        }
         const [outcomes] = await Promise.all([
           discoverSources(group, { now: steps.now, reporter: steps.reporter, signal: selection.signal }),
           state.load([id]),
@@ -109,8 +172,33 @@ export async function prepareWork(
         const recorded = recordDiscovery(state.manifest, outcomes);
         recordedStale[index] = recorded.stale;
         recordedAbsent[index] = recorded.absent;
-        const chains = flavorChains(recorded.discovered).filter((chain) => inShard(chain.unit, selection.shard));
-        await steps.visit(id, chains, opened);
+        const all = flavorChains(recorded.discovered);
+        const read: FullRead = {
+          id,
+          chains: all,
+          async settle() {
+            const held = state.manifest.sources[id];
+            if (held?.status !== "ok") return;
+            const stamps = outcomes.flatMap((outcome) => ("stamp" in outcome ? [outcome.stamp] : []));
+            const validUntil = outcomes
+              .flatMap((outcome) => ("validUntil" in outcome && outcome.validUntil ? [outcome.validUntil] : []))
+              .sort()
+              .at(0);
+            const absentSuites = recorded.absent.flatMap((item) => item.suites);
+            held.settled = {
+              key: await keyOf(group, stamps, id),
+              kernels: packageCount(all),
+              ...(validUntil ? { validUntil } : {}),
+              ...(absentSuites.length > 0 ? { absentSuites } : {}),
+            };
+          },
+        };
+        await steps.visit(
+          id,
+          all.filter((chain) => inShard(chain.unit, selection.shard)),
+          opened,
+          read,
+        );
       }),
     ),
     ...unselected.map((id) =>

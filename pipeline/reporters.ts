@@ -16,7 +16,7 @@ function describeEvent(event: RunEvent): string | undefined {
   switch (event.type) {
     case "source":
       return event.status === "ok"
-        ? `source ${event.source}: ${event.found} kernel package(s) found${event.absentSuites ? `; ${describeAbsentSuites(event.absentSuites)}` : ""}`
+        ? `source ${event.source}: ${event.found} kernel package(s) ${event.settled ? "unchanged since its last full read (signed indexes the same)" : "found"}${event.absentSuites ? `; ${describeAbsentSuites(event.absentSuites)}` : ""}`
         : `source ${event.source}: STALE, previous entries kept: ${event.reason}`;
     case "plan":
       return `plan: ${event.todo} kernel(s) to process, ${event.unchanged} unchanged`;

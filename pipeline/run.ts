@@ -15,9 +15,10 @@ import type { AbsentSuites, SourceSelection } from "./discover-sources.ts";
 import type { Reporter } from "./events.ts";
 import { walkChain, type FlavorChain } from "./flavor-chains.ts";
 import { manifestRecorder } from "./manifest-recorder.ts";
-import { minifyPass, minifyWork } from "./minify-pass.ts";
-import { chainsHaveWork, planRun, skipRecorded, type PlannedKernel } from "./plan.ts";
-import { prepareWork } from "./prepare-work.ts";
+import { minifyPass } from "./minify-pass.ts";
+import { planRun, skipRecorded, type PlannedKernel } from "./plan.ts";
+import { prepareWork, type FullRead } from "./prepare-work.ts";
+import { chainsOrSetsHaveWork, packageCount, sourceHasWork } from "./settled-sources.ts";
 import { processKernel } from "./process-kernel.ts";
 import { entryShardUnit, inShard, type Shard } from "./shard.ts";
 import { selectTools, type SelectedTools } from "./toolchain/select.ts";
@@ -29,6 +30,8 @@ export interface RunOptions {
   filters?: RunFilters;
   jobs?: number;
   retryFailed?: boolean;
+  /** Read every source in full, settled or not (pipeline/settled-sources.ts). */
+  recheck?: boolean;
   /** Convert again the kernels another toolchain converted (default: config toolchain.reconvert). */
   reconvert?: boolean;
   /** Only this share of the work (pipeline/shard.ts). */
@@ -83,9 +86,16 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
   let unchanged = 0;
   const working: FlavorChain[] = [];
   const workingSources = new Set<string>();
+  // Sources read in full that have work: settled at the end when the run leaves them none.
+  const toSettle: FullRead[] = [];
   const { sets, state, files, stale, absent } = await prepareWork(config, options, {
     now,
     reporter,
+    settled: (_, kernels) => {
+      summary.unchanged += kernels;
+      unchanged += kernels;
+    },
+    reconvertUnless: async () => (reconvert ? await currentIdentity() : undefined),
     beforeReading: async () => {
       await mkdir(config.archive, { recursive: true });
       // One run per archive at a time (the manifest is its state), so anything unfinished is a crash's.
@@ -96,7 +106,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       await settleReplacements(config.archive, opened);
     },
     // Each source is planned as its indexes come in; one with nothing to do lets its part and packages go.
-    visit: async (id, sourceChains, opened) => {
+    visit: async (id, sourceChains, opened, read) => {
       const planOptions = {
         files: opened.files,
         sets: opened.sets,
@@ -104,6 +114,7 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
         reconvertUnless: reconvert ? await currentIdentity() : undefined,
       };
       const { manifest } = opened.state;
+      const entries = () => opened.state.entries(id);
       const plan = await planRun(
         manifest,
         sourceChains.flatMap((chain) => chain.packages),
@@ -113,17 +124,22 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
       unchanged += plan.unchanged.length;
       const work =
         plan.todo.length > 0 ||
-        (await chainsHaveWork(manifest, sourceChains, planOptions)) ||
-        (opened.sets.length > 0 &&
-          (await minifyWork(opened.state.entries(id), opened.sets, { files: opened.files, include })));
+        (await chainsOrSetsHaveWork(manifest, sourceChains, entries, { ...planOptions, include }));
       if (work) {
         working.push(...sourceChains);
         workingSources.add(id);
-      } else {
-        // Walking its chains would count every kernel unchanged and record nothing.
-        summary.unchanged += sourceChains.reduce((total, chain) => total + chain.packages.length, 0);
-        opened.state.release(id);
+        if (read) toSettle.push(read);
+        return;
       }
+      // Walking its chains would count every kernel unchanged and record nothing.
+      summary.unchanged += packageCount(sourceChains);
+      // A shard settles a source only when no other shard has work in it either.
+      const settles =
+        read !== undefined &&
+        (options.shard === undefined ||
+          !(await sourceHasWork(manifest, read.chains, entries, { ...planOptions, include: () => true })));
+      if (settles) await read.settle();
+      opened.state.release(id);
     },
   });
   summary.staleSources.push(...stale);
@@ -233,6 +249,22 @@ export async function runPipeline(config: Config, options: RunOptions): Promise<
     });
   }
   await recorder.flush();
+  // What this run did may have left a source nothing to do: the next run then skips it.
+  if (toSettle.length > 0) {
+    files.rescan();
+    const planOptions = {
+      files,
+      sets,
+      retryFailed: options.retryFailed ?? false,
+      reconvertUnless: reconvert ? await currentIdentity() : undefined,
+    };
+    for (const read of toSettle) {
+      const id = read.id;
+      const entries = () => state.entries(id);
+      if (!(await sourceHasWork(manifest, read.chains, entries, { ...planOptions, include: () => true })))
+        await read.settle();
+    }
+  }
   manifest.updatedAt = now().toISOString();
   await state.commit();
   // Each kernel removes its own scratch folder; the parent goes too once nothing is in flight.

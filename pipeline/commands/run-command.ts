@@ -65,6 +65,7 @@ export async function runCommand(context: CommandContext<typeof runSpec.options>
       shard: values.shard === undefined ? undefined : parseShard(values.shard),
       jobs: positiveInt("jobs", values.jobs),
       retryFailed: Boolean(values["retry-failed"]),
+      recheck: Boolean(values.recheck),
       ...(values.reconvert ? { reconvert: true } : {}),
       state: stateOption(values),
       reporter,

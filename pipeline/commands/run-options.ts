@@ -12,12 +12,13 @@ export const workSelection = {
   latest: { type: "string" },
   shard: { type: "string" },
   "retry-failed": { type: "boolean" },
+  recheck: { type: "boolean" },
 } as const satisfies Options;
 
 export const runSpec = commandSpec({
   name: "run",
   summary: "find new debug kernels, convert them to BTF, verify and archive them",
-  usage: `btfmill run [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--jobs N] [--retry-failed] [--reconvert] [--shard I/N] [--json]
+  usage: `btfmill run [--config FILE] [--distro D] [--release R] [--arch A] [--flavor F] [--latest N] [--jobs N] [--retry-failed] [--recheck] [--reconvert] [--shard I/N] [--json]
 
   --config FILE    config file (default: ./btfmill.json, else built-in defaults:
                    newest Debian 12 cloud-amd64 kernel, archive in ./btf-archive)
@@ -29,6 +30,8 @@ export const runSpec = commandSpec({
   --jobs N         kernels converted at once (default: config "jobs", 2); above 1, one
                    more kernel downloads meanwhile
   --retry-failed   also retry kernels that failed for a lasting reason
+  --recheck        read every source's indexes and state in full, also those settled (unchanged
+                   since a full read that left them nothing to do)
   --reconvert      also convert again the kernels another toolchain (pahole version or package)
                    converted; without it they keep their BTF (config: toolchain.reconvert)
   --shard I/N      only the I-th of N deterministic shares of the work (flavor chains), for a CI matrix

@@ -1,12 +1,13 @@
 // Where an archive's files come from. A local archive holds every file its manifest names; an
 // archive started from a published site (`--state`) holds only what this machine made or needed,
 // and fetches the rest from the site, by sha256, when something needs the bytes.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeAtomically } from "../../archive/atomic-write.ts";
 import { fileListing, pathExists, type FileListing } from "../../archive/file-listing.ts";
 import type { ArchiveFile } from "../../archive/manifest.ts";
 import { IntegrityError } from "../../archive/errors.ts";
+import { sha256Hex } from "../../archive/file-digest.ts";
 import type { StateSite } from "./state-site.ts";
 
 export interface ArchiveFiles {
@@ -22,6 +23,18 @@ export interface ArchiveFiles {
   rescan(): void;
   /** Makes sure the file is in the folder at its path (fetched and checked if need be). */
   materialize(file: ArchiveFile, signal?: AbortSignal): Promise<void>;
+  /**
+   * What a settled source's key takes from the files (pipeline/settled-sources.ts): a local
+   * archive's listing of the source's folder, so a tarball removed or added by hand unsettles it;
+   * for a `--state` archive, nothing: the site publishes what its manifest names, and the folder
+   * holds only what this machine made.
+   */
+  mark(source: string): Promise<string>;
+}
+
+async function folderMark(folder: string): Promise<string> {
+  const names = await readdir(folder).catch(() => undefined);
+  return names === undefined ? "absent" : sha256Hex(Buffer.from(names.sort().join("\n")));
 }
 
 /** When an archive folder is the whole state: its files are there or missing. */
@@ -41,6 +54,7 @@ export function localArchiveFiles(root: string): ArchiveFiles {
         });
       }
     },
+    mark: (source) => folderMark(join(root, source)),
   };
 }
 
@@ -61,5 +75,6 @@ export function stateArchiveFiles(root: string, state: StateSite): ArchiveFiles 
       await mkdir(dirname(target), { recursive: true });
       await writeAtomically(target, (temp) => writeFile(temp, bytes));
     },
+    mark: async () => "site",
   };
 }

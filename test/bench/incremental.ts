@@ -4,7 +4,9 @@
 // on it, over every source and shard-style over one (`--distro --release --arch`), each as its
 // own process, against baselines measured in the same invocation: the bare start of the CLI
 // (`--help`), reading and verifying every source's indexes alone, and reading the whole archive
-// state alone. Targets: 10,000 kernels in one source, under 3 s; 100,000 across 200 sources, all
+// state alone. Two cases of "nothing new": every suite signed again (its InRelease changed, its
+// Packages the same: each source is read in full), and nothing changed since the run before (each
+// source settled: its InRelease alone is fetched). Targets: 10,000 kernels in one source, under 3 s; 100,000 across 200 sources, all
 // sources under 5 s with node under 300 MB, one source under 1 s with node under 150 MB. Last,
 // `btfmill merge` of two one-source shard outputs into the archive, which passes every source's
 // part through one at a time, as a run over all sources does: the same target.
@@ -39,7 +41,13 @@ import { loadConfig } from "../../pipeline/config.ts";
 import { configureHttp } from "../../distros/net/http-settings.ts";
 import { loadObjectSets } from "../../pipeline/object-registry.ts";
 import { minifySets } from "../../pipeline/stages/minify.ts";
-import { buildAptMirror, createSigningKey, writeListedSuite, type ListedAptPackage } from "../fixtures/apt-mirror.ts";
+import {
+  buildAptMirror,
+  createSigningKey,
+  resignSuite,
+  writeListedSuite,
+  type ListedAptPackage,
+} from "../fixtures/apt-mirror.ts";
 import { makeCoreObject, makeKernelBtf } from "../fixtures/bpf-objects.ts";
 import { startStaticServer, type ServedRequest } from "../helpers/static-server.ts";
 import { countOption, formatMeasurements, formatTable, measureCommand, median, type Measurement } from "./measure.ts";
@@ -278,12 +286,26 @@ async function main(args: string[]): Promise<void> {
       // Shard-style: one source of the many, as a CI job given `--distro --release --arch` runs it.
       const one = sources[0]!;
       const oneSource = ["--distro", "debian", "--release", one.release, "--arch", "x86_64"];
-      const planLines = (row: Measurement, wanted: BenchSource[]) =>
+      const settledNote = " (settled: indexes unchanged since its last full read)";
+      const planLines = (row: Measurement, wanted: BenchSource[], settled: boolean) =>
         expectEqual(
           "plan lines",
           row.stdout.trim(),
-          wanted.map((source) => `source debian/${source.release}/x86_64: ok`).join("\n"),
+          wanted.map((source) => `source debian/${source.release}/x86_64: ok${settled ? settledNote : ""}`).join("\n"),
         );
+      // Every suite signed again, its Packages the same: as when a mirror refreshes Valid-Until.
+      const resignAll = async () => {
+        for (const source of sources) {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await resignSuite(mirror, source.suite ?? "bookworm", key);
+              break;
+            } catch (error) {
+              if (attempt === 3) throw error;
+            }
+          }
+        }
+      };
       const runChecks = (row: Measurement, kernels: number) => {
         const summary = JSON.parse(row.stdout) as { unchanged: number; processed: number; minified: number };
         expectEqual("run: unchanged", summary.unchanged, kernels);
@@ -300,6 +322,8 @@ async function main(args: string[]): Promise<void> {
         argv: string[];
         check: (row: Measurement) => void;
         target?: { seconds: number; megabytes?: number };
+        /** Done before the command, outside its measurement. */
+        before?: () => Promise<void>;
       }> = [
         { label: "baseline: btfmill --help (start-up)", argv: [node, cli, "--help"], check: () => {} },
         {
@@ -315,14 +339,30 @@ async function main(args: string[]): Promise<void> {
             expectEqual("kernels in the manifest", (JSON.parse(row.stdout) as { kernels: number }).kernels, count),
         },
         {
-          label: "btfmill plan",
+          // Every source read in full: each suite's InRelease changed (nothing settles a source).
+          label: "btfmill plan, every suite signed again",
           argv: [node, ...profile, cli, "plan", "--config", configPath],
           // plan prints its sources, then one line per kernel with something to do: none.
-          check: (row) => planLines(row, sources),
+          check: (row) => planLines(row, sources, false),
+          target: allTarget,
+          before: resignAll,
+        },
+        {
+          // The same signed bytes the plan saw, but no run has settled a source with them yet.
+          label: "btfmill run, every suite signed again",
+          argv: [node, ...profile, cli, "run", "--config", configPath, "--json"],
+          check: (row) => runChecks(row, count),
           target: allTarget,
         },
         {
-          label: "btfmill run",
+          // The run before left every source settled: InRelease alone is fetched, no index or part read.
+          label: "btfmill plan, nothing changed",
+          argv: [node, ...profile, cli, "plan", "--config", configPath],
+          check: (row) => planLines(row, sources, true),
+          target: allTarget,
+        },
+        {
+          label: "btfmill run, nothing changed",
           argv: [node, ...profile, cli, "run", "--config", configPath, "--json"],
           check: (row) => runChecks(row, count),
           target: allTarget,
@@ -331,14 +371,26 @@ async function main(args: string[]): Promise<void> {
           ? []
           : [
               {
-                label: "btfmill plan, one source",
+                label: "btfmill plan, one source, nothing changed",
                 argv: [node, ...profile, cli, "plan", "--config", configPath, ...oneSource],
-                check: (row: Measurement) => planLines(row, [one]),
+                check: (row: Measurement) => planLines(row, [one], true),
                 target: oneTarget,
               },
               {
-                label: "btfmill run, one source",
+                label: "btfmill run, one source, nothing changed",
                 argv: [node, ...profile, cli, "run", "--config", configPath, "--json", ...oneSource],
+                check: (row: Measurement) => runChecks(row, one.kernels.length),
+                target: oneTarget,
+              },
+              {
+                label: "btfmill plan, one source, --recheck (read in full)",
+                argv: [node, ...profile, cli, "plan", "--config", configPath, "--recheck", ...oneSource],
+                check: (row: Measurement) => planLines(row, [one], false),
+                target: oneTarget,
+              },
+              {
+                label: "btfmill run, one source, --recheck (read in full)",
+                argv: [node, ...profile, cli, "run", "--config", configPath, "--json", "--recheck", ...oneSource],
                 check: (row: Measurement) => runChecks(row, one.kernels.length),
                 target: oneTarget,
               },
@@ -364,6 +416,7 @@ async function main(args: string[]): Promise<void> {
       // Candidates take turns, so a busy moment on a shared machine hits all of them alike.
       for (let run = 0; run < runs; run++) {
         for (const [index, candidate] of candidates.entries()) {
+          await candidate.before?.();
           const before = server.requests.length;
           const row = await measureCommand(candidate.label, candidate.argv);
           candidate.check(row);

@@ -143,11 +143,8 @@ describe("btfmill run/plan/merge/publish --state", () => {
     const plan = await runBtfmill(["plan", "--config", config, "--state", fullSite.url, "--json"]);
     expect(plan.exitCode, plan.stderr).toBe(0);
     const preview = JSON.parse(plan.stdout) as PlanPreview;
-    expect(preview.kernels.map((kernel) => [kernel.kernel, kernel.action])).toEqual([
-      [key(kernels[0]!), "unchanged"],
-      [key(kernels[1]!), "unchanged"],
-      [key(kernels[2]!), "new"],
-    ]);
+    expect(preview.kernels.map((kernel) => [kernel.kernel, kernel.action])).toEqual([[key(kernels[2]!), "new"]]);
+    expect(preview.sources.map((source) => [source.source, source.unchanged])).toEqual([["debian/12/x86_64", 2]]);
     expect(preview.minify).toEqual([]);
     expect(debsFetched(newMirror.server)).toEqual([]);
   });
@@ -231,7 +228,8 @@ describe("btfmill run/plan/merge/publish --state", () => {
     const unchangedPlan = JSON.parse(
       (await runBtfmill(["plan", "--config", same, "--state", minifiedSite.url, "--json"])).stdout,
     ) as PlanPreview;
-    expect(unchangedPlan.kernels.map((kernel) => kernel.action)).toEqual(["unchanged", "unchanged", "new"]);
+    expect(unchangedPlan.kernels.map((kernel) => kernel.action)).toEqual(["new"]);
+    expect(unchangedPlan.sources[0]?.unchanged).toBe(2);
 
     const changed = await writeConfig("from-minified", newMirror, { net: [objects.tcprtt, objects.kprobe] });
     const changedPlan = JSON.parse(

@@ -83,12 +83,10 @@ describe("scheduled workflow", () => {
     const now = Date.parse("2026-12-02T12:00:00Z");
     const plan = (changes: Partial<PlanPreview> = {}): PlanPreview => ({
       sources: [
-        { source: "debian/12/x86_64", status: "ok" },
-        { source: "ubuntu/20.04/x86_64", status: "ok", absentSuites: ["focal-security"] },
+        { source: "debian/12/x86_64", status: "ok", unchanged: 1, settled: true },
+        { source: "ubuntu/20.04/x86_64", status: "ok", unchanged: 0, absentSuites: ["focal-security"] },
       ],
-      kernels: [
-        { kernel: "debian/12/x86_64/6.1.0-1-cloud-amd64", action: "unchanged", url: "http://127.0.0.1/x.deb", size: 1 },
-      ],
+      kernels: [],
       minify: [],
       downloadBytes: 0,
       ...changes,
@@ -146,8 +144,8 @@ describe("scheduled workflow", () => {
         "still-stale",
         plan({
           sources: [
-            { source: "debian/12/x86_64", status: "ok" },
-            { source: "ubuntu/20.04/x86_64", status: "stale", reason: "FetchError: mirror down" },
+            { source: "debian/12/x86_64", status: "ok", unchanged: 1 },
+            { source: "ubuntu/20.04/x86_64", status: "stale", reason: "FetchError: mirror down", unchanged: 0 },
           ],
         }),
         site(hourAgo, "stale"),

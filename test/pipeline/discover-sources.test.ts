@@ -13,6 +13,7 @@ const ok = (source: SourceConfig): SourceOutcome => ({
   checkedAt: "2026-12-02T16:00:00.000Z",
   packages: [],
   absentSuites: [],
+  stamp: "stamp of the signed indexes",
 });
 const stale = (source: SourceConfig): SourceOutcome => ({
   source,
