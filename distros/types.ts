@@ -72,6 +72,10 @@ export interface SourceSurvey {
    * names them so that a mirror lacking one is seen, not silently taken as having no kernels there.
    */
   absentSuites: string[];
+  /** Digest of the signed roots this survey read (see DistroSource.stamp): equal strings mean the same signed indexes. */
+  stamp: string;
+  /** The earliest Valid-Until among the Release files read, when the source checks Valid-Until (ISO string); absent otherwise. */
+  validUntil?: string;
 }
 
 /** A distro's way to find its debug kernel packages. */
@@ -83,4 +87,12 @@ export interface DistroSource {
   discover(signal?: AbortSignal): Promise<KernelPackage[]>;
   /** When a run plans: reads the signed indexes; the packages, and the default suites no mirror has. */
   survey(signal?: AbortSignal): Promise<SourceSurvey>;
+  /**
+   * When a run asks whether a source changed since it was last read: the digest of the signed roots
+   * (apt: each suite's InRelease, or Release + Release.gpg, or "absent"; yum: each repo's repomd.xml
+   * + repomd.xml.asc, and for a mirror list the list's bytes too), as the first mirror that has each
+   * serves them, plus the keyring bytes they are checked with. Fetches only those small files: no
+   * signature check, no Packages/primary download. Equal to `survey(...).stamp` when the mirror has not changed.
+   */
+  stamp(signal?: AbortSignal): Promise<string>;
 }
