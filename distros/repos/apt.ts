@@ -83,7 +83,7 @@ export async function findSuite(
  * When a source reads a suite or checks whether it changed: the signed root from the first
  * repository that has the suite, unverified. A bad signature found later still stops the source:
  * the next mirror is not asked in place of a tampered one. An `optional` suite that every
- * repository answers as absent gives undefined; an unreachable mirror may have it, so that fails.
+ * repository answers as absent gives undefined.
  */
 export async function findSuiteRoot(
   repositories: readonly AptRepository[],
@@ -98,6 +98,7 @@ export async function findSuiteRoot(
     signal,
   );
   if (found !== undefined) return found;
+  // Only a suite that every mirror answered as absent may be left out: an unreachable one may have it.
   if (options.optional && !unreachable && repositories.length > 0) return undefined;
   throw new FetchError(
     `suite ${suite} was found on none of the mirrors tried: ${tried.join(", ") || "(no mirror given)"}`,
