@@ -5,8 +5,9 @@
 // it overrides the screening or the choice between two packages of one kernel only when its
 // archive needs that, and says why.
 import { ConfigError } from "../archive/errors.ts";
-import { findSuite, readPackages } from "./repos/apt.ts";
-import type { AptRepository } from "./repos/apt.ts";
+import { findSuiteRoot, readPackages, suiteStampEntry, verifySuiteRoot } from "./repos/apt.ts";
+import type { AptRepository, SuiteRoot } from "./repos/apt.ts";
+import { indexStamp } from "./repos/index-stamp.ts";
 import { compareDebianVersions } from "./repos/deb-version.ts";
 import { selectKernels } from "./kernel-selection.ts";
 import type { PackageRecord } from "./repos/packages-index.ts";
@@ -133,47 +134,80 @@ export abstract class AptFamilySource implements DistroSource {
     return (await this.survey(signal)).packages;
   }
 
-  /** When a run plans or a test inspects a mirror: the packages, the default suites no mirror has, and the packages left out with why. */
+  /**
+   * When a run plans or a test inspects a mirror: the packages, the default suites no mirror has,
+   * the packages left out with why, and the stamp of the signed Releases read.
+   */
   async survey(signal?: AbortSignal): Promise<AptSurvey> {
     const arch = debianArches[this.config.arch];
+    const perSuite = await this.#eachSuite(signal, async (suite, root, stop) => {
+      if (root === undefined) return { suite, root, listing: undefined };
+      const verified = await verifySuiteRoot(root, stop);
+      const records = await readPackages(verified, "main", arch, {
+        accept: (name) => this.#profile.candidateName.test(name),
+        signal: stop,
+      });
+      return { suite, root, listing: { verified, records } };
+    });
+    const survey: AptSurvey = {
+      packages: [],
+      skipped: [],
+      absentSuites: [],
+      stamp: await indexStamp(perSuite.map(({ suite, root }) => suiteStampEntry(suite, root))),
+    };
+    const candidates: AptCandidate[] = [];
+    const validUntil: Date[] = [];
+    for (const { suite, listing } of perSuite) {
+      if (listing === undefined) {
+        survey.absentSuites.push(suite);
+        continue;
+      }
+      const { verified, records } = listing;
+      if (verified.repository.checkValidUntil && verified.release.validUntil !== undefined)
+        validUntil.push(verified.release.validUntil);
+      for (const record of records) {
+        const screened = this.#screen(record, arch, suite, verified.repository.base);
+        if (typeof screened === "string")
+          survey.skipped.push({ name: record.package, version: record.version, suite, reason: screened });
+        else candidates.push(screened);
+      }
+    }
+    // The survey holds only until the first of its Releases expires: a run reads the source again by then.
+    const earliest = validUntil.toSorted((a, b) => a.getTime() - b.getTime())[0];
+    if (earliest !== undefined) survey.validUntil = earliest.toISOString();
+    survey.packages = this.#select(candidates);
+    return survey;
+  }
+
+  /** When a run asks whether the source changed: the stamp of each suite's signed Release as served, nothing verified or parsed. */
+  async stamp(signal?: AbortSignal): Promise<string> {
+    const roots = await this.#eachSuite(signal, async (suite, root) => suiteStampEntry(suite, root));
+    return indexStamp(roots);
+  }
+
+  // `read` of every suite of the source, in config order, with its signed root from the first
+  // mirror that has it (undefined for a default suite that may be missing and that no mirror has).
+  // The first suite that fails stops the others' downloads: the source fails as a whole.
+  async #eachSuite<T>(
+    signal: AbortSignal | undefined,
+    read: (suite: string, root: SuiteRoot | undefined, signal: AbortSignal) => Promise<T>,
+  ): Promise<T[]> {
     const suites = this.config.suites ?? this.releaseSuites(this.config.release);
     const repositories = await this.#repositories();
-    // The first suite that fails stops the others' downloads: the source fails as a whole.
     const failed = new AbortController();
     const stop = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
-    const perSuite = await Promise.all(
+    return Promise.all(
       suites.map(async (suite) => {
         try {
           const optional = this.config.suites === undefined && this.mayLack(suite);
-          const verified = await findSuite(repositories(suite), suite, stop, { optional });
-          if (verified === undefined) return { suite, listing: undefined };
-          const records = await readPackages(verified, "main", arch, {
-            accept: (name) => this.#profile.candidateName.test(name),
-            signal: stop,
-          });
-          return { suite, listing: { base: verified.repository.base, records } };
+          const root = await findSuiteRoot(repositories(suite), suite, stop, { optional });
+          return await read(suite, root, stop);
         } catch (error) {
           failed.abort();
           throw error;
         }
       }),
     );
-    const survey: AptSurvey = { packages: [], skipped: [], absentSuites: [] };
-    const candidates: AptCandidate[] = [];
-    for (const { suite, listing } of perSuite) {
-      if (listing === undefined) {
-        survey.absentSuites.push(suite);
-        continue;
-      }
-      for (const record of listing.records) {
-        const screened = this.#screen(record, arch, suite, listing.base);
-        if (typeof screened === "string")
-          survey.skipped.push({ name: record.package, version: record.version, suite, reason: screened });
-        else candidates.push(screened);
-      }
-    }
-    survey.packages = this.#select(candidates);
-    return survey;
   }
 
   // The record as a candidate, or why it is not one.

@@ -8,8 +8,9 @@ import { resolveMirrorList } from "./repos/mirror-list.ts";
 import type { PrimaryPackage } from "./repos/primary.ts";
 import { compareEvr, formatEvr } from "./repos/rpm-version.ts";
 import { selectKernels } from "./kernel-selection.ts";
-import { findRepository, readPrimary, repositoryUrl } from "./repos/yum.ts";
-import type { VerifiedRepomd, YumRepository } from "./repos/yum.ts";
+import { indexStamp } from "./repos/index-stamp.ts";
+import { findRepositoryRoot, readPrimary, repositoryStampEntry, repositoryUrl, verifyRepomdRoot } from "./repos/yum.ts";
+import type { RepomdRoot, YumRepository } from "./repos/yum.ts";
 import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
 import type { Arch } from "../archive/kernel-key.ts";
 
@@ -32,6 +33,12 @@ interface Candidate {
   kernel: string;
   url: string;
   origin: string;
+}
+
+// A repository's signed root as found, with the mirror.list that named it.
+interface LocatedRepository {
+  root: RepomdRoot;
+  mirrorList?: Buffer;
 }
 
 const rpmArches: Readonly<Record<Arch, RpmArch>> = { x86_64: "x86_64", arm64: "aarch64" };
@@ -68,13 +75,62 @@ export abstract class RpmFamilySource implements DistroSource {
     return `usr/lib/debug/lib/modules/${kernel}/vmlinux`;
   }
 
-  /** When a run plans: the packages; every repository of an RPM release must exist, so none is absent. */
+  /**
+   * When a run plans: the packages, and the stamp of the repomd.xml files (and mirror lists) they
+   * were read under; every repository of an RPM release must exist, so none is absent.
+   */
   async survey(signal?: AbortSignal): Promise<SourceSurvey> {
-    return { packages: await this.discover(signal), absentSuites: [] };
+    const perRepository = await this.#eachRepository(signal, async ({ spec, arch, located, signal: stop }) => {
+      const verified = await verifyRepomdRoot(located.root, stop);
+      const packages = await readPrimary(verified, {
+        accept: (name) => this.flavorOf(name) !== undefined,
+        signal: stop,
+      });
+      const candidates = packages
+        .filter((pkg) => pkg.arch === arch)
+        .map((pkg): Candidate => {
+          const flavor = this.flavorOf(pkg.name)!;
+          return {
+            pkg,
+            flavor,
+            kernel: this.kernelRelease(pkg, flavor),
+            url: repositoryUrl(verified.repository, pkg.href),
+            origin: spec.origin,
+          };
+        });
+      return { candidates, entry: repositoryStampEntry(spec.path, located.root, located.mirrorList) };
+    });
+    return {
+      packages: this.#select(perRepository.flatMap(({ candidates }) => candidates)),
+      absentSuites: [],
+      stamp: await indexStamp(perRepository.map(({ entry }) => entry)),
+    };
   }
 
   /** When a test reads a mirror: every repository of the release, the packages newest first per flavor. */
   async discover(signal?: AbortSignal): Promise<KernelPackage[]> {
+    return (await this.survey(signal)).packages;
+  }
+
+  /** When a run asks whether the source changed: the stamp of each repository's repomd.xml (and mirror list), nothing verified or parsed. */
+  async stamp(signal?: AbortSignal): Promise<string> {
+    const entries = await this.#eachRepository(signal, async ({ spec, located }) =>
+      repositoryStampEntry(spec.path, located.root, located.mirrorList),
+    );
+    return indexStamp(entries);
+  }
+
+  // `read` of every repository of the source, in config order, each found on the first mirror that
+  // has it. The first repository that fails stops the others' downloads: the source fails as a whole.
+  async #eachRepository<T>(
+    signal: AbortSignal | undefined,
+    read: (found: {
+      spec: RpmRepositorySpec;
+      arch: RpmArch;
+      located: LocatedRepository;
+      signal: AbortSignal;
+    }) => Promise<T>,
+  ): Promise<T[]> {
     const keyring = this.#keyring();
     const mirrors = this.#mirrors();
     const arch = rpmArches[this.config.arch];
@@ -84,36 +140,19 @@ export abstract class RpmFamilySource implements DistroSource {
         origin: trimSlashes(path),
         mirrorList: path.endsWith("mirror.list"),
       })) ?? this.repositories(this.config.release, arch);
-    // The first repository that fails stops the others' downloads: the source fails as a whole.
     const failed = new AbortController();
     const stop = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
-    const perRepository = await Promise.all(
+    return Promise.all(
       specs.map(async (spec) => {
         try {
-          const verified = await this.#locate(spec, mirrors, keyring, arch, stop);
-          const packages = await readPrimary(verified, {
-            accept: (name) => this.flavorOf(name) !== undefined,
-            signal: stop,
-          });
-          return packages
-            .filter((pkg) => pkg.arch === arch)
-            .map((pkg): Candidate => {
-              const flavor = this.flavorOf(pkg.name)!;
-              return {
-                pkg,
-                flavor,
-                kernel: this.kernelRelease(pkg, flavor),
-                url: repositoryUrl(verified.repository, pkg.href),
-                origin: spec.origin,
-              };
-            });
+          const located = await this.#locate(spec, mirrors, keyring, arch, stop);
+          return await read({ spec, arch, located, signal: stop });
         } catch (error) {
           failed.abort();
           throw error;
         }
       }),
     );
-    return this.#select(perRepository.flat());
   }
 
   // One package per kernel (the highest version: a rebuild in updates replaces the release's),
@@ -143,29 +182,28 @@ export abstract class RpmFamilySource implements DistroSource {
     };
   }
 
-  // A repository from the first mirror that has it; through that mirror's mirror.list for the
-  // distros that name repositories so.
+  // A repository's signed root from the first mirror that has it; through that mirror's mirror.list
+  // for the distros that name repositories so.
   async #locate(
     spec: RpmRepositorySpec,
     mirrors: readonly string[],
     keyring: string | undefined,
     arch: RpmArch,
     signal: AbortSignal,
-  ): Promise<VerifiedRepomd> {
+  ): Promise<LocatedRepository> {
     const what = `${this.#name()} ${spec.origin}`;
     const under = (mirror: string) => (spec.path === "" ? mirror : `${mirror}/${spec.path}`);
-    if (!spec.mirrorList)
-      return findRepository(
-        mirrors.map((mirror): YumRepository => ({ base: under(mirror), keyring })),
-        what,
-        signal,
-      );
+    if (!spec.mirrorList) {
+      const repositories = mirrors.map((mirror): YumRepository => ({ base: under(mirror), keyring }));
+      return { root: await findRepositoryRoot(repositories, what, signal) };
+    }
     const { found, tried } = await searchMirrors(
       mirrors,
       under,
-      async (mirror) => {
-        const base = await resolveMirrorList(under(mirror), arch, signal);
-        return base === undefined ? undefined : findRepository([{ base, keyring }], what, signal);
+      async (mirror): Promise<LocatedRepository | undefined> => {
+        const list = await resolveMirrorList(under(mirror), arch, signal);
+        if (list === undefined) return undefined;
+        return { root: await findRepositoryRoot([{ base: list.base, keyring }], what, signal), mirrorList: list.bytes };
       },
       signal,
     );

@@ -12,6 +12,7 @@ import type { PackageRecord, PackagesIndexChoice } from "./packages-index.ts";
 import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "./release.ts";
 import { searchMirrors } from "./first-mirror.ts";
 import type { AptRelease } from "./release.ts";
+import type { RootFile, StampEntry } from "./index-stamp.ts";
 
 /** A mirror base URL and what its Release files must satisfy. */
 export interface AptRepository {
@@ -27,12 +28,24 @@ export interface AptRepository {
   checkValidUntil: boolean;
 }
 
+/** A suite's signed root as the first mirror that has it serves it: the bytes alone, not yet checked. */
+export interface SuiteRoot {
+  repository: AptRepository;
+  suite: string;
+  /** Which signed form the mirror has (`unsigned` for an insecure source). */
+  signedAs: "InRelease" | "Release.gpg" | "unsigned";
+  /** InRelease's bytes, or Release's. */
+  release: Buffer;
+  /** Release.gpg's bytes, with a detached signature. */
+  signature?: Buffer;
+}
+
 export interface VerifiedSuite {
   repository: AptRepository;
   suite: string;
   release: AptRelease;
   /** Which signed form was used (`unsigned` for an insecure source), for provenance and tests. */
-  signedAs: "InRelease" | "Release.gpg" | "unsigned";
+  signedAs: SuiteRoot["signedAs"];
 }
 
 // Bookworm's InRelease is 150 KB; a signature a few KB.
@@ -62,10 +75,26 @@ export async function findSuite(
   signal?: AbortSignal,
   options: { optional: boolean } = { optional: false },
 ): Promise<VerifiedSuite | undefined> {
+  const root = await findSuiteRoot(repositories, suite, signal, options);
+  return root === undefined ? undefined : verifySuiteRoot(root, signal);
+}
+
+/**
+ * When a source reads a suite or checks whether it changed: the signed root from the first
+ * repository that has the suite, unverified. A bad signature found later still stops the source:
+ * the next mirror is not asked in place of a tampered one. An `optional` suite that every
+ * repository answers as absent gives undefined.
+ */
+export async function findSuiteRoot(
+  repositories: readonly AptRepository[],
+  suite: string,
+  signal: AbortSignal | undefined,
+  options: { optional: boolean },
+): Promise<SuiteRoot | undefined> {
   const { found, tried, unreachable } = await searchMirrors(
     repositories,
     (repository) => repository.base,
-    (repository) => readSuite(repository, suite, signal),
+    (repository) => fetchSuiteRoot(repository, suite, signal),
     signal,
   );
   if (found !== undefined) return found;
@@ -85,31 +114,61 @@ export async function readSuite(
   suite: string,
   signal?: AbortSignal,
 ): Promise<VerifiedSuite | undefined> {
-  const dir = `${repository.base}/dists/${suite}`;
-  const signed =
-    repository.keyring === undefined
-      ? await readUnsigned(dir, signal)
-      : await readSigned(repository, repository.keyring, suite, dir, signal);
-  if (signed === undefined) return undefined;
-  const { text, signedAs } = signed;
-  const where = `${dir}/${signedAs === "InRelease" ? "InRelease" : "Release"}`;
+  const root = await fetchSuiteRoot(repository, suite, signal);
+  return root === undefined ? undefined : verifySuiteRoot(root, signal);
+}
+
+/** When a suite's signed root was fetched: its Release, once the signature, the suite name and Valid-Until hold. */
+export async function verifySuiteRoot(root: SuiteRoot, signal?: AbortSignal): Promise<VerifiedSuite> {
+  const { repository, suite, signedAs } = root;
+  const where = `${repository.base}/dists/${suite}/${signedAs === "InRelease" ? "InRelease" : "Release"}`;
+  const text = await releaseText(root, where, signal);
   const release = parseRelease(text, where);
   assertReleaseIsSuite(release, suite, where);
   if (repository.checkValidUntil) assertReleaseCurrent(release, suite, repository.base);
   return { repository, suite, release, signedAs };
 }
 
-async function readSigned(
+/** When a source's stamp is made: a suite as its signed root names it, or as absent. */
+export function suiteStampEntry(suite: string, root: SuiteRoot | undefined): StampEntry {
+  return root === undefined
+    ? { name: suite, absent: true }
+    : { name: suite, base: root.repository.base, files: rootFiles(root), keyring: root.repository.keyring };
+}
+
+// The files a root was read from, by name: which of them exist tells the forms apart.
+function rootFiles({ signedAs, release, signature }: SuiteRoot): RootFile[] {
+  if (signedAs === "InRelease") return [{ name: "InRelease", bytes: release }];
+  return [{ name: "Release", bytes: release }, ...(signature ? [{ name: "Release.gpg", bytes: signature }] : [])];
+}
+
+// Only bytes gpgv vouched for are parsed: for InRelease its output, never the text around the signed part.
+async function releaseText(root: SuiteRoot, where: string, signal: AbortSignal | undefined): Promise<string> {
+  const { repository, suite, release, signature } = root;
+  if (repository.keyring === undefined) return release.toString("utf8");
+  const from = { suite, keyring: repository.keyring, url: where };
+  return signature === undefined
+    ? verifyInRelease(release, from, signal)
+    : verifyDetachedRelease(release, signature, from, signal);
+}
+
+/** When one repository is asked for a suite: the signed root's bytes, or undefined if the suite is absent. */
+export async function fetchSuiteRoot(
   repository: AptRepository,
-  keyring: string,
   suite: string,
-  dir: string,
-  signal: AbortSignal | undefined,
-): Promise<{ text: string; signedAs: VerifiedSuite["signedAs"] } | undefined> {
-  const from = { suite, keyring, url: `${dir}/InRelease` };
-  const inRelease = await fetchBytes(from.url, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
-  if (inRelease !== undefined) return { text: await verifyInRelease(inRelease, from, signal), signedAs: "InRelease" };
-  const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+  signal?: AbortSignal,
+): Promise<SuiteRoot | undefined> {
+  const dir = `${repository.base}/dists/${suite}`;
+  const fetchRelease = () => fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+  // An insecure source takes the plain Release: every mirror publishes it beside InRelease, and it
+  // needs no OpenPGP parsing to strip a signature nobody checks.
+  if (repository.keyring === undefined) {
+    const release = await fetchRelease();
+    return release === undefined ? undefined : { repository, suite, signedAs: "unsigned", release };
+  }
+  const inRelease = await fetchBytes(`${dir}/InRelease`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
+  if (inRelease !== undefined) return { repository, suite, signedAs: "InRelease", release: inRelease };
+  const release = await fetchRelease();
   if (release === undefined) return undefined;
   const signature = await fetchBytes(`${dir}/Release.gpg`, {
     maxBytes: MAX_SIGNATURE_BYTES,
@@ -125,20 +184,7 @@ async function readSigned(
       },
     );
   }
-  return {
-    text: await verifyDetachedRelease(release, signature, { ...from, url: `${dir}/Release` }, signal),
-    signedAs: "Release.gpg",
-  };
-}
-
-// An insecure source takes the plain Release: every mirror publishes it beside InRelease, and it
-// needs no OpenPGP parsing to strip a signature nobody checks.
-async function readUnsigned(
-  dir: string,
-  signal: AbortSignal | undefined,
-): Promise<{ text: string; signedAs: "unsigned" } | undefined> {
-  const release = await fetchBytes(`${dir}/Release`, { maxBytes: MAX_RELEASE_BYTES, allowMissing: true, signal });
-  return release === undefined ? undefined : { text: release.toString("utf8"), signedAs: "unsigned" };
+  return { repository, suite, signedAs: "Release.gpg", release, signature };
 }
 
 /** When a source lists a suite's packages: the Packages index for `component`/`arch`, verified and parsed. */

@@ -8,11 +8,23 @@ import { fetchBytes } from "../net/http.ts";
 
 const maxMirrorListBytes = 64 * 1024;
 
-/** When a repository is named by a mirror.list: the repository's base URL (no trailing slash), or undefined when the list is absent. */
-export async function resolveMirrorList(url: string, arch: string, signal?: AbortSignal): Promise<string | undefined> {
-  const list = await fetchBytes(url, { maxBytes: maxMirrorListBytes, allowMissing: true, signal });
-  if (list === undefined) return undefined;
-  return parseMirrorList(list.toString("utf8"), url, arch);
+/** A mirror.list as fetched, and the repository it names. */
+export interface ResolvedMirrorList {
+  /** The repository's base URL, no trailing slash. */
+  base: string;
+  /** The list's bytes, for the source's index stamp: another list may name another repository. */
+  bytes: Buffer;
+}
+
+/** When a repository is named by a mirror.list: the repository it names, or undefined when the list is absent. */
+export async function resolveMirrorList(
+  url: string,
+  arch: string,
+  signal?: AbortSignal,
+): Promise<ResolvedMirrorList | undefined> {
+  const bytes = await fetchBytes(url, { maxBytes: maxMirrorListBytes, allowMissing: true, signal });
+  if (bytes === undefined) return undefined;
+  return { base: parseMirrorList(bytes.toString("utf8"), url, arch), bytes };
 }
 
 /** When a mirror.list was downloaded: its first repository URL with `$basearch` filled in, resolved against the list's own URL. */

@@ -19,6 +19,7 @@ import type { PrimaryPackage } from "./primary.ts";
 import { maxRepomdBytes, parseRepomd } from "./repomd.ts";
 import { searchMirrors } from "./first-mirror.ts";
 import type { RepomdRecord } from "./repomd.ts";
+import type { StampEntry } from "./index-stamp.ts";
 
 /** A repository (the folder holding repodata/) and what its repomd.xml must be signed with. */
 export interface YumRepository {
@@ -47,16 +48,37 @@ const suffixes: ReadonlyArray<[string, Compression]> = [
   [".xml", "none"],
 ];
 
+/** A repository's signed root as the first mirror that has it serves it: the bytes alone, not yet checked. */
+export interface RepomdRoot {
+  repository: YumRepository;
+  repomd: Buffer;
+  /** repomd.xml.asc's bytes; fetched only when a keyring is to check them. */
+  signature: Buffer | undefined;
+}
+
 /** When a source reads a repository: the verified repomd.xml from the first mirror that has it. */
 export async function findRepository(
   repositories: readonly YumRepository[],
   what: string,
   signal?: AbortSignal,
 ): Promise<VerifiedRepomd> {
+  return verifyRepomdRoot(await findRepositoryRoot(repositories, what, signal), signal);
+}
+
+/**
+ * When a source reads a repository or checks whether it changed: repomd.xml (and its signature)
+ * from the first mirror that has it, unverified. A bad signature found later still stops the
+ * source: the next mirror is not asked in place of a tampered one.
+ */
+export async function findRepositoryRoot(
+  repositories: readonly YumRepository[],
+  what: string,
+  signal?: AbortSignal,
+): Promise<RepomdRoot> {
   const { found, tried } = await searchMirrors(
     repositories,
     (repository) => repository.base,
-    (repository) => readRepomd(repository, signal),
+    (repository) => fetchRepomdRoot(repository, signal),
     signal,
   );
   if (found !== undefined) return found;
@@ -70,11 +92,47 @@ export async function findRepository(
 
 /** When one mirror is asked for a repository: its verified repomd.xml, or undefined if it has none. */
 export async function readRepomd(repository: YumRepository, signal?: AbortSignal): Promise<VerifiedRepomd | undefined> {
+  const root = await fetchRepomdRoot(repository, signal);
+  return root === undefined ? undefined : verifyRepomdRoot(root, signal);
+}
+
+/** When one mirror is asked for a repository: repomd.xml and, for a verified source, its signature; undefined if it has none. */
+export async function fetchRepomdRoot(
+  repository: YumRepository,
+  signal?: AbortSignal,
+): Promise<RepomdRoot | undefined> {
   const url = `${repository.base}/repodata/repomd.xml`;
   const repomd = await fetchBytes(url, { maxBytes: maxRepomdBytes, allowMissing: true, signal });
   if (repomd === undefined) return undefined;
-  if (repository.keyring !== undefined) await verifyRepomd(repomd, url, repository.keyring, signal);
+  if (repository.keyring === undefined) return { repository, repomd, signature: undefined };
+  const signature = await fetchBytes(`${url}.asc`, { maxBytes: maxSignatureBytes, allowMissing: true, signal });
+  if (signature === undefined) throw unsignedRepomd(url);
+  return { repository, repomd, signature };
+}
+
+/** When a repository's root was fetched: its records, once the signature holds. */
+export async function verifyRepomdRoot(root: RepomdRoot, signal?: AbortSignal): Promise<VerifiedRepomd> {
+  const { repository, repomd, signature } = root;
+  const url = `${repository.base}/repodata/repomd.xml`;
+  if (repository.keyring !== undefined) {
+    if (signature === undefined) throw unsignedRepomd(url);
+    await verifyRepomd(repomd, signature, url, repository.keyring, signal);
+  }
   return { repository, records: parseRepomd(repomd.toString("utf8"), url), signed: repository.keyring !== undefined };
+}
+
+/** When a source's stamp is made: a repository as its signed root names it, with the mirror.list that named it. */
+export function repositoryStampEntry(name: string, root: RepomdRoot, mirrorList?: Buffer): StampEntry {
+  return {
+    name,
+    base: root.repository.base,
+    files: [
+      ...(mirrorList === undefined ? [] : [{ name: "mirror.list", bytes: mirrorList }]),
+      { name: "repodata/repomd.xml", bytes: root.repomd },
+      ...(root.signature === undefined ? [] : [{ name: "repodata/repomd.xml.asc", bytes: root.signature }]),
+    ],
+    keyring: root.repository.keyring,
+  };
 }
 
 /** When a repository was found: the packages of its primary.xml that `accept` keeps, once the whole file matched repomd. */
@@ -131,19 +189,20 @@ export function repositoryUrl(repository: YumRepository, href: string): string {
   return /^https?:\/\//.test(href) ? href : `${repository.base}/${href}`;
 }
 
+function unsignedRepomd(url: string): IntegrityError {
+  return new IntegrityError(`${url} is unsigned: ${url}.asc does not exist`, {
+    package: url,
+    hint: "this repository does not sign its metadata: set `insecure: true` for the source to read it unverified (recorded in the manifest)",
+  });
+}
+
 async function verifyRepomd(
   repomd: Buffer,
+  signature: Buffer,
   url: string,
   keyring: string,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const signature = await fetchBytes(`${url}.asc`, { maxBytes: maxSignatureBytes, allowMissing: true, signal });
-  if (signature === undefined) {
-    throw new IntegrityError(`${url} is unsigned: ${url}.asc does not exist`, {
-      package: url,
-      hint: "this repository does not sign its metadata: set `insecure: true` for the source to read it unverified (recorded in the manifest)",
-    });
-  }
   const verdict = await gpgvDetached(repomd, signature, keyring, signal);
   if (!verdict.valid) {
     const reason = verdict.problems.length > 0 ? verdict.problems.join("; ") : "no good signature";

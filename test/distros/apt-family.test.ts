@@ -1,7 +1,8 @@
 // What every apt-based distro gets from AptFamilySource, seen through a minimal distro of its own:
 // the config checks, each suite from the first mirror that has it, screening (arch, meta
 // packages, the distro's own reasons), one package per kernel, and default suites that may be absent.
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +10,16 @@ import { ConfigError, FetchError } from "../../archive/errors.ts";
 import { AptFamilySource, type AptCandidate, type KernelName } from "../../distros/apt-family.ts";
 import type { AptRepository } from "../../distros/repos/apt.ts";
 import type { SourceConfig } from "../../distros/types.ts";
-import { buildAptMirror, writeListedSuite, type AptMirror, type ListedAptPackage } from "../fixtures/apt-mirror.ts";
+import {
+  buildAptMirror,
+  createSigningKey,
+  removeInRelease,
+  resignSuite,
+  tamperRelease,
+  writeListedSuite,
+  type AptMirror,
+  type ListedAptPackage,
+} from "../fixtures/apt-mirror.ts";
 import { startStaticServer, type StaticServer } from "../helpers/static-server.ts";
 
 // A distro with suites <release> and <release>-updates (which may be absent), kernels
@@ -138,5 +148,148 @@ describe("AptFamilySource", () => {
     await expect(source({ flavors: ["rt-amd64"] }).discover()).rejects.toThrow(
       "Minimal one x86_64 has no -dbg kernels of flavor rt-amd64",
     );
+  });
+});
+
+describe("AptFamilySource stamp", () => {
+  // Each test changes its own mirror (`<release>` and `<release>-updates`), signed with the shared key.
+  let stamped: StaticServer;
+  let count = 0;
+
+  beforeAll(async () => {
+    await mkdir(join(work, "stamped"));
+    stamped = await startStaticServer(join(work, "stamped"));
+  });
+
+  afterAll(async () => {
+    await stamped?.close();
+  });
+
+  async function freshMirror(options: { validUntil?: Date; updatesValidUntil?: Date } = {}) {
+    const name = `m${++count}`;
+    const built = await buildAptMirror(join(work, "stamped", name), { arch: "amd64", suites: {}, key: mirror.key });
+    const withDate = (date: Date | undefined) => (date === undefined ? {} : { validUntil: date });
+    await writeListedSuite(
+      built,
+      "one",
+      [listed("linux-image-6.1.0-18-amd64-dbg", "6.1.76-1")],
+      withDate(options.validUntil),
+    );
+    await writeListedSuite(
+      built,
+      "one-updates",
+      [listed("linux-image-6.1.0-19-amd64-dbg", "6.1.77-1")],
+      withDate(options.updatesValidUntil ?? options.validUntil),
+    );
+    return { built, url: `${stamped.url}/${name}` };
+  }
+
+  const at = (url: string, config: Partial<SourceConfig> = {}) => source({ mirror: [url], ...config });
+
+  // The paths a call asked the mirror for, with their statuses.
+  async function asked<T>(call: () => Promise<T>): Promise<{ result: T; paths: string[] }> {
+    const before = stamped.requests.length;
+    const result = await call();
+    return { result, paths: stamped.requests.slice(before).map((request) => `${request.path} ${request.status}`) };
+  }
+
+  it("gives the same stamp on every call over an unchanged mirror, the survey's own, from the InRelease files alone", async () => {
+    const { url } = await freshMirror();
+    const name = url.slice(stamped.url.length);
+    const first = await asked(() => at(url).stamp());
+    const second = await at(url).stamp();
+    const survey = await at(url).survey();
+    expect(first.result).toMatch(/^[0-9a-f]{64}$/);
+    expect(second).toBe(first.result);
+    expect(survey.stamp).toBe(first.result);
+    expect(first.paths.sort()).toEqual([`${name}/dists/one-updates/InRelease 200`, `${name}/dists/one/InRelease 200`]);
+  });
+
+  it("does not verify: a tampered InRelease gives another stamp, which the survey then refuses", async () => {
+    const { built, url } = await freshMirror();
+    const before = await at(url).stamp();
+    await tamperRelease(built, "one");
+    const after = await at(url).stamp();
+    expect(after).toMatch(/^[0-9a-f]{64}$/);
+    expect(after).not.toBe(before);
+    await expect(at(url).survey()).rejects.toThrow(/BADSIG/);
+  });
+
+  it("changes when a suite is signed again over the same Packages, and the survey agrees", async () => {
+    const { built, url } = await freshMirror();
+    const before = await at(url).survey();
+    // OpenPGP signatures carry their creation time in seconds: a later second makes other bytes.
+    await sleep(1100);
+    await resignSuite(built, "one", built.key);
+    const after = await at(url).survey();
+    expect(after.packages).toEqual(before.packages);
+    expect(after.stamp).not.toBe(before.stamp);
+    expect(await at(url).stamp()).toBe(after.stamp);
+  });
+
+  it("changes when the keyring file is replaced by another, at the same path", async () => {
+    const { url } = await freshMirror();
+    const keyring = join(work, "stamped", "swapped.gpg");
+    await copyFile(mirror.keyring, keyring);
+    const before = await at(url, { keyring }).stamp();
+    const other = await createSigningKey(await mkdtemp(join(work, "k")), "another archive");
+    await writeFile(keyring, Buffer.concat([await readFile(mirror.keyring), await readFile(other.keyring)]));
+    const after = await at(url, { keyring }).stamp();
+    expect(after).not.toBe(before);
+    expect((await at(url, { keyring }).survey()).stamp).toBe(after);
+  });
+
+  it("changes when a default suite that may be missing goes away from the mirror, and the survey names it absent", async () => {
+    const { built, url } = await freshMirror();
+    const before = await at(url).stamp();
+    await rm(join(built.root, "dists", "one-updates"), { recursive: true });
+    const after = await at(url).stamp();
+    expect(after).not.toBe(before);
+    const survey = await at(url).survey();
+    expect(survey.absentSuites).toEqual(["one-updates"]);
+    expect(survey.stamp).toBe(after);
+  });
+
+  it("stamps Release and Release.gpg on a mirror without InRelease, and the plain Release of an insecure source", async () => {
+    const { built, url } = await freshMirror();
+    const name = url.slice(stamped.url.length);
+    const signed = await at(url).stamp();
+    await removeInRelease(built, "one");
+    await removeInRelease(built, "one-updates");
+    const { result, paths } = await asked(() => at(url).stamp());
+    expect(result).not.toBe(signed);
+    expect((await at(url).survey()).stamp).toBe(result);
+    expect(paths.filter((path) => path.includes("/dists/one/")).sort()).toEqual([
+      `${name}/dists/one/InRelease 404`,
+      `${name}/dists/one/Release 200`,
+      `${name}/dists/one/Release.gpg 200`,
+    ]);
+    const insecure = await asked(() => at(url, { keyring: undefined, insecure: true }).stamp());
+    expect(insecure.paths.sort()).toEqual([`${name}/dists/one-updates/Release 200`, `${name}/dists/one/Release 200`]);
+    expect((await at(url, { keyring: undefined, insecure: true }).survey()).stamp).toBe(insecure.result);
+  });
+
+  it("fails as the survey does, with a FetchError, when no mirror can be reached", async () => {
+    const unreachable = at("http://127.0.0.1:1");
+    const stampError = await unreachable.stamp().catch((caught: unknown) => caught);
+    const surveyError = await unreachable.survey().catch((caught: unknown) => caught);
+    // The suites are asked at once: either may be the first to fail, in either call.
+    const unreached =
+      /^suite one(-updates)? was found on none of the mirrors tried: http:\/\/127\.0\.0\.1:1 \(cannot reach /;
+    for (const error of [stampError, surveyError]) {
+      expect(error).toBeInstanceOf(FetchError);
+      expect((error as FetchError).message).toMatch(unreached);
+    }
+  });
+
+  it("reports the earliest Valid-Until of the Releases it checked, and none when Valid-Until is not checked", async () => {
+    const soon = new Date(Date.now() + 86_400_000);
+    const later = new Date(Date.now() + 7 * 86_400_000);
+    const { url } = await freshMirror({ validUntil: later, updatesValidUntil: soon });
+    const survey = await at(url).survey();
+    expect(survey.validUntil).toBe(new Date(Math.floor(soon.getTime() / 1000) * 1000).toISOString());
+    expect((await at(url, { checkValidUntil: false }).survey()).validUntil).toBeUndefined();
+    const plain = await freshMirror();
+    expect((await at(plain.url).survey()).validUntil).toBeUndefined();
   });
 });

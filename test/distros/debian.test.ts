@@ -239,6 +239,22 @@ describe("DebianSource against a loopback mirror", () => {
     expect(asked.some((path) => path.startsWith("/vendor/"))).toBe(false);
   });
 
+  it("stamps the suites it reads through the apt sources as its survey does, and as a config naming the same mirrors and keyring does", async () => {
+    const root = join(dir, "apt-root-stamp");
+    await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
+    const stanza = (uri: string, suites: string) =>
+      `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
+    await writeFile(
+      join(root, "etc/apt/sources.list.d/debian.sources"),
+      `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
+    );
+    const fromAptSources = () => new DebianSource(config({ mirror: undefined, keyring: undefined }), { aptRoot: root });
+    const stamp = await fromAptSources().stamp();
+    expect((await fromAptSources().survey()).stamp).toBe(stamp);
+    expect(await new DebianSource(config()).stamp()).toBe(stamp);
+    expect(await new DebianSource(config({ suites: ["bookworm"] })).stamp()).not.toBe(stamp);
+  });
+
   it("reads a release the apt sources do not list from their mirrors, each suite from the base that serves its part of the archive", async () => {
     const root = join(dir, "apt-root-bookworm");
     await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });

@@ -440,3 +440,91 @@ describe("RpmFamilySource", () => {
     );
   });
 });
+
+describe("RpmFamilySource stamp", () => {
+  const asked = async <T>(call: () => Promise<T>): Promise<{ result: T; paths: string[] }> => {
+    const before = server.requests.length;
+    const result = await call();
+    return { result, paths: server.requests.slice(before).map((request) => request.path) };
+  };
+
+  it("gives the same stamp on every call over unchanged repositories, the survey's own, from repomd.xml and its signature alone", async () => {
+    const leap = () =>
+      createSource({
+        distro: "opensuse-leap",
+        release: "15.5",
+        arch: "x86_64",
+        keyring: key.keyring,
+        mirror: [`${server.url}/opensuse`],
+      });
+    const { result: first, paths } = await asked(() => leap().stamp());
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(await leap().stamp()).toBe(first);
+    expect((await leap().survey()).stamp).toBe(first);
+    const repositories = ["distribution/leap/15.5/repo/oss", "update/leap/15.5/oss", "update/leap/15.5/sle"];
+    expect(paths.sort()).toEqual(
+      repositories.flatMap((path) => [
+        `/opensuse/debug/${path}/repodata/repomd.xml`,
+        `/opensuse/debug/${path}/repodata/repomd.xml.asc`,
+      ]),
+    );
+  });
+
+  it("changes when createrepo_c runs again over a repository, and the survey agrees", async () => {
+    await repo("stamp/createrepo", [small({ version: "6.1.0", release: "1.m1", arch: "aarch64" })], { key });
+    const minimal = () =>
+      new MinimalRpmSource({
+        distro: "minimal",
+        release: "1",
+        arch: "arm64",
+        keyring: key.keyring,
+        mirror: [server.url],
+        suites: ["stamp/createrepo"],
+      });
+    const before = await minimal().survey();
+    expect(await minimal().stamp()).toBe(before.stamp);
+    await repo("stamp/createrepo", [small({ version: "6.1.1", release: "1.m1", arch: "aarch64" })], { key });
+    const after = await minimal().stamp();
+    expect(after).not.toBe(before.stamp);
+    const survey = await minimal().survey();
+    expect(survey.stamp).toBe(after);
+    expect(survey.packages.map((pkg) => pkg.key.kernel)).toEqual(["6.1.1-1.m1.aarch64", "6.1.0-1.m1.aarch64"]);
+  });
+
+  it("stamps Amazon Linux's repositories with their mirror lists, and changes when a list names another repository", async () => {
+    const amazon = () =>
+      createSource({ distro: "amzn", release: "2", arch: "x86_64", insecure: true, mirror: [`${server.url}/amazon`] });
+    const { result: before, paths } = await asked(() => amazon().stamp());
+    expect((await amazon().survey()).stamp).toBe(before);
+    expect(paths).toContain("/amazon/2/core/latest/debuginfo/x86_64/mirror.list");
+    expect(paths).toContain("/amazon/2/core/2.0/debuginfo/x86_64/5f6c2a/repodata/repomd.xml");
+    expect(paths.some((path) => path.includes("primary"))).toBe(false);
+    const list = "amazon/2/extras/kernel-5.4/latest/debuginfo/x86_64/mirror.list";
+    await mirrorList(list, `${server.url}/amazon/2/extras/kernel-5.15/stable/debuginfo/x86_64/e3`);
+    try {
+      expect(await amazon().stamp()).not.toBe(before);
+    } finally {
+      await mirrorList(list, `${server.url}/amazon/2/extras/kernel-5.4/stable/debuginfo/x86_64/e2`);
+    }
+    expect(await amazon().stamp()).toBe(before);
+  });
+
+  it("fails as the survey does, with a FetchError, when a repository is on no mirror", async () => {
+    const missing = createSource({
+      distro: "fedora",
+      release: "31",
+      arch: "x86_64",
+      insecure: true,
+      mirror: [`${server.url}/nowhere`],
+    });
+    const stampError = await missing.stamp().catch((caught: unknown) => caught);
+    const surveyError = await missing.survey().catch((caught: unknown) => caught);
+    // The repositories are asked at once: either may be the first to fail, in either call.
+    const unreached =
+      /^repository fedora 31 x86_64 (releases|updates) was found on none of the mirrors tried: .*\/nowhere\//;
+    for (const error of [stampError, surveyError]) {
+      expect(error).toBeInstanceOf(FetchError);
+      expect((error as FetchError).message).toMatch(unreached);
+    }
+  });
+});

@@ -263,6 +263,13 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
     expect(asked.some((line) => line.endsWith(".ddeb 200"))).toBe(false);
   });
 
+  it("stamps the suites ddebs has and the -security suite it lacks as its survey does; without -proposed the stamp differs", async () => {
+    const stamp = await new UbuntuSource(config()).stamp();
+    expect(stamp).toMatch(/^[0-9a-f]{64}$/);
+    expect((await new UbuntuSource(config()).survey()).stamp).toBe(stamp);
+    expect(await new UbuntuSource(config({ proposed: false })).stamp()).not.toBe(stamp);
+  });
+
   it("fails when a suite the config lists is missing, even a -security one", async () => {
     await expect(new UbuntuSource(config({ suites: ["focal", "focal-security"] })).discover()).rejects.toThrow(
       /suite focal-security was found on none of the mirrors tried/,

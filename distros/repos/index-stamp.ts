@@ -1,0 +1,73 @@
+// A source's index stamp: one digest of the signed roots that vouch for its indexes (a suite's
+// InRelease or Release + Release.gpg, a repository's repomd.xml + repomd.xml.asc and the
+// mirror.list that named it) and of the keyrings they are checked with. Equal stamps mean the
+// same signed bytes from the same mirrors under the same keys, so a run can skip reading the
+// indexes again; a re-signed Release, a new keyring or a suite that appeared or went away each
+// change it. Both the survey (over the bytes it verified) and the cheap check (over the bytes
+// alone) go through indexStamp, so the two agree on an unchanged mirror.
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { ConfigError } from "../../archive/errors.ts";
+
+/** One signed file as fetched, by its path under the suite's or repository's base. */
+export interface RootFile {
+  name: string;
+  bytes: Buffer;
+}
+
+/** One suite or repository of a source, in config order: where its signed root was found, or absent. */
+export type StampEntry =
+  | { name: string; absent: true }
+  | {
+      name: string;
+      base: string;
+      files: readonly RootFile[];
+      /** Keyring file or embedded armored key block; undefined for an insecure source. */
+      keyring: string | undefined;
+    };
+
+const ARMOR = "-----BEGIN PGP";
+
+// Many sources share a keyring file: its digest is read once per process, again only when the
+// file itself changed (another inode, size or modification time).
+const keyringDigests = new Map<string, { identity: string; digest: string }>();
+
+/** When a survey or a stamp check ends: the sha256 hex of the entries, in the order given. */
+export async function indexStamp(entries: readonly StampEntry[]): Promise<string> {
+  const serialized = await Promise.all(
+    entries.map(async (entry) =>
+      "absent" in entry
+        ? [entry.name, "absent"]
+        : [
+            entry.name,
+            entry.base,
+            entry.files.map((file) => [file.name, sha256Hex(file.bytes)]),
+            entry.keyring === undefined ? "unverified" : await keyringDigest(entry.keyring),
+          ],
+    ),
+  );
+  return sha256Hex(Buffer.from(JSON.stringify(serialized)));
+}
+
+/** When a stamp names the key a root is checked with: the digest of the keyring file's bytes, or of an embedded key block's text. */
+export async function keyringDigest(keyring: string): Promise<string> {
+  if (keyring.startsWith(ARMOR)) return sha256Hex(Buffer.from(keyring));
+  try {
+    const info = await stat(keyring);
+    const identity = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
+    const cached = keyringDigests.get(keyring);
+    if (cached?.identity === identity) return cached.digest;
+    const digest = sha256Hex(await readFile(keyring));
+    keyringDigests.set(keyring, { identity, digest });
+    return digest;
+  } catch (cause) {
+    throw new ConfigError(`keyring ${keyring} cannot be read: ${(cause as Error).message}`, {
+      cause,
+      hint: "install the distro's archive keyring package, or set `keyring` in the config to a .gpg or .asc file",
+    });
+  }
+}
+
+function sha256Hex(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
