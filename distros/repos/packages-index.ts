@@ -46,10 +46,15 @@ export interface PackageRecord {
   source: string;
 }
 
-// Smallest first: Debian lists the plain Packages in Release without always serving it.
+// .gz first: node's zlib decodes it in process, where .xz needs an `xz` child. Bookworm's main
+// amd64 index is 12.1 MB as .gz and 8.8 MB as .xz; read and parsed from disk, the .gz took 0.58 s
+// of CPU and 0.36 s wall, the .xz 1.12 s and 0.62-0.97 s (the child's share included), and a run
+// over 200 sources spawns 200 fewer processes from a node of 250 MB or more, each fork costing
+// it milliseconds. Suites that list only .xz (Debian's security suites) still take it. The plain
+// file comes last: Debian lists it in Release without always serving it.
 const PREFERENCE: readonly [string, IndexCompression][] = [
-  [".xz", "xz"],
   [".gz", "gz"],
+  [".xz", "xz"],
   ["", "none"],
 ];
 // When the Release does not list the plain index: no real Packages comes near this.
