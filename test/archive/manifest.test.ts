@@ -79,6 +79,12 @@ describe("archive state", () => {
     expect(await digestFile(join(dir, debian.path))).toEqual({ sha256: debian.sha256, size: debian.size });
     const text = await readFile(join(dir, debian.path), "utf8");
     expect(text.indexOf("6.1.0-1-cloud-amd64")).toBeLessThan(text.indexOf("6.1.0-2-cloud-amd64"));
+    // A part is one line of JSON, not indented; the root is indented for people.
+    expect(text.split("\n")).toEqual([
+      expect.stringMatching(/^\{"schemaVersion":2,"source":"debian\/12\/x86_64",/),
+      "",
+    ]);
+    expect(await readFile(join(dir, "manifest.json"), "utf8")).toContain('\n  "schemaVersion": 2,');
     expect(await readManifest(dir)).toEqual(manifest);
     expect(await listTree(dir)).toEqual([
       "manifest.json",
