@@ -75,10 +75,14 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A part's bytes: keys sorted, so the same entries always give the same sha256. */
+/**
+ * A part's bytes: keys sorted, so the same entries always give the same sha256. Not indented: a
+ * part is read by machines, every run, and 200 parts of 500 kernels took 0.96 s to read, hash
+ * and parse instead of 1.10 s indented, in 31% fewer bytes (the root stays indented).
+ */
 export function serializePart(source: string, kernels: Iterable<[string, ManifestEntry]>): string {
   const sorted = Object.fromEntries([...kernels].sort(([a], [b]) => byName(a, b)));
-  return `${JSON.stringify({ schemaVersion: manifestSchemaVersion, source, kernels: sorted }, null, 2)}\n`;
+  return `${JSON.stringify({ schemaVersion: manifestSchemaVersion, source, kernels: sorted })}\n`;
 }
 
 /** Where a state's root and parts come from: a local archive, or a published site (`--state`). */
@@ -167,17 +171,31 @@ export function stateStore(
 // A part of the folder's own state, whose bytes matched the sha256 its checked root names: bytes
 // btfmill wrote from entries of this schema, so only the part's frame is checked. Checking every
 // entry again cost as much as parsing the JSON (about 2 s of a run over 100,000 kernels); a part
-// from anywhere else (a site, `--state`) is checked entry by entry.
+// from anywhere else (a site, `--state`) is checked entry by entry. The entries are checked in
+// place: a zod record of loose objects copied each one, 500 objects of garbage per part.
+const ownPartSchema = z.looseObject({
+  schemaVersion: z.literal(manifestSchemaVersion),
+  source: z.string(),
+  kernels: z.custom<Record<string, ManifestEntry>>(isRecordOfObjects, "expected an object of kernel entries"),
+});
+
+function isRecordOfObjects(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) if (!isPlainObject(value[key])) return false;
+  return true;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function ownPart(bytes: Buffer, where: string, hint: string): z.infer<typeof partSchema> {
-  return parseJson(
-    z.looseObject({
-      schemaVersion: z.literal(manifestSchemaVersion),
-      source: z.string(),
-      kernels: z.record(z.string(), z.looseObject({})),
-    }),
-    bytes.toString("utf8"),
-    { where, misfit: `does not follow manifest schema v${manifestSchemaVersion}`, problems: 5, context: { hint } },
-  ) as z.infer<typeof partSchema>;
+  return parseJson(ownPartSchema, bytes.toString("utf8"), {
+    where,
+    misfit: `does not follow manifest schema v${manifestSchemaVersion}`,
+    problems: 5,
+    context: { hint },
+  }) as z.infer<typeof partSchema>;
 }
 
 // A whole manifest in memory (schema v1, or nothing yet) as a store.

@@ -46,10 +46,15 @@ export interface PackageRecord {
   source: string;
 }
 
-// Smallest first: Debian lists the plain Packages in Release without always serving it.
+// .gz first: node's zlib decodes it in process, where .xz needs an `xz` child. Bookworm's main
+// amd64 index is 12.1 MB as .gz and 8.8 MB as .xz; read and parsed from disk, the .gz took 0.58 s
+// of CPU and 0.36 s wall, the .xz 1.12 s and 0.62-0.97 s (the child's share included), and a run
+// over 200 sources spawns 200 fewer processes from a node of 250 MB or more, each fork costing
+// it milliseconds. Suites that list only .xz (Debian's security suites) still take it. The plain
+// file comes last: Debian lists it in Release without always serving it.
 const PREFERENCE: readonly [string, IndexCompression][] = [
-  [".xz", "xz"],
   [".gz", "gz"],
+  [".xz", "xz"],
   ["", "none"],
 ];
 // When the Release does not list the plain index: no real Packages comes near this.
@@ -144,6 +149,15 @@ function packageRecords(text: string, where: string): PackageRecord[] {
   return parseDeb822(text, where).map((stanza) => packageRecord(stanza, where));
 }
 
+// A field's value as a string of its own. V8 keeps a substring as a view into the string it was
+// cut from, so a record holding its name or Filename held its whole stanza's text: in a `plan`
+// over 100,000 kernels, which keeps every source's packages, 84,000 stanzas (37 MB) stayed alive.
+// Slicing a concatenation makes V8 flatten it into a new string first, so the result views only
+// that copy: about 0.09 us a field, where a JSON round trip took 0.25 and a Buffer's 0.5.
+function detached(value: string): string {
+  return ` ${value}`.slice(1);
+}
+
 function packageRecord(stanza: Deb822Stanza, where: string): PackageRecord {
   const name = stanza.get("package");
   const field = (key: string): string => {
@@ -156,12 +170,12 @@ function packageRecord(stanza: Deb822Stanza, where: string): PackageRecord {
     return value;
   };
   const record: PackageRecord = {
-    package: field("package"),
-    version: field("version"),
+    package: detached(field("package")),
+    version: detached(field("version")),
     architecture: field("architecture"),
-    filename: field("filename"),
+    filename: detached(field("filename")),
     size: Number(field("size")),
-    sha256: field("sha256").toLowerCase(),
+    sha256: detached(field("sha256").toLowerCase()),
     // dpkg: no Source field means the source package has the binary's name.
     source: (stanza.get("source") ?? field("package")).split(" ")[0]!,
   };

@@ -1,9 +1,17 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emptyManifest, type ManifestEntry } from "../../archive/manifest.ts";
-import { openArchiveState, readManifest, stateStore, writeManifest, type StateRoot } from "../../archive/state.ts";
+import {
+  openArchiveState,
+  partPath,
+  readManifest,
+  stateStore,
+  writeManifest,
+  type StateRoot,
+} from "../../archive/state.ts";
 import { digestFile } from "../../archive/file-digest.ts";
 import { FormatError, IntegrityError } from "../../archive/errors.ts";
 import { planRun } from "../../pipeline/plan.ts";
@@ -71,6 +79,12 @@ describe("archive state", () => {
     expect(await digestFile(join(dir, debian.path))).toEqual({ sha256: debian.sha256, size: debian.size });
     const text = await readFile(join(dir, debian.path), "utf8");
     expect(text.indexOf("6.1.0-1-cloud-amd64")).toBeLessThan(text.indexOf("6.1.0-2-cloud-amd64"));
+    // A part is one line of JSON, not indented; the root is indented for people.
+    expect(text.split("\n")).toEqual([
+      expect.stringMatching(/^\{"schemaVersion":2,"source":"debian\/12\/x86_64",/),
+      "",
+    ]);
+    expect(await readFile(join(dir, "manifest.json"), "utf8")).toContain('\n  "schemaVersion": 2,');
     expect(await readManifest(dir)).toEqual(manifest);
     expect(await listTree(dir)).toEqual([
       "manifest.json",
@@ -190,6 +204,33 @@ describe("archive state", () => {
     const escaping = { ...root, sources: { "../../etc": { part: { ...part, path: "state/../../etc.json" } } } };
     await writeFile(join(dir, "manifest.json"), JSON.stringify(escaping));
     await expect(readManifest(dir)).rejects.toThrow(/in a form btfmill does not write/);
+  });
+
+  it("refuses an own part whose bytes match its root but whose entries are not objects, naming the part and the field", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "btfmill-manifest-"));
+    const manifest = emptyManifest();
+    manifest.kernels["debian/12/x86_64/6.1.0-1-cloud-amd64"] = entryFor(pkg("6.1.0-1-cloud-amd64", "a"), "ok");
+    await writeManifest(dir, manifest);
+    const root = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as StateRoot;
+    const source = "debian/12/x86_64";
+    // A part the root vouches for by sha256 and size, as a writer of another schema would leave it.
+    const namePart = async (kernels: unknown) => {
+      const text = JSON.stringify({ schemaVersion: 2, source, kernels });
+      const sha256 = createHash("sha256").update(text).digest("hex");
+      const part = { path: partPath(source, sha256), sha256, size: Buffer.byteLength(text), kernels: 1 };
+      await writeFile(join(dir, part.path), text);
+      await writeFile(join(dir, "manifest.json"), JSON.stringify({ ...root, sources: { [source]: { part } } }));
+    };
+    for (const kernels of [["6.1.0-1-cloud-amd64"], { "debian/12/x86_64/6.1.0-1-cloud-amd64": "ok" }, null]) {
+      await namePart(kernels);
+      const error = await readManifest(dir).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(FormatError);
+      expect((error as Error).message).toMatch(
+        /^.*state\/debian\/12\/x86_64\/[0-9a-f]{64}\.json of .*manifest\.json does not follow manifest schema v2: kernels: expected an object of kernel entries$/,
+      );
+    }
+    await namePart({ "debian/12/x86_64/6.1.0-1-cloud-amd64": { status: "ok" } });
+    expect(Object.keys((await readManifest(dir)).kernels)).toEqual(["debian/12/x86_64/6.1.0-1-cloud-amd64"]);
   });
 });
 

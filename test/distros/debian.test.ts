@@ -302,11 +302,34 @@ describe("DebianSource against a loopback mirror", () => {
     expect((error as Error).message).toContain(key.keyring);
   });
 
-  it("rejects a Packages.xz that does not match the signed Release", async () => {
+  it("reads Packages.gz when the Release lists it beside .xz, and rejects one that does not match the signed Release", async () => {
+    const root = join(dir, "gz-first");
+    const mirror = await buildAptMirror(root, {
+      arch: "amd64",
+      key,
+      suites: { bookworm: [dbgPackage({ kernel: "6.1.0-10-amd64", version: "6.1.40-1", vmlinux })] },
+    });
+    const source = () => new DebianSource(config({ mirror: [`${server.url}/gz-first`], suites: ["bookworm"] }));
+    const before = server.requests.length;
+    expect(summary(await source().discover())).toEqual(["amd64 6.1.0-10-amd64 6.1.40-1 bookworm"]);
+    const indexes = server.requests.slice(before).filter((request) => request.path.includes("/binary-amd64/"));
+    expect(indexes.map((request) => request.path)).toEqual(["/gz-first/dists/bookworm/main/binary-amd64/Packages.gz"]);
+    await corruptPackagesIndex(mirror, "bookworm", "gz");
+    const error = await source()
+      .discover()
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect((error as Error).message).toMatch(
+      /gz-first\/dists\/bookworm\/main\/binary-amd64\/Packages.gz .*the signed Release says/,
+    );
+  });
+
+  it("rejects a Packages.xz that does not match the signed Release, for a suite that lists only .xz", async () => {
     const root = join(dir, "corrupt");
     const mirror = await buildAptMirror(root, {
       arch: "amd64",
       key,
+      packagesFormats: ["xz"],
       suites: { bookworm: [dbgPackage({ kernel: "6.1.0-10-amd64", version: "6.1.40-1", vmlinux })] },
     });
     await corruptPackagesIndex(mirror, "bookworm", "xz");
@@ -326,8 +349,8 @@ describe("DebianSource against a loopback mirror", () => {
       byHash: true,
       suites: { bookworm: [dbgPackage({ kernel: "6.1.0-10-amd64", version: "6.1.40-1", vmlinux })] },
     });
-    // The mirror has already replaced Packages.xz; the by-hash copy the Release names stays.
-    await corruptPackagesIndex(mirror, "bookworm", "xz");
+    // The mirror has already replaced Packages.gz; the by-hash copy the Release names stays.
+    await corruptPackagesIndex(mirror, "bookworm", "gz");
     const before = server.requests.length;
     const found = await new DebianSource(
       config({ mirror: [`${server.url}/by-hash`], suites: ["bookworm"] }),

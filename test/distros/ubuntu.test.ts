@@ -176,10 +176,12 @@ describe("UbuntuSource against a loopback ddebs mirror", () => {
         "bionic-proposed": [],
       },
     });
+    // Only .xz, as the checks below read it through the xz child.
     broken = await buildAptMirror(join(dir, "broken"), {
       arch: "amd64",
       key,
       unsigned: true,
+      packagesFormats: ["xz"],
       suites: {
         bionic: [stub("4.15.0-20-generic", "4.15.0-20.21")],
         "bionic-updates": [real("4.15.0-21-generic", "4.15.0-21.22")],

@@ -41,6 +41,21 @@ describe("gpgvClearsigned", () => {
     expect(verdict.output.toString()).toBe(release);
   });
 
+  it("checks against a binary keyring with no temp folder: the InRelease goes to gpgv on stdin", async () => {
+    const saved = process.env.TMPDIR;
+    // A temp folder that cannot be made: any mkdtemp would fail the check.
+    process.env.TMPDIR = join(work, "absent", "tmp");
+    try {
+      const verdict = await gpgvClearsigned(inRelease, key.keyring);
+      expect(verdict.valid).toBe(true);
+      expect(verdict.output.toString()).toBe(release);
+      expect((await gpgvClearsigned(inRelease, other.keyring)).valid).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
   it("takes the keyring armored, as a file or as the key block itself (apt's inline Signed-By)", async () => {
     expect((await gpgvClearsigned(inRelease, key.armoredKeyring)).valid).toBe(true);
     const block = await readFile(key.armoredKeyring, "utf8");

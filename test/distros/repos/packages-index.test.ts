@@ -103,14 +103,14 @@ describe("pickPackagesIndex", () => {
   const gzEntry = { path: "main/binary-amd64/Packages.gz", size: 20, sha256: "b".repeat(64) };
   const plainEntry = { path: "main/binary-amd64/Packages", size: 30, sha256: "c".repeat(64) };
 
-  it("prefers .xz, then .gz, then the plain file, as the Release lists them", () => {
+  it("prefers .gz (decoded in process), then .xz, then the plain file, as the Release lists them", () => {
     expect(pickPackagesIndex(releaseListing(plainEntry, gzEntry, xzEntry), "main", "amd64", "Release")).toEqual({
-      path: "main/binary-amd64/Packages.xz",
-      compression: "xz",
-      entry: xzEntry,
+      path: "main/binary-amd64/Packages.gz",
+      compression: "gz",
+      entry: gzEntry,
       plain: plainEntry,
     });
-    expect(pickPackagesIndex(releaseListing(plainEntry, gzEntry), "main", "amd64", "Release").compression).toBe("gz");
+    expect(pickPackagesIndex(releaseListing(plainEntry, xzEntry), "main", "amd64", "Release").compression).toBe("xz");
     expect(pickPackagesIndex(releaseListing(plainEntry), "main", "amd64", "Release").compression).toBe("none");
   });
 
