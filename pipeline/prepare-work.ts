@@ -1,7 +1,8 @@
 // What `run` and `plan` both do before deciding anything, so that `plan` stays a dry run of `run`:
 // the sources the filters select, the HTTP settings, the object sets, and per source, a few at a
 // time, its signed indexes read while its part of the archive (or the --state site) is loaded,
-// then the flavor chains of this shard, handed to the command's `visit`.
+// then the flavor chains of this shard, handed to the command's `visit`. A settled source whose
+// key still holds (pipeline/settled-sources.ts) is neither read nor loaded: `settled` hears of it.
 import { ConfigError } from "../archive/errors.ts";
 import type { ArchiveState } from "../archive/state.ts";
 import { sourceId } from "../archive/kernel-key.ts";

@@ -261,7 +261,7 @@ describe("btfmill on mirrors that lack default suites", () => {
     expect(optedOut.exitCode).toBe(0);
     const preview = JSON.parse(optedOut.stdout) as PlanPreview;
     expect(preview.sources).toEqual([
-      { source: "ubuntu/20.04/x86_64", status: "ok", absentSuites: ["focal-security"] },
+      { source: "ubuntu/20.04/x86_64", status: "ok", unchanged: 0, absentSuites: ["focal-security"] },
     ]);
     expect(preview.kernels.map((kernel) => kernel.kernel)).toEqual([
       "ubuntu/20.04/x86_64/5.4.0-26-generic",

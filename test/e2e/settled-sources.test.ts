@@ -127,8 +127,8 @@ describe("settled sources", () => {
     ).toEqual({ inRelease: ["bookworm", "bullseye"], packages: [] });
     expect(plan?.kernels).toEqual([]);
     expect(plan?.sources.map(({ source, unchanged, settled }) => [source, unchanged, settled])).toEqual([
-      ["debian/12/x86_64", 2, true],
       ["debian/11/x86_64", 1, true],
+      ["debian/12/x86_64", 2, true],
     ]);
   });
 

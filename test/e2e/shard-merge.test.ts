@@ -69,7 +69,7 @@ describe("plan, sharded runs and merge", () => {
     expect(plan.exitCode).toBe(0);
     const preview = JSON.parse(plan.stdout) as PlanPreview;
     expect(preview.kernels.map((kernel) => kernel.action)).toEqual(Array(6).fill("new"));
-    expect(preview.sources).toEqual([{ source: "debian/12/x86_64", status: "ok" }]);
+    expect(preview.sources).toEqual([{ source: "debian/12/x86_64", status: "ok", unchanged: 0 }]);
     expect(debs()).toBe(0);
   });
 

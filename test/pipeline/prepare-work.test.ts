@@ -1,11 +1,13 @@
 // What run and plan both read before deciding anything, against a signed loopback Debian mirror:
 // the selected sources, the archive, the flavor chains of this shard, and the steps run hands in,
-// in their order. A filter that selects nothing is refused before anything is read.
-import { mkdtemp, rm } from "node:fs/promises";
+// in their order; a settled source skipped, unread, until its Valid-Until. A filter that selects
+// nothing is refused before anything is read.
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../archive/errors.ts";
+import { openArchiveState } from "../../archive/state.ts";
 import { parseConfig, type Config } from "../../pipeline/config.ts";
 import type { RunEvent } from "../../pipeline/events.ts";
 import type { FlavorChain } from "../../pipeline/flavor-chains.ts";
@@ -85,6 +87,50 @@ describe("prepareWork", () => {
     const [one, two] = [await units(1), await units(2)];
     expect([...one, ...two].sort()).toEqual((await chainsOf({})).map((chain) => chain.unit).sort());
     expect(one.filter((unit) => two.includes(unit))).toEqual([]);
+  });
+
+  it("skips a settled source, its part and indexes unread, until the Valid-Until it recorded has passed", async () => {
+    // A full read that settles the source, as a run that finds nothing to do does.
+    const settling = await prepareWork(
+      config,
+      {},
+      {
+        ...steps([]),
+        visit: async (_, _chains, _opened, read) => read?.settle(),
+      },
+    );
+    await mkdir(config.archive, { recursive: true });
+    await settling.state.commit();
+    const state = await openArchiveState(config.archive);
+    const held = state.manifest.sources["debian/12/x86_64"]!;
+    expect(held.settled?.kernels).toBe(3);
+    held.settled = { ...held.settled!, validUntil: "2026-12-02T00:00:00.000Z" };
+    await state.commit();
+    const readAt = async (now: string) => {
+      const visited: string[] = [];
+      const settled: string[] = [];
+      const before = server.requests.length;
+      await prepareWork(
+        config,
+        {},
+        {
+          ...steps([]),
+          now: () => new Date(now),
+          visit: async (source) => void visited.push(source),
+          settled: (source, kernels) => void settled.push(`${source} ${kernels}`),
+        },
+      );
+      const paths = server.requests.slice(before).map((request) => request.path.replace(/^.*\/dists\//, ""));
+      return { visited, settled, indexes: paths.filter((path) => path.includes("/binary-")).length };
+    };
+    expect(await readAt("2026-12-01T23:59:59Z")).toEqual({
+      visited: [],
+      settled: ["debian/12/x86_64 3"],
+      indexes: 0,
+    });
+    const expired = await readAt("2026-12-02T00:00:00Z");
+    expect(expired.visited).toEqual(["debian/12/x86_64"]);
+    expect(expired.indexes).toBeGreaterThan(0);
   });
 
   it("refuses filters that select no source before any step runs or anything is read", async () => {
