@@ -161,6 +161,8 @@ export const sourceStateSchema = z.strictObject({
   settled: z
     .strictObject({
       key: z.string().regex(sha256Pattern),
+      /** The same from the index files the verified roots list: a suite signed again over the same indexes keeps it. */
+      contentKey: z.string().regex(sha256Pattern).optional(),
       /** The kernel packages the source listed then: all unchanged while it stays settled. */
       kernels: z.int().nonnegative(),
       /** The earliest Valid-Until of the Release files read: past it, the source is read in full again. */

@@ -42,7 +42,13 @@ export function selectSources(sources: SourceConfig[], filters: SourceSelection 
 
 /** What reading one source's indexes gave: its packages and the default suites it lacks, or why it could not be read. */
 export type SourceOutcome = { source: SourceConfig; id: string; checkedAt: string } & (
-  | { packages: KernelPackage[]; absentSuites: string[]; stamp: string; validUntil?: string | undefined }
+  | {
+      packages: KernelPackage[];
+      absentSuites: string[];
+      stamp: string;
+      contentStamp: string;
+      validUntil?: string | undefined;
+    }
   | { reason: string }
 );
 
@@ -65,7 +71,9 @@ export async function discoverSources(
         const id = sourceId(source);
         const checkedAt = options.now().toISOString();
         try {
-          const { packages, absentSuites, stamp, validUntil } = await createSource(source).survey(options.signal);
+          const { packages, absentSuites, stamp, contentStamp, validUntil } = await createSource(source).survey(
+            options.signal,
+          );
           options.reporter.event({
             type: "source",
             source: id,
@@ -73,7 +81,7 @@ export async function discoverSources(
             found: packages.length,
             ...(absentSuites.length > 0 ? { absentSuites } : {}),
           });
-          return { source, id, checkedAt, packages, absentSuites, stamp, validUntil };
+          return { source, id, checkedAt, packages, absentSuites, stamp, contentStamp, validUntil };
         } catch (error) {
           const reason = describeError(error);
           options.reporter.event({ type: "source", source: id, status: "stale", reason });

@@ -132,29 +132,56 @@ export async function prepareWork(
       stamps,
       await files.mark(id),
     );
-  // A settled source whose key still holds is recorded as read and handed to `settled`, its part never loaded.
+  // A settled source whose key still holds is recorded as read and handed to `settled`, its part
+  // never loaded. First the signed roots' bytes as served (no signature check: bytes verified
+  // before); when they changed, the roots verified and the index files they list, so a suite
+  // signed again over the same indexes costs a gpgv and no index or part.
   const skipSettled = async (id: string, group: SourceConfig[]): Promise<AbsentSuites[] | undefined> => {
     const held = state.manifest.sources[id];
     const settled = held?.status === "ok" ? held.settled : undefined;
-    if (settled === undefined || selection.recheck) return undefined;
-    if (settled.validUntil !== undefined && Date.parse(settled.validUntil) <= steps.now().getTime()) return undefined;
+    if (held === undefined || settled === undefined || selection.recheck) return undefined;
+    const sources = group.map((source) => createSource(source));
     // A mirror that cannot be reached now is read in full, which says why it is stale.
-    const stamps = await Promise.all(group.map((source) => createSource(source).stamp(selection.signal))).catch(
-      () => undefined,
-    );
-    if (stamps === undefined || (await keyOf(group, stamps, id)) !== settled.key) return undefined;
+    const stamps = await Promise.all(sources.map((source) => source.stamp(selection.signal))).catch(() => undefined);
+    if (stamps === undefined) return undefined;
+    const current = settled.validUntil === undefined || Date.parse(settled.validUntil) > steps.now().getTime();
+    let holding = settled;
+    if (!current || (await keyOf(group, stamps, id)) !== settled.key) {
+      if (settled.contentKey === undefined) return undefined;
+      const verified = await Promise.all(sources.map((source) => source.verify(selection.signal))).catch(
+        () => undefined,
+      );
+      if (verified === undefined) return undefined;
+      const contentKey = await keyOf(
+        group,
+        verified.map((item) => item.contentStamp),
+        id,
+      );
+      if (contentKey !== settled.contentKey) return undefined;
+      const { validUntil: _, ...kept } = settled;
+      const validUntil = earliest(verified.map((item) => item.validUntil));
+      holding = {
+        ...kept,
+        key: await keyOf(
+          group,
+          verified.map((item) => item.stamp),
+          id,
+        ),
+        ...(validUntil ? { validUntil } : {}),
+      };
+    }
     const checkedAt = steps.now().toISOString();
-    state.manifest.sources[id] = { ...held, status: "ok", refreshedAt: checkedAt, checkedAt };
-    const { absentSuites } = settled;
+    state.manifest.sources[id] = { ...held, status: "ok", refreshedAt: checkedAt, checkedAt, settled: holding };
+    const { absentSuites } = holding;
     steps.reporter.event({
       type: "source",
       source: id,
       status: "ok",
-      found: settled.kernels,
+      found: holding.kernels,
       settled: true,
       ...(absentSuites ? { absentSuites } : {}),
     });
-    steps.settled?.(id, settled.kernels);
+    steps.settled?.(id, holding.kernels);
     return absentSuites ? [{ source: id, suites: absentSuites }] : [];
   };
   await Promise.all([
@@ -180,14 +207,20 @@ export async function prepareWork(
           async settle() {
             const held = state.manifest.sources[id];
             if (held?.status !== "ok") return;
-            const stamps = outcomes.flatMap((outcome) => ("stamp" in outcome ? [outcome.stamp] : []));
-            const validUntil = outcomes
-              .flatMap((outcome) => ("validUntil" in outcome && outcome.validUntil ? [outcome.validUntil] : []))
-              .sort()
-              .at(0);
+            const surveyed = outcomes.flatMap((outcome) => ("stamp" in outcome ? [outcome] : []));
+            const validUntil = earliest(surveyed.map((outcome) => outcome.validUntil));
             const absentSuites = recorded.absent.flatMap((item) => item.suites);
             held.settled = {
-              key: await keyOf(group, stamps, id),
+              key: await keyOf(
+                group,
+                surveyed.map((outcome) => outcome.stamp),
+                id,
+              ),
+              contentKey: await keyOf(
+                group,
+                surveyed.map((outcome) => outcome.contentStamp),
+                id,
+              ),
               kernels: packageCount(all),
               ...(validUntil ? { validUntil } : {}),
               ...(absentSuites.length > 0 ? { absentSuites } : {}),
@@ -210,4 +243,12 @@ export async function prepareWork(
     ),
   ]);
   return { selected, sets, state, files, stale: recordedStale.flat(), absent: recordedAbsent.flat() };
+}
+
+// The earliest of the Valid-Until times given (ISO strings order as times), if any.
+function earliest(times: readonly (string | undefined)[]): string | undefined {
+  return times
+    .filter((time): time is string => time !== undefined)
+    .sort()
+    .at(0);
 }

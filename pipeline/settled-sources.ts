@@ -3,7 +3,9 @@
 // same. The key digests those inputs: the stamps of the source's signed indexes (the bytes the
 // mirror serves, not yet verified: they are compared with bytes verified before), its config, the
 // object sets, the options that change a plan, and the archive folder's listing. A run over 200
-// sources then fetches 200 small signed files instead of every index and every part. A file
+// sources then fetches 200 small signed files instead of every index and every part. A second key
+// (`contentKey`) takes the index files the verified roots list in place of the roots' bytes, so a
+// suite signed again over the same indexes stays settled at the cost of verifying it. A file
 // removed by hand from the shared minified/ folder is not seen until the source is read in full:
 // `--recheck` reads every source so.
 import { createHash } from "node:crypto";

@@ -1,8 +1,9 @@
 // End to end, as a user runs it: `btfmill run` and `plan` against a signed Debian mirror on
 // 127.0.0.1 (dpkg-deb, apt-ftparchive, gpg). A source whose full read left it nothing to do is
 // settled: the next run fetches its InRelease alone (no Packages, no state part) while the signed
-// bytes, its config, the object sets, the options and its archive folder stay the same, and reads
-// it in full as soon as any of them changes, with --recheck, or once it was stale.
+// bytes, its config, the object sets, the options and its archive folder stay the same; signed again
+// over the same Packages, it is verified but not read; it is read in full as soon as its indexes or
+// anything else changes, with --recheck, or once it was stale.
 import { rename, rm, mkdtemp, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,14 @@ import { archiveTarballPath } from "../../archive/layout.ts";
 import { readManifest } from "../../archive/state.ts";
 import type { PlanPreview } from "../../pipeline/plan-preview.ts";
 import { inShard } from "../../pipeline/shard.ts";
-import { buildAptMirror, createSigningKey, dbgPackage, resignSuite, type AptMirror } from "../fixtures/apt-mirror.ts";
+import {
+  buildAptMirror,
+  createSigningKey,
+  dbgPackage,
+  resignSuite,
+  writeListedSuite,
+  type AptMirror,
+} from "../fixtures/apt-mirror.ts";
 import { makeCoreObject } from "../fixtures/bpf-objects.ts";
 import { makeVmlinux } from "../fixtures/vmlinux.ts";
 import { runBtfmill } from "../helpers/cli.ts";
@@ -20,6 +28,7 @@ import { startStaticServer, type StaticServer } from "../helpers/static-server.t
 
 const bookwormKernels = ["6.1.0-1-cloud-amd64", "6.1.0-5-cloud-amd64"];
 const bullseyeKernel = "5.10.0-1-cloud-amd64";
+const sha256 = expect.stringMatching(/^[0-9a-f]{64}$/);
 
 describe("settled sources", () => {
   let work: string;
@@ -103,8 +112,8 @@ describe("settled sources", () => {
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.summary).toBe("summary: 3 ok, 0 failed, 0 skipped, 0 unchanged");
     expect(await settledOf("archive")).toEqual({
-      "debian/11/x86_64": { key: expect.stringMatching(/^[0-9a-f]{64}$/), kernels: 1 },
-      "debian/12/x86_64": { key: expect.stringMatching(/^[0-9a-f]{64}$/), kernels: 2 },
+      "debian/11/x86_64": { key: sha256, contentKey: sha256, kernels: 1 },
+      "debian/12/x86_64": { key: sha256, contentKey: sha256, kernels: 2 },
     });
   });
 
@@ -132,7 +141,7 @@ describe("settled sources", () => {
     ]);
   });
 
-  it("a suite signed again (same Packages) is read in full and settled anew; the other source is not read", async () => {
+  it("a suite signed again over the same Packages is verified, its index not read; one whose Packages change is read in full", async () => {
     const before = await settledOf("archive");
     // A signature carries its time in seconds: a second later, the InRelease bytes differ.
     await sleep(1100);
@@ -140,12 +149,29 @@ describe("settled sources", () => {
     let again: Awaited<ReturnType<typeof run>> | undefined;
     expect(await fetched(async () => (again = await run()))).toEqual({
       inRelease: ["bookworm", "bookworm", "bullseye"],
-      packages: ["bookworm"],
+      packages: [],
     });
     expect(again?.summary).toBe("summary: 0 ok, 0 failed, 0 skipped, 3 unchanged");
-    const after = await settledOf("archive");
-    expect(after["debian/12/x86_64"]?.key).not.toBe(before["debian/12/x86_64"]?.key);
-    expect(after["debian/11/x86_64"]).toEqual(before["debian/11/x86_64"]);
+    const resigned = await settledOf("archive");
+    expect(resigned["debian/12/x86_64"]?.key).not.toBe(before["debian/12/x86_64"]?.key);
+    expect(resigned["debian/12/x86_64"]?.contentKey).toBe(before["debian/12/x86_64"]?.contentKey);
+    expect(resigned["debian/11/x86_64"]).toEqual(before["debian/11/x86_64"]);
+    // The next run finds the new signature's bytes recorded: InRelease alone again.
+    expect((await fetched(() => run())).inRelease).toEqual(["bookworm", "bullseye"]);
+
+    const listed = (names: string[]) =>
+      mirror.packages
+        .filter((built) => built.suite === "bookworm" && names.some((kernel) => built.name.includes(kernel)))
+        .map(({ name, version, filename, size, sha256 }) => ({ name, version, filename, size, sha256 }));
+    await writeListedSuite(mirror, "bookworm", listed([bookwormKernels[0]!]));
+    let fewer: Awaited<ReturnType<typeof run>> | undefined;
+    expect((await fetched(async () => (fewer = await run()))).packages).toEqual(["bookworm"]);
+    expect(fewer?.summary).toBe("summary: 0 ok, 0 failed, 0 skipped, 2 unchanged");
+    expect((await settledOf("archive"))["debian/12/x86_64"]?.contentKey).not.toBe(
+      before["debian/12/x86_64"]?.contentKey,
+    );
+    await writeListedSuite(mirror, "bookworm", listed(bookwormKernels));
+    expect((await fetched(() => run())).packages).toEqual(["bookworm"]);
   });
 
   it("a tarball removed by hand unsettles its source, which converts that kernel again", async () => {

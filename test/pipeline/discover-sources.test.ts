@@ -14,6 +14,7 @@ const ok = (source: SourceConfig): SourceOutcome => ({
   packages: [],
   absentSuites: [],
   stamp: "stamp of the signed indexes",
+  contentStamp: "stamp of the indexes they list",
 });
 const stale = (source: SourceConfig): SourceOutcome => ({
   source,
