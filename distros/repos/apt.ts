@@ -158,7 +158,12 @@ export function suiteContentEntry(
 
 // The Packages file of `component`/`arch` that a verified Release lists: the one read, and the one a content stamp names.
 function suitePackagesIndex(verified: VerifiedSuite, component: string, arch: string): PackagesIndexChoice {
-  return pickPackagesIndex(verified.release, component, arch, `Release of ${verified.suite} at ${verified.repository.base}`);
+  return pickPackagesIndex(
+    verified.release,
+    component,
+    arch,
+    `Release of ${verified.suite} at ${verified.repository.base}`,
+  );
 }
 
 // The files a root was read from, by name: which of them exist tells the forms apart.

@@ -327,8 +327,12 @@ describe("AptFamilySource stamp and verify", () => {
   it("refuses a tampered InRelease with the survey's IntegrityError", async () => {
     const { built, url } = await freshMirror();
     await tamperRelease(built, "one");
-    const verifyError = await at(url).verify().catch((caught: unknown) => caught);
-    const surveyError = await at(url).survey().catch((caught: unknown) => caught);
+    const verifyError = await at(url)
+      .verify()
+      .catch((caught: unknown) => caught);
+    const surveyError = await at(url)
+      .survey()
+      .catch((caught: unknown) => caught);
     expect(verifyError).toBeInstanceOf(IntegrityError);
     expect((verifyError as Error).message).toMatch(/BADSIG/);
     expect((verifyError as Error).message).toBe((surveyError as Error).message);
@@ -339,8 +343,12 @@ describe("AptFamilySource stamp and verify", () => {
       validUntil: new Date(Date.now() - 86_400_000),
       updatesValidUntil: new Date(Date.now() + 86_400_000),
     });
-    const verifyError = await at(url).verify().catch((caught: unknown) => caught);
-    const surveyError = await at(url).survey().catch((caught: unknown) => caught);
+    const verifyError = await at(url)
+      .verify()
+      .catch((caught: unknown) => caught);
+    const surveyError = await at(url)
+      .survey()
+      .catch((caught: unknown) => caught);
     expect(verifyError).toBeInstanceOf(Error);
     expect((verifyError as Error).constructor).toBe((surveyError as Error).constructor);
     expect((verifyError as Error).message).toBe((surveyError as Error).message);
