@@ -5,17 +5,20 @@
 // it overrides the screening or the choice between two packages of one kernel only when its
 // archive needs that, and says why.
 import { ConfigError } from "../archive/errors.ts";
-import { findSuiteRoot, readPackages, suiteStampEntry, verifySuiteRoot } from "./repos/apt.ts";
-import type { AptRepository, SuiteRoot } from "./repos/apt.ts";
-import { indexStamp } from "./repos/index-stamp.ts";
+import { findSuiteRoot, readPackages, suiteContentEntry, suiteStampEntry, verifySuiteRoot } from "./repos/apt.ts";
+import type { AptRepository, SuiteRoot, VerifiedSuite } from "./repos/apt.ts";
+import { contentStamp, indexStamp } from "./repos/index-stamp.ts";
 import { compareDebianVersions } from "./repos/deb-version.ts";
 import { selectKernels } from "./kernel-selection.ts";
 import type { PackageRecord } from "./repos/packages-index.ts";
-import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
+import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey, VerifiedStamps } from "./types.ts";
 import { sourceId, type Arch } from "../archive/kernel-key.ts";
 
 /** Debian's architecture names, which Ubuntu shares. */
 export const debianArches: Readonly<Record<Arch, string>> = { x86_64: "amd64", arm64: "arm64" };
+
+// Debug kernels are in main in every apt-based distro btfmill reads.
+const COMPONENT = "main";
 
 /** What stays fixed for one distro. */
 export interface AptFamilyProfile {
@@ -136,35 +139,28 @@ export abstract class AptFamilySource implements DistroSource {
 
   /**
    * When a run plans or a test inspects a mirror: the packages, the default suites no mirror has,
-   * the packages left out with why, and the stamp of the signed Releases read.
+   * the packages left out with why, and the stamps of the signed Releases read and of the indexes they list.
    */
   async survey(signal?: AbortSignal): Promise<AptSurvey> {
     const arch = debianArches[this.config.arch];
     const perSuite = await this.#eachSuite(signal, async (suite, root, stop) => {
-      if (root === undefined) return { suite, root, listing: undefined };
-      const verified = await verifySuiteRoot(root, stop);
-      const records = await readPackages(verified, "main", arch, {
-        accept: (name) => this.#profile.candidateName.test(name),
-        signal: stop,
-      });
-      return { suite, root, listing: { verified, records } };
+      const verified = root === undefined ? undefined : await verifySuiteRoot(root, stop);
+      const records =
+        verified === undefined
+          ? []
+          : await readPackages(verified, COMPONENT, arch, {
+              accept: (name) => this.#profile.candidateName.test(name),
+              signal: stop,
+            });
+      return { suite, root, verified, records };
     });
-    const survey: AptSurvey = {
-      packages: [],
-      skipped: [],
-      absentSuites: [],
-      stamp: await indexStamp(perSuite.map(({ suite, root }) => suiteStampEntry(suite, root))),
-    };
+    const survey: AptSurvey = { packages: [], skipped: [], absentSuites: [], ...(await this.#stamps(perSuite)) };
     const candidates: AptCandidate[] = [];
-    const validUntil: Date[] = [];
-    for (const { suite, listing } of perSuite) {
-      if (listing === undefined) {
+    for (const { suite, verified, records } of perSuite) {
+      if (verified === undefined) {
         survey.absentSuites.push(suite);
         continue;
       }
-      const { verified, records } = listing;
-      if (verified.repository.checkValidUntil && verified.release.validUntil !== undefined)
-        validUntil.push(verified.release.validUntil);
       for (const record of records) {
         const screened = this.#screen(record, arch, suite, verified.repository.base);
         if (typeof screened === "string")
@@ -172,9 +168,6 @@ export abstract class AptFamilySource implements DistroSource {
         else candidates.push(screened);
       }
     }
-    // The survey holds only until the first of its Releases expires: a run reads the source again by then.
-    const earliest = validUntil.toSorted((a, b) => a.getTime() - b.getTime())[0];
-    if (earliest !== undefined) survey.validUntil = earliest.toISOString();
     survey.packages = this.#select(candidates);
     return survey;
   }
@@ -183,6 +176,40 @@ export abstract class AptFamilySource implements DistroSource {
   async stamp(signal?: AbortSignal): Promise<string> {
     const roots = await this.#eachSuite(signal, async (suite, root) => suiteStampEntry(suite, root));
     return indexStamp(roots);
+  }
+
+  /** When a source's stamp changed: each suite's Release verified as survey verifies it, its Packages not read. */
+  async verify(signal?: AbortSignal): Promise<VerifiedStamps> {
+    const perSuite = await this.#eachSuite(signal, async (suite, root, stop) => ({
+      suite,
+      root,
+      verified: root === undefined ? undefined : await verifySuiteRoot(root, stop),
+    }));
+    return this.#stamps(perSuite);
+  }
+
+  // What survey and verify both say of the suites: the raw stamp of their signed roots, the content
+  // stamp of the Packages indexes the verified Releases list, and the earliest Valid-Until.
+  async #stamps(
+    perSuite: readonly { suite: string; root: SuiteRoot | undefined; verified: VerifiedSuite | undefined }[],
+  ): Promise<VerifiedStamps> {
+    const arch = debianArches[this.config.arch];
+    const stamps: VerifiedStamps = {
+      stamp: await indexStamp(perSuite.map(({ suite, root }) => suiteStampEntry(suite, root))),
+      contentStamp: await contentStamp(
+        perSuite.map(({ suite, verified }) => suiteContentEntry(suite, verified, COMPONENT, arch)),
+      ),
+    };
+    // The stamps hold only until the first of their Releases expires: a run reads the source again by then.
+    const earliest = perSuite
+      .flatMap(({ verified }) =>
+        verified?.repository.checkValidUntil && verified.release.validUntil !== undefined
+          ? [verified.release.validUntil]
+          : [],
+      )
+      .toSorted((a, b) => a.getTime() - b.getTime())[0];
+    if (earliest !== undefined) stamps.validUntil = earliest.toISOString();
+    return stamps;
   }
 
   // `read` of every suite of the source, in config order, with its signed root from the first

@@ -8,10 +8,17 @@ import { resolveMirrorList } from "./repos/mirror-list.ts";
 import type { PrimaryPackage } from "./repos/primary.ts";
 import { compareEvr, formatEvr } from "./repos/rpm-version.ts";
 import { selectKernels } from "./kernel-selection.ts";
-import { indexStamp } from "./repos/index-stamp.ts";
-import { findRepositoryRoot, readPrimary, repositoryStampEntry, repositoryUrl, verifyRepomdRoot } from "./repos/yum.ts";
-import type { RepomdRoot, YumRepository } from "./repos/yum.ts";
-import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey } from "./types.ts";
+import { contentStamp, indexStamp } from "./repos/index-stamp.ts";
+import {
+  findRepositoryRoot,
+  readPrimary,
+  repositoryContentEntry,
+  repositoryStampEntry,
+  repositoryUrl,
+  verifyRepomdRoot,
+} from "./repos/yum.ts";
+import type { RepomdRoot, VerifiedRepomd, YumRepository } from "./repos/yum.ts";
+import type { DistroSource, KernelPackage, SourceConfig, SourceSurvey, VerifiedStamps } from "./types.ts";
 import type { Arch } from "../archive/kernel-key.ts";
 
 /** `uname -m` of the packages: the name repository paths and primary's `<arch>` use. */
@@ -98,12 +105,12 @@ export abstract class RpmFamilySource implements DistroSource {
             origin: spec.origin,
           };
         });
-      return { candidates, entry: repositoryStampEntry(spec.path, located.root, located.mirrorList) };
+      return { spec, located, verified, candidates };
     });
     return {
       packages: this.#select(perRepository.flatMap(({ candidates }) => candidates)),
       absentSuites: [],
-      stamp: await indexStamp(perRepository.map(({ entry }) => entry)),
+      ...(await stamps(perRepository)),
     };
   }
 
@@ -118,6 +125,16 @@ export abstract class RpmFamilySource implements DistroSource {
       repositoryStampEntry(spec.path, located.root, located.mirrorList),
     );
     return indexStamp(entries);
+  }
+
+  /** When a source's stamp changed: each repository's repomd.xml verified as survey verifies it, its primary not read. */
+  async verify(signal?: AbortSignal): Promise<VerifiedStamps> {
+    const perRepository = await this.#eachRepository(signal, async ({ spec, located, signal: stop }) => ({
+      spec,
+      located,
+      verified: await verifyRepomdRoot(located.root, stop),
+    }));
+    return stamps(perRepository);
   }
 
   // `read` of every repository of the source, in config order, each found on the first mirror that
@@ -245,6 +262,22 @@ export function unknownRelease(config: SourceConfig, known: string): ConfigError
   return new ConfigError(`${config.distro} release ${JSON.stringify(config.release)} is not one btfmill knows`, {
     hint: `use a VERSION_ID among ${known}, or list the repository paths under the mirror in \`suites\``,
   });
+}
+
+// What survey and verify both say of the repositories: the raw stamp of their signed roots (and
+// mirror lists) and the content stamp of the primary each verified repomd.xml lists; repomd.xml
+// carries no Valid-Until.
+async function stamps(
+  perRepository: readonly { spec: RpmRepositorySpec; located: LocatedRepository; verified: VerifiedRepomd }[],
+): Promise<VerifiedStamps> {
+  return {
+    stamp: await indexStamp(
+      perRepository.map(({ spec, located }) => repositoryStampEntry(spec.path, located.root, located.mirrorList)),
+    ),
+    contentStamp: await contentStamp(
+      perRepository.map(({ spec, verified }) => repositoryContentEntry(spec.path, verified)),
+    ),
+  };
 }
 
 function trimSlashes(path: string): string {

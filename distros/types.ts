@@ -76,6 +76,20 @@ export interface SourceSurvey {
   stamp: string;
   /** The earliest Valid-Until among the Release files read, when the source checks Valid-Until (ISO string); absent otherwise. */
   validUntil?: string;
+  /**
+   * Digest of what the survey's packages were read from, as the verified roots list it: per suite
+   * or repository in config order, its name, the mirror base, the index file read (path, digest,
+   * size as the verified Release / repomd.xml lists it), and the keyring digest; "absent" for a
+   * suite every mirror answers 404. Equal strings mean the same index contents.
+   */
+  contentStamp: string;
+}
+
+/** What `verify` found: the raw stamp, the content stamp and the earliest Valid-Until, without reading an index. */
+export interface VerifiedStamps {
+  stamp: string;
+  contentStamp: string;
+  validUntil?: string;
 }
 
 /** A distro's way to find its debug kernel packages. */
@@ -95,4 +109,12 @@ export interface DistroSource {
    * signature check, no Packages/primary download. Equal to `survey(...).stamp` when the mirror has not changed.
    */
   stamp(signal?: AbortSignal): Promise<string>;
+  /**
+   * When a source's raw stamp changed: fetches and verifies its signed roots as survey does
+   * (signature, suite name, Valid-Until: failing the same way survey would), and returns `stamp`
+   * (equal to stamp() over the same bytes), `contentStamp` (equal to survey().contentStamp when
+   * the verified roots list the same index files) and `validUntil` (as survey gives it). Downloads
+   * no Packages/primary.
+   */
+  verify(signal?: AbortSignal): Promise<VerifiedStamps>;
 }

@@ -12,7 +12,7 @@ import type { PackageRecord, PackagesIndexChoice } from "./packages-index.ts";
 import { assertReleaseCurrent, assertReleaseIsSuite, parseRelease } from "./release.ts";
 import { searchMirrors } from "./first-mirror.ts";
 import type { AptRelease } from "./release.ts";
-import type { RootFile, StampEntry } from "./index-stamp.ts";
+import type { ContentEntry, RootFile, StampEntry } from "./index-stamp.ts";
 
 /** A mirror base URL and what its Release files must satisfy. */
 export interface AptRepository {
@@ -136,6 +136,36 @@ export function suiteStampEntry(suite: string, root: SuiteRoot | undefined): Sta
     : { name: suite, base: root.repository.base, files: rootFiles(root), keyring: root.repository.keyring };
 }
 
+/**
+ * When a source's content stamp is made: a suite as the Packages index its verified Release lists
+ * for `component`/`arch` (the one readPackages reads), or as absent.
+ */
+export function suiteContentEntry(
+  suite: string,
+  verified: VerifiedSuite | undefined,
+  component: string,
+  arch: string,
+): ContentEntry {
+  if (verified === undefined) return { name: suite, absent: true };
+  const { path, entry } = suitePackagesIndex(verified, component, arch);
+  return {
+    name: suite,
+    base: verified.repository.base,
+    index: { path, digest: `sha256:${entry.sha256}`, size: entry.size },
+    keyring: verified.repository.keyring,
+  };
+}
+
+// The Packages file of `component`/`arch` that a verified Release lists: the one read, and the one a content stamp names.
+function suitePackagesIndex(verified: VerifiedSuite, component: string, arch: string): PackagesIndexChoice {
+  return pickPackagesIndex(
+    verified.release,
+    component,
+    arch,
+    `Release of ${verified.suite} at ${verified.repository.base}`,
+  );
+}
+
 // The files a root was read from, by name: which of them exist tells the forms apart.
 function rootFiles({ signedAs, release, signature }: SuiteRoot): RootFile[] {
   if (signedAs === "InRelease") return [{ name: "InRelease", bytes: release }];
@@ -195,12 +225,7 @@ export async function readPackages(
   options: { accept?: (name: string) => boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<PackageRecord[]> {
   const dir = `${verified.repository.base}/dists/${verified.suite}`;
-  const choice = pickPackagesIndex(
-    verified.release,
-    component,
-    arch,
-    `Release of ${verified.suite} at ${verified.repository.base}`,
-  );
+  const choice = suitePackagesIndex(verified, component, arch);
   const url = `${dir}/${choice.path}`;
   if (choice.entry.size > MAX_INDEX_BYTES) {
     throw new FetchError(`${url} is listed at ${choice.entry.size} bytes, over the limit of ${MAX_INDEX_BYTES}`, {

@@ -5,6 +5,11 @@
 // indexes again; a re-signed Release, a new keyring or a suite that appeared or went away each
 // change it. Both the survey (over the bytes it verified) and the cheap check (over the bytes
 // alone) go through indexStamp, so the two agree on an unchanged mirror.
+//
+// The content stamp is the second level: the index files the verified roots list (path, digest,
+// size), not the roots' bytes. A mirror that re-signs a suite to refresh its Valid-Until changes
+// the index stamp but not the content stamp, so a run that verified the new root can still skip
+// reading indexes whose contents it already read.
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { ConfigError } from "../../archive/errors.ts";
@@ -26,6 +31,27 @@ export type StampEntry =
       keyring: string | undefined;
     };
 
+/** The index file a suite's or repository's packages are read from, as its verified root lists it. */
+export interface ListedIndex {
+  /** Path under the suite's directory (apt) or href under the repository (yum). */
+  path: string;
+  /** `<algorithm>:<lowercase hex>` as the root lists it (`sha256:7ad4...`). */
+  digest: string;
+  /** Size in bytes as listed; undefined when the root lists none (repomd.xml may omit it). */
+  size: number | undefined;
+}
+
+/** One suite or repository of a source, in config order: the index its packages come from, or absent. */
+export type ContentEntry =
+  | { name: string; absent: true }
+  | {
+      name: string;
+      base: string;
+      index: ListedIndex;
+      /** Keyring file or embedded armored key block; undefined for an insecure source. */
+      keyring: string | undefined;
+    };
+
 const ARMOR = "-----BEGIN PGP";
 
 // Many sources share a keyring file: its digest is read once per process, again only when the
@@ -42,7 +68,24 @@ export async function indexStamp(entries: readonly StampEntry[]): Promise<string
             entry.name,
             entry.base,
             entry.files.map((file) => [file.name, sha256Hex(file.bytes)]),
-            entry.keyring === undefined ? "unverified" : await keyringDigest(entry.keyring),
+            await keyOf(entry.keyring),
+          ],
+    ),
+  );
+  return sha256Hex(Buffer.from(JSON.stringify(serialized)));
+}
+
+/** When a survey or a verification ends: the sha256 hex of the listed indexes, in the order given. */
+export async function contentStamp(entries: readonly ContentEntry[]): Promise<string> {
+  const serialized = await Promise.all(
+    entries.map(async (entry) =>
+      "absent" in entry
+        ? [entry.name, "absent"]
+        : [
+            entry.name,
+            entry.base,
+            [entry.index.path, entry.index.digest, entry.index.size ?? null],
+            await keyOf(entry.keyring),
           ],
     ),
   );
@@ -66,6 +109,11 @@ export async function keyringDigest(keyring: string): Promise<string> {
       hint: "install the distro's archive keyring package, or set `keyring` in the config to a .gpg or .asc file",
     });
   }
+}
+
+// The key a root is checked with, or "unverified" for an insecure source.
+async function keyOf(keyring: string | undefined): Promise<string> {
+  return keyring === undefined ? "unverified" : keyringDigest(keyring);
 }
 
 function sha256Hex(bytes: Buffer): string {

@@ -19,7 +19,7 @@ import type { PrimaryPackage } from "./primary.ts";
 import { maxRepomdBytes, parseRepomd } from "./repomd.ts";
 import { searchMirrors } from "./first-mirror.ts";
 import type { RepomdRecord } from "./repomd.ts";
-import type { StampEntry } from "./index-stamp.ts";
+import type { ContentEntry, StampEntry } from "./index-stamp.ts";
 
 /** A repository (the folder holding repodata/) and what its repomd.xml must be signed with. */
 export interface YumRepository {
@@ -135,17 +135,34 @@ export function repositoryStampEntry(name: string, root: RepomdRoot, mirrorList?
   };
 }
 
-/** When a repository was found: the packages of its primary.xml that `accept` keeps, once the whole file matched repomd. */
-export async function readPrimary(
-  verified: VerifiedRepomd,
-  options: { accept: (name: string) => boolean; signal?: AbortSignal | undefined },
-): Promise<PrimaryPackage[]> {
+/** When a source's content stamp is made: a repository as the primary its verified repomd.xml lists (the one readPrimary reads). */
+export function repositoryContentEntry(name: string, verified: VerifiedRepomd): ContentEntry {
+  const { href, checksum, size } = primaryRecord(verified);
+  return {
+    name,
+    base: verified.repository.base,
+    index: { path: href, digest: `${checksum.algorithm}:${checksum.value}`, size },
+    keyring: verified.repository.keyring,
+  };
+}
+
+// The primary metadata a verified repomd.xml lists: the one read, and the one a content stamp names.
+function primaryRecord(verified: VerifiedRepomd): RepomdRecord {
   const record = verified.records.get("primary");
   if (record === undefined) {
     throw new FormatError(`${verified.repository.base}/repodata/repomd.xml lists no primary metadata`, {
       hint: "the repository is incomplete: use another mirror",
     });
   }
+  return record;
+}
+
+/** When a repository was found: the packages of its primary.xml that `accept` keeps, once the whole file matched repomd. */
+export async function readPrimary(
+  verified: VerifiedRepomd,
+  options: { accept: (name: string) => boolean; signal?: AbortSignal | undefined },
+): Promise<PrimaryPackage[]> {
+  const record = primaryRecord(verified);
   const url = repositoryUrl(verified.repository, record.href);
   const compression = suffixes.find(([suffix]) => record.href.endsWith(suffix))?.[1];
   if (compression === undefined) {

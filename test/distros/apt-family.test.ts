@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, FetchError } from "../../archive/errors.ts";
+import { ConfigError, FetchError, IntegrityError } from "../../archive/errors.ts";
 import { AptFamilySource, type AptCandidate, type KernelName } from "../../distros/apt-family.ts";
 import type { AptRepository } from "../../distros/repos/apt.ts";
 import type { SourceConfig } from "../../distros/types.ts";
@@ -151,7 +151,7 @@ describe("AptFamilySource", () => {
   });
 });
 
-describe("AptFamilySource stamp", () => {
+describe("AptFamilySource stamp and verify", () => {
   // Each test changes its own mirror (`<release>` and `<release>-updates`), signed with the shared key.
   let stamped: StaticServer;
   let count = 0;
@@ -280,6 +280,82 @@ describe("AptFamilySource stamp", () => {
       expect(error).toBeInstanceOf(FetchError);
       expect((error as FetchError).message).toMatch(unreached);
     }
+  });
+
+  it("verifies to the stamp and content stamp the survey gives over an unchanged mirror, asking for the InRelease files alone", async () => {
+    const { url } = await freshMirror({ validUntil: new Date(Date.now() + 86_400_000) });
+    const name = url.slice(stamped.url.length);
+    const { result, paths } = await asked(() => at(url).verify());
+    const survey = await at(url).survey();
+    expect(result.stamp).toBe(await at(url).stamp());
+    expect(result.contentStamp).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.contentStamp).not.toBe(result.stamp);
+    expect(result).toEqual({ stamp: survey.stamp, contentStamp: survey.contentStamp, validUntil: survey.validUntil });
+    expect(paths.sort()).toEqual([`${name}/dists/one-updates/InRelease 200`, `${name}/dists/one/InRelease 200`]);
+  });
+
+  it("keeps the content stamp when a suite is signed again over the same Packages, while the raw stamp changes", async () => {
+    const { built, url } = await freshMirror();
+    const before = await at(url).verify();
+    await sleep(1100);
+    await resignSuite(built, "one", built.key);
+    const after = await at(url).verify();
+    expect(after.stamp).not.toBe(before.stamp);
+    expect(after.stamp).toBe(await at(url).stamp());
+    expect(after.contentStamp).toBe(before.contentStamp);
+    expect((await at(url).survey()).contentStamp).toBe(after.contentStamp);
+  });
+
+  it("changes the content stamp when a suite's Packages lists other packages, as the survey's does", async () => {
+    const { built, url } = await freshMirror();
+    const before = await at(url).verify();
+    await writeListedSuite(built, "one", [listed("linux-image-6.1.0-20-amd64-dbg", "6.1.80-1")]);
+    const after = await at(url).verify();
+    expect(after.contentStamp).not.toBe(before.contentStamp);
+    expect((await at(url).survey()).contentStamp).toBe(after.contentStamp);
+  });
+
+  it("changes the content stamp when a default suite goes away from the mirror, as the survey's does", async () => {
+    const { built, url } = await freshMirror();
+    const before = await at(url).verify();
+    await rm(join(built.root, "dists", "one-updates"), { recursive: true });
+    const after = await at(url).verify();
+    expect(after.contentStamp).not.toBe(before.contentStamp);
+    expect((await at(url).survey()).contentStamp).toBe(after.contentStamp);
+  });
+
+  it("refuses a tampered InRelease with the survey's IntegrityError", async () => {
+    const { built, url } = await freshMirror();
+    await tamperRelease(built, "one");
+    const verifyError = await at(url)
+      .verify()
+      .catch((caught: unknown) => caught);
+    const surveyError = await at(url)
+      .survey()
+      .catch((caught: unknown) => caught);
+    expect(verifyError).toBeInstanceOf(IntegrityError);
+    expect((verifyError as Error).message).toMatch(/BADSIG/);
+    expect((verifyError as Error).message).toBe((surveyError as Error).message);
+  });
+
+  it("refuses a Release past its Valid-Until as the survey does, and accepts it when Valid-Until is not checked", async () => {
+    const { url } = await freshMirror({
+      validUntil: new Date(Date.now() - 86_400_000),
+      updatesValidUntil: new Date(Date.now() + 86_400_000),
+    });
+    const verifyError = await at(url)
+      .verify()
+      .catch((caught: unknown) => caught);
+    const surveyError = await at(url)
+      .survey()
+      .catch((caught: unknown) => caught);
+    expect(verifyError).toBeInstanceOf(Error);
+    expect((verifyError as Error).constructor).toBe((surveyError as Error).constructor);
+    expect((verifyError as Error).message).toBe((surveyError as Error).message);
+    expect((verifyError as Error).message).toMatch(/^Release of suite one at .* expired on /);
+    const unchecked = await at(url, { checkValidUntil: false }).verify();
+    expect(unchecked.contentStamp).toBe((await at(url, { checkValidUntil: false }).survey()).contentStamp);
+    expect(unchecked.validUntil).toBeUndefined();
   });
 
   it("reports the earliest Valid-Until of the Releases it checked, and none when Valid-Until is not checked", async () => {

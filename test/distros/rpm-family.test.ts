@@ -1,6 +1,7 @@
 // Discovery for every RPM distro, and what the family base gives each, against loopback mirrors laid out as each distro's real ones
 // are (paths, mirror lists, flat and tree repositories), built with rpmbuild and createrepo_c.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +9,7 @@ import { createSource } from "../../distros/index.ts";
 import { RpmFamilySource, unknownRelease, type RpmArch, type RpmRepositorySpec } from "../../distros/rpm-family.ts";
 import type { KernelPackage, SourceConfig } from "../../distros/types.ts";
 import { ConfigError, FetchError, IntegrityError } from "../../archive/errors.ts";
-import { buildYumRepo, createSigningKey, kernelDebuginfo } from "../fixtures/rpm-repo.ts";
+import { buildYumRepo, createSigningKey, indexYumRepo, kernelDebuginfo, signRepomd } from "../fixtures/rpm-repo.ts";
 import type { KernelDebuginfoOptions, RpmSpec, SigningKey, YumRepo } from "../fixtures/rpm-repo.ts";
 import { emptyRepositories, readLayout } from "../helpers/rpm-layout.ts";
 import { startStaticServer } from "../helpers/static-server.ts";
@@ -441,7 +442,7 @@ describe("RpmFamilySource", () => {
   });
 });
 
-describe("RpmFamilySource stamp", () => {
+describe("RpmFamilySource stamp and verify", () => {
   const asked = async <T>(call: () => Promise<T>): Promise<{ result: T; paths: string[] }> => {
     const before = server.requests.length;
     const result = await call();
@@ -507,6 +508,88 @@ describe("RpmFamilySource stamp", () => {
       await mirrorList(list, `${server.url}/amazon/2/extras/kernel-5.4/stable/debuginfo/x86_64/e2`);
     }
     expect(await amazon().stamp()).toBe(before);
+  });
+
+  it("verifies to the stamp and content stamp the survey gives over unchanged repositories, reading no primary", async () => {
+    const leap = () =>
+      createSource({
+        distro: "opensuse-leap",
+        release: "15.5",
+        arch: "x86_64",
+        keyring: key.keyring,
+        mirror: [`${server.url}/opensuse`],
+      });
+    const { result, paths } = await asked(() => leap().verify());
+    const survey = await leap().survey();
+    expect(result.stamp).toBe(await leap().stamp());
+    expect(result.contentStamp).toMatch(/^[0-9a-f]{64}$/);
+    expect(result).toEqual({ stamp: survey.stamp, contentStamp: survey.contentStamp });
+    expect(paths.length).toBe(6);
+    expect(paths.every((path) => /\/repodata\/repomd\.xml(\.asc)?$/.test(path))).toBe(true);
+  });
+
+  it("keeps the content stamp when createrepo_c runs again over the same packages, and changes it for other packages", async () => {
+    const built = await buildYumRepo(
+      join(mirror, "stamp/rerun"),
+      [small({ version: "6.1.0", release: "1.m1", arch: "aarch64" })],
+      { key },
+    );
+    const minimal = () =>
+      new MinimalRpmSource({
+        distro: "minimal",
+        release: "1",
+        arch: "arm64",
+        keyring: key.keyring,
+        mirror: [server.url],
+        suites: ["stamp/rerun"],
+      });
+    const before = await minimal().verify();
+    // createrepo_c writes the same primary over the same packages, but repomd.xml's revision and
+    // timestamps carry the second it ran.
+    await sleep(1100);
+    await indexYumRepo(built);
+    const rerun = await minimal().verify();
+    expect(rerun.stamp).not.toBe(before.stamp);
+    expect(rerun.contentStamp).toBe(before.contentStamp);
+    expect((await minimal().survey()).contentStamp).toBe(rerun.contentStamp);
+    await repo("stamp/rerun", [small({ version: "6.1.1", release: "1.m1", arch: "aarch64" })], { key });
+    const changed = await minimal().verify();
+    expect(changed.contentStamp).not.toBe(before.contentStamp);
+    expect((await minimal().survey()).contentStamp).toBe(changed.contentStamp);
+  });
+
+  it("verifies Amazon Linux's repositories through their mirror lists, to the survey's content stamp", async () => {
+    const amazon = () =>
+      createSource({ distro: "amzn", release: "2", arch: "x86_64", insecure: true, mirror: [`${server.url}/amazon`] });
+    const { result, paths } = await asked(() => amazon().verify());
+    const survey = await amazon().survey();
+    expect(result).toEqual({ stamp: survey.stamp, contentStamp: survey.contentStamp });
+    expect(paths.some((path) => path.includes("primary"))).toBe(false);
+  });
+
+  it("refuses a repomd.xml whose signature does not verify, with the survey's IntegrityError", async () => {
+    const built = await buildYumRepo(
+      join(mirror, "stamp/forged"),
+      [small({ version: "6.1.0", release: "1.m1", arch: "aarch64" })],
+      { key },
+    );
+    const other = await createSigningKey(await mkdtemp(join(work, "keys", "other-")));
+    await signRepomd(built, other);
+    const forged = new MinimalRpmSource({
+      distro: "minimal",
+      release: "1",
+      arch: "arm64",
+      keyring: key.keyring,
+      mirror: [server.url],
+      suites: ["stamp/forged"],
+    });
+    const verifyError = await forged.verify().catch((caught: unknown) => caught);
+    const surveyError = await forged.survey().catch((caught: unknown) => caught);
+    expect(verifyError).toBeInstanceOf(IntegrityError);
+    expect((verifyError as Error).message).toMatch(
+      /^signature of .*\/stamp\/forged\/repodata\/repomd\.xml does not verify/,
+    );
+    expect((verifyError as Error).message).toBe((surveyError as Error).message);
   });
 
   it("fails as the survey does, with a FetchError, when a repository is on no mirror", async () => {

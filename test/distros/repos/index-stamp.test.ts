@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../archive/errors.ts";
-import { indexStamp, keyringDigest, type StampEntry } from "../../../distros/repos/index-stamp.ts";
+import {
+  contentStamp,
+  indexStamp,
+  keyringDigest,
+  type ContentEntry,
+  type StampEntry,
+} from "../../../distros/repos/index-stamp.ts";
 
 let work: string;
 
@@ -56,6 +62,34 @@ describe("indexStamp", () => {
       indexStamp([entry({ keyring: undefined }), absent]),
       indexStamp([entry()]),
       indexStamp([absent, entry()]),
+    ]);
+    expect(new Set([stamp, ...others]).size).toBe(others.length + 1);
+  });
+});
+
+describe("contentStamp", () => {
+  const index = { path: "main/binary-amd64/Packages.gz", digest: `sha256:${"a".repeat(64)}`, size: 1234 };
+  const entry = (over: Partial<Extract<ContentEntry, { base: string }>> = {}): ContentEntry => ({
+    name: "bookworm",
+    base: "http://127.0.0.1:1/debian",
+    index,
+    keyring: block,
+    ...over,
+  });
+
+  it("tells apart another mirror, index path, digest or size, another keyring, an absent suite and another order", async () => {
+    const absent: ContentEntry = { name: "bookworm-updates", absent: true };
+    const stamp = await contentStamp([entry(), absent]);
+    expect(await contentStamp([entry(), absent])).toBe(stamp);
+    const others = await Promise.all([
+      contentStamp([entry({ base: "http://127.0.0.1:2/debian" }), absent]),
+      contentStamp([entry({ index: { ...index, path: "main/binary-amd64/Packages.xz" } }), absent]),
+      contentStamp([entry({ index: { ...index, digest: `sha256:${"b".repeat(64)}` } }), absent]),
+      contentStamp([entry({ index: { ...index, size: 1235 } }), absent]),
+      contentStamp([entry({ index: { ...index, size: undefined } }), absent]),
+      contentStamp([entry({ keyring: undefined }), absent]),
+      contentStamp([entry()]),
+      contentStamp([absent, entry()]),
     ]);
     expect(new Set([stamp, ...others]).size).toBe(others.length + 1);
   });
