@@ -1,12 +1,13 @@
 // What run and plan both read before deciding anything, against a signed loopback Debian mirror:
 // the selected sources, the archive, the flavor chains of this shard, and the steps run hands in,
-// in their order; a settled source skipped, unread, until its Valid-Until. A filter that selects
-// nothing is refused before anything is read.
+// in their order; a settled source skipped unread, and past its Valid-Until verified and kept while
+// its indexes are the same. A filter that selects nothing is refused before anything is read.
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../archive/errors.ts";
+import type { SourceState } from "../../archive/manifest.ts";
 import { openArchiveState } from "../../archive/state.ts";
 import { parseConfig, type Config } from "../../pipeline/config.ts";
 import type { RunEvent } from "../../pipeline/events.ts";
@@ -89,7 +90,7 @@ describe("prepareWork", () => {
     expect(one.filter((unit) => two.includes(unit))).toEqual([]);
   });
 
-  it("skips a settled source, its part and indexes unread, until the Valid-Until it recorded has passed", async () => {
+  it("skips a settled source unread; past its Valid-Until, verifies it and keeps it settled while the indexes it lists are the same", async () => {
     // A full read that settles the source, as a run that finds nothing to do does.
     const settling = await prepareWork(
       config,
@@ -101,16 +102,17 @@ describe("prepareWork", () => {
     );
     await mkdir(config.archive, { recursive: true });
     await settling.state.commit();
-    const state = await openArchiveState(config.archive);
-    const held = state.manifest.sources["debian/12/x86_64"]!;
-    expect(held.settled?.kernels).toBe(3);
-    held.settled = { ...held.settled!, validUntil: "2026-12-02T00:00:00.000Z" };
-    await state.commit();
+    const record = async (change: (settled: NonNullable<SourceState["settled"]>) => SourceState["settled"]) => {
+      const state = await openArchiveState(config.archive);
+      const held = state.manifest.sources["debian/12/x86_64"]!;
+      held.settled = change(held.settled!);
+      await state.commit();
+    };
     const readAt = async (now: string) => {
       const visited: string[] = [];
       const settled: string[] = [];
       const before = server.requests.length;
-      await prepareWork(
+      const prepared = await prepareWork(
         config,
         {},
         {
@@ -121,16 +123,31 @@ describe("prepareWork", () => {
         },
       );
       const paths = server.requests.slice(before).map((request) => request.path.replace(/^.*\/dists\//, ""));
-      return { visited, settled, indexes: paths.filter((path) => path.includes("/binary-")).length };
+      return {
+        visited,
+        settled,
+        indexes: paths.filter((path) => path.includes("/binary-")).length,
+        validUntil: prepared.state.manifest.sources["debian/12/x86_64"]?.settled?.validUntil,
+      };
     };
+    await record((settled) => ({ ...settled, validUntil: "2026-12-02T00:00:00.000Z" }));
     expect(await readAt("2026-12-01T23:59:59Z")).toEqual({
       visited: [],
       settled: ["debian/12/x86_64 3"],
       indexes: 0,
+      validUntil: "2026-12-02T00:00:00.000Z",
     });
-    const expired = await readAt("2026-12-02T00:00:00Z");
-    expect(expired.visited).toEqual(["debian/12/x86_64"]);
-    expect(expired.indexes).toBeGreaterThan(0);
+    // The fixture's Releases carry no Valid-Until: verified again, the source no longer has one.
+    expect(await readAt("2026-12-02T00:00:00Z")).toEqual({
+      visited: [],
+      settled: ["debian/12/x86_64 3"],
+      indexes: 0,
+      validUntil: undefined,
+    });
+    await record((settled) => ({ ...settled, contentKey: "0".repeat(64) }));
+    const other = await readAt("2026-12-02T00:00:00Z");
+    expect(other.visited).toEqual(["debian/12/x86_64"]);
+    expect(other.indexes).toBeGreaterThan(0);
   });
 
   it("refuses filters that select no source before any step runs or anything is read", async () => {
