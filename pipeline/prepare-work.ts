@@ -121,17 +121,17 @@ export async function prepareWork(
   const unselected = narrowed ? [] : state.sourceIds().filter((id) => !groups.has(id));
   const limit = pLimit(sourcesAtOnce);
   let reconvertUnless: Promise<string | undefined> | undefined;
-  const keyOf = async (group: SourceConfig[], stamps: string[], id: string) =>
-    settleKey(
-      {
-        configs: group,
-        sets,
-        retryFailed: selection.retryFailed ?? false,
-        reconvertUnless: await (reconvertUnless ??= steps.reconvertUnless?.() ?? Promise.resolve(undefined)),
-      },
-      stamps,
-      await files.mark(id),
-    );
+  // What settles a source, but for its stamps: the folder's mark is read once per source.
+  const keyFor = async (group: SourceConfig[], id: string): Promise<(stamps: string[]) => string> => {
+    const inputs = {
+      configs: group,
+      sets,
+      retryFailed: selection.retryFailed ?? false,
+      reconvertUnless: await (reconvertUnless ??= steps.reconvertUnless?.() ?? Promise.resolve(undefined)),
+    };
+    const mark = await files.mark(id);
+    return (stamps) => settleKey(inputs, stamps, mark);
+  };
   // A settled source whose key still holds is recorded as read and handed to `settled`, its part
   // never loaded. First the signed roots' bytes as served (no signature check: bytes verified
   // before); when they changed, the roots verified and the index files they list, so a suite
@@ -145,28 +145,20 @@ export async function prepareWork(
     const stamps = await Promise.all(sources.map((source) => source.stamp(selection.signal))).catch(() => undefined);
     if (stamps === undefined) return undefined;
     const current = settled.validUntil === undefined || Date.parse(settled.validUntil) > steps.now().getTime();
+    const key = await keyFor(group, id);
     let holding = settled;
-    if (!current || (await keyOf(group, stamps, id)) !== settled.key) {
+    if (!current || key(stamps) !== settled.key) {
       if (settled.contentKey === undefined) return undefined;
       const verified = await Promise.all(sources.map((source) => source.verify(selection.signal))).catch(
         () => undefined,
       );
       if (verified === undefined) return undefined;
-      const contentKey = await keyOf(
-        group,
-        verified.map((item) => item.contentStamp),
-        id,
-      );
-      if (contentKey !== settled.contentKey) return undefined;
+      if (key(verified.map((item) => item.contentStamp)) !== settled.contentKey) return undefined;
       const { validUntil: _, ...kept } = settled;
       const validUntil = earliest(verified.map((item) => item.validUntil));
       holding = {
         ...kept,
-        key: await keyOf(
-          group,
-          verified.map((item) => item.stamp),
-          id,
-        ),
+        key: key(verified.map((item) => item.stamp)),
         ...(validUntil ? { validUntil } : {}),
       };
     }
@@ -210,17 +202,10 @@ export async function prepareWork(
             const surveyed = outcomes.flatMap((outcome) => ("stamp" in outcome ? [outcome] : []));
             const validUntil = earliest(surveyed.map((outcome) => outcome.validUntil));
             const absentSuites = recorded.absent.flatMap((item) => item.suites);
+            const key = await keyFor(group, id);
             held.settled = {
-              key: await keyOf(
-                group,
-                surveyed.map((outcome) => outcome.stamp),
-                id,
-              ),
-              contentKey: await keyOf(
-                group,
-                surveyed.map((outcome) => outcome.contentStamp),
-                id,
-              ),
+              key: key(surveyed.map((outcome) => outcome.stamp)),
+              contentKey: key(surveyed.map((outcome) => outcome.contentStamp)),
               kernels: packageCount(all),
               ...(validUntil ? { validUntil } : {}),
               ...(absentSuites.length > 0 ? { absentSuites } : {}),

@@ -59,34 +59,26 @@ const ARMOR = "-----BEGIN PGP";
 const keyringDigests = new Map<string, { identity: string; digest: string }>();
 
 /** When a survey or a stamp check ends: the sha256 hex of the entries, in the order given. */
-export async function indexStamp(entries: readonly StampEntry[]): Promise<string> {
-  const serialized = await Promise.all(
-    entries.map(async (entry) =>
-      "absent" in entry
-        ? [entry.name, "absent"]
-        : [
-            entry.name,
-            entry.base,
-            entry.files.map((file) => [file.name, sha256Hex(file.bytes)]),
-            await keyOf(entry.keyring),
-          ],
-    ),
-  );
-  return sha256Hex(Buffer.from(JSON.stringify(serialized)));
+export function indexStamp(entries: readonly StampEntry[]): Promise<string> {
+  return digestEntries(entries, (entry) => entry.files.map((file) => [file.name, sha256Hex(file.bytes)]));
 }
 
 /** When a survey or a verification ends: the sha256 hex of the listed indexes, in the order given. */
-export async function contentStamp(entries: readonly ContentEntry[]): Promise<string> {
+export function contentStamp(entries: readonly ContentEntry[]): Promise<string> {
+  return digestEntries(entries, ({ index }) => [index.path, index.digest, index.size ?? null]);
+}
+
+// Both stamps name each suite or repository, where it was found, what vouches for it and the key
+// it is checked with; they differ only in what vouches: the signed files, or the indexes they list.
+async function digestEntries<Found extends { name: string; base: string; keyring: string | undefined }>(
+  entries: readonly (Found | { name: string; absent: true })[],
+  vouching: (entry: Found) => unknown,
+): Promise<string> {
   const serialized = await Promise.all(
     entries.map(async (entry) =>
       "absent" in entry
         ? [entry.name, "absent"]
-        : [
-            entry.name,
-            entry.base,
-            [entry.index.path, entry.index.digest, entry.index.size ?? null],
-            await keyOf(entry.keyring),
-          ],
+        : [entry.name, entry.base, vouching(entry), await keyOf(entry.keyring)],
     ),
   );
   return sha256Hex(Buffer.from(JSON.stringify(serialized)));

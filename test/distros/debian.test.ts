@@ -73,6 +73,18 @@ describe("DebianSource against a loopback mirror", () => {
     mirror.packages.find((item) => item.name === name && item.suite === suite)!;
   const summary = (found: KernelPackage[]) =>
     found.map((item) => `${item.flavor} ${item.key.kernel} ${item.version} ${item.origin}`);
+  // A host's apt sources as Debian 12 installs them: the archive and the security archive, deb822.
+  const bookwormAptRoot = async (name: string): Promise<string> => {
+    const root = join(dir, name);
+    await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
+    const stanza = (uri: string, suites: string) =>
+      `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
+    await writeFile(
+      join(root, "etc/apt/sources.list.d/debian.sources"),
+      `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
+    );
+    return root;
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "btfmill-debian-"));
@@ -212,14 +224,7 @@ describe("DebianSource against a loopback mirror", () => {
   });
 
   it("reads the mirrors and the keyring from apt sources when the config names none", async () => {
-    const root = join(dir, "apt-root");
-    await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
-    const stanza = (uri: string, suites: string) =>
-      `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
-    await writeFile(
-      join(root, "etc/apt/sources.list.d/debian.sources"),
-      `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
-    );
+    const root = await bookwormAptRoot("apt-root");
     // A third-party repository is not a Debian mirror and is never asked for Debian's suites.
     await writeFile(
       join(root, "etc/apt/sources.list.d/vendor.list"),
@@ -240,14 +245,7 @@ describe("DebianSource against a loopback mirror", () => {
   });
 
   it("stamps the suites it reads through the apt sources as its survey does, and as a config naming the same mirrors and keyring does", async () => {
-    const root = join(dir, "apt-root-stamp");
-    await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
-    const stanza = (uri: string, suites: string) =>
-      `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
-    await writeFile(
-      join(root, "etc/apt/sources.list.d/debian.sources"),
-      `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
-    );
+    const root = await bookwormAptRoot("apt-root-stamp");
     const fromAptSources = () => new DebianSource(config({ mirror: undefined, keyring: undefined }), { aptRoot: root });
     const stamp = await fromAptSources().stamp();
     expect((await fromAptSources().survey()).stamp).toBe(stamp);
@@ -256,14 +254,7 @@ describe("DebianSource against a loopback mirror", () => {
   });
 
   it("reads a release the apt sources do not list from their mirrors, each suite from the base that serves its part of the archive", async () => {
-    const root = join(dir, "apt-root-bookworm");
-    await mkdir(join(root, "etc/apt/sources.list.d"), { recursive: true });
-    const stanza = (uri: string, suites: string) =>
-      `Types: deb\nURIs: ${uri}\nSuites: ${suites}\nComponents: main\nSigned-By: ${key.keyring}\n`;
-    await writeFile(
-      join(root, "etc/apt/sources.list.d/debian.sources"),
-      `${stanza(`${server.url}/debian`, "bookworm bookworm-updates")}\n${stanza(`${server.url}/debian-security`, "bookworm-security")}`,
-    );
+    const root = await bookwormAptRoot("apt-root-bookworm");
     const before = server.requests.length;
     const trixie = await new DebianSource(config({ release: "13", mirror: undefined, keyring: undefined }), {
       aptRoot: root,

@@ -444,6 +444,16 @@ describe("RpmFamilySource", () => {
 });
 
 describe("RpmFamilySource stamp and verify", () => {
+  // The minimal distro reading one signed repository of the test mirror, named as a suite.
+  const minimalAt = (suite: string) =>
+    new MinimalRpmSource({
+      distro: "minimal",
+      release: "1",
+      arch: "arm64",
+      keyring: key.keyring,
+      mirror: [server.url],
+      suites: [suite],
+    });
   const asked = async <T>(call: () => Promise<T>): Promise<{ result: T; paths: string[] }> => {
     const before = server.requests.length;
     const result = await call();
@@ -474,15 +484,7 @@ describe("RpmFamilySource stamp and verify", () => {
 
   it("changes when createrepo_c runs again over a repository, and the survey agrees", async () => {
     await repo("stamp/createrepo", [small({ version: "6.1.0", release: "1.m1", arch: "aarch64" })], { key });
-    const minimal = () =>
-      new MinimalRpmSource({
-        distro: "minimal",
-        release: "1",
-        arch: "arm64",
-        keyring: key.keyring,
-        mirror: [server.url],
-        suites: ["stamp/createrepo"],
-      });
+    const minimal = () => minimalAt("stamp/createrepo");
     const before = await minimal().survey();
     expect(await minimal().stamp()).toBe(before.stamp);
     await repo("stamp/createrepo", [small({ version: "6.1.1", release: "1.m1", arch: "aarch64" })], { key });
@@ -535,15 +537,7 @@ describe("RpmFamilySource stamp and verify", () => {
       [small({ version: "6.1.0", release: "1.m1", arch: "aarch64" })],
       { key },
     );
-    const minimal = () =>
-      new MinimalRpmSource({
-        distro: "minimal",
-        release: "1",
-        arch: "arm64",
-        keyring: key.keyring,
-        mirror: [server.url],
-        suites: ["stamp/rerun"],
-      });
+    const minimal = () => minimalAt("stamp/rerun");
     const before = await minimal().verify();
     // createrepo_c writes the same primary over the same packages, but repomd.xml's revision and
     // timestamps carry the second it ran.
@@ -576,14 +570,7 @@ describe("RpmFamilySource stamp and verify", () => {
     );
     const other = await createSigningKey(await mkdtemp(join(work, "keys", "other-")));
     await signRepomd(built, other);
-    const forged = new MinimalRpmSource({
-      distro: "minimal",
-      release: "1",
-      arch: "arm64",
-      keyring: key.keyring,
-      mirror: [server.url],
-      suites: ["stamp/forged"],
-    });
+    const forged = minimalAt("stamp/forged");
     const verifyError = await forged.verify().catch((caught: unknown) => caught);
     const surveyError = await forged.survey().catch((caught: unknown) => caught);
     expect(verifyError).toBeInstanceOf(IntegrityError);

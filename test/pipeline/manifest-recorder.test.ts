@@ -8,22 +8,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ManifestEntry } from "../../archive/manifest.ts";
 import { openArchiveState, readManifest, type ArchiveState } from "../../archive/state.ts";
 import { manifestRecorder } from "../../pipeline/manifest-recorder.ts";
+import { filelessEntry } from "../fixtures/manifest-entry.ts";
 
-const entry = (kernel: string): ManifestEntry => ({
-  key: { distro: "debian", release: "12", arch: "x86_64", kernel },
-  flavor: "cloud-amd64",
-  status: "skipped",
-  reason: "test",
-  package: {
-    name: `linux-image-${kernel}-dbg`,
-    version: "1",
-    url: `http://127.0.0.1/${kernel}.deb`,
-    sha256: "0".repeat(64),
-    size: 1,
-    origin: "test",
-  },
-  updatedAt: new Date(0).toISOString(),
-});
+const entry = (kernel: string): ManifestEntry =>
+  filelessEntry(
+    { distro: "debian", release: "12", arch: "x86_64", kernel },
+    { status: "skipped", reason: "test", flavor: "cloud-amd64" },
+  );
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("manifest recorder", () => {

@@ -6,6 +6,7 @@ import type { KernelPackage } from "../../distros/types.ts";
 import type { FlavorChain } from "../../pipeline/flavor-chains.ts";
 import { packageCount, settleKey, sourceHasWork, type SettleInputs } from "../../pipeline/settled-sources.ts";
 import { localArchiveFiles } from "../../site/state/archive-files.ts";
+import { filelessEntry } from "../fixtures/manifest-entry.ts";
 
 const inputs: SettleInputs = {
   configs: [{ distro: "debian", release: "12", arch: "x86_64", mirror: ["http://127.0.0.1:1/debian"] }],
@@ -45,21 +46,13 @@ describe("sourceHasWork", () => {
     vmlinuxPath: `usr/lib/debug/boot/vmlinux-${kernel}`,
     origin: "bookworm",
   });
-  const failed = (item: KernelPackage): ManifestEntry => ({
-    key: item.key,
-    flavor: item.flavor,
-    status: "failed",
-    reason: "no vmlinux in the package",
-    package: {
-      name: item.name,
-      version: item.version,
-      url: item.url,
+  const failed = (item: KernelPackage): ManifestEntry =>
+    filelessEntry(item.key, {
+      status: "failed",
+      reason: "no vmlinux in the package",
+      flavor: item.flavor,
       sha256: item.sha256,
-      size: item.size,
-      origin: item.origin,
-    },
-    updatedAt: "2026-12-02T00:00:00.000Z",
-  });
+    });
   const chain = (packages: KernelPackage[]): FlavorChain[] => [
     { unit: "debian/12/x86_64/cloud-amd64", packages, stopAtBtf: false, ownBtf: false },
   ];

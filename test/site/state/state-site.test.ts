@@ -8,6 +8,7 @@ import { emptyManifest, type ManifestEntry, type Manifest } from "../../../archi
 import { openArchiveState, writeManifest } from "../../../archive/state.ts";
 import { publishSite } from "../../../site/publish.ts";
 import { openState } from "../../../site/state/state-site.ts";
+import { filelessEntry } from "../../fixtures/manifest-entry.ts";
 import { startStaticServer, type StaticServer } from "../../helpers/static-server.ts";
 
 const sources = ["debian/11/x86_64", "debian/12/x86_64", "ubuntu/22.04/arm64"];
@@ -15,23 +16,10 @@ const sources = ["debian/11/x86_64", "debian/12/x86_64", "ubuntu/22.04/arm64"];
 // A kernel that failed: an entry with no file, enough for the state and the site's manifest.
 function failed(source: string, kernel: string): [string, ManifestEntry] {
   const [distro, release, arch] = source.split("/") as [string, string, "x86_64" | "arm64"];
+  const recorded = { status: "failed", reason: "the mirror was unreachable", flavor: "cloud" } as const;
   return [
     `${source}/${kernel}`,
-    {
-      key: { distro, release, arch, kernel },
-      flavor: "cloud",
-      status: "failed",
-      reason: "the mirror was unreachable",
-      package: {
-        name: `linux-image-${kernel}-dbg`,
-        version: "1",
-        url: `http://127.0.0.1/${kernel}.deb`,
-        sha256: "0".repeat(64),
-        size: 1,
-        origin: "test",
-      },
-      updatedAt: "2026-12-02T00:00:00.000Z",
-    },
+    filelessEntry({ distro, release, arch, kernel }, { ...recorded, updatedAt: "2026-12-02T00:00:00.000Z" }),
   ];
 }
 
